@@ -1,0 +1,46 @@
+# Concord: `make run` serves the platform, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+INSTALLED := $(VENV)/.installed
+INSTALLED_DEV := $(VENV)/.installed-dev
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test test-postgres setup browser bench clean
+
+run: $(INSTALLED)
+	$(BIN)/concord run
+
+test: $(INSTALLED_DEV) browser
+	$(BIN)/python -m pytest
+
+# The same suite against PostgreSQL (a fresh schema per run); CI runs it after `make test`.
+test-postgres: $(INSTALLED_DEV) browser
+	CONCORD_TEST_DATABASE_URL=$${CONCORD_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest
+
+setup: $(INSTALLED)
+
+$(VENV)/bin/python:
+	$(PYTHON) -c 'import sys; sys.exit("Concord needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml requirements.lock $(VENV)/bin/python
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements.lock -e .
+	touch $@
+
+$(INSTALLED_DEV): $(INSTALLED) pyproject.toml requirements.lock
+	$(PIP) install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+# Browser tests drive Debian's Chromium (test tools may not download browsers here).
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,92 @@
+"""What every API module shares: base schemas, the page envelope, problem documents,
+and the marker for endpoints that need no bearer token."""
+from __future__ import annotations
+
+from typing import Callable
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from concord.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+
+class InputSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class OutputSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+
+def NonBlank(max_length: int, **kwargs) -> fields.String:
+    """A required string that is not empty after trimming."""
+    return fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"\S", error="Must not be blank.")],
+        **kwargs,
+    )
+
+
+class PageArgsSchema(InputSchema):
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+_page_schemas: dict[type, type] = {}
+
+
+def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The list envelope: {"items": [...], "next_cursor": "..." | null}."""
+    if item_schema not in _page_schemas:
+        name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+        _page_schemas[item_schema] = type(
+            name,
+            (OutputSchema,),
+            {
+                "items": fields.List(fields.Nested(item_schema), required=True),
+                "next_cursor": fields.String(allow_none=True, metadata={"description": "Pass as `cursor` for the next page; null on the last page."}),
+            },
+        )
+    return _page_schemas[item_schema]
+
+
+class ProblemSchema(OutputSchema):
+    """RFC 9457 problem details."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(metadata={"description": "Messages by field name."})
+    current_state = fields.String()
+    allowed_actions = fields.List(fields.String())
+
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def public(view: Callable) -> Callable:
+    """Mark an API endpoint (a MethodView class) as needing no bearer token, in the
+    request hook and in the OpenAPI document alike."""
+    from flask_smorest import Blueprint
+
+    view.concord_public = True
+    for name in HTTP_METHODS:
+        method = getattr(view, name, None)
+        if method is not None:
+            setattr(view, name, Blueprint.doc(security=[])(method))
+    return view
+
+
+def page_response(query, key_columns, args: dict, *, transform: Callable | None = None) -> dict:
+    """Run a keyset page of `query` for the API's {"items", "next_cursor"} envelope."""
+    from concord import db
+    from concord.pagination import paginate
+
+    items, next_cursor = paginate(db.session(), query, key_columns, limit=args.get("limit"), cursor=args.get("cursor"))
+    if transform is not None:
+        items = [transform(item) for item in items]
+    return {"items": items, "next_cursor": next_cursor}

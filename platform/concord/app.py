@@ -1,0 +1,72 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, send_from_directory
+
+from concord import errors, idempotency
+from concord.auth import web as auth_web
+from concord.config import Config
+from concord.db import Database
+from concord.extensions import ConcordApi, csrf
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        "concord",
+        template_folder=str(FRONTEND / "templates"),
+        static_folder=str(FRONTEND / "static"),
+        static_url_path="/static",
+    )
+    given = dict(config or {})
+    # A test or embedding that names the database, secret and instance folder reads no environment.
+    settings = Config.defaults() if Config.REQUIRED <= given.keys() else Config.from_env().as_mapping()
+    app.config.update({**settings, **given})
+    app.config["OPENAPI_SWAGGER_UI_URL"] = "/api/docs/assets/"
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register_error_handlers(app)
+    logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    Database(app.config["SQLALCHEMY_DATABASE_URL"]).init_app(app)
+    auth_web.register(app)
+    idempotency.register(app)
+    csrf.init_app(app)
+    api = ConcordApi()
+    app.extensions["concord.api"] = api
+    api.init_app(app, spec_kwargs={"info": {"description": "Concord: purchase orders, shipments, escrow and provenance shared across a supply-chain consortium."}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+
+
+def register_blueprints(app: Flask) -> None:
+    from concord import system_api
+    from concord.audit import api as audit_api
+    from concord.audit import views as audit_views
+    from concord.auth import api as auth_api
+    from concord.auth import views as auth_views
+    from concord.tenancy import api as tenancy_api
+    from concord.tenancy import views as tenancy_views
+    from concord.web import views as web_views
+
+    api = app.extensions["concord.api"]
+    for module in (system_api, auth_api, tenancy_api, audit_api):
+        for blueprint in module.BLUEPRINTS:
+            api.register_blueprint(blueprint)
+            csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies
+    for blueprint in (web_views.web, auth_views.auth_portal, tenancy_views.admin, audit_views.audit_portal):
+        app.register_blueprint(blueprint)
+
+    import swagger_ui_bundle
+
+    @app.route("/api/docs/assets/<path:filename>")
+    def swagger_assets(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

@@ -1,0 +1,32 @@
+"""The append-only, hash-chained audit trail."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from concord.db import Base
+
+
+class AuditEntry(Base):
+    """One entry; `hash` covers `prev_hash` and the entry's canonical JSON, so altering,
+    inserting or removing an entry breaks the chain from that point on."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False)
+    id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    occurred_at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    actor_user_id: Mapped[uuid.UUID | None]
+    actor_org_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    subject_org_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    related_org_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    object_type: Mapped[str | None] = mapped_column(sa.String(64))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    summary: Mapped[dict] = mapped_column(sa.JSON)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)

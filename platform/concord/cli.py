@@ -1,0 +1,176 @@
+"""The `concord` command: init, demo, run, audit verify, operator bootstrap."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+
+import click
+
+from concord import migrate
+
+
+def _app():
+    from concord.app import create_app
+
+    return create_app()
+
+
+def _session(app):
+    from concord.db import database
+
+    return database(app).sessionmaker()
+
+
+@click.group()
+def main() -> None:
+    """Concord: supply-chain collaboration on a permissioned ledger."""
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    app = _app()
+    from concord.db import database
+
+    migrate.upgrade(database(app).engine)
+    click.echo(f"Database is at the latest schema: {database(app).engine.url.render_as_string(hide_password=True)}")
+
+
+def _print_logins(logins) -> None:
+    click.echo("Demo logins (password for all: shown once here and in README.md):")
+    width = max(len(name) for name, _, _ in logins)
+    for name, email, password in logins:
+        click.echo(f"  {name.ljust(width)}  {email}  {password}")
+
+
+@main.command()
+def demo() -> None:
+    """Seed the demo consortium into an empty database and print its logins."""
+    from concord import demo as demo_data
+    from concord.db import database
+    from concord.tenancy.service import is_empty
+
+    app = _app()
+    migrate.upgrade(database(app).engine)
+    with app.app_context(), _session(app) as session:
+        if not is_empty(session):
+            raise click.ClickException("The database already has organizations; the demo seeds only an empty one.")
+        _print_logins(demo_data.seed(session))
+
+
+def prepare(app) -> None:
+    """Bring the schema up to date; seed the demo only into an empty embedded database,
+    never silently into a production one."""
+    from concord import demo as demo_data
+    from concord.db import database
+    from concord.tenancy.service import is_empty
+
+    migrate.upgrade(database(app).engine)
+    with app.app_context(), _session(app) as session:
+        if not is_empty(session):
+            return
+        if app.config["EMBEDDED_DEFAULTS"]:
+            _print_logins(demo_data.seed(session))
+        else:
+            click.echo("The database is empty. Create the operator with `concord operator create`, or seed a demo with `concord demo`.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+def run(host: str, port: int, threads: int) -> None:
+    """Migrate, seed the demo when the embedded database is empty, and serve portal and API."""
+    from waitress import serve
+
+    app = _app()
+    prepare(app)
+    click.echo(f"Concord is serving the portal on http://{host}:{port}/ and the API on http://{host}:{port}/api/v1 (docs: /api/docs)")
+    serve(app, host=host, port=port, threads=threads, ident="concord")
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain; name every entry that was altered, inserted or removed."""
+    import sqlalchemy as sa
+
+    from concord.audit.models import AuditEntry
+    from concord.audit.service import verify
+
+    app = _app()
+    with app.app_context(), _session(app) as session:
+        problems = verify(session)
+        count = session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one()
+    if not problems:
+        click.echo(f"Audit chain intact: {count} entries verified.")
+        return
+    click.echo(f"Audit chain BROKEN: {len(problems)} problem(s) in {count} entries. First: {problems[0]}", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def keys() -> None:
+    """Custodial signing keys of the organizations."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every organization's signing key under a new master key."""
+    from concord.db import database
+    from concord.ledger import keys as ledger_keys
+
+    app = _app()
+    ring = ledger_keys.KeyRing.load(app.config["INSTANCE_DIR"])
+    new_master = secrets.token_bytes(32)
+    with app.app_context(), _session(app) as session:
+        count = ledger_keys.rotate(session, app.config["INSTANCE_DIR"], ring, new_master)
+    click.echo(f"Re-encrypted {count} signing key(s) under master key {ledger_keys.master_key_id(new_master)}.")
+    if ring.source == "environment":
+        click.echo("Set CONCORD_MASTER_KEY to this value before the next start (it is shown only now):")
+        click.echo(ledger_keys.encode_master(new_master))
+    else:
+        click.echo(f"The new master key replaced {ring.source}.")
+
+
+@main.group()
+def operator() -> None:
+    """The consortium operator organization."""
+
+
+@operator.command("create")
+@click.option("--name", "legal_name", required=True, help="Legal name of the operator organization.")
+@click.option("--registration-number", required=True)
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2 code.")
+@click.option("--admin-name", required=True)
+@click.option("--admin-email", required=True)
+@click.password_option("--password", envvar="CONCORD_OPERATOR_PASSWORD", help="Asked for when not given.")
+def operator_create(legal_name, registration_number, country, admin_name, admin_email, password) -> None:
+    """Create the operator and its first admin on an empty production database."""
+    from concord.db import database
+    from concord.errors import DomainError
+    from concord.tenancy.service import bootstrap_operator
+
+    app = _app()
+    migrate.upgrade(database(app).engine)
+    with app.app_context(), _session(app) as session:
+        try:
+            org, user = bootstrap_operator(
+                session, legal_name=legal_name, registration_number=registration_number, country=country,
+                admin_name=admin_name, admin_email=admin_email, password=password,
+            )
+        except DomainError as error:
+            details = "; ".join(f"{k}: {' '.join(v)}" for k, v in (error.errors or {}).items())
+            raise click.ClickException(f"{error.detail} {details}".strip()) from None
+    click.echo(f"Operator {org.legal_name} created; its admin {user.email} can log in now.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

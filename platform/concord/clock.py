@@ -1,0 +1,8 @@
+"""The platform's one source of the current time (tests move it forward)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

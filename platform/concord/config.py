@@ -1,0 +1,101 @@
+"""Settings from the environment, with safe embedded defaults.
+
+Nothing here runs at import time: `Config.from_env()` is called by the app factory and
+the CLI, and tests pass their own mapping to `create_app`.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import MISSING, dataclass, field
+from pathlib import Path
+
+
+def _read_or_create_secret(path: Path, nbytes: int = 48) -> str:
+    """Return the secret stored at `path`, creating it (mode 0600) on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = secrets.token_urlsafe(nbytes)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        return value
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Config:
+    INSTANCE_DIR: str
+    SQLALCHEMY_DATABASE_URL: str
+    SECRET_KEY: str
+    EMBEDDED_DEFAULTS: bool
+    SESSION_COOKIE_NAME: str = "concord_session"
+    SESSION_COOKIE_HTTPONLY: bool = True
+    SESSION_COOKIE_SAMESITE: str = "Lax"
+    SESSION_COOKIE_SECURE: bool = False
+    MAX_CONTENT_LENGTH: int = 1024 * 1024
+    # Portal sessions end after this much inactivity, and in any case after the absolute limit.
+    SESSION_IDLE_MINUTES: int = 60
+    SESSION_ABSOLUTE_HOURS: int = 12
+    # Failed logins: after THROTTLE_AFTER consecutive failures each attempt must wait an
+    # exponentially growing delay; after LOCK_AFTER the account is locked for LOCK_MINUTES.
+    LOGIN_THROTTLE_AFTER: int = 3
+    LOGIN_LOCK_AFTER: int = 10
+    LOGIN_LOCK_MINUTES: int = 15
+    API_TOKEN_DEFAULT_DAYS: int = 90
+    API_TOKEN_MAX_DAYS: int = 365
+    INVITATION_DAYS: int = 7
+    IDEMPOTENCY_HOURS: int = 24
+    API_TITLE: str = "Concord API"
+    API_VERSION: str = "v1"
+    OPENAPI_VERSION: str = "3.0.3"
+    OPENAPI_URL_PREFIX: str = "/api"
+    OPENAPI_JSON_PATH: str = "v1/openapi.json"
+    OPENAPI_SWAGGER_UI_PATH: str = "docs"
+    OPENAPI_SWAGGER_UI_URL: str = "/static/vendor/swagger-ui/"
+    WTF_CSRF_TIME_LIMIT: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("CONCORD_INSTANCE_DIR") or Path.cwd() / "instance").resolve()
+        database_url = env.get("DATABASE_URL", "").strip()
+        embedded = not database_url
+        if embedded:
+            instance.mkdir(parents=True, exist_ok=True)
+            database_url = f"sqlite:///{instance / 'concord.db'}"
+        elif database_url.startswith("postgres://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+        elif database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        secret = env.get("CONCORD_SECRET_KEY") or _read_or_create_secret(instance / "secret_key")
+        return cls(
+            INSTANCE_DIR=str(instance),
+            SQLALCHEMY_DATABASE_URL=database_url,
+            SECRET_KEY=secret,
+            EMBEDDED_DEFAULTS=embedded,
+            SESSION_COOKIE_SECURE=_flag(env.get("CONCORD_COOKIE_SECURE"), False),
+        )
+
+    REQUIRED = frozenset({"INSTANCE_DIR", "SQLALCHEMY_DATABASE_URL", "SECRET_KEY"})
+
+    @classmethod
+    def defaults(cls) -> dict:
+        return {
+            name: spec.default
+            for name, spec in cls.__dataclass_fields__.items()
+            if name.isupper() and spec.default is not MISSING
+        } | {"EMBEDDED_DEFAULTS": False}
+
+    def as_mapping(self) -> dict:
+        values = {k: v for k, v in self.__dict__.items() if k.isupper()}
+        values.update(self.extra)
+        return values

@@ -1,0 +1,96 @@
+"""The demo consortium: an operator, two manufacturers, three suppliers, two carriers, a
+financier and an auditor, each with an admin; partnerships between them; and one pending
+registration for the operator to review."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from concord.policy import Principal
+from concord.tenancy import service
+from concord.tenancy.models import Relation
+
+DEMO_PASSWORD = "Concord-demo-2026"
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    key: str
+    legal_name: str
+    registration_number: str
+    country: str
+    capabilities: tuple[str, ...]
+    admin_name: str
+    email: str
+
+
+OPERATOR = DemoOrg("operator", "Concord Consortium Operator B.V.", "NL-80123456", "NL", (), "Olivia Operator", "operator@concord.example")
+MEMBERS = [
+    DemoOrg("northwind", "Northwind Manufacturing GmbH", "HRB-204518", "DE", ("buyer",), "Nora Brandt", "buyer@northwind.example"),
+    DemoOrg("helios", "Helios Motors S.p.A.", "IT-09876543210", "IT", ("buyer",), "Marco Ricci", "buyer@helios.example"),
+    DemoOrg("acme", "Acme Components Ltd", "GB-07412589", "GB", ("supplier",), "Sam Patel", "supplier@acme.example"),
+    DemoOrg("baltic", "Baltic Metals UAB", "LT-304512987", "LT", ("supplier",), "Ieva Kazlauskaite", "supplier@baltic.example"),
+    DemoOrg("sunrise", "Sunrise Plastics Co., Ltd.", "CN-91310000MA1", "CN", ("supplier",), "Li Wei", "supplier@sunrise.example"),
+    DemoOrg("swift", "Swift Freight Logistics B.V.", "NL-70345120", "NL", ("carrier",), "Daan de Vries", "carrier@swift.example"),
+    DemoOrg("oceanic", "Oceanic Shipping A/S", "DK-38291047", "DK", ("carrier",), "Freja Holm", "carrier@oceanic.example"),
+    DemoOrg("harbor", "Harbor Trade Finance plc", "GB-11223344", "GB", ("financier",), "Grace Okafor", "finance@harbor.example"),
+    DemoOrg("veritas", "Veritas Assurance SAS", "FR-55218907300", "FR", ("auditor",), "Camille Laurent", "audit@veritas.example"),
+]
+PENDING = DemoOrg("nordic", "Nordic Packaging AB", "SE-5591234567", "SE", ("supplier",), "Erik Lund", "admin@nordicpack.example")
+
+PARTNERSHIPS = [
+    (Relation.BUYER_SUPPLIER, "northwind", "acme"),
+    (Relation.BUYER_SUPPLIER, "northwind", "baltic"),
+    (Relation.BUYER_SUPPLIER, "helios", "acme"),
+    (Relation.BUYER_SUPPLIER, "helios", "sunrise"),
+    (Relation.SHIPPER_CARRIER, "acme", "swift"),
+    (Relation.SHIPPER_CARRIER, "baltic", "swift"),
+    (Relation.SHIPPER_CARRIER, "sunrise", "oceanic"),
+    (Relation.SUPPLIER_FINANCIER, "acme", "harbor"),
+    (Relation.PARTY_AUDITOR, "northwind", "veritas"),
+]
+
+
+def _register(session: Session, org: DemoOrg):
+    return service.register_organization(
+        session,
+        organization={
+            "legal_name": org.legal_name,
+            "registration_number": org.registration_number,
+            "country": org.country,
+            "contact_name": org.admin_name,
+            "contact_email": org.email,
+            "capabilities": list(org.capabilities),
+        },
+        admin={"full_name": org.admin_name, "email": org.email, "password": DEMO_PASSWORD},
+    )
+
+
+def seed(session: Session) -> list[tuple[str, str, str]]:
+    """Create the demo consortium on an empty database; return (organization, email, password) logins."""
+    operator_org, operator_admin = service.bootstrap_operator(
+        session,
+        legal_name=OPERATOR.legal_name,
+        registration_number=OPERATOR.registration_number,
+        country=OPERATOR.country,
+        admin_name=OPERATOR.admin_name,
+        admin_email=OPERATOR.email,
+        password=DEMO_PASSWORD,
+    )
+    operator = Principal(user=operator_admin, org=operator_org, via="demo", credential_id=operator_admin.id)
+    admins = {}
+    for member in MEMBERS:
+        org, admin = _register(session, member)
+        service.transition_organization(session, operator, org.id, "approve", reason="Demo consortium member")
+        admins[member.key] = Principal(user=admin, org=org, via="demo", credential_id=admin.id)
+    for relation, side_a, side_b in PARTNERSHIPS:
+        requester, addressee = admins[side_a], admins[side_b]
+        partnership = service.request_partnership(
+            session, requester, relation=relation, counterparty_id=addressee.org.id, my_side=relation.sides[0], message=None
+        )
+        service.transition_partnership(session, addressee, partnership.id, "accept")
+    _register(session, PENDING)
+    logins = [(OPERATOR.legal_name, OPERATOR.email, DEMO_PASSWORD)]
+    logins += [(m.legal_name, m.email, DEMO_PASSWORD) for m in MEMBERS]
+    return logins

@@ -1,0 +1,124 @@
+"""Who may see and do what: the one place access is decided.
+
+Visibility is a SQL condition per model, used both to fetch one object and to list many,
+so that a list can never show what a direct fetch would hide. An object another
+organization owns answers 404 (and the attempt is audited), never 403.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from concord.audit.models import AuditEntry
+from concord.auth.models import ApiToken
+from concord.errors import Forbidden, NotFound
+from concord.tenancy.models import (
+    Invitation,
+    Organization,
+    OrgStatus,
+    Partnership,
+    Role,
+    User,
+    UserStatus,
+)
+from concord import clock
+
+T = TypeVar("T")
+
+
+@dataclass
+class Principal:
+    """The authenticated caller: a user acting for their organization."""
+
+    user: User
+    org: Organization
+    via: str  # "session" or "token"
+    credential_id: uuid.UUID
+
+    @property
+    def is_operator(self) -> bool:
+        return self.org.is_operator
+
+    @property
+    def actor(self):
+        from concord.audit.service import Actor
+
+        return Actor(self.user.id, self.org.id)
+
+
+def refusal_reason(user: User, org: Organization) -> str | None:
+    """Why this user may do nothing at all right now, or None."""
+    if user.status != UserStatus.ACTIVE:
+        return "This user account is disabled."
+    if user.locked_until and user.locked_until > clock.utcnow():
+        return "This user account is locked after repeated failed logins; try again later."
+    if org.status == OrgStatus.PENDING:
+        return "Your organization is awaiting approval by the consortium operator."
+    if org.status == OrgStatus.SUSPENDED:
+        return "Your organization is suspended from the consortium."
+    if org.status == OrgStatus.REJECTED:
+        return "Your organization's registration was rejected."
+    return None
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.user.role not in roles:
+        names = " or ".join(str(r) for r in roles)
+        raise Forbidden(f"This action needs the {names} role in your organization.")
+
+
+def require_admin(principal: Principal) -> None:
+    require_role(principal, Role.ADMIN)
+
+
+def require_writer(principal: Principal) -> None:
+    """Viewers read; members and admins write."""
+    require_role(principal, Role.ADMIN, Role.MEMBER)
+
+
+def require_operator_admin(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise Forbidden("Only the consortium operator may do this.")
+    require_admin(principal)
+
+
+_VISIBILITY: dict[type, Callable[[Principal], Any]] = {
+    Organization: lambda p: sa.true() if p.is_operator else Organization.id == p.org.id,
+    User: lambda p: User.organization_id == p.org.id,
+    Invitation: lambda p: Invitation.organization_id == p.org.id,
+    ApiToken: lambda p: ApiToken.user_id == p.user.id,
+    Partnership: lambda p: sa.or_(Partnership.org_a_id == p.org.id, Partnership.org_b_id == p.org.id),
+    AuditEntry: lambda p: sa.true()
+    if p.is_operator
+    else sa.or_(
+        AuditEntry.actor_org_id == p.org.id,
+        AuditEntry.subject_org_id == p.org.id,
+        AuditEntry.related_org_id == p.org.id,
+    ),
+}
+
+
+def visible(principal: Principal, model: type) -> Any:
+    """The SQL condition selecting the rows of `model` the principal may see."""
+    return _VISIBILITY[model](principal)
+
+
+def register_visibility(model: type, rule: Callable[[Principal], Any]) -> None:
+    _VISIBILITY[model] = rule
+
+
+def get_visible(session: Session, model: type[T], object_id: Any, principal: Principal, *, for_update: bool = False) -> T:
+    key_column = model.__mapper__.primary_key[0] if model is not AuditEntry else AuditEntry.id
+    query = sa.select(model).where(key_column == object_id, visible(principal, model))
+    if for_update:
+        query = query.with_for_update(of=model)
+    found = session.execute(query).unique().scalar_one_or_none()
+    if found is not None:
+        return found
+    exists = session.execute(sa.select(sa.literal(1)).where(key_column == object_id)).first() is not None
+    probe = {"object_type": model.__tablename__, "object_id": str(object_id)} if exists else None
+    raise NotFound(f"No such {model.__name__.lower()}.", probe=probe)

@@ -1,0 +1,468 @@
+"""Onboarding, organizations, users, invitations and partnerships.
+
+Every function here checks the rule it enforces, writes the audit entry in the same
+transaction as the change, and commits; nothing is half-written when it raises.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from concord import clock, policy
+from concord.audit.service import Action, Actor, record
+from concord.auth import passwords
+from concord.auth.service import end_all_sessions, new_secret, secret_hash
+from concord.ledger import service as ledger
+from concord.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from concord.policy import Principal
+from concord.tenancy.models import (
+    Capability,
+    Invitation,
+    Organization,
+    OrgStatus,
+    Partnership,
+    PartnershipStatus,
+    Relation,
+    Role,
+    User,
+    UserStatus,
+)
+
+# --- organizations ------------------------------------------------------------------
+
+ORG_TRANSITIONS: dict[tuple[OrgStatus, str], OrgStatus] = {
+    (OrgStatus.PENDING, "approve"): OrgStatus.ACTIVE,
+    (OrgStatus.PENDING, "reject"): OrgStatus.REJECTED,
+    (OrgStatus.ACTIVE, "suspend"): OrgStatus.SUSPENDED,
+    (OrgStatus.SUSPENDED, "reactivate"): OrgStatus.ACTIVE,
+}
+_ORG_ACTIONS = {
+    "approve": Action.ORG_APPROVED,
+    "reject": Action.ORG_REJECTED,
+    "suspend": Action.ORG_SUSPENDED,
+    "reactivate": Action.ORG_REACTIVATED,
+}
+
+
+def allowed_org_actions(status: OrgStatus) -> list[str]:
+    return [action for (state, action) in ORG_TRANSITIONS if state == status]
+
+
+def _org_snapshot(org: Organization) -> dict[str, Any]:
+    return {"status": str(org.status), "legal_name": org.legal_name, "capabilities": list(org.capabilities)}
+
+
+def _check_new_user_email(session: Session, email: str, field: str) -> str:
+    email = email.strip().lower()
+    if session.execute(sa.select(User.id).where(User.email == email)).first():
+        raise Conflict("A user with this email already exists.", errors={field: ["This email is already registered."]})
+    return email
+
+
+def _check_password(password: str, email: str, name: str, field: str) -> None:
+    problems = passwords.password_problems(password, email=email, name=name)
+    if problems:
+        raise ValidationFailed({field: problems})
+
+
+def register_organization(session: Session, *, organization: dict[str, Any], admin: dict[str, Any]) -> tuple[Organization, User]:
+    """A company applies to join the consortium; it stays pending until the operator approves."""
+    country = organization["country"].upper()
+    registration_number = organization["registration_number"].strip()
+    if session.execute(
+        sa.select(Organization.id).where(Organization.country == country, Organization.registration_number == registration_number)
+    ).first():
+        raise Conflict(
+            "An organization with this registration number is already registered in this country.",
+            errors={"organization.registration_number": ["Already registered."]},
+        )
+    email = _check_new_user_email(session, admin["email"], "admin.email")
+    _check_password(admin["password"], email, admin["full_name"], "admin.password")
+    org = Organization(
+        legal_name=organization["legal_name"].strip(),
+        registration_number=registration_number,
+        country=country,
+        contact_name=organization["contact_name"].strip(),
+        contact_email=organization["contact_email"].strip().lower(),
+        capabilities=sorted({str(c) for c in organization["capabilities"]}),
+        status=OrgStatus.PENDING,
+    )
+    session.add(org)
+    session.flush()
+    user = User(
+        organization_id=org.id,
+        email=email,
+        full_name=admin["full_name"].strip(),
+        role=Role.ADMIN,
+        password_hash=passwords.hash_password(admin["password"]),
+        password_changed_at=clock.utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    record(session, Action.ORG_REGISTERED, actor=Actor(user.id, org.id), subject_org_id=org.id, object_type="organization", object_id=org.id, after=_org_snapshot(org), admin_email=email)
+    _commit_or_conflict(session)
+    return org, user
+
+
+def _commit_or_conflict(session: Session) -> None:
+    """Commit; a unique constraint hit by a concurrent request becomes a 409."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("This conflicts with a record that was just created; reload and try again.") from None
+
+
+def transition_organization(session: Session, principal: Principal, org_id: uuid.UUID, action: str, *, reason: str | None = None) -> Organization:
+    # Visibility first: another organization's id answers 404 (and is audited), never 403.
+    org = policy.get_visible(session, Organization, org_id, principal, for_update=True)
+    policy.require_operator_admin(principal)
+    if org.is_operator:
+        raise Forbidden("The operator organization cannot change its own membership status.")
+    target = ORG_TRANSITIONS.get((org.status, action))
+    if target is None:
+        raise InvalidTransition("organization", str(org.status), action, allowed_org_actions(org.status))
+    before = _org_snapshot(org)
+    org.status = target
+    org.status_reason = reason
+    if action == "suspend":
+        # Suspended members can do nothing: their users' sessions end now.
+        user_ids = session.execute(sa.select(User.id).where(User.organization_id == org.id)).scalars().all()
+        for user_id in user_ids:
+            end_all_sessions(session, user_id)
+    after = _org_snapshot(org)
+    if action == "approve":
+        after["signing_address"] = ledger.provision_member(session, org.id).address
+    record(session, _ORG_ACTIONS[action], actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after=after, reason=reason)
+    session.commit()
+    return org
+
+
+def list_organizations(session: Session, principal: Principal, *, status: OrgStatus | None = None) -> sa.Select:
+    query = sa.select(Organization).where(policy.visible(principal, Organization))
+    if status is not None:
+        query = query.where(Organization.status == status)
+    return query
+
+
+def directory_query(*, capability: Capability | None = None) -> sa.Select:
+    """Active consortium members, as every member may see them to find partners."""
+    query = sa.select(Organization).where(Organization.status == OrgStatus.ACTIVE)
+    if capability is not None:
+        # Capabilities are a JSON list of fixed enum words, so matching the quoted word is exact.
+        query = query.where(sa.cast(Organization.capabilities, sa.String).like(f'%"{capability}"%'))
+    return query
+
+
+def update_organization(session: Session, principal: Principal, org_id: uuid.UUID, changes: dict[str, Any]) -> Organization:
+    org = policy.get_visible(session, Organization, org_id, principal, for_update=True)
+    if org.id != principal.org.id:
+        raise Forbidden("Only an organization's own admins may edit its profile.")
+    policy.require_admin(principal)
+    before = {k: getattr(org, k) for k in changes}
+    for key, value in changes.items():
+        setattr(org, key, value.strip().lower() if key == "contact_email" else value.strip())
+    record(session, Action.ORG_UPDATED, actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after={k: getattr(org, k) for k in changes})
+    session.commit()
+    return org
+
+
+# --- users and invitations ----------------------------------------------------------
+
+
+def invite_user(session: Session, principal: Principal, *, email: str, role: Role) -> tuple[Invitation, str]:
+    policy.require_admin(principal)
+    email = _check_new_user_email(session, email, "email")
+    now = clock.utcnow()
+    pending = session.execute(
+        sa.select(Invitation.id).where(
+            Invitation.organization_id == principal.org.id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    ).first()
+    if pending:
+        raise Conflict("This email already has a pending invitation; revoke it to send a new one.", errors={"email": ["Already invited."]})
+    raw = new_secret()
+    invitation = Invitation(
+        organization_id=principal.org.id,
+        email=email,
+        role=role,
+        token_hash=secret_hash(raw),
+        invited_by_id=principal.user.id,
+        expires_at=now + timedelta(days=current_app.config["INVITATION_DAYS"]),
+    )
+    session.add(invitation)
+    session.flush()
+    record(session, Action.USER_INVITED, actor=principal.actor, subject_org_id=principal.org.id, object_type="invitation", object_id=invitation.id, after={"email": email, "role": str(role)})
+    session.commit()
+    return invitation, raw
+
+
+def revoke_invitation(session: Session, principal: Principal, invitation_id: uuid.UUID) -> Invitation:
+    invitation = policy.get_visible(session, Invitation, invitation_id, principal, for_update=True)
+    policy.require_admin(principal)
+    if invitation.state != "pending":
+        raise InvalidTransition("invitation", invitation.state, "revoke", [])
+    invitation.revoked_at = clock.utcnow()
+    record(session, Action.INVITATION_REVOKED, actor=principal.actor, subject_org_id=principal.org.id, object_type="invitation", object_id=invitation.id, before={"state": "pending"}, after={"state": "revoked"})
+    session.commit()
+    return invitation
+
+
+def find_invitation(session: Session, raw_token: str) -> Invitation:
+    invitation = session.execute(sa.select(Invitation).where(Invitation.token_hash == secret_hash(raw_token))).scalar_one_or_none()
+    if invitation is None or invitation.state != "pending":
+        raise NotFound("This invitation is not valid: it may have expired, been used or been revoked.")
+    return invitation
+
+
+def accept_invitation(session: Session, *, token: str, full_name: str, password: str) -> User:
+    invitation = find_invitation(session, token)
+    email = _check_new_user_email(session, invitation.email, "email")
+    _check_password(password, email, full_name, "password")
+    org = session.get(Organization, invitation.organization_id)
+    if org is None or org.status != OrgStatus.ACTIVE:
+        raise Forbidden("The inviting organization is not an active member of the consortium.")
+    user = User(
+        organization_id=invitation.organization_id,
+        email=email,
+        full_name=full_name.strip(),
+        role=invitation.role,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=clock.utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    invitation.accepted_at = clock.utcnow()
+    invitation.user_id = user.id
+    record(session, Action.USER_JOINED, actor=Actor(user.id, org.id), subject_org_id=org.id, object_type="user", object_id=user.id, after={"email": email, "role": str(user.role)}, invitation_id=str(invitation.id))
+    _commit_or_conflict(session)
+    return user
+
+
+def users_query(principal: Principal) -> sa.Select:
+    return sa.select(User).where(policy.visible(principal, User))
+
+
+def invitations_query(principal: Principal) -> sa.Select:
+    return sa.select(Invitation).where(policy.visible(principal, Invitation))
+
+
+def _admin_count(session: Session, org_id: uuid.UUID) -> int:
+    return session.execute(
+        sa.select(sa.func.count()).select_from(User).where(User.organization_id == org_id, User.role == Role.ADMIN, User.status == UserStatus.ACTIVE)
+    ).scalar_one()
+
+
+def _ensure_not_last_admin(session: Session, user: User) -> None:
+    if user.role == Role.ADMIN and user.status == UserStatus.ACTIVE and _admin_count(session, user.organization_id) <= 1:
+        raise Conflict("An organization must keep at least one active admin.")
+
+
+def change_role(session: Session, principal: Principal, user_id: uuid.UUID, role: Role) -> User:
+    user = policy.get_visible(session, User, user_id, principal, for_update=True)
+    policy.require_admin(principal)
+    if user.role == role:
+        return user
+    if role != Role.ADMIN:
+        _ensure_not_last_admin(session, user)
+    before = {"role": str(user.role)}
+    user.role = role
+    record(session, Action.USER_ROLE_CHANGED, actor=principal.actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, before=before, after={"role": str(role)})
+    session.commit()
+    return user
+
+
+USER_TRANSITIONS = {(UserStatus.ACTIVE, "disable"): UserStatus.DISABLED, (UserStatus.DISABLED, "enable"): UserStatus.ACTIVE}
+
+
+def set_user_status(session: Session, principal: Principal, user_id: uuid.UUID, action: str) -> User:
+    user = policy.get_visible(session, User, user_id, principal, for_update=True)
+    policy.require_admin(principal)
+    target = USER_TRANSITIONS.get((user.status, action))
+    if target is None:
+        raise InvalidTransition("user", str(user.status), action, [a for (s, a) in USER_TRANSITIONS if s == user.status])
+    if action == "disable":
+        if user.id == principal.user.id:
+            raise Conflict("You cannot disable your own account.")
+        _ensure_not_last_admin(session, user)
+    before = {"status": str(user.status)}
+    user.status = target
+    ended = end_all_sessions(session, user.id) if action == "disable" else 0
+    record(session, Action.USER_DISABLED if action == "disable" else Action.USER_ENABLED, actor=principal.actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, before=before, after={"status": str(target)}, sessions_ended=ended)
+    session.commit()
+    return user
+
+
+# --- partnerships -------------------------------------------------------------------
+
+# Which capability each side of a relation must have (None: any active member).
+SIDE_CAPABILITY: dict[str, Capability | None] = {
+    "buyer": Capability.BUYER,
+    "supplier": Capability.SUPPLIER,
+    "shipper": None,
+    "carrier": Capability.CARRIER,
+    "financier": Capability.FINANCIER,
+    "party": None,
+    "auditor": Capability.AUDITOR,
+}
+
+PARTNERSHIP_TRANSITIONS: dict[tuple[PartnershipStatus, str], PartnershipStatus] = {
+    (PartnershipStatus.REQUESTED, "accept"): PartnershipStatus.ACTIVE,
+    (PartnershipStatus.REQUESTED, "decline"): PartnershipStatus.DECLINED,
+    (PartnershipStatus.REQUESTED, "withdraw"): PartnershipStatus.ENDED,
+    (PartnershipStatus.ACTIVE, "end"): PartnershipStatus.ENDED,
+}
+_PARTNERSHIP_AUDIT = {
+    "accept": Action.PARTNERSHIP_ACCEPTED,
+    "decline": Action.PARTNERSHIP_DECLINED,
+    "withdraw": Action.PARTNERSHIP_ENDED,
+    "end": Action.PARTNERSHIP_ENDED,
+}
+
+
+def _fits_side(org: Organization, side: str) -> bool:
+    needed = SIDE_CAPABILITY[side]
+    return needed is None or org.has(needed)
+
+
+def request_partnership(
+    session: Session, principal: Principal, *, relation: Relation, counterparty_id: uuid.UUID, my_side: str | None, message: str | None
+) -> Partnership:
+    policy.require_admin(principal)
+    me = principal.org
+    if counterparty_id == me.id:
+        raise ValidationFailed({"counterparty_id": ["An organization cannot partner with itself."]})
+    other = session.get(Organization, counterparty_id)
+    if other is None or other.status != OrgStatus.ACTIVE:
+        # Pending, suspended or unknown organizations are not in the directory.
+        raise ValidationFailed({"counterparty_id": ["No active consortium member has this id."]})
+    side_a, side_b = relation.sides
+    if my_side is None:
+        fits = [side for side in (side_a, side_b) if _fits_side(me, side) and _fits_side(other, side_b if side == side_a else side_a)]
+        if len(fits) != 1:
+            problem = "Say which side of the relation your organization takes." if fits else (
+                f"A {relation.value} partnership needs a {side_a} and a {side_b}; these organizations' capabilities do not fit."
+            )
+            raise ValidationFailed({"my_side": [problem]})
+        my_side = fits[0]
+    if my_side not in (side_a, side_b):
+        raise ValidationFailed({"my_side": [f"Must be {side_a} or {side_b} for a {relation.value} partnership."]})
+    their_side = side_b if my_side == side_a else side_a
+    if not _fits_side(me, my_side):
+        raise ValidationFailed({"my_side": [f"Your organization does not have the {my_side} capability."]})
+    if not _fits_side(other, their_side):
+        raise ValidationFailed({"counterparty_id": [f"That organization does not have the {their_side} capability."]})
+    org_a, org_b = (me, other) if my_side == side_a else (other, me)
+    existing = session.execute(
+        sa.select(Partnership).where(Partnership.relation == relation, Partnership.org_a_id == org_a.id, Partnership.org_b_id == org_b.id).with_for_update(of=Partnership)
+    ).unique().scalar_one_or_none()
+    if existing is not None and existing.status in (PartnershipStatus.REQUESTED, PartnershipStatus.ACTIVE):
+        raise Conflict(f"This partnership already exists and is {existing.status}.", current_state=str(existing.status), partnership_id=str(existing.id))
+    if existing is None:
+        partnership = Partnership(relation=relation, org_a_id=org_a.id, org_b_id=org_b.id, requested_by_org_id=me.id)
+        session.add(partnership)
+    else:
+        # A declined or ended partnership can be asked for again; its history stays in the audit trail.
+        partnership = existing
+        partnership.requested_by_org_id = me.id
+        partnership.status = PartnershipStatus.REQUESTED
+        partnership.responded_at = None
+    partnership.message = message
+    session.flush()
+    record(session, Action.PARTNERSHIP_REQUESTED, actor=principal.actor, subject_org_id=me.id, related_org_id=other.id, object_type="partnership", object_id=partnership.id, after={"relation": str(relation), "status": "requested", str(side_a): str(org_a.id), str(side_b): str(org_b.id)})
+    _commit_or_conflict(session)
+    return partnership
+
+
+def partnerships_query(principal: Principal, *, status: PartnershipStatus | None = None, relation: Relation | None = None) -> sa.Select:
+    query = sa.select(Partnership).where(policy.visible(principal, Partnership))
+    if status is not None:
+        query = query.where(Partnership.status == status)
+    if relation is not None:
+        query = query.where(Partnership.relation == relation)
+    return query
+
+
+def allowed_partnership_actions(partnership: Partnership, org_id: uuid.UUID) -> list[str]:
+    actions = []
+    for (state, action) in PARTNERSHIP_TRANSITIONS:
+        if state != partnership.status:
+            continue
+        requester = partnership.requested_by_org_id == org_id
+        if action in ("accept", "decline") and requester:
+            continue
+        if action == "withdraw" and not requester:
+            continue
+        actions.append(action)
+    return actions
+
+
+def transition_partnership(session: Session, principal: Principal, partnership_id: uuid.UUID, action: str) -> Partnership:
+    partnership = policy.get_visible(session, Partnership, partnership_id, principal, for_update=True)
+    policy.require_admin(principal)
+    allowed = allowed_partnership_actions(partnership, principal.org.id)
+    if action not in allowed:
+        if (partnership.status, action) in PARTNERSHIP_TRANSITIONS:
+            raise Forbidden(f"Only the {'other organization' if action in ('accept', 'decline') else 'requesting organization'} may {action} this partnership request.")
+        raise InvalidTransition("partnership", str(partnership.status), action, allowed)
+    before = {"status": str(partnership.status)}
+    partnership.status = PARTNERSHIP_TRANSITIONS[(partnership.status, action)]
+    partnership.responded_at = clock.utcnow()
+    other = partnership.counterparty_of(principal.org.id)
+    record(session, _PARTNERSHIP_AUDIT[action], actor=principal.actor, subject_org_id=principal.org.id, related_org_id=other.id, object_type="partnership", object_id=partnership.id, before=before, after={"status": str(partnership.status)})
+    session.commit()
+    return partnership
+
+
+def are_partners(session: Session, relation: Relation, org_a_id: uuid.UUID, org_b_id: uuid.UUID) -> bool:
+    """Whether A and B (in the relation's side order) are active partners."""
+    return session.execute(
+        sa.select(Partnership.id).where(
+            Partnership.relation == relation,
+            Partnership.org_a_id == org_a_id,
+            Partnership.org_b_id == org_b_id,
+            Partnership.status == PartnershipStatus.ACTIVE,
+        )
+    ).first() is not None
+
+
+def bootstrap_operator(session: Session, *, legal_name: str, registration_number: str, country: str, admin_name: str, admin_email: str, password: str) -> tuple[Organization, User]:
+    """Create the consortium operator and its first admin, once, on an empty platform."""
+    if session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).first():
+        raise Conflict("This platform already has an operator organization.")
+    email = _check_new_user_email(session, admin_email, "email")
+    _check_password(password, email, admin_name, "password")
+    org = Organization(
+        legal_name=legal_name,
+        registration_number=registration_number,
+        country=country.upper(),
+        contact_name=admin_name,
+        contact_email=email,
+        capabilities=[],
+        is_operator=True,
+        status=OrgStatus.ACTIVE,
+    )
+    session.add(org)
+    session.flush()
+    user = User(organization_id=org.id, email=email, full_name=admin_name, role=Role.ADMIN, password_hash=passwords.hash_password(password), password_changed_at=clock.utcnow())
+    session.add(user)
+    session.flush()
+    signing_address = ledger.provision_member(session, org.id).address
+    record(session, Action.ORG_REGISTERED, actor=None, subject_org_id=org.id, object_type="organization", object_id=org.id, after=_org_snapshot(org), operator=True, signing_address=signing_address)
+    record(session, Action.USER_CREATED, actor=None, subject_org_id=org.id, object_type="user", object_id=user.id, after={"email": email, "role": "admin"})
+    session.commit()
+    return org, user
+
+
+def is_empty(session: Session) -> bool:
+    return session.execute(sa.select(Organization.id).limit(1)).first() is None
