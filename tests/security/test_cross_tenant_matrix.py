@@ -1,0 +1,446 @@
+"""The cross-tenant matrix: every route that takes an object id, called by another
+organization's admin with ids of objects it does not own, answers 404 and changes nothing.
+
+The routes come from the app's URL map, not from a list kept by hand: a new endpoint whose
+id argument this file does not know makes the suite fail until it is added to TARGETS.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+import pytest
+import sqlalchemy as sa
+from werkzeug.routing import Map, Rule
+from werkzeug.routing.converters import AnyConverter, UUIDConverter
+
+from concord.audit.models import AuditEntry
+from concord.auth.models import ApiToken
+from concord.db import database
+from concord.tenancy import service as tenancy
+from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
+from tests import factories
+from tests.factories import PASSWORD, bearer
+from tests.security.helpers import audit_entries, audit_head, portal_login
+
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+
+# What an attacker would send to each endpoint: bodies valid enough to get past input
+# validation, so that a 404 is the access decision and not a 422. Keyed by endpoint.
+API_BODIES: dict[tuple[str, str], dict] = {
+    ("organizations.OrganizationItem", "PATCH"): {"legal_name": "Taken Over Ltd", "contact_email": "attacker@example.test"},
+    ("users.UserItem", "PATCH"): {"role": "admin"},
+    **{(f"organizations.organization_{action}", "POST"): {"reason": "cross-tenant attempt"} for action in ("approve", "reject", "suspend", "reactivate")},
+}
+PORTAL_FORMS: dict[str, dict] = {
+    "admin.change_role": {"role": "admin"},
+    "admin.organization_action": {"reason": "cross-tenant attempt"},
+}
+
+
+@dataclass
+class Scene:
+    world: factories.World
+    owner: factories.Member  # A: owns every targeted object
+    attacker: factories.Member  # B: an admin of another organization (and a partner of A)
+    targets: dict[str, list[tuple[str, uuid.UUID]]]
+    pending_org: Organization
+    member: User
+    viewer: User
+    member_token: str
+    viewer_token: str
+    invitation: Invitation
+    active_partnership: Partnership  # A–C
+    incoming_request: Partnership  # D asked A
+    outgoing_request: Partnership  # A asked E
+
+
+@pytest.fixture
+def scene(app, session, world) -> Scene:
+    with app.test_request_context():
+        built = _build_scene(session, world)
+    session.commit()  # end the read transaction (SQLite would keep its write lock)
+    return built
+
+
+def _build_scene(session, world) -> Scene:
+    owner, attacker = world.supplier, world.buyer  # the buyer is the supplier's partner, yet no partner of its users or tokens
+    member, member_token = factories.add_user(session, owner, Role.MEMBER)
+    viewer, viewer_token = factories.add_user(session, owner, Role.VIEWER)
+    invitation, _ = tenancy.invite_user(session, owner.principal, email="newcomer@example.test", role=Role.MEMBER)
+    active = session.execute(
+        sa.select(Partnership).where(Partnership.relation == Relation.SHIPPER_CARRIER, Partnership.org_a_id == owner.org.id, Partnership.org_b_id == world.carrier.org.id)
+    ).unique().scalar_one()
+    assert active.status == PartnershipStatus.ACTIVE
+    incoming = tenancy.request_partnership(
+        session, world.financier.principal, relation=Relation.SUPPLIER_FINANCIER, counterparty_id=owner.org.id, my_side="financier", message=None
+    )
+    outgoing = tenancy.request_partnership(
+        session, owner.principal, relation=Relation.PARTY_AUDITOR, counterparty_id=world.auditor.org.id, my_side="party", message=None
+    )
+    admin_token_id = session.execute(sa.select(ApiToken.id).where(ApiToken.user_id == owner.admin.id)).scalar_one()
+    member_token_id = session.execute(sa.select(ApiToken.id).where(ApiToken.user_id == member.id)).scalar_one()
+    entry_id = session.execute(
+        sa.select(AuditEntry.id).where(AuditEntry.action == "token:created", AuditEntry.object_id == str(admin_token_id))
+    ).scalar_one()
+    pending_org, _ = tenancy.register_organization(
+        session,
+        organization={"legal_name": "Pending Applicant KG", "registration_number": "PEND-1", "country": "AT", "contact_name": "P", "contact_email": "p@example.test", "capabilities": ["supplier"]},
+        admin={"full_name": "Pending Admin", "email": "pending-admin@example.test", "password": PASSWORD},
+    )
+    targets = {
+        "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
+        "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
+        "token_id": [("A's admin's token", admin_token_id), ("A's member's token", member_token_id)],
+        "invitation_id": [("A's pending invitation", invitation.id)],
+        "partnership_id": [
+            ("A–C active partnership", active.id),
+            ("request from D to A", incoming.id),
+            ("request from A to E", outgoing.id),
+        ],
+        "entry_id": [("A's audit entry", entry_id)],
+    }
+    return Scene(
+        world=world, owner=owner, attacker=attacker, targets=targets, pending_org=pending_org, member=member, viewer=viewer,
+        member_token=member_token, viewer_token=viewer_token, invitation=invitation, active_partnership=active,
+        incoming_request=incoming, outgoing_request=outgoing,
+    )
+
+
+# --- reading the URL map ----------------------------------------------------------------
+
+
+def object_rules(app) -> list[Rule]:
+    return [rule for rule in app.url_map.iter_rules() if any(isinstance(c, UUIDConverter) for c in rule._converters.values())]
+
+
+def unknown_arguments(rule: Rule, known: set[str]) -> list[str]:
+    """Arguments of an object route the matrix cannot fill: a uuid it has no object for, or
+    any other kind of argument except a fixed choice (`any(...)`), which is expanded."""
+    problems = []
+    for name, converter in rule._converters.items():
+        if isinstance(converter, UUIDConverter):
+            if name not in known:
+                problems.append(f"{rule.rule}: no fixture object for <uuid:{name}>")
+        elif not isinstance(converter, AnyConverter):
+            problems.append(f"{rule.rule}: argument <{name}> is neither a uuid nor a fixed choice")
+    return problems
+
+
+def expand(rule: Rule, ids: dict[str, list[tuple[str, uuid.UUID]]]) -> list[tuple[str, dict[str, str], str]]:
+    """Every URL of the rule: each target object for each uuid argument, each choice of each
+    `any(...)` argument. Returns (url, values, label)."""
+    combos: list[tuple[dict[str, str], list[str]]] = [({}, [])]
+    for name, converter in rule._converters.items():
+        options: list[tuple[str, str]]
+        if isinstance(converter, UUIDConverter):
+            options = [(str(object_id), label) for label, object_id in ids[name]]
+        else:
+            options = [(item, item) for item in sorted(converter.items)]
+        combos = [({**values, name: value}, labels + [label]) for values, labels in combos for value, label in options]
+    out = []
+    for values, labels in combos:
+        built = rule.build(values, append_unknown=False)
+        assert built is not None, (rule.rule, values)
+        out.append((built[1], values, ", ".join(labels)))
+    return out
+
+
+def test_every_object_route_argument_is_known_to_the_matrix(app):
+    """A new endpoint with an id argument fails here until the matrix covers it."""
+    known = {"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id"}
+    rules = object_rules(app)
+    assert rules, "the URL map has no object routes at all"
+    problems = [problem for rule in rules for problem in unknown_arguments(rule, known)]
+    assert not problems, "\n".join(problems)
+    # An id smuggled in as a plain string would escape the matrix: ids are uuid-typed.
+    loose = [
+        f"{rule.rule}: <{name}>" for rule in app.url_map.iter_rules() for name, converter in rule._converters.items()
+        if (name == "id" or name.endswith("_id")) and not isinstance(converter, UUIDConverter)
+    ]
+    assert not loose, "id arguments without the uuid converter: " + ", ".join(loose)
+
+
+def test_matrix_guard_rejects_a_route_whose_id_it_does_not_know(app):
+    """The guard itself must bite: a route with an unknown id argument is reported."""
+    rule = Rule("/api/v1/widgets/<uuid:widget_id>/<any(a, b):verb>", endpoint="widgets")
+    Map([rule])  # binding compiles the rule's converters
+    assert unknown_arguments(rule, {"org_id"}) == ["/api/v1/widgets/<uuid:widget_id>/<any(a, b):verb>: no fixture object for <uuid:widget_id>"]
+    loose = Rule("/api/v1/widgets/<widget_id>", endpoint="loose")
+    Map([loose])
+    assert unknown_arguments(loose, {"widget_id"}) == ["/api/v1/widgets/<widget_id>: argument <widget_id> is neither a uuid nor a fixed choice"]
+
+
+# --- the matrix ----------------------------------------------------------------------------
+
+
+def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
+    """Every row of the tenancy tables except the attacker's own tokens (which record their
+    use). Timestamps included: nothing at all may move."""
+    with database(app).sessionmaker() as s:
+        out = {}
+        for model in (Organization, User, Invitation, Partnership):
+            table = model.__table__
+            out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(table.c.id))]
+        tokens = ApiToken.__table__
+        attacker_users = sa.select(User.id).where(User.organization_id == excluded_org_id)
+        out["api_tokens"] = [tuple(row) for row in s.execute(sa.select(tokens).where(tokens.c.user_id.not_in(attacker_users)).order_by(tokens.c.id))]
+        return out
+
+
+_VOLATILE = re.compile(r'(name="csrf_token" value=")[^"]+"')
+
+
+def _comparable(response) -> tuple[int, object]:
+    """A response minus what legitimately differs between two ids (the path, the form token)."""
+    if response.mimetype == "application/problem+json":
+        body = dict(response.get_json())
+        body.pop("instance", None)
+        return response.status_code, body
+    return response.status_code, _VOLATILE.sub(r"\1…", response.get_data(as_text=True))
+
+
+def _attempt(client, rule: Rule, method: str, url: str, *, headers=None, csrf: str | None = None):
+    if rule.rule.startswith("/api/"):
+        body = API_BODIES.get((rule.endpoint, method), {})
+        return client.open(url, method=method, headers=headers, json=body)
+    form = {**PORTAL_FORMS.get(rule.endpoint, {}), "csrf_token": csrf}
+    return client.open(url, method=method, data=form)
+
+
+def test_admin_of_another_org_gets_404_on_every_object_endpoint_and_changes_nothing(app, scene):
+    attacker_portal = app.test_client()
+    csrf = portal_login(attacker_portal, scene.attacker.admin.email, PASSWORD)
+    api_client = app.test_client()
+    before = _snapshot(app, scene.attacker.org.id)
+    secrets = [scene.owner.org.legal_name, scene.member.email, scene.owner.admin.email, scene.invitation.email, scene.pending_org.legal_name]
+
+    failures: list[str] = []
+    attempts = 0
+    tried = {"api": 0, "portal": 0}
+    for rule in object_rules(app):
+        assert not unknown_arguments(rule, set(scene.targets)), rule.rule
+        portal = not rule.rule.startswith("/api/")
+        client = attacker_portal if portal else api_client
+        for method in sorted(rule.methods - SKIPPED_METHODS):
+            for url, values, label in expand(rule, scene.targets):
+                head = audit_head(app)
+                response = _attempt(client, rule, method, url, headers=scene.attacker.headers, csrf=csrf)
+                attempts += 1
+                tried["portal" if portal else "api"] += 1
+                where = f"{method} {url} ({label})"
+                if response.status_code != 404:
+                    failures.append(f"{where}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+                    continue
+                if not portal and response.mimetype != "application/problem+json":
+                    failures.append(f"{where}: 404 is not problem+json")
+                text = response.get_data(as_text=True)
+                leaked = [s for s in secrets if s in text]
+                if leaked:
+                    failures.append(f"{where}: 404 body reveals {leaked}")
+                # The refusal is in the audit trail: who tried, what, and how.
+                new = audit_entries(app, after_seq=head)
+                target_ids = {v for k, v in values.items() if k in scene.targets}
+                if len(new) != 1 or new[0].action != "access:denied":
+                    failures.append(f"{where}: expected one access:denied entry, got {[e.action for e in new]}")
+                else:
+                    entry = new[0]
+                    if (entry.actor_org_id, entry.actor_user_id) != (scene.attacker.org.id, scene.attacker.admin.id):
+                        failures.append(f"{where}: access:denied names the wrong actor")
+                    if entry.object_id not in target_ids or entry.summary.get("path") != url or entry.summary.get("method") != method:
+                        failures.append(f"{where}: access:denied entry {entry.object_id} {entry.summary} does not describe the attempt")
+                # The same request for an id that does not exist answers the same: no probing.
+                fake_values = {k: str(uuid.uuid4()) if isinstance(rule._converters[k], UUIDConverter) else v for k, v in values.items()}
+                fake_url = rule.build(fake_values, append_unknown=False)[1]
+                unknown = _attempt(client, rule, method, fake_url, headers=scene.attacker.headers, csrf=csrf)
+                if _comparable(unknown) != _comparable(response):
+                    failures.append(f"{where}: answers differently for an existing foreign object than for a missing one")
+    assert tried["api"] >= 30 and tried["portal"] >= 15, f"only {tried} attempts: the matrix lost its routes"
+    assert not failures, f"{len(failures)} of {attempts} cross-tenant attempts misbehaved:\n" + "\n".join(failures)
+    assert _snapshot(app, scene.attacker.org.id) == before, "a refused cross-tenant attempt changed A's data"
+    # Spot checks in plain words, should the snapshot comparison ever be loosened.
+    with database(app).sessionmaker() as s:
+        assert s.get(Organization, scene.owner.org.id).status == OrgStatus.ACTIVE
+        assert s.get(Organization, scene.owner.org.id).legal_name == "Supplier One Ltd"
+        assert s.get(Organization, scene.pending_org.id).status == OrgStatus.PENDING
+        assert s.get(User, scene.member.id).role == Role.MEMBER
+        assert s.get(User, scene.member.id).status == UserStatus.ACTIVE
+        assert s.get(Invitation, scene.invitation.id).state == "pending"
+        assert s.get(Partnership, scene.active_partnership.id).status == PartnershipStatus.ACTIVE
+        assert s.get(Partnership, scene.incoming_request.id).status == PartnershipStatus.REQUESTED
+        assert s.get(Partnership, scene.outgoing_request.id).status == PartnershipStatus.REQUESTED
+        assert s.execute(sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.revoked_at.is_not(None))).scalar_one() == 0
+    # A's credentials still work after all this.
+    assert api_client.get("/api/v1/me", headers=scene.owner.headers).status_code == 200
+    assert api_client.get("/api/v1/me", headers=bearer(scene.member_token)).status_code == 200
+
+
+def test_lists_never_show_another_orgs_users_tokens_invitations_or_partnerships(app, client, scene):
+    headers = scene.attacker.headers
+    assert client.post("/api/v1/invitations", headers=headers, json={"email": "b-hire@example.test"}).status_code == 201
+    owner_ids = {str(object_id) for ids in scene.targets.values() for _, object_id in ids}
+    attacker_org = str(scene.attacker.org.id)
+    for path in ("/api/v1/users", "/api/v1/tokens", "/api/v1/invitations", "/api/v1/partnerships", "/api/v1/organizations"):
+        response = client.get(path + "?limit=200", headers=headers)
+        assert response.status_code == 200, (path, response.get_json())
+        items = response.get_json()["items"]
+        assert items, f"{path} is empty for the attacker: the check would prove nothing"
+        assert not {item["id"] for item in items} & owner_ids, f"{path} lists A's objects to B"
+    for item in client.get("/api/v1/users?limit=200", headers=headers).get_json()["items"]:
+        assert item["organization_id"] == attacker_org
+    for item in client.get("/api/v1/partnerships?limit=200", headers=headers).get_json()["items"]:
+        assert attacker_org in (item["org_a"]["id"], item["org_b"]["id"])
+    audit = client.get("/api/v1/audit?limit=200", headers=headers).get_json()["items"]
+    assert audit
+    for entry in audit:
+        assert attacker_org in (entry["actor_org_id"], entry["subject_org_id"], entry["related_org_id"]), entry
+    entry_id = scene.targets["entry_id"][0][1]
+    assert str(entry_id) not in {entry["id"] for entry in audit}
+    token_id = str(scene.targets["token_id"][0][1])
+    assert client.get(f"/api/v1/audit?object_id={token_id}", headers=headers).get_json()["items"] == []
+
+
+def test_access_denied_entry_records_a_portal_probe_of_an_existing_object(app, scene):
+    browser = app.test_client()
+    csrf = portal_login(browser, scene.attacker.admin.email, PASSWORD)
+    head = audit_head(app)
+    response = browser.post(f"/organization/users/{scene.member.id}/disable", data={"csrf_token": csrf})
+    assert response.status_code == 404
+    (entry,) = audit_entries(app, after_seq=head)
+    assert entry.action == "access:denied"
+    assert entry.actor_user_id == scene.attacker.admin.id
+    assert entry.object_type == "users" and entry.object_id == str(scene.member.id)
+    assert entry.summary == {"method": "POST", "path": f"/organization/users/{scene.member.id}/disable"}
+    # A probe for an id that exists nowhere is a plain 404 with nothing to record.
+    head = audit_head(app)
+    assert browser.post(f"/organization/users/{uuid.uuid4()}/disable", data={"csrf_token": csrf}).status_code == 404
+    assert audit_entries(app, after_seq=head) == []
+    from concord.audit.service import verify
+
+    with database(app).sessionmaker() as s:
+        assert verify(s) == []
+
+
+# --- the operator ----------------------------------------------------------------------
+
+
+def test_operator_sees_every_organization_but_not_their_users_tokens_invitations_or_partnerships(app, client, scene):
+    op = scene.world.operator
+    assert client.get(f"/api/v1/organizations/{scene.owner.org.id}", headers=op.headers).status_code == 200
+    assert client.get(f"/api/v1/organizations/{scene.pending_org.id}", headers=op.headers).status_code == 200
+    denied = [
+        ("GET", f"/api/v1/users/{scene.member.id}", None),
+        ("PATCH", f"/api/v1/users/{scene.member.id}", {"role": "admin"}),
+        ("POST", f"/api/v1/users/{scene.member.id}/disable", None),
+        ("GET", f"/api/v1/tokens/{scene.targets['token_id'][0][1]}", None),
+        ("POST", f"/api/v1/tokens/{scene.targets['token_id'][0][1]}/revoke", None),
+        ("GET", f"/api/v1/invitations/{scene.invitation.id}", None),
+        ("POST", f"/api/v1/invitations/{scene.invitation.id}/revoke", None),
+        ("GET", f"/api/v1/partnerships/{scene.active_partnership.id}", None),
+        ("POST", f"/api/v1/partnerships/{scene.active_partnership.id}/end", None),
+        ("POST", f"/api/v1/partnerships/{scene.incoming_request.id}/accept", None),
+    ]
+    for method, url, body in denied:
+        response = client.open(url, method=method, headers=op.headers, json=body or {})
+        assert response.status_code == 404, (method, url, response.status_code)
+    users = client.get("/api/v1/users?limit=200", headers=op.headers).get_json()["items"]
+    assert {u["organization_id"] for u in users} == {str(op.org.id)}
+    assert client.get("/api/v1/invitations", headers=op.headers).get_json()["items"] == []
+    # The portal's forms are no way around it either.
+    browser = app.test_client()
+    csrf = portal_login(browser, op.admin.email, PASSWORD)
+    assert browser.post(f"/organization/users/{scene.member.id}/disable", data={"csrf_token": csrf}).status_code == 404
+    assert browser.post(f"/account/tokens/{scene.targets['token_id'][0][1]}/revoke", data={"csrf_token": csrf}).status_code == 404
+    assert browser.post(f"/organization/invitations/{scene.invitation.id}/revoke", data={"csrf_token": csrf}).status_code == 404
+    with database(app).sessionmaker() as s:
+        assert s.get(User, scene.member.id).status == UserStatus.ACTIVE
+        assert s.get(Invitation, scene.invitation.id).state == "pending"
+        assert s.get(Partnership, scene.active_partnership.id).status == PartnershipStatus.ACTIVE
+
+
+# --- the role grid on one's own organization ---------------------------------------------
+
+
+def _admin_only_actions(scene: Scene) -> list[tuple[str, str, dict | None, str]]:
+    """(method, url, body, what) of every admin-only action, aimed at A's own objects."""
+    return [
+        ("POST", "/api/v1/invitations", {"email": "someone-new@example.test", "role": "member"}, "invite a user"),
+        ("PATCH", f"/api/v1/users/{scene.viewer.id}", {"role": "admin"}, "promote the viewer"),
+        ("PATCH", f"/api/v1/users/{scene.member.id}", {"role": "admin"}, "promote the member"),
+        ("PATCH", f"/api/v1/users/{scene.owner.admin.id}", {"role": "viewer"}, "demote the admin"),
+        ("POST", f"/api/v1/users/{scene.owner.admin.id}/disable", None, "disable the admin"),
+        ("POST", f"/api/v1/users/{scene.viewer.id}/disable", None, "disable the viewer"),
+        ("POST", f"/api/v1/invitations/{scene.invitation.id}/revoke", None, "revoke an invitation"),
+        ("POST", "/api/v1/partnerships", {"relation": "buyer_supplier", "counterparty_id": str(scene.world.buyer2.org.id)}, "request a partnership"),
+        ("POST", f"/api/v1/partnerships/{scene.incoming_request.id}/accept", None, "accept a partnership"),
+        ("POST", f"/api/v1/partnerships/{scene.incoming_request.id}/decline", None, "decline a partnership"),
+        ("POST", f"/api/v1/partnerships/{scene.outgoing_request.id}/withdraw", None, "withdraw a request"),
+        ("POST", f"/api/v1/partnerships/{scene.active_partnership.id}/end", None, "end a partnership"),
+        ("PATCH", f"/api/v1/organizations/{scene.owner.org.id}", {"legal_name": "Renamed GmbH"}, "edit the organization"),
+    ]
+
+
+@pytest.mark.parametrize("role", ["member", "viewer"])
+def test_member_and_viewer_get_403_on_every_admin_only_action_in_their_own_org(app, client, scene, role):
+    headers = bearer(scene.member_token if role == "member" else scene.viewer_token)
+    assert client.get("/api/v1/users", headers=headers).status_code == 200  # the token works: a 403 below is the role
+    before = _snapshot(app, uuid.uuid4())
+    head = audit_head(app)
+    for method, url, body, what in _admin_only_actions(scene):
+        response = client.open(url, method=method, headers=headers, json=body or {})
+        assert response.status_code == 403, (role, what, response.status_code, response.get_json())
+        assert "admin" in response.get_json()["detail"], (what, response.get_json())
+    after = _snapshot(app, uuid.uuid4())
+    # Only the caller's own token moved (its last_used_at); nothing else did.
+    strip = lambda snap: {k: v for k, v in snap.items() if k != "api_tokens"}  # noqa: E731
+    assert strip(after) == strip(before)
+    assert [e.action for e in audit_entries(app, after_seq=head)] == []
+
+
+def test_portal_refuses_admin_actions_to_a_member_and_changes_nothing(app, scene):
+    browser = app.test_client()
+    csrf = portal_login(browser, scene.member.email, PASSWORD)
+    forms = [
+        (f"/organization/users/{scene.viewer.id}/role", {"role": "admin"}),
+        (f"/organization/users/{scene.owner.admin.id}/disable", {}),
+        (f"/organization/invitations/{scene.invitation.id}/revoke", {}),
+        (f"/organization/partnerships/{scene.incoming_request.id}/accept", {}),
+        (f"/organization/partnerships/{scene.active_partnership.id}/end", {}),
+        ("/organization/users", {"email": "portal-invite@example.test", "role": "admin"}),
+    ]
+    before = _snapshot(app, uuid.uuid4())
+    for url, form in forms:
+        response = browser.post(url, data={**form, "csrf_token": csrf}, follow_redirects=True)
+        assert response.status_code in (200, 403), (url, response.status_code)
+        assert "This action needs the admin role" in response.get_data(as_text=True), url
+    strip = lambda snap: {k: v for k, v in snap.items() if k != "api_tokens"}  # noqa: E731
+    assert strip(_snapshot(app, uuid.uuid4())) == strip(before)
+
+
+def test_non_operators_cannot_run_operator_actions(app, client, session, scene):
+    """A member admin gets 403 on its own organization and 404 on any other; an operator
+    user who is not an admin gets 403; the operator pages are 404 to members."""
+    pending = scene.pending_org.id
+    for action in ("approve", "reject", "suspend", "reactivate"):
+        own = client.post(f"/api/v1/organizations/{scene.owner.org.id}/{action}", headers=scene.owner.headers, json={})
+        assert own.status_code == 403, (action, own.get_json())
+        foreign = client.post(f"/api/v1/organizations/{pending}/{action}", headers=scene.owner.headers, json={})
+        assert foreign.status_code == 404, (action, foreign.get_json())
+    with app.test_request_context():
+        op_member, op_member_token = factories.add_user(session, scene.world.operator, Role.MEMBER)
+    session.commit()
+    for action in ("approve", "reject"):
+        response = client.post(f"/api/v1/organizations/{pending}/{action}", headers=bearer(op_member_token), json={})
+        assert response.status_code == 403, response.get_json()
+    response = client.post(f"/api/v1/organizations/{scene.owner.org.id}/suspend", headers=bearer(op_member_token), json={})
+    assert response.status_code == 403
+    browser = app.test_client()
+    csrf = portal_login(browser, scene.owner.admin.email, PASSWORD)
+    assert browser.get("/operator/organizations").status_code == 404
+    assert browser.post(f"/operator/organizations/{pending}/approve", data={"csrf_token": csrf}).status_code == 404
+    assert browser.post(f"/operator/organizations/{scene.owner.org.id}/suspend", data={"csrf_token": csrf}).status_code == 403
+    with database(app).sessionmaker() as s:
+        assert s.get(Organization, pending).status == OrgStatus.PENDING
+        assert s.get(Organization, scene.owner.org.id).status == OrgStatus.ACTIVE
+    # The operator's admin can: the refusals above are about who asks.
+    assert client.post(f"/api/v1/organizations/{pending}/approve", headers=scene.world.operator.headers, json={}).status_code == 200
