@@ -1,0 +1,99 @@
+"""Values Python and the contracts must agree on, bit for bit.
+
+- `MemberRole`: the consortium's role flags (Solidity library `MemberRoles`).
+- `to_bytes32`: an organization or document UUID as a bytes32 id (the UUID as a 128-bit
+  big-endian integer, left-padded with zeros), used for organization and order ids.
+- `fingerprint`: a receivable's fingerprint, the EIP-712 struct hash that
+  `ReceivableRegistry.fingerprint` computes on chain.
+"""
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from datetime import date, datetime, timezone
+
+from eth_abi import encode
+from eth_utils import keccak
+
+
+class MemberRole(enum.IntFlag):
+    """Role flags of a consortium member (`MemberRoles` in contracts/src/interfaces/IConsortium.sol)."""
+
+    BUYER = 1 << 0
+    SUPPLIER = 1 << 1
+    CARRIER = 1 << 2
+    FINANCIER = 1 << 3
+    AUDITOR = 1 << 4
+    ARBITER = 1 << 5
+
+
+RECEIVABLE_TYPE = (
+    "Receivable(bytes32 issuer,bytes32 debtor,string invoiceNumber,uint256 amount,string currency,uint64 dueDate)"
+)
+RECEIVABLE_TYPEHASH = keccak(text=RECEIVABLE_TYPE)
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def to_bytes32(value: uuid.UUID | str | bytes) -> bytes:
+    """A bytes32 id: a UUID (or its string) as a left-padded 128-bit integer; 32 bytes pass."""
+    if isinstance(value, bytes):
+        if len(value) != 32:
+            raise ValueError(f"a bytes32 id has 32 bytes, not {len(value)}")
+        return value
+    if isinstance(value, str):
+        value = uuid.UUID(value)
+    if not isinstance(value, uuid.UUID):
+        raise TypeError(f"expected a UUID, its string or 32 bytes, not {type(value).__name__}")
+    return value.bytes.rjust(32, b"\0")
+
+
+def due_date_timestamp(value: date | int) -> int:
+    """A due date as the Unix time of its midnight UTC (an int passes through)."""
+    if isinstance(value, datetime):
+        raise TypeError("a due date is a date, not a datetime")
+    if isinstance(value, date):
+        return int(datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"a due date is a date or a Unix time, not {type(value).__name__}")
+    return value
+
+
+def fingerprint(
+    issuer: uuid.UUID | str | bytes,
+    debtor: uuid.UUID | str | bytes,
+    invoice_number: str,
+    amount: int,
+    currency: str,
+    due_date: date | int,
+) -> bytes:
+    """The receivable fingerprint of an invoice, equal to `ReceivableRegistry.fingerprint`.
+
+    `issuer` and `debtor` are organization ids; `amount` is the invoice total in minor units
+    of `currency` (an ISO 4217 code in upper case); `invoice_number` is taken exactly as
+    given, so callers pass the number as printed on the invoice.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError("amount is an integer number of minor units")
+    if not 0 <= amount < 2**256:
+        raise ValueError("amount is out of range")
+    if not _CURRENCY.match(currency):
+        raise ValueError(f"currency must be an upper-case ISO 4217 code, not {currency!r}")
+    timestamp = due_date_timestamp(due_date)
+    if not 0 <= timestamp < 2**64:
+        raise ValueError("due date is out of range")
+    return keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "bytes32", "uint256", "bytes32", "uint64"],
+            [
+                RECEIVABLE_TYPEHASH,
+                to_bytes32(issuer),
+                to_bytes32(debtor),
+                keccak(text=invoice_number),
+                amount,
+                keccak(text=currency),
+                timestamp,
+            ],
+        )
+    )
