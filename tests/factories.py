@@ -36,6 +36,14 @@ class Member:
     def headers_for(self, role: str) -> dict[str, str]:
         return bearer(self.users[role][1])
 
+    def signing_address(self, app) -> str:
+        """The organization's custodial key's address (its account on the ledger)."""
+        from concord.db import database
+        from concord.ledger.service import address_of
+
+        with database(app).sessionmaker() as session:
+            return address_of(session, self.org.id)
+
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
@@ -103,6 +111,11 @@ class World:
     carrier: Member
     financier: Member
     auditor: Member
+
+    @property
+    def members(self) -> list[Member]:
+        """Every admitted organization except the operator."""
+        return [self.buyer, self.buyer2, self.supplier, self.supplier2, self.carrier, self.financier, self.auditor]
 
 
 def build_world(app, session: Session) -> World:

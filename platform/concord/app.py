@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from flask import Flask, send_from_directory
 
-from concord import errors, idempotency
+from concord import api_common, errors, idempotency
 from concord.auth import web as auth_web
 from concord.config import Config
 from concord.db import Database
@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     Database(app.config["SQLALCHEMY_DATABASE_URL"]).init_app(app)
     auth_web.register(app)
+    api_common.register(app)
     idempotency.register(app)
     csrf.init_app(app)
     api = ConcordApi()
@@ -53,12 +54,13 @@ def register_blueprints(app: Flask) -> None:
     from concord.audit import views as audit_views
     from concord.auth import api as auth_api
     from concord.auth import views as auth_views
+    from concord.ledger import api as ledger_api
     from concord.tenancy import api as tenancy_api
     from concord.tenancy import views as tenancy_views
     from concord.web import views as web_views
 
     api = app.extensions["concord.api"]
-    for module in (system_api, auth_api, tenancy_api, audit_api):
+    for module in (system_api, auth_api, tenancy_api, audit_api, ledger_api):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
             csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies

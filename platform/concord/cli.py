@@ -1,4 +1,5 @@
-"""The `concord` command: init, demo, run, audit verify, operator bootstrap."""
+"""The `concord` command: init, demo, run, worker, audit verify, contracts build/deploy,
+ledger verify, keys rotate, operator create."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ import sys
 import click
 
 from concord import migrate
+from concord.ledger.compiler import build_contracts
 
 
 def _app():
@@ -68,12 +70,36 @@ def prepare(app) -> None:
 
     migrate.upgrade(database(app).engine)
     with app.app_context(), _session(app) as session:
-        if not is_empty(session):
-            return
-        if app.config["EMBEDDED_DEFAULTS"]:
-            _print_logins(demo_data.seed(session))
-        else:
-            click.echo("The database is empty. Create the operator with `concord operator create`, or seed a demo with `concord demo`.")
+        if is_empty(session):
+            if app.config["EMBEDDED_DEFAULTS"]:
+                _print_logins(demo_data.seed(session))
+            else:
+                click.echo("The database is empty. Create the operator with `concord operator create`, or seed a demo with `concord demo`.")
+                return
+    if _embedded_chain(app):
+        _deploy(app)
+
+
+def _embedded_chain(app) -> bool:
+    from concord.ledger.chain import EMBEDDED
+
+    return app.config["CHAIN_URL"] == EMBEDDED
+
+
+def _deploy(app) -> None:
+    from concord.ledger import runtime
+    from concord.ledger.deploy import DeploymentError, deploy
+
+    with app.app_context():
+        chain = runtime.chain(app)
+        if getattr(chain, "replayed_blocks", 0):
+            click.echo(f"Embedded chain restored: {chain.replayed_blocks} blocks replayed from its journal.")
+        try:
+            steps = deploy(app, chain, runtime.worker(app))
+        except DeploymentError as error:
+            raise click.ClickException(str(error)) from None
+    if steps:
+        click.echo(f"Deployed Concord's contracts on chain {chain.chain_id} ({len(steps)} steps).")
 
 
 @main.command()
@@ -84,8 +110,12 @@ def run(host: str, port: int, threads: int) -> None:
     """Migrate, seed the demo when the embedded database is empty, and serve portal and API."""
     from waitress import serve
 
+    from concord.ledger import runtime
+
     app = _app()
     prepare(app)
+    if _embedded_chain(app):
+        runtime.start_thread(app)  # the embedded chain lives in this process, and so does its worker
     click.echo(f"Concord is serving the portal on http://{host}:{port}/ and the API on http://{host}:{port}/api/v1 (docs: /api/docs)")
     serve(app, host=host, port=port, threads=threads, ident="concord")
 
@@ -138,6 +168,73 @@ def keys_rotate() -> None:
         click.echo(ledger_keys.encode_master(new_master))
     else:
         click.echo(f"The new master key replaced {ring.source}.")
+
+
+@main.group()
+def contracts() -> None:
+    """Concord's Solidity contracts (contracts/): compile them into contracts/build."""
+
+
+contracts.add_command(build_contracts)
+
+
+@contracts.command("deploy")
+def contracts_deploy() -> None:
+    """Deploy the contracts on the configured chain, once per chain id (again: no change)."""
+    from concord.db import database
+
+    app = _app()
+    migrate.upgrade(database(app).engine)
+    _deploy(app)
+    click.echo("Contracts are deployed.")
+
+
+@main.command()
+def worker() -> None:
+    """Send queued chain intents and index the chain's events, until interrupted."""
+    import signal
+    import threading
+
+    from concord.ledger import runtime
+
+    app = _app()
+    if _embedded_chain(app):
+        raise click.ClickException(
+            "The embedded chain lives inside `concord run`, which runs its own worker; "
+            "`concord worker` is for a chain node given by CONCORD_CHAIN_URL."
+        )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"Concord worker: outbox and indexer on {app.config['CHAIN_URL']}")
+    with app.app_context():
+        try:
+            runtime.worker(app).run(stop, poll_seconds=float(app.config["LEDGER_POLL_SECONDS"]), after_round=lambda: runtime.index(app))
+        except KeyboardInterrupt:
+            pass
+
+
+@main.group()
+def ledger() -> None:
+    """The permissioned ledger: compare the database with the chain."""
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Index the chain to its head and report every disagreement with the database."""
+    from concord.ledger import indexer, runtime
+
+    app = _app()
+    with app.app_context(), _session(app) as session:
+        chain = runtime.chain(app)
+        indexer.sync(session, chain)
+        problems = indexer.verify(session, chain)
+    if not problems:
+        click.echo(f"Ledger verified: the database and chain {chain.chain_id} agree.")
+        return
+    click.echo(f"Ledger DISAGREES with the database in {len(problems)} place(s):", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(1)
 
 
 @main.group()

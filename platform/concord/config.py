@@ -61,6 +61,19 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH: str = "docs"
     OPENAPI_SWAGGER_UI_URL: str = "/static/vendor/swagger-ui/"
     WTF_CSRF_TIME_LIMIT: int | None = None
+    # The ledger: "embedded" (eth-tester in this process, state under instance/chain) or a
+    # JSON-RPC URL. Fees are fixed caps (permissioned chains often charge none: set 0).
+    CHAIN_URL: str = "embedded"
+    CHAIN_FUNDER_KEY: str | None = None
+    CHAIN_MAX_FEE_WEI: int = 10 * 10**9
+    CHAIN_PRIORITY_FEE_WEI: int = 0
+    CHAIN_RECEIPT_TIMEOUT_SECONDS: int = 60
+    # One settlement token per currency, deployed with the contracts.
+    SETTLEMENT_CURRENCIES: tuple[str, ...] = ("EUR", "USD")
+    DISPUTE_WINDOW_HOURS: int = 72
+    # Embedded mode runs the outbox worker and the indexer as a thread of `concord run`.
+    LEDGER_WORKER_THREAD: bool = False
+    LEDGER_POLL_SECONDS: float = 0.5
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -83,6 +96,11 @@ class Config:
             SECRET_KEY=secret,
             EMBEDDED_DEFAULTS=embedded,
             SESSION_COOKIE_SECURE=_flag(env.get("CONCORD_COOKIE_SECURE"), False),
+            CHAIN_URL=(env.get("CONCORD_CHAIN_URL") or "embedded").strip(),
+            CHAIN_FUNDER_KEY=env.get("CONCORD_CHAIN_FUNDER_KEY") or None,
+            CHAIN_MAX_FEE_WEI=int(env.get("CONCORD_CHAIN_MAX_FEE_WEI") or 10 * 10**9),
+            SETTLEMENT_CURRENCIES=tuple(c.strip().upper() for c in (env.get("CONCORD_CURRENCIES") or "EUR,USD").split(",") if c.strip()),
+            DISPUTE_WINDOW_HOURS=int(env.get("CONCORD_DISPUTE_WINDOW_HOURS") or 72),
         )
 
     REQUIRED = frozenset({"INSTANCE_DIR", "SQLALCHEMY_DATABASE_URL", "SECRET_KEY"})

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
 from concord.errors import Forbidden, NotFound
+from concord.ledger.models import ChainIntent
 from concord.tenancy.models import (
     Invitation,
     Organization,
@@ -92,6 +93,7 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
     Invitation: lambda p: Invitation.organization_id == p.org.id,
     ApiToken: lambda p: ApiToken.user_id == p.user.id,
     Partnership: lambda p: sa.or_(Partnership.org_a_id == p.org.id, Partnership.org_b_id == p.org.id),
+    ChainIntent: lambda p: ChainIntent.organization_id == p.org.id,
     AuditEntry: lambda p: sa.true()
     if p.is_operator
     else sa.or_(
@@ -112,7 +114,9 @@ def register_visibility(model: type, rule: Callable[[Principal], Any]) -> None:
 
 
 def get_visible(session: Session, model: type[T], object_id: Any, principal: Principal, *, for_update: bool = False) -> T:
-    key_column = model.__mapper__.primary_key[0] if model is not AuditEntry else AuditEntry.id
+    # The id a client sees: the primary key, unless the model keeps an internal ordering key.
+    public = getattr(model, "__public_key__", None)
+    key_column = getattr(model, public) if public else model.__mapper__.primary_key[0]
     query = sa.select(model).where(key_column == object_id, visible(principal, model))
     if for_update:
         query = query.with_for_update(of=model)

@@ -17,6 +17,7 @@ from werkzeug.routing.converters import AnyConverter, UUIDConverter
 from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
 from concord.db import database
+from concord.ledger import outbox
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
 from tests import factories
@@ -24,6 +25,8 @@ from tests.factories import PASSWORD, bearer
 from tests.security.helpers import audit_entries, audit_head, portal_login
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+# The uuid arguments the scene has objects for (its `targets` keys).
+TARGET_ARGUMENTS = frozenset({"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id", "transaction_id"})
 
 # What an attacker would send to each endpoint: bodies valid enough to get past input
 # validation, so that a 404 is the access decision and not a 422. Keyed by endpoint.
@@ -88,6 +91,11 @@ def _build_scene(session, world) -> Scene:
         organization={"legal_name": "Pending Applicant KG", "registration_number": "PEND-1", "country": "AT", "contact_name": "P", "contact_email": "p@example.test", "capabilities": ["supplier"]},
         admin={"full_name": "Pending Admin", "email": "pending-admin@example.test", "password": PASSWORD},
     )
+    anchor = outbox.enqueue(
+        session, organization_id=owner.org.id, contract="ProvenanceAnchor", function="anchor",
+        args=[b"\x01" * 32, b"\x02" * 32, 3], purpose="Anchor a batch", subject=("batch", "b-1"),
+    )
+    session.flush()
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -99,7 +107,9 @@ def _build_scene(session, world) -> Scene:
             ("request from A to E", outgoing.id),
         ],
         "entry_id": [("A's audit entry", entry_id)],
+        "transaction_id": [("A's chain transaction", anchor.uid)],
     }
+    assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
         world=world, owner=owner, attacker=attacker, targets=targets, pending_org=pending_org, member=member, viewer=viewer,
         member_token=member_token, viewer_token=viewer_token, invitation=invitation, active_partnership=active,
@@ -148,7 +158,7 @@ def expand(rule: Rule, ids: dict[str, list[tuple[str, uuid.UUID]]]) -> list[tupl
 
 def test_every_object_route_argument_is_known_to_the_matrix(app):
     """A new endpoint with an id argument fails here until the matrix covers it."""
-    known = {"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id"}
+    known = TARGET_ARGUMENTS
     rules = object_rules(app)
     assert rules, "the URL map has no object routes at all"
     problems = [problem for rule in rules for problem in unknown_arguments(rule, known)]

@@ -16,6 +16,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entries"
 
+    __public_key__ = "id"  # `seq` orders the chain; clients name entries by id
     seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False)
     id: Mapped[uuid.UUID] = mapped_column(unique=True)
     occurred_at: Mapped[datetime]

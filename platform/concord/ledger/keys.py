@@ -69,6 +69,14 @@ class KeyRing:
     source: str = "environment"
 
     @classmethod
+    def of(cls, app) -> "KeyRing":
+        """The app's key ring, loaded once per app."""
+        ring = app.extensions.get("concord.keyring")
+        if ring is None:
+            ring = app.extensions["concord.keyring"] = cls.load(app.config["INSTANCE_DIR"])
+        return ring
+
+    @classmethod
     def load(cls, instance_dir: str, environ: dict[str, str] | None = None) -> "KeyRing":
         env = os.environ if environ is None else environ
         folder = Path(instance_dir)

@@ -138,7 +138,9 @@ def transition_organization(session: Session, principal: Principal, org_id: uuid
             end_all_sessions(session, user_id)
     after = _org_snapshot(org)
     if action == "approve":
-        after["signing_address"] = ledger.provision_member(session, org.id).address
+        after["signing_address"] = ledger.admit_member(session, org).address
+    elif action in ("suspend", "reactivate"):
+        ledger.change_membership(session, org, suspend=action == "suspend")
     record(session, _ORG_ACTIONS[action], actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after=after, reason=reason)
     session.commit()
     return org
@@ -412,9 +414,11 @@ def transition_partnership(session: Session, principal: Principal, partnership_i
     policy.require_admin(principal)
     allowed = allowed_partnership_actions(partnership, principal.org.id)
     if action not in allowed:
+        # A 409 with the caller's allowed actions, also when only the other side may act.
+        error = InvalidTransition("partnership", str(partnership.status), action, allowed)
         if (partnership.status, action) in PARTNERSHIP_TRANSITIONS:
-            raise Forbidden(f"Only the {'other organization' if action in ('accept', 'decline') else 'requesting organization'} may {action} this partnership request.")
-        raise InvalidTransition("partnership", str(partnership.status), action, allowed)
+            error.detail = f"Only the {'other organization' if action in ('accept', 'decline') else 'requesting organization'} may {action} this partnership request."
+        raise error
     before = {"status": str(partnership.status)}
     partnership.status = PARTNERSHIP_TRANSITIONS[(partnership.status, action)]
     partnership.responded_at = clock.utcnow()
@@ -457,7 +461,7 @@ def bootstrap_operator(session: Session, *, legal_name: str, registration_number
     user = User(organization_id=org.id, email=email, full_name=admin_name, role=Role.ADMIN, password_hash=passwords.hash_password(password), password_changed_at=clock.utcnow())
     session.add(user)
     session.flush()
-    signing_address = ledger.provision_member(session, org.id).address
+    signing_address = ledger.provision_key(session, org.id).address
     record(session, Action.ORG_REGISTERED, actor=None, subject_org_id=org.id, object_type="organization", object_id=org.id, after=_org_snapshot(org), operator=True, signing_address=signing_address)
     record(session, Action.USER_CREATED, actor=None, subject_org_id=org.id, object_type="user", object_id=user.id, after={"email": email, "role": "admin"})
     session.commit()

@@ -1,0 +1,37 @@
+"""The chain transactions (outbox intents) of the caller's organization and their states."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from concord import db, policy
+from concord.api_common import page_of, page_response
+from concord.auth.web import current_principal
+from concord.ledger import schemas
+from concord.ledger.models import ChainIntent
+
+ledger = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="Transactions your organization sends to the ledger.")
+BLUEPRINTS = [ledger]
+
+
+@ledger.route("/transactions")
+class ChainTransactions(MethodView):
+    @ledger.arguments(schemas.ChainTransactionFilterSchema, location="query")
+    @ledger.response(200, page_of(schemas.ChainTransactionSchema))
+    def get(self, args):
+        """Your organization's chain transactions, newest first, with hash, block and status."""
+        principal = current_principal()
+        query = sa.select(ChainIntent).where(policy.visible(principal, ChainIntent))
+        if args["state"]:
+            query = query.where(ChainIntent.state == args["state"])
+        return page_response(query, [ChainIntent.seq], args)
+
+
+@ledger.route("/transactions/<uuid:transaction_id>")
+class ChainTransactionItem(MethodView):
+    @ledger.response(200, schemas.ChainTransactionSchema)
+    def get(self, transaction_id: uuid.UUID):
+        return policy.get_visible(db.session(), ChainIntent, transaction_id, current_principal())

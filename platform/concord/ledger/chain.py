@@ -1,0 +1,382 @@
+"""The chain gateway: one web3 connection, to the embedded chain or to a JSON-RPC node.
+
+`Chain` is what the outbox, the deployer and the indexer talk to. It never signs (keys.py
+does), never picks nonces (the outbox does) and never retries by itself: web3's HTTP
+provider would resend `eth_sendRawTransaction` on a timeout, so its retries are switched
+off and the outbox decides what a failure means.
+
+The embedded chain (`CONCORD_CHAIN_URL=embedded`) is eth-tester on py-evm inside this
+process. py-evm keeps its state in memory, so every mined block is journaled (its
+timestamp and raw signed transaction) in `instance/chain/journal.sqlite3` before the
+sender hears of it; on start the journal is replayed block by block at the recorded
+timestamps, which rebuilds the same contracts, balances and anchors. A block the process
+mined but did not journal before a crash is gone after restart exactly as if it had never
+been sent: the outbox finds its transaction missing and sends the same signed bytes again.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import requests
+from eth_account import Account
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.backends.pyevm.main import get_default_account_keys
+from eth_tester.exceptions import TransactionFailed, TransactionNotFound as TesterTransactionNotFound
+from eth_utils import to_checksum_address
+from eth_utils.exceptions import ValidationError as EthValidationError
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+    ProviderConnectionError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3RPCError,
+)
+from web3.providers.eth_tester import EthereumTesterProvider
+
+log = logging.getLogger(__name__)
+
+EMBEDDED = "embedded"
+#: What a member's address is topped up to when the node says it cannot pay for gas.
+TOP_UP_WEI = 100 * 10**18
+
+_UNREACHABLE = (
+    ConnectionError,
+    TimeoutError,
+    OSError,
+    requests.RequestException,
+    ProviderConnectionError,
+)
+
+
+class ChainUnavailable(Exception):
+    """The node could not be reached (or did not answer in time): try again later."""
+
+
+class TransactionRejected(Exception):
+    """The node refused a transaction without mining it (bad nonce, no funds, ...)."""
+
+    @property
+    def cannot_pay(self) -> bool:
+        text = str(self).lower()
+        return any(marker in text for marker in ("afford", "insufficient funds", "enough funds"))
+
+
+class CallReverted(Exception):
+    """A call reverted; `data` holds the revert data (empty when the node gave none)."""
+
+    def __init__(self, data: bytes, message: str = "") -> None:
+        super().__init__(message or f"reverted: 0x{data.hex()}")
+        self.data = data
+
+
+class EmbeddedChainBusy(RuntimeError):
+    """Another process already runs the embedded chain of this instance folder."""
+
+
+class Chain:
+    """A web3 connection with the few operations Concord needs, errors made explicit."""
+
+    def __init__(self, w3: Web3, *, url: str, funder_key: bytes | None = None) -> None:
+        self.w3 = w3
+        self.url = url
+        self._funder = Account.from_key(funder_key) if funder_key else None
+        self._lock: contextlib.AbstractContextManager = contextlib.nullcontext()
+        self._chain_id: int | None = None
+
+    # -- reading --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _rpc(self) -> Iterator[None]:
+        with self._lock:
+            try:
+                yield
+            except _UNREACHABLE as error:
+                raise ChainUnavailable(f"{self.url}: {error}") from error
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            with self._rpc():
+                self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def block_number(self) -> int:
+        with self._rpc():
+            return int(self.w3.eth.block_number)
+
+    def block_timestamp(self, number: int | str = "latest") -> int:
+        with self._rpc():
+            return int(self.w3.eth.get_block(number)["timestamp"])
+
+    def nonce(self, address: str) -> int:
+        """Transactions `address` has had mined (the next nonce the node expects)."""
+        with self._rpc():
+            return int(self.w3.eth.get_transaction_count(to_checksum_address(address), "latest"))
+
+    def balance(self, address: str) -> int:
+        with self._rpc():
+            return int(self.w3.eth.get_balance(to_checksum_address(address)))
+
+    def code(self, address: str) -> bytes:
+        with self._rpc():
+            return bytes(self.w3.eth.get_code(to_checksum_address(address)))
+
+    def transaction(self, tx_hash: str) -> dict[str, Any] | None:
+        with self._rpc():
+            try:
+                return dict(self.w3.eth.get_transaction(tx_hash))
+            except (TransactionNotFound, TesterTransactionNotFound):
+                return None
+
+    def receipt(self, tx_hash: str, *, timeout: float = 0) -> dict[str, Any] | None:
+        """The receipt, waiting up to `timeout` seconds for it to be mined; None if not yet."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._rpc():
+                try:
+                    return dict(self.w3.eth.get_transaction_receipt(tx_hash))
+                except (TransactionNotFound, TesterTransactionNotFound, TimeExhausted):
+                    pass
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def call(self, transaction: dict[str, Any], block: int | str = "latest") -> bytes:
+        """eth_call; a revert raises CallReverted with the revert data."""
+        with self._rpc():
+            try:
+                return bytes(self.w3.eth.call(transaction, block))
+            except (ContractCustomError, ContractLogicError, ContractPanicError) as error:
+                raise CallReverted(_revert_data(error), str(error)) from None
+            except TransactionFailed as error:
+                raise CallReverted(_tester_revert_data(error), str(error)) from None
+
+    def logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict[str, Any]]:
+        with self._rpc():
+            entries = self.w3.eth.get_logs(
+                {"address": [to_checksum_address(a) for a in addresses], "fromBlock": from_block, "toBlock": to_block}
+            )
+        return [dict(entry) for entry in entries]
+
+    def contract(self, abi: list[dict[str, Any]], address: str | None = None, *, bytecode: str | None = None):
+        if address is None:
+            return self.w3.eth.contract(abi=abi, bytecode=bytecode)
+        return self.w3.eth.contract(address=to_checksum_address(address), abi=abi)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def send_raw(self, raw: bytes) -> str:
+        """Submit signed bytes once; returns the hash. Never retried here."""
+        with self._rpc():
+            try:
+                return "0x" + bytes(self.w3.eth.send_raw_transaction(HexBytes(raw))).hex()
+            except (EthValidationError, Web3RPCError, ValueError) as error:
+                raise TransactionRejected(_message(error)) from None
+
+    @property
+    def funder_address(self) -> str | None:
+        return self._funder.address if self._funder else None
+
+    def top_up(self, address: str, fee: dict[str, int], amount: int = TOP_UP_WEI) -> str | None:
+        """Send gas money to `address` from the funder account, if one is configured.
+
+        Gas money is plumbing, not business: a duplicate top-up only over-funds, so this
+        goes around the outbox, with the funder's nonce read from the node."""
+        if self._funder is None:
+            return None
+        with self._lock:
+            transaction = {
+                "to": to_checksum_address(address),
+                "value": amount,
+                "gas": 21_000,
+                "nonce": self.nonce(self._funder.address),
+                "chainId": self.chain_id,
+                "type": 2,
+                **fee,
+            }
+            tx_hash = self.send_raw(self._funder.sign_transaction(transaction).raw_transaction)
+            self.receipt(tx_hash, timeout=30)
+            return tx_hash
+
+    def advance_time(self, seconds: int) -> int:
+        """Move the chain's clock forward (development chains only); returns the new time."""
+        with self._rpc():
+            self.w3.provider.make_request("evm_increaseTime", [seconds])
+            self.w3.provider.make_request("evm_mine", [])
+        return self.block_timestamp()
+
+    def close(self) -> None:
+        pass
+
+
+class EmbeddedChain(Chain):
+    """eth-tester/py-evm in this process, journaled to disk and replayed on start."""
+
+    JOURNAL = "journal.sqlite3"
+    LOCK = "chain.lock"
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self._lock_file = _exclusive_lock(directory / self.LOCK)
+        self._journal = sqlite3.connect(directory / self.JOURNAL, isolation_level=None, check_same_thread=False)
+        self._journal.execute("PRAGMA synchronous=FULL")
+        self._journal.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._journal.execute(
+            "CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, raw BLOB)"
+        )
+        genesis_timestamp = self._genesis_timestamp()
+        self.backend = PyEVMBackend(
+            genesis_parameters=PyEVMBackend.generate_genesis_params(overrides={"timestamp": genesis_timestamp})
+        )
+        self.tester = EthereumTester(self.backend)
+        funder_key = get_default_account_keys(quantity=1)[0].to_bytes()
+        super().__init__(Web3(EthereumTesterProvider(self.tester)), url=EMBEDDED, funder_key=funder_key)
+        self._lock = threading.RLock()
+        self.replayed_blocks = self._replay()
+
+    def _genesis_timestamp(self) -> int:
+        row = self._journal.execute("SELECT value FROM meta WHERE key = 'genesis_timestamp'").fetchone()
+        if row:
+            return int(row[0])
+        value = int(time.time())
+        self._journal.execute("INSERT INTO meta (key, value) VALUES ('genesis_timestamp', ?)", (str(value),))
+        return value
+
+    def _replay(self) -> int:
+        count = 0
+        for number, timestamp, raw in self._journal.execute("SELECT number, timestamp, raw FROM blocks ORDER BY number"):
+            self.backend.chain.set_header_timestamp(timestamp)
+            if raw is None:
+                self.backend.mine_blocks()
+            else:
+                self.tester.send_raw_transaction("0x" + bytes(raw).hex())
+            mined = self.tester.get_block_by_number("latest")
+            if mined["number"] != number or mined["timestamp"] != timestamp:
+                raise RuntimeError(
+                    f"The embedded chain journal in {self.directory} does not replay: block {number} "
+                    f"came out as {mined['number']} at {mined['timestamp']}."
+                )
+            count += 1
+        return count
+
+    def _journal_latest(self, raw: bytes | None) -> None:
+        block = self.tester.get_block_by_number("latest")
+        self._journal.execute(
+            "INSERT INTO blocks (number, timestamp, raw) VALUES (?, ?, ?)", (block["number"], block["timestamp"], raw)
+        )
+
+    def send_raw(self, raw: bytes) -> str:
+        with self._lock:
+            before = self.tester.get_block_by_number("latest")["number"]
+            # Never behind the last block: a wall clock that stepped back must not reorder time.
+            parent = self.tester.get_block_by_number("latest")["timestamp"]
+            self.backend.chain.set_header_timestamp(max(parent + 1, int(time.time()) + self._offset()))
+            tx_hash = super().send_raw(raw)
+            if self.tester.get_block_by_number("latest")["number"] != before + 1:
+                raise RuntimeError("the embedded chain did not mine exactly one block for one transaction")
+            self._journal_latest(bytes(raw))
+            return tx_hash
+
+    def _offset(self) -> int:
+        row = self._journal.execute("SELECT value FROM meta WHERE key = 'time_offset'").fetchone()
+        return int(row[0]) if row else 0
+
+    def advance_time(self, seconds: int) -> int:
+        """Mine an empty block `seconds` ahead and keep the clock that far ahead from now on."""
+        if seconds <= 0:
+            raise ValueError("time only moves forward")
+        with self._lock:
+            offset = self._offset() + seconds
+            self._journal.execute(
+                "INSERT INTO meta (key, value) VALUES ('time_offset', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(offset),),
+            )
+            parent = self.tester.get_block_by_number("latest")["timestamp"]
+            self.backend.chain.set_header_timestamp(max(parent + seconds, int(time.time()) + offset))
+            self.backend.mine_blocks()
+            self._journal_latest(None)
+            return self.tester.get_block_by_number("latest")["timestamp"]
+
+    def close(self) -> None:
+        with self._lock:
+            self._journal.close()
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            os.close(self._lock_file)
+
+
+def _exclusive_lock(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise EmbeddedChainBusy(
+            f"Another Concord process is running the embedded chain in {path.parent}. The embedded chain "
+            "lives inside one process (`concord run`); for several processes set CONCORD_CHAIN_URL to a node."
+        ) from None
+    return fd
+
+
+def open_chain(url: str, instance_dir: str, *, funder_key: str | None = None) -> Chain:
+    if url == EMBEDDED:
+        return EmbeddedChain(Path(instance_dir) / "chain")
+    from web3 import HTTPProvider
+
+    # No provider retries: a resent eth_sendRawTransaction is the outbox's decision alone.
+    provider = HTTPProvider(url, request_kwargs={"timeout": 30}, exception_retry_configuration=None)
+    key = bytes.fromhex(funder_key.removeprefix("0x")) if funder_key else None
+    return Chain(Web3(provider), url=url, funder_key=key)
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, Web3RPCError) and isinstance(getattr(error, "rpc_response", None), dict):
+        detail = error.rpc_response.get("error")
+        if isinstance(detail, dict) and detail.get("message"):
+            return str(detail["message"])
+    return str(error.args[0] if error.args else error)
+
+
+def _revert_data(error: Exception) -> bytes:
+    data = getattr(error, "data", None)
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            return b""
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    return b""
+
+
+def _tester_revert_data(error: TransactionFailed) -> bytes:
+    message: Any = error.args[0] if error.args else b""
+    while isinstance(message, Exception):
+        message = message.args[0] if message.args else b""
+    if isinstance(message, bytes):
+        return message
+    text = str(message)
+    if text.startswith("execution reverted: "):
+        text = text[len("execution reverted: "):]
+    if text.startswith(("b'", 'b"')):
+        import ast
+
+        try:
+            value = ast.literal_eval(text)
+            if isinstance(value, bytes):
+                return value
+        except (SyntaxError, ValueError):
+            pass
+    return b""

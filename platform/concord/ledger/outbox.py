@@ -1,0 +1,493 @@
+"""The transaction outbox: chain intents written with business changes, sent by a worker.
+
+An intent moves queued → signed → confirmed | failed, and every move is committed before
+the worker talks to the chain about the next one:
+
+1. **Sign** (one database transaction): lock the sender's nonce row, sign with the acting
+   organization's key, with explicit gas and fee caps, store the signed bytes and their
+   hash, advance the nonce. Nothing is sent yet.
+2. **Submit**: send the stored bytes. A node that answers "already known", "nonce too low"
+   or anything else is not trusted: the worker looks the hash up, and only when the chain
+   does not have it decides between "try again later" and "failed for good".
+3. **Record** the receipt: block, gas used, status; a revert's reason is decoded by
+   replaying the call on the parent block.
+
+A crash after (1) leaves a signed intent whose bytes are simply sent again: the same hash,
+so at most one transaction per intent ever reaches the chain. A crash before (1) commits
+leaves a queued intent and an unchanged nonce.
+
+Intents of one sender go out strictly in order (an intent waits while an earlier one of
+the same sender is open); different senders do not wait for each other, so a reverting or
+stuck intent blocks only its own sender's later ones until it is settled.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from concord import clock
+from concord.db import database
+from concord.ledger import keys
+from concord.ledger.artifacts import PRODUCTION_CONTRACTS, load_artifact
+from concord.ledger.chain import CallReverted, Chain, ChainUnavailable, TransactionRejected
+from concord.ledger.models import (
+    OPEN_STATES,
+    ChainIntent,
+    ContractDeployment,
+    IntentKind,
+    IntentState,
+    LedgerAccount,
+)
+from concord.ledger.models import OrganizationKey
+
+log = logging.getLogger(__name__)
+
+#: Gas limits are set per function, never estimated per transaction: generous caps
+#: measured on the contracts (unused gas is not charged).
+DEFAULT_CALL_GAS = 400_000
+DEPLOY_GAS = 8_000_000
+GAS_LIMITS: dict[str, int] = {
+    "addMember": 200_000,
+    "suspendMember": 120_000,
+    "reinstateMember": 120_000,
+    "updateMemberRoles": 120_000,
+    "mint": 200_000,
+    "burn": 200_000,
+    "transfer": 200_000,
+    "approve": 120_000,
+    "listHolder": 120_000,
+    "allowToken": 120_000,
+    "linkEscrow": 120_000,
+    "anchor": 250_000,
+}
+MAX_BACKOFF_SECONDS = 300
+_FUNDED = "funded"  # the sender was topped up with gas money: submit again at once
+
+
+class IntentError(ValueError):
+    """An intent that can never be sent (unknown contract or function, bad arguments)."""
+
+
+def artifact_name(deployment_name: str) -> str:
+    """"SettlementToken.EUR" is a deployment of the artifact SettlementToken."""
+    return deployment_name.split(".", 1)[0]
+
+
+def to_json(value: Any) -> Any:
+    """Arguments as stored on an intent: bytes as 0x-hex, the rest as JSON has it."""
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _from_json(value: Any, abi_type: str) -> Any:
+    if abi_type.endswith("]"):
+        inner = abi_type[: abi_type.rindex("[")]
+        return [_from_json(item, inner) for item in value]
+    if abi_type.startswith("bytes") and isinstance(value, str):
+        return bytes.fromhex(value.removeprefix("0x"))
+    if abi_type == "address":
+        return to_checksum_address(value)
+    return value
+
+
+def enqueue(
+    session: Session,
+    *,
+    organization_id: uuid.UUID,
+    contract: str,
+    function: str | None,
+    args: list[Any],
+    purpose: str,
+    subject: tuple[str, Any] | None = None,
+    kind: IntentKind = IntentKind.CALL,
+    gas_limit: int | None = None,
+) -> ChainIntent:
+    """Add an intent to the caller's transaction (it commits with the business change)."""
+    key = session.get(OrganizationKey, organization_id)
+    if key is None:
+        raise keys.SigningKeyError(f"Organization {organization_id} has no signing key, so it cannot act on the ledger.")
+    if gas_limit is None:
+        gas_limit = DEPLOY_GAS if kind == IntentKind.DEPLOY else GAS_LIMITS.get(function or "", DEFAULT_CALL_GAS)
+    now = clock.utcnow()
+    intent = ChainIntent(
+        organization_id=organization_id,
+        sender=key.address,
+        kind=kind,
+        contract=contract,
+        function=function,
+        args=to_json(list(args)),
+        gas_limit=gas_limit,
+        purpose=purpose[:200],
+        subject_type=subject[0] if subject else None,
+        subject_id=str(subject[1]) if subject else None,
+        state=IntentState.QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(intent)
+    return intent
+
+
+# -- revert reasons -------------------------------------------------------------------------
+
+_STANDARD_ERRORS = {
+    keccak(text="Error(string)")[:4]: ("Error", ["string"]),
+    keccak(text="Panic(uint256)")[:4]: ("Panic", ["uint256"]),
+}
+_error_table: dict[bytes, tuple[str, list[str]]] | None = None
+
+
+def _errors() -> dict[bytes, tuple[str, list[str]]]:
+    global _error_table
+    if _error_table is None:
+        table = dict(_STANDARD_ERRORS)
+        for name in PRODUCTION_CONTRACTS:
+            for item in load_artifact(name).abi:
+                if item.get("type") == "error":
+                    types = [_canonical_type(argument) for argument in item["inputs"]]
+                    table[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
+        _error_table = table
+    return _error_table
+
+
+def _canonical_type(argument: dict[str, Any]) -> str:
+    if argument["type"].startswith("tuple"):
+        inner = ",".join(_canonical_type(c) for c in argument["components"])
+        return f"({inner}){argument['type'][5:]}"
+    return argument["type"]
+
+
+def describe_revert(data: bytes) -> str:
+    """A custom error, Error(string) or Panic(uint256) as `Name(arg, ...)`."""
+    if not data:
+        return "reverted without a reason"
+    known = _errors().get(data[:4])
+    if known is None:
+        return f"reverted with unknown error data 0x{data.hex()}"
+    name, types = known
+    try:
+        values = abi_decode(types, data[4:])
+    except Exception:  # noqa: BLE001 - undecodable arguments still name the error
+        return f"{name}(<undecodable arguments>)"
+    if name == "Error":
+        return str(values[0])
+    shown = ["0x" + v.hex() if isinstance(v, bytes) else str(v) for v in values]
+    return f"{name}({', '.join(shown)})"
+
+
+# -- the worker -----------------------------------------------------------------------------
+
+
+class Worker:
+    """Drives open intents to the chain. `drain()` runs until nothing is due; `run()` loops."""
+
+    def __init__(self, app: Flask, chain: Chain, *, receipt_timeout: float | None = None) -> None:
+        self.app = app
+        self.chain = chain
+        self.sessionmaker = database(app).sessionmaker
+        self.receipt_timeout = app.config["CHAIN_RECEIPT_TIMEOUT_SECONDS"] if receipt_timeout is None else receipt_timeout
+        self.fee = {"maxFeePerGas": int(app.config["CHAIN_MAX_FEE_WEI"]), "maxPriorityFeePerGas": int(app.config["CHAIN_PRIORITY_FEE_WEI"])}
+        self._signers: dict[tuple[uuid.UUID, str], Any] = {}
+        self._chain_id: int | None = None
+        self._contracts: dict[str, Any] = {}
+        #: Called with (session, intent) when an intent is confirmed, in the recording transaction.
+        self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = []
+
+    @property
+    def chain_id(self) -> int:
+        """Asked of the node once; a chain does not change its id."""
+        if self._chain_id is None:
+            self._chain_id = self.chain.chain_id
+        return self._chain_id
+
+    # -- choosing what to send next -----------------------------------------------------
+
+    def due(self, session: Session, *, limit: int = 50) -> list[int]:
+        """Open intents whose turn it is: the oldest open intent of each sender whose
+        contract is deployed on this chain, when its retry time has come."""
+        chain_id = self.chain_id
+        deployed = sa.select(ContractDeployment.name).where(ContractDeployment.chain_id == chain_id)
+        ready = sa.or_(ChainIntent.kind == IntentKind.DEPLOY, ChainIntent.contract.in_(deployed))
+        earlier = sa.orm.aliased(ChainIntent)
+        blocked_by_earlier = (
+            sa.select(earlier.seq)
+            .where(
+                earlier.sender == ChainIntent.sender,
+                earlier.state.in_(OPEN_STATES),
+                earlier.seq < ChainIntent.seq,
+                sa.or_(earlier.kind == IntentKind.DEPLOY, earlier.contract.in_(deployed)),
+            )
+            .exists()
+        )
+        query = (
+            sa.select(ChainIntent.seq)
+            .where(ChainIntent.state.in_(OPEN_STATES), ready, ~blocked_by_earlier, ChainIntent.next_attempt_at <= clock.utcnow())
+            .order_by(ChainIntent.seq)
+            .limit(limit)
+        )
+        return list(session.execute(query).scalars())
+
+    def drain(self, *, max_rounds: int = 10_000) -> int:
+        """Process intents until none is due (or the chain is unreachable); returns how many
+        intents were settled (confirmed or failed)."""
+        settled = 0
+        for _ in range(max_rounds):
+            try:
+                with self.sessionmaker() as session:
+                    batch = self.due(session)
+            except ChainUnavailable as error:
+                log.warning("outbox: %s", error)
+                return settled
+            if not batch:
+                return settled
+            progressed = False
+            for seq in batch:
+                state = self.process(seq)
+                if state in (IntentState.CONFIRMED, IntentState.FAILED):
+                    settled += 1
+                    progressed = True
+                elif state is None:
+                    return settled  # the chain is unreachable: stop this round
+            if not progressed:
+                return settled
+        return settled
+
+    def run(self, stop: threading.Event, *, poll_seconds: float, after_round: Callable[[], None] | None = None) -> None:
+        while not stop.is_set():
+            try:
+                self.drain()
+                if after_round is not None:
+                    after_round()
+            except Exception:  # noqa: BLE001 - the worker must outlive any one bad round
+                log.exception("outbox worker round failed")
+            stop.wait(poll_seconds)
+
+    # -- one intent -----------------------------------------------------------------------
+
+    def process(self, seq: int) -> IntentState | None:
+        """Take one intent as far as it goes now; returns its state, None if the chain is down."""
+        try:
+            self._sign_if_queued(seq)
+            return self._submit_and_record(seq)
+        except ChainUnavailable as error:
+            self._defer(seq, f"chain unreachable: {error}")
+            return None
+
+    def _sign_if_queued(self, seq: int) -> None:
+        with self.sessionmaker() as session, session.begin():
+            intent = session.get(ChainIntent, seq, with_for_update=True)
+            if intent is None or intent.state != IntentState.QUEUED:
+                return
+            chain_id = self.chain_id
+            account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
+            if account is None:
+                account = LedgerAccount(chain_id=chain_id, address=intent.sender, next_nonce=self.chain.nonce(intent.sender))
+                session.add(account)
+            try:
+                transaction = self._transaction(session, intent, chain_id, account.next_nonce)
+                signed = self._signer(session, intent.organization_id).sign_transaction(transaction)
+            except (IntentError, keys.SigningKeyError) as error:
+                self._finish(intent, IntentState.FAILED, error=str(error))
+                return
+            intent.state = IntentState.SIGNED
+            intent.chain_id = chain_id
+            intent.nonce = account.next_nonce
+            intent.raw_tx = bytes(signed.raw_transaction)
+            intent.tx_hash = "0x" + bytes(signed.hash).hex()
+            intent.updated_at = clock.utcnow()
+            account.next_nonce += 1
+
+    def _submit_and_record(self, seq: int, *, funded: bool = False) -> IntentState | None:
+        with self.sessionmaker() as session:
+            intent = session.get(ChainIntent, seq)
+            if intent is None or intent.state != IntentState.SIGNED:
+                return intent.state if intent else None
+            raw, tx_hash = intent.raw_tx, intent.tx_hash
+        try:
+            self.chain.send_raw(raw)
+        except TransactionRejected as rejection:
+            if self.chain.transaction(tx_hash) is None:
+                outcome = self._rejected(seq, rejection, may_fund=not funded)
+                return self._submit_and_record(seq, funded=True) if outcome == _FUNDED else outcome
+            # Already known to the node: go on to its receipt.
+        receipt = self.chain.receipt(tx_hash, timeout=self.receipt_timeout)
+        if receipt is None:
+            self._defer(seq, "submitted; not mined yet")
+            return IntentState.SIGNED
+        return self._record(seq, receipt)
+
+    def _rejected(self, seq: int, rejection: TransactionRejected, *, may_fund: bool) -> IntentState | str:
+        with self.sessionmaker() as session, session.begin():
+            intent = session.get(ChainIntent, seq, with_for_update=True)
+            account = session.get(LedgerAccount, (intent.chain_id, intent.sender), with_for_update=True)
+            mined = self.chain.nonce(intent.sender)
+            if mined > intent.nonce:
+                # The nonce went to a transaction that is not ours: this one can never be mined.
+                self._finish(intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})")
+                account.next_nonce = max(account.next_nonce, mined)
+                return IntentState.FAILED
+            if mined < intent.nonce:
+                self._retry_later(intent, f"waiting for nonce {mined} of {intent.sender} to be mined first ({rejection})")
+                return IntentState.SIGNED
+            if rejection.cannot_pay and self.chain.funder_address and may_fund:
+                self.chain.top_up(intent.sender, self.fee)
+                intent.last_error = f"topped up gas money after: {rejection}"
+                return _FUNDED
+            # Refused for good; its nonce was never used, so it goes to the next intent.
+            self._finish(intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
+            if account.next_nonce == intent.nonce + 1:
+                account.next_nonce = intent.nonce
+            return IntentState.FAILED
+
+    def _record(self, seq: int, receipt: dict[str, Any]) -> IntentState:
+        reason = code_hash = None
+        if receipt["status"] != 1:
+            reason = self._revert_reason(seq, receipt)
+        elif receipt.get("contractAddress"):
+            code_hash = "0x" + keccak(self.chain.code(receipt["contractAddress"])).hex()
+        with self.sessionmaker() as session, session.begin():
+            intent = session.get(ChainIntent, seq, with_for_update=True)
+            if intent.state != IntentState.SIGNED:
+                return intent.state
+            intent.block_number = int(receipt["blockNumber"])
+            intent.gas_used = int(receipt["gasUsed"])
+            intent.receipt_status = int(receipt["status"])
+            if receipt["status"] == 1:
+                self._finish(intent, IntentState.CONFIRMED)
+                if intent.kind == IntentKind.DEPLOY:
+                    intent.contract_address = receipt["contractAddress"]
+                    artifact = load_artifact(artifact_name(intent.contract))
+                    session.add(
+                        ContractDeployment(
+                            chain_id=intent.chain_id,
+                            name=intent.contract,
+                            artifact=artifact.name,
+                            address=intent.contract_address,
+                            tx_hash=intent.tx_hash,
+                            block_number=intent.block_number,
+                            source_hash=artifact.source_hash,
+                            code_hash=code_hash,
+                            deployed_at=clock.utcnow(),
+                        )
+                    )
+                for handler in self.on_confirmed:
+                    handler(session, intent)
+                return IntentState.CONFIRMED
+            intent.revert_reason = reason
+            self._finish(intent, IntentState.FAILED, error=f"reverted: {reason}")
+            return IntentState.FAILED
+
+    def _revert_reason(self, seq: int, receipt: dict[str, Any]) -> str:
+        with self.sessionmaker() as session:
+            intent = session.get(ChainIntent, seq)
+            transaction = self.chain.transaction(intent.tx_hash) or {}
+        call = {"from": to_checksum_address(intent.sender), "data": transaction.get("input", b""), "gas": intent.gas_limit, "value": 0}
+        if transaction.get("to"):
+            call["to"] = transaction["to"]
+        try:
+            self.chain.call(call, max(int(receipt["blockNumber"]) - 1, 0))
+        except CallReverted as revert:
+            return describe_revert(revert.data)
+        if int(receipt["gasUsed"]) >= intent.gas_limit:
+            return f"out of gas (limit {intent.gas_limit})"
+        return "reverted (the replayed call did not revert)"
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def _finish(self, intent: ChainIntent, state: IntentState, *, error: str | None = None) -> None:
+        now = clock.utcnow()
+        intent.state = state
+        intent.last_error = error
+        intent.updated_at = now
+        intent.finished_at = now
+
+    def _retry_later(self, intent: ChainIntent, error: str) -> None:
+        intent.attempts += 1
+        intent.last_error = error[:2000]
+        delay = min(2 ** min(intent.attempts, 16), MAX_BACKOFF_SECONDS)
+        intent.next_attempt_at = clock.utcnow() + timedelta(seconds=delay)
+        intent.updated_at = clock.utcnow()
+
+    def _defer(self, seq: int, error: str) -> None:
+        with self.sessionmaker() as session, session.begin():
+            intent = session.get(ChainIntent, seq, with_for_update=True)
+            if intent is not None and intent.state in OPEN_STATES:
+                self._retry_later(intent, error)
+
+    def _signer(self, session: Session, organization_id: uuid.UUID):
+        row = session.get(OrganizationKey, organization_id)
+        if row is None:
+            raise keys.SigningKeyError(f"Organization {organization_id} has no signing key.")
+        cache_key = (organization_id, row.master_key_id)
+        signer = self._signers.get(cache_key)
+        if signer is None:
+            signer = self._signers[cache_key] = keys.signer_for(session, keys.KeyRing.of(self.app), organization_id)
+        return signer
+
+    def _transaction(self, session: Session, intent: ChainIntent, chain_id: int, nonce: int) -> dict[str, Any]:
+        transaction: dict[str, Any] = {
+            "chainId": chain_id,
+            "nonce": nonce,
+            "gas": intent.gas_limit,
+            "value": 0,
+            "type": 2,
+            **self.fee,
+        }
+        if intent.kind == IntentKind.DEPLOY:
+            artifact = load_artifact(artifact_name(intent.contract))
+            factory = self.chain.contract(artifact.abi, bytecode=artifact.bytecode)
+            constructor = next((item for item in artifact.abi if item["type"] == "constructor"), {"inputs": []})
+            args = self._arguments(constructor["inputs"], intent.args, intent.contract)
+            try:
+                transaction["data"] = factory.constructor(*args).data_in_transaction
+            except Exception as error:  # noqa: BLE001 - web3 raises several types for bad arguments
+                raise IntentError(f"{intent.contract}: constructor arguments do not fit the ABI: {error}") from None
+            return transaction
+        deployment = session.get(ContractDeployment, (chain_id, intent.contract))
+        if deployment is None:
+            raise IntentError(f"{intent.contract} is not deployed on chain {chain_id}")
+        contract = self._contract(deployment)
+        function_abi = next(
+            (item for item in contract.abi if item.get("type") == "function" and item["name"] == intent.function and len(item["inputs"]) == len(intent.args)),
+            None,
+        )
+        if function_abi is None:
+            raise IntentError(f"{intent.contract} has no function {intent.function} taking {len(intent.args)} argument(s)")
+        args = self._arguments(function_abi["inputs"], intent.args, f"{intent.contract}.{intent.function}")
+        try:
+            transaction["data"] = contract.encode_abi(intent.function, args=args)
+        except Exception as error:  # noqa: BLE001 - web3 raises several types for bad arguments
+            raise IntentError(f"{intent.contract}.{intent.function}: arguments do not fit the ABI: {error}") from None
+        transaction["to"] = contract.address
+        return transaction
+
+    def _arguments(self, inputs: list[dict[str, Any]], values: list[Any], where: str) -> list[Any]:
+        if len(inputs) != len(values):
+            raise IntentError(f"{where} takes {len(inputs)} argument(s), the intent has {len(values)}")
+        try:
+            return [_from_json(value, item["type"]) for item, value in zip(inputs, values)]
+        except (ValueError, TypeError, AttributeError) as error:
+            raise IntentError(f"{where}: bad argument: {error}") from None
+
+    def _contract(self, deployment: ContractDeployment):
+        contract = self._contracts.get(deployment.address)
+        if contract is None:
+            contract = self._contracts[deployment.address] = self.chain.contract(load_artifact(deployment.artifact).abi, deployment.address)
+        return contract
+

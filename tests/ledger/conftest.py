@@ -1,0 +1,98 @@
+"""Ledger tests: the test app's embedded chain (one per test session, kept between tests
+while the database is emptied), Concord's contracts deployed afresh for each test."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from concord.db import database
+from concord.ledger import outbox, runtime
+from concord.ledger.artifacts import load_artifact
+from concord.ledger.chain import Chain, ChainUnavailable
+from concord.ledger.deploy import deploy, deployments
+from concord.ledger.models import ChainIntent
+
+
+class SimulatedCrash(BaseException):
+    """The worker process dies here (a BaseException, so no handler in the worker catches it)."""
+
+
+class FaultyChain:
+    """The app's chain behind a switch: `down` makes every call fail as an unreachable node;
+    `crash_before_send` / `crash_after_send` kill the worker around a submission."""
+
+    def __init__(self, chain: Chain) -> None:
+        self._chain = chain
+        self.down = False
+        self.crash_before_send = False
+        self.crash_after_send = False
+        self.sent: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._chain, name)
+        if callable(attribute) and self.down:
+            def unreachable(*args, **kwargs):
+                raise ChainUnavailable("connection refused (simulated)")
+            return unreachable
+        return attribute
+
+    @property
+    def chain_id(self) -> int:
+        if self.down:
+            raise ChainUnavailable("connection refused (simulated)")
+        return self._chain.chain_id
+
+    def send_raw(self, raw: bytes) -> str:
+        if self.down:
+            raise ChainUnavailable("connection refused (simulated)")
+        if self.crash_before_send:
+            self.crash_before_send = False
+            raise SimulatedCrash("killed after signing, before submitting")
+        tx_hash = self._chain.send_raw(raw)
+        self.sent.append(tx_hash)
+        if self.crash_after_send:
+            self.crash_after_send = False
+            raise SimulatedCrash("killed after submitting, before recording")
+        return tx_hash
+
+
+@dataclass
+class Ledger:
+    app: Any
+    chain: Chain
+    worker: outbox.Worker
+
+    @property
+    def chain_id(self) -> int:
+        return self.chain.chain_id
+
+    def contract(self, name: str):
+        with database(self.app).sessionmaker() as session:
+            row = deployments(session, self.chain_id)[name]
+        return self.chain.contract(load_artifact(row.artifact).abi, row.address)
+
+    def intents(self, **filters) -> list[ChainIntent]:
+        with database(self.app).sessionmaker() as session:
+            query = sa.select(ChainIntent).filter_by(**filters).order_by(ChainIntent.seq)
+            return list(session.execute(query).scalars())
+
+    def restarted_worker(self, chain=None) -> outbox.Worker:
+        """A new worker process: nothing kept in memory from the one that died."""
+        return outbox.Worker(self.app, chain or self.chain, receipt_timeout=0)
+
+
+@pytest.fixture
+def ledger(app, world) -> Ledger:
+    chain = runtime.chain(app)
+    worker = outbox.Worker(app, chain, receipt_timeout=0)
+    deploy(app, chain, worker)
+    worker.drain()  # the world's admissions
+    return Ledger(app=app, chain=chain, worker=worker)
+
+
+@pytest.fixture
+def faulty(ledger) -> FaultyChain:
+    return FaultyChain(ledger.chain)
