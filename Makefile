@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
+# The pinned npm solc (through contracts/solc-shim) and the hardhat node the ledger tests use.
+NODE_DEPS := contracts/node_modules/.package-lock.json
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test test-postgres setup browser bench clean
@@ -12,11 +14,11 @@ CHROMIUM ?= /usr/bin/chromium
 run: $(INSTALLED)
 	$(BIN)/concord run
 
-test: $(INSTALLED_DEV) browser
+test: $(INSTALLED_DEV) $(NODE_DEPS) browser
 	$(BIN)/python -m pytest
 
 # The same suite against PostgreSQL (a fresh schema per run); CI runs it after `make test`.
-test-postgres: $(INSTALLED_DEV) browser
+test-postgres: $(INSTALLED_DEV) $(NODE_DEPS) browser
 	CONCORD_TEST_DATABASE_URL=$${CONCORD_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest
 
 setup: $(INSTALLED)
@@ -34,6 +36,9 @@ $(INSTALLED_DEV): $(INSTALLED) pyproject.toml requirements.lock
 	$(PIP) install --quiet -c requirements.lock -e '.[dev]'
 	touch $@
 
+$(NODE_DEPS): contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund --loglevel=error
+
 # Browser tests drive Debian's Chromium (test tools may not download browsers here).
 browser:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
@@ -43,4 +48,4 @@ browser:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules

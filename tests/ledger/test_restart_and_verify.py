@@ -107,11 +107,10 @@ def _count_intents(app) -> int:
 # -- verify -------------------------------------------------------------------------------
 
 
-def _verify(app):
-    with database(app).sessionmaker() as session:
-        chain = runtime.chain(app)
-        indexer.sync(session, chain)
-        return [str(problem) for problem in indexer.verify(session, chain)]
+def _verify(ledger):
+    with database(ledger.app).sessionmaker() as session:
+        indexer.sync(session, ledger.chain)
+        return [str(problem) for problem in indexer.verify(session, ledger.chain)]
 
 
 def test_indexer_projects_membership_from_events(ledger, world):
@@ -123,19 +122,21 @@ def test_indexer_projects_membership_from_events(ledger, world):
     assert supplier.active is True
 
 
+@pytest.mark.parametrize("ledger", ["embedded"], indirect=True)  # the CLI opens the app's own chain
 def test_verify_agrees_on_a_consistent_ledger_and_cli_exits_0(ledger, world, monkeypatch):
-    assert _verify(ledger.app) == []
+    assert _verify(ledger) == []
     monkeypatch.setattr(cli, "_app", lambda: ledger.app)
     result = CliRunner().invoke(cli.main, ["ledger", "verify"])
     assert result.exit_code == 0, result.output
     assert "agree" in result.output
 
 
+@pytest.mark.parametrize("ledger", ["embedded"], indirect=True)  # the CLI opens the app's own chain
 def test_verify_reports_a_membership_the_database_and_chain_disagree_on(ledger, world, monkeypatch):
     with database(ledger.app).sessionmaker() as session, session.begin():
         # Someone flips the organization's status in the database, with no chain intent.
         session.get(Organization, world.carrier.org.id).status = OrgStatus.SUSPENDED
-    problems = _verify(ledger.app)
+    problems = _verify(ledger)
     assert len(problems) == 1
     assert "Carrier One AS" in problems[0] and "a suspended member" in problems[0] and "chain says active" in problems[0]
     monkeypatch.setattr(cli, "_app", lambda: ledger.app)
@@ -152,7 +153,7 @@ def test_verify_reports_a_tampered_projection_and_a_transaction_the_chain_never_
         member.roles = 63
         intent = session.execute(sa.select(ChainIntent).where(ChainIntent.state == IntentState.CONFIRMED).order_by(ChainIntent.seq)).scalars().first()
         intent.tx_hash = "0x" + "ab" * 32
-    problems = _verify(ledger.app)
+    problems = _verify(ledger)
     assert any(p.startswith("indexed member") and "roles 63" in p for p in problems), problems
     assert any("0x" + "ab" * 32 in p and "no such transaction" in p for p in problems), problems
 

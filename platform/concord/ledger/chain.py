@@ -351,6 +351,8 @@ def _message(error: Exception) -> str:
 
 def _revert_data(error: Exception) -> bytes:
     data = getattr(error, "data", None)
+    if isinstance(data, dict):  # some nodes (hardhat) wrap it: {"message": ..., "data": "0x..."}
+        data = data.get("data")
     if isinstance(data, str) and data.startswith("0x"):
         try:
             return bytes.fromhex(data[2:])
