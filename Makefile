@@ -47,5 +47,9 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Benchmarks print ratios measured side by side in one run (never asserted in tests).
+bench: $(INSTALLED_DEV) $(NODE_DEPS)
+	$(BIN)/python bench/ledger.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules

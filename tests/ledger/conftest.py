@@ -3,20 +3,15 @@ kept between tests while the database is emptied) and a hardhat node started for
 session. Concord's contracts are deployed afresh for each test."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import pytest
-import requests
 import sqlalchemy as sa
 
 from concord.db import database
-from concord.ledger import outbox, runtime
-from concord.ledger.artifacts import CONTRACTS_DIR, load_artifact
+from concord.ledger import devnode, outbox, runtime
+from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain, ChainUnavailable, open_chain
 from concord.ledger.deploy import deploy, deployments
 from concord.ledger.models import ChainIntent
@@ -90,51 +85,19 @@ class Ledger:
         return outbox.Worker(self.app, chain or self.chain, receipt_timeout=10)
 
 
-HARDHAT = CONTRACTS_DIR / "node_modules" / ".bin" / "hardhat"
-HARDHAT_CONFIG = CONTRACTS_DIR / "hardhat" / "hardhat.config.js"
-#: Account #0 of hardhat's well-known development mnemonic: the node's prefunded faucet.
-HARDHAT_FUNDER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-
 @pytest.fixture(scope="session")
 def hardhat_url(tmp_path_factory) -> Iterator[str]:
     """A hardhat node (pinned in contracts/package.json) on a free local port, for the session."""
-    if not HARDHAT.exists():
-        pytest.fail(f"{HARDHAT} is missing: run `npm ci` in {CONTRACTS_DIR} (`make test` does).")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log_path = tmp_path_factory.mktemp("hardhat") / "node.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [str(HARDHAT), "--config", str(HARDHAT_CONFIG), "node", "--hostname", "127.0.0.1", "--port", str(port)],
-            cwd=HARDHAT_CONFIG.parent, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"},
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"hardhat node did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.25)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        with devnode.hardhat_node(tmp_path_factory.mktemp("hardhat") / "node.log") as url:
+            yield url
+    except devnode.DevNodeError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope="session")
 def hardhat_chain(hardhat_url) -> Iterator[Chain]:
-    chain = open_chain(hardhat_url, "", funder_key=HARDHAT_FUNDER_KEY)
+    chain = open_chain(hardhat_url, "", funder_key=devnode.HARDHAT_FUNDER_KEY)
     yield chain
     chain.close()
 

@@ -218,30 +218,28 @@ class Worker:
 
     # -- choosing what to send next -----------------------------------------------------
 
-    def due(self, session: Session, *, limit: int = 50) -> list[int]:
-        """Open intents whose turn it is: the oldest open intent of each sender whose
-        contract is deployed on this chain, when its retry time has come."""
+    def due(self, session: Session, *, limit: int = 200) -> list[tuple[int, str]]:
+        """Open intents in the order they may go out, as (seq, sender): per sender, its
+        oldest open intent (whose contract is deployed on this chain) if its retry time has
+        come, followed by that sender's later open intents."""
         chain_id = self.chain_id
         deployed = sa.select(ContractDeployment.name).where(ContractDeployment.chain_id == chain_id)
         ready = sa.or_(ChainIntent.kind == IntentKind.DEPLOY, ChainIntent.contract.in_(deployed))
-        earlier = sa.orm.aliased(ChainIntent)
-        blocked_by_earlier = (
-            sa.select(earlier.seq)
-            .where(
-                earlier.sender == ChainIntent.sender,
-                earlier.state.in_(OPEN_STATES),
-                earlier.seq < ChainIntent.seq,
-                sa.or_(earlier.kind == IntentKind.DEPLOY, earlier.contract.in_(deployed)),
-            )
-            .exists()
-        )
-        query = (
-            sa.select(ChainIntent.seq)
-            .where(ChainIntent.state.in_(OPEN_STATES), ready, ~blocked_by_earlier, ChainIntent.next_attempt_at <= clock.utcnow())
+        rows = session.execute(
+            sa.select(ChainIntent.seq, ChainIntent.sender, ChainIntent.next_attempt_at)
+            .where(ChainIntent.state.in_(OPEN_STATES), ready)
             .order_by(ChainIntent.seq)
             .limit(limit)
-        )
-        return list(session.execute(query).scalars())
+        ).all()
+        now = clock.utcnow()
+        heads: dict[str, bool] = {}
+        order = []
+        for seq, sender, next_attempt_at in rows:
+            if sender not in heads:
+                heads[sender] = next_attempt_at <= now
+            if heads[sender]:
+                order.append((seq, sender))
+        return order
 
     def drain(self, *, max_rounds: int = 10_000) -> int:
         """Process intents until none is due (or the chain is unreachable); returns how many
@@ -257,13 +255,18 @@ class Worker:
             if not batch:
                 return settled
             progressed = False
-            for seq in batch:
+            held: set[str] = set()
+            for seq, sender in batch:
+                if sender in held:
+                    continue  # an earlier intent of this sender is still open: keep the order
                 state = self.process(seq)
                 if state in (IntentState.CONFIRMED, IntentState.FAILED):
                     settled += 1
                     progressed = True
                 elif state is None:
                     return settled  # the chain is unreachable: stop this round
+                else:
+                    held.add(sender)
             if not progressed:
                 return settled
         return settled
@@ -283,17 +286,18 @@ class Worker:
     def process(self, seq: int) -> IntentState | None:
         """Take one intent as far as it goes now; returns its state, None if the chain is down."""
         try:
-            self._sign_if_queued(seq)
-            return self._submit_and_record(seq)
+            signed = self._sign_if_queued(seq)
+            return self._submit_and_record(seq, signed=signed)
         except ChainUnavailable as error:
             self._defer(seq, f"chain unreachable: {error}")
             return None
 
-    def _sign_if_queued(self, seq: int) -> None:
+    def _sign_if_queued(self, seq: int) -> tuple[bytes, str] | None:
+        """Sign a queued intent and commit it; returns (raw, hash) when it signed one now."""
         with self.sessionmaker() as session, session.begin():
             intent = session.get(ChainIntent, seq, with_for_update=True)
             if intent is None or intent.state != IntentState.QUEUED:
-                return
+                return None
             chain_id = self.chain_id
             account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
             if account is None:
@@ -304,7 +308,7 @@ class Worker:
                 signed = self._signer(session, intent.organization_id).sign_transaction(transaction)
             except (IntentError, keys.SigningKeyError) as error:
                 self._finish(intent, IntentState.FAILED, error=str(error))
-                return
+                return None
             intent.state = IntentState.SIGNED
             intent.chain_id = chain_id
             intent.nonce = account.next_nonce
@@ -312,19 +316,22 @@ class Worker:
             intent.tx_hash = "0x" + bytes(signed.hash).hex()
             intent.updated_at = clock.utcnow()
             account.next_nonce += 1
+            return intent.raw_tx, intent.tx_hash
 
-    def _submit_and_record(self, seq: int, *, funded: bool = False) -> IntentState | None:
-        with self.sessionmaker() as session:
-            intent = session.get(ChainIntent, seq)
-            if intent is None or intent.state != IntentState.SIGNED:
-                return intent.state if intent else None
-            raw, tx_hash = intent.raw_tx, intent.tx_hash
+    def _submit_and_record(self, seq: int, *, signed: tuple[bytes, str] | None = None, funded: bool = False) -> IntentState | None:
+        if signed is None:
+            with self.sessionmaker() as session:
+                intent = session.get(ChainIntent, seq)
+                if intent is None or intent.state != IntentState.SIGNED:
+                    return intent.state if intent else None
+                signed = intent.raw_tx, intent.tx_hash
+        raw, tx_hash = signed
         try:
             self.chain.send_raw(raw)
         except TransactionRejected as rejection:
             if self.chain.transaction(tx_hash) is None:
                 outcome = self._rejected(seq, rejection, may_fund=not funded)
-                return self._submit_and_record(seq, funded=True) if outcome == _FUNDED else outcome
+                return self._submit_and_record(seq, signed=signed, funded=True) if outcome == _FUNDED else outcome
             # Already known to the node: go on to its receipt.
         receipt = self.chain.receipt(tx_hash, timeout=self.receipt_timeout)
         if receipt is None:
