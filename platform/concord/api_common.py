@@ -2,12 +2,23 @@
 and the marker for endpoints that need no bearer token."""
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import marshmallow as ma
+from flask import Flask, request
 from marshmallow import fields, validate
 
+from concord.errors import DomainError
 from concord.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+# JSON bodies nest objects and arrays at most this deep. The JSON parser recurses once per
+# level, and eth_account's import raises the interpreter's recursion limit to 100,000: a
+# body of a few hundred kilobytes of brackets would overflow the C stack and kill the worker.
+MAX_JSON_DEPTH = 32
+# A string literal, the closing quote optional so that no text is scanned twice (linear time).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 class InputSchema(ma.Schema):
@@ -24,7 +35,7 @@ def NonBlank(max_length: int, **kwargs) -> fields.String:
     """A required string that is not empty after trimming."""
     return fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"\S", error="Must not be blank.")],
+        validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"\s*\S", error="Must not be blank.")],
         **kwargs,
     )
 
@@ -63,6 +74,8 @@ class ProblemSchema(OutputSchema):
     errors = fields.Dict(metadata={"description": "Messages by field name."})
     current_state = fields.String()
     allowed_actions = fields.List(fields.String())
+    partnership_id = fields.UUID(metadata={"description": "The partnership that already exists (409 on a duplicate request)."})
+    retry_after = fields.Integer(metadata={"description": "Seconds to wait before trying again (429)."})
 
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -90,3 +103,26 @@ def page_response(query, key_columns, args: dict, *, transform: Callable | None 
     if transform is not None:
         items = [transform(item) for item in items]
     return {"items": items, "next_cursor": next_cursor}
+
+
+def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text `raw` nests objects and arrays deeper than `limit` (brackets
+    inside strings do not count; malformed text is left for the parser to refuse)."""
+    depth = 0
+    for char in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if char in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _refuse_deeply_nested_json() -> None:
+    if request.path.startswith("/api/") and request.is_json and json_depth_exceeds(request.get_data(cache=True)):
+        raise DomainError(
+            "The request body is not valid JSON.",
+            errors={"json": [f"Objects and arrays may be nested at most {MAX_JSON_DEPTH} deep."]},
+        )
+
+
+def register(app: Flask) -> None:
+    app.before_request(_refuse_deeply_nested_json)

@@ -28,24 +28,38 @@ def _encode(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str, arity: int) -> list[Any]:
+def _python_type(column: sa.ColumnElement) -> type:
+    type_ = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator's underlying type
+    try:
+        return type_.python_type
+    except NotImplementedError:
+        return object
+
+
+def _decode(cursor: str, key_columns: Sequence[sa.ColumnElement]) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != arity:
+        if not isinstance(values, list) or len(values) != len(key_columns):
             raise ValueError("wrong arity")
         out = []
-        for v in values:
+        for v, column in zip(values, key_columns):
             if isinstance(v, dict) and "dt" in v:
-                out.append(datetime.fromisoformat(v["dt"]))
+                v = datetime.fromisoformat(v["dt"])
+                if v.tzinfo is None:
+                    raise ValueError("naive datetime")
             elif isinstance(v, dict) and "uuid" in v:
-                out.append(uuid.UUID(v["uuid"]))
-            elif isinstance(v, (int, str)) and not isinstance(v, bool):
-                out.append(v)
-            else:
+                v = uuid.UUID(v["uuid"])
+            elif isinstance(v, bool) or not isinstance(v, (int, str)):
                 raise ValueError("bad value")
+            elif isinstance(v, int) and not -(2**63) <= v < 2**63:
+                raise ValueError("out of range")
+            # A tampered cursor must not reach the database with a value its column cannot hold.
+            if not isinstance(v, _python_type(column)):
+                raise ValueError("wrong type for its column")
+            out.append(v)
         return out
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, AttributeError, json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationFailed({"cursor": ["Not a cursor this API issued."]}) from None
 
 
@@ -60,7 +74,7 @@ def paginate(
     """Newest first by `key_columns` (which must end in a unique column)."""
     limit = DEFAULT_LIMIT if limit is None else limit
     if cursor:
-        after = _decode(cursor, len(key_columns))
+        after = _decode(cursor, key_columns)
         query = query.where(sa.tuple_(*key_columns) < sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(after, key_columns)]))
     rows = list(session.execute(query.order_by(*[c.desc() for c in key_columns]).limit(limit + 1)).unique().scalars())
     if len(rows) <= limit:

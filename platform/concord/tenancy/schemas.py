@@ -58,8 +58,8 @@ class DirectoryEntrySchema(OutputSchema):
 
 
 class OrganizationUpdateSchema(InputSchema):
-    legal_name = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"\S", error="Must not be blank.")])
-    contact_name = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"\S", error="Must not be blank.")])
+    legal_name = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"\s*\S", error="Must not be blank.")])
+    contact_name = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"\s*\S", error="Must not be blank.")])
     contact_email = fields.Email(validate=validate.Length(max=254))
 
 
