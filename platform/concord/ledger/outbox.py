@@ -205,6 +205,7 @@ class Worker:
         self.fee = {"maxFeePerGas": int(app.config["CHAIN_MAX_FEE_WEI"]), "maxPriorityFeePerGas": int(app.config["CHAIN_PRIORITY_FEE_WEI"])}
         self._signers: dict[tuple[uuid.UUID, str], Any] = {}
         self._chain_id: int | None = None
+        self._presigned: dict[int, tuple[bytes, str]] = {}  # signed and committed, not yet sent
         self._contracts: dict[str, Any] = {}
         #: Called with (session, intent) when an intent is confirmed, in the recording transaction.
         self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = []
@@ -256,10 +257,11 @@ class Worker:
                 return settled
             progressed = False
             held: set[str] = set()
-            for seq, sender in batch:
+            for position, (seq, sender) in enumerate(batch):
                 if sender in held:
                     continue  # an earlier intent of this sender is still open: keep the order
-                state = self.process(seq)
+                following = next((s for s, other in batch[position + 1:] if other == sender), None)
+                state = self.process(seq, following=following)
                 if state in (IntentState.CONFIRMED, IntentState.FAILED):
                     settled += 1
                     progressed = True
@@ -283,11 +285,14 @@ class Worker:
 
     # -- one intent -----------------------------------------------------------------------
 
-    def process(self, seq: int) -> IntentState | None:
-        """Take one intent as far as it goes now; returns its state, None if the chain is down."""
+    def process(self, seq: int, *, following: int | None = None) -> IntentState | None:
+        """Take one intent as far as it goes now; returns its state, None if the chain is down.
+
+        `following` is the same sender's next intent: it is signed in the transaction that
+        records this one's receipt (one commit fewer per intent, and as crash-safe)."""
         try:
-            signed = self._sign_if_queued(seq)
-            return self._submit_and_record(seq, signed=signed)
+            signed = self._presigned.pop(seq, None) or self._sign_if_queued(seq)
+            return self._submit_and_record(seq, signed=signed, following=following)
         except ChainUnavailable as error:
             self._defer(seq, f"chain unreachable: {error}")
             return None
@@ -296,29 +301,35 @@ class Worker:
         """Sign a queued intent and commit it; returns (raw, hash) when it signed one now."""
         with self.sessionmaker() as session, session.begin():
             intent = session.get(ChainIntent, seq, with_for_update=True)
-            if intent is None or intent.state != IntentState.QUEUED:
-                return None
-            chain_id = self.chain_id
-            account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
-            if account is None:
-                account = LedgerAccount(chain_id=chain_id, address=intent.sender, next_nonce=self.chain.nonce(intent.sender))
-                session.add(account)
-            try:
-                transaction = self._transaction(session, intent, chain_id, account.next_nonce)
-                signed = self._signer(session, intent.organization_id).sign_transaction(transaction)
-            except (IntentError, keys.SigningKeyError) as error:
-                self._finish(intent, IntentState.FAILED, error=str(error))
-                return None
-            intent.state = IntentState.SIGNED
-            intent.chain_id = chain_id
-            intent.nonce = account.next_nonce
-            intent.raw_tx = bytes(signed.raw_transaction)
-            intent.tx_hash = "0x" + bytes(signed.hash).hex()
-            intent.updated_at = clock.utcnow()
-            account.next_nonce += 1
-            return intent.raw_tx, intent.tx_hash
+            return self._sign(session, intent)
 
-    def _submit_and_record(self, seq: int, *, signed: tuple[bytes, str] | None = None, funded: bool = False) -> IntentState | None:
+    def _sign(self, session: Session, intent: ChainIntent | None) -> tuple[bytes, str] | None:
+        """Sign `intent` (locked by the caller) in the caller's transaction, if it is queued."""
+        if intent is None or intent.state != IntentState.QUEUED:
+            return None
+        chain_id = self.chain_id
+        account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
+        if account is None:
+            account = LedgerAccount(chain_id=chain_id, address=intent.sender, next_nonce=self.chain.nonce(intent.sender))
+            session.add(account)
+        try:
+            transaction = self._transaction(session, intent, chain_id, account.next_nonce)
+            signed = self._signer(session, intent.organization_id).sign_transaction(transaction)
+        except (IntentError, keys.SigningKeyError) as error:
+            self._finish(intent, IntentState.FAILED, error=str(error))
+            return None
+        intent.state = IntentState.SIGNED
+        intent.chain_id = chain_id
+        intent.nonce = account.next_nonce
+        intent.raw_tx = bytes(signed.raw_transaction)
+        intent.tx_hash = "0x" + bytes(signed.hash).hex()
+        intent.updated_at = clock.utcnow()
+        account.next_nonce += 1
+        return intent.raw_tx, intent.tx_hash
+
+    def _submit_and_record(
+        self, seq: int, *, signed: tuple[bytes, str] | None = None, following: int | None = None, funded: bool = False
+    ) -> IntentState | None:
         if signed is None:
             with self.sessionmaker() as session:
                 intent = session.get(ChainIntent, seq)
@@ -331,13 +342,13 @@ class Worker:
         except TransactionRejected as rejection:
             if self.chain.transaction(tx_hash) is None:
                 outcome = self._rejected(seq, rejection, may_fund=not funded)
-                return self._submit_and_record(seq, signed=signed, funded=True) if outcome == _FUNDED else outcome
+                return self._submit_and_record(seq, signed=signed, following=following, funded=True) if outcome == _FUNDED else outcome
             # Already known to the node: go on to its receipt.
         receipt = self.chain.receipt(tx_hash, timeout=self.receipt_timeout)
         if receipt is None:
             self._defer(seq, "submitted; not mined yet")
             return IntentState.SIGNED
-        return self._record(seq, receipt)
+        return self._record(seq, receipt, following=following)
 
     def _rejected(self, seq: int, rejection: TransactionRejected, *, may_fund: bool) -> IntentState | str:
         with self.sessionmaker() as session, session.begin():
@@ -362,7 +373,7 @@ class Worker:
                 account.next_nonce = intent.nonce
             return IntentState.FAILED
 
-    def _record(self, seq: int, receipt: dict[str, Any]) -> IntentState:
+    def _record(self, seq: int, receipt: dict[str, Any], *, following: int | None = None) -> IntentState:
         reason = code_hash = None
         if receipt["status"] != 1:
             reason = self._revert_reason(seq, receipt)
@@ -395,10 +406,18 @@ class Worker:
                     )
                 for handler in self.on_confirmed:
                     handler(session, intent)
-                return IntentState.CONFIRMED
-            intent.revert_reason = reason
-            self._finish(intent, IntentState.FAILED, error=f"reverted: {reason}")
-            return IntentState.FAILED
+                state = IntentState.CONFIRMED
+            else:
+                intent.revert_reason = reason
+                self._finish(intent, IntentState.FAILED, error=f"reverted: {reason}")
+                state = IntentState.FAILED
+            if following is not None:
+                next_intent = session.get(ChainIntent, following, with_for_update=True)
+                if next_intent is not None and next_intent.sender == intent.sender:
+                    signed = self._sign(session, next_intent)
+                    if signed is not None:
+                        self._presigned[following] = signed
+            return state
 
     def _revert_reason(self, seq: int, receipt: dict[str, Any]) -> str:
         with self.sessionmaker() as session:
