@@ -8,6 +8,7 @@ the text of the bytes, which `_revert_bytes` turns back into bytes.
 from __future__ import annotations
 
 import ast
+import enum
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -54,8 +55,27 @@ ACCOUNT_NAMES = ("operator", *MEMBERS, "outsider")
 NOT_ACTIVE = ("operator", "suspended", "outsider")
 
 
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class EscrowState(enum.IntEnum):
+    """`IDeliveryEscrow.EscrowState`, in declaration order."""
+
+    NONE = 0
+    FUNDED = 1
+    DELIVERED = 2
+    RECEIPT_CONFIRMED = 3
+    DISPUTED = 4
+    RELEASED = 5
+    RESOLVED = 6
+
+
 def org_id(name: str) -> bytes:
     return keccak(text=f"organization:{name}")
+
+
+def order_id(name: str) -> bytes:
+    return keccak(text=f"order:{name}")
 
 
 class Reverted(AssertionError):
@@ -96,6 +116,9 @@ class Chain:
         tester = EthereumTester(backend)
         w3 = Web3(EthereumTesterProvider(tester))
         addresses = w3.eth.accounts
+        # Calls without a sender come from the first account (what eth-tester would guess,
+        # but without asking it for the account list on every call).
+        w3.eth.default_account = addresses[0]
         chain = cls(tester=tester, w3=w3, accounts=dict(zip(names, addresses)))
         for index in range(extra_accounts):
             chain.accounts[f"extra{index}"] = addresses[len(names) + index]
@@ -207,6 +230,16 @@ def events(contract, receipt, name: str) -> list[dict[str, Any]]:
     return [dict(log["args"]) for log in getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)]
 
 
+def struct(function, block: str = "latest") -> dict[str, Any]:
+    """Calls a view that returns one struct; its fields by name."""
+    components = function.abi["outputs"][0]["components"]
+    return dict(zip((component["name"] for component in components), function.call(block_identifier=block)))
+
+
+def block_timestamp(chain: "Chain", receipt: dict[str, Any]) -> int:
+    return chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
+
+
 def checksum(address: str) -> str:
     return to_checksum_address(address)
 
@@ -244,3 +277,22 @@ def deploy_concord(chain: Chain, *, dispute_window: int = DISPUTE_WINDOW, buyer_
         chain.transact(token.functions.mint(chain[buyer], buyer_funds))
         chain.transact(token.functions.approve(escrow.address, 2**256 - 1), buyer)
     return Concord(chain=chain, consortium=consortium, token=token, registry=registry, escrow=escrow, anchor=anchor)
+
+
+def fund_escrow(
+    concord: Concord,
+    order: bytes,
+    amount: int = 100 * UNIT,
+    *,
+    buyer: str = "buyer",
+    payee: str = "supplier",
+    carrier: str = "carrier",
+    arbiter: str = "arbiter",
+    token: Any = None,
+) -> dict[str, Any]:
+    """`buyer` escrows `amount` for `order` (named parties; the EUR token unless `token`)."""
+    token = token if token is not None else concord.token
+    function = concord.escrow.functions.fund(
+        order, concord[payee], concord[carrier], concord[arbiter], token.address, amount
+    )
+    return concord.chain.transact(function, buyer)
