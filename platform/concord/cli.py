@@ -137,10 +137,19 @@ def audit_verify() -> None:
     with app.app_context(), _session(app) as session:
         problems = verify(session)
         count = session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one()
+    _report(
+        problems,
+        ok=f"Audit chain intact: {count} entries verified.",
+        broken=f"Audit chain BROKEN: {len(problems)} problem(s) in {count} entries. First: {problems[0] if problems else ''}",
+    )
+
+
+def _report(problems, *, ok: str, broken: str) -> None:
+    """Print a verification's outcome; exit 1 when it found problems (one line each)."""
     if not problems:
-        click.echo(f"Audit chain intact: {count} entries verified.")
+        click.echo(ok)
         return
-    click.echo(f"Audit chain BROKEN: {len(problems)} problem(s) in {count} entries. First: {problems[0]}", err=True)
+    click.echo(broken, err=True)
     for problem in problems:
         click.echo(f"  {problem}", err=True)
     sys.exit(1)
@@ -228,13 +237,11 @@ def ledger_verify() -> None:
         chain = runtime.chain(app)
         indexer.sync(session, chain)
         problems = indexer.verify(session, chain)
-    if not problems:
-        click.echo(f"Ledger verified: the database and chain {chain.chain_id} agree.")
-        return
-    click.echo(f"Ledger DISAGREES with the database in {len(problems)} place(s):", err=True)
-    for problem in problems:
-        click.echo(f"  {problem}", err=True)
-    sys.exit(1)
+    _report(
+        problems,
+        ok=f"Ledger verified: the database and chain {chain.chain_id} agree.",
+        broken=f"Ledger DISAGREES with the database in {len(problems)} place(s):",
+    )
 
 
 @main.group()

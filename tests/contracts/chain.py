@@ -7,7 +7,6 @@ the text of the bytes, which `_revert_bytes` turns back into bytes.
 """
 from __future__ import annotations
 
-import ast
 import enum
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from web3.logs import DISCARD
 from web3.providers.eth_tester import EthereumTesterProvider
 
 from concord.ledger.artifacts import Artifact, load_artifact
+from concord.ledger.chain import tester_revert_data
 from concord.ledger.encoding import MemberRole
 
 GAS = 3_000_000
@@ -87,20 +87,8 @@ class Reverted(AssertionError):
 
 
 def _revert_bytes(error: TransactionFailed) -> bytes | str:
-    message = error.args[0] if error.args else b""
-    while isinstance(message, Exception):
-        message = message.args[0] if message.args else b""
-    if isinstance(message, bytes):
-        return message
-    text = str(message)
-    if text.startswith("execution reverted: "):
-        text = text[len("execution reverted: "):]
-    if text.startswith(("b'", 'b"')):
-        try:
-            return ast.literal_eval(text)
-        except (SyntaxError, ValueError):
-            pass
-    return text
+    """The revert data eth-tester reported; its text when it carries none."""
+    return tester_revert_data(error) or str(error)
 
 
 @dataclass

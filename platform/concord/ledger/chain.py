@@ -161,7 +161,7 @@ class Chain:
             except (ContractCustomError, ContractLogicError, ContractPanicError) as error:
                 raise CallReverted(_revert_data(error), str(error)) from None
             except TransactionFailed as error:
-                raise CallReverted(_tester_revert_data(error), str(error)) from None
+                raise CallReverted(tester_revert_data(error), str(error)) from None
 
     def logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict[str, Any]]:
         with self._rpc():
@@ -363,7 +363,8 @@ def _revert_data(error: Exception) -> bytes:
     return b""
 
 
-def _tester_revert_data(error: TransactionFailed) -> bytes:
+def tester_revert_data(error: TransactionFailed) -> bytes:
+    """eth-tester reports revert data only as the text of the bytes: turn it back into bytes."""
     message: Any = error.args[0] if error.args else b""
     while isinstance(message, Exception):
         message = message.args[0] if message.args else b""
