@@ -14,6 +14,7 @@ from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import ChainIntent, IntentState, LedgerAccount
 from concord.tenancy import service as tenancy
 from tests.ledger.conftest import SimulatedCrash
+from tests.security.helpers import audit_entries
 
 BATCH = b"\x0b" * 32
 ROOT = b"\x0c" * 32
@@ -79,6 +80,12 @@ def test_a_reverting_intent_fails_with_its_reason_and_does_not_block_other_sende
     assert state_of(ledger, other).state == IntentState.CONFIRMED
     # The reverted transaction used its nonce; the next one of the same sender took the next.
     assert state_of(ledger, after_bad).nonce == failed.nonce + 1
+    # Both outcomes are in the audit trail, under the organization that sent them.
+    (entry,) = audit_entries(ledger.app, action="ledger:transaction_failed")
+    assert entry.object_id == bad and entry.subject_org_id == world.supplier.org.id
+    assert entry.summary["after"]["tx_hash"] == failed.tx_hash and "ProvenanceAnchorInvalidRoot" in entry.summary["error"]
+    confirmed = {e.object_id for e in audit_entries(ledger.app, action="ledger:transaction_confirmed")}
+    assert {after_bad, other} <= confirmed
 
 
 def test_intents_queue_while_the_chain_is_unreachable_and_drain_when_it_returns(ledger, world, faulty):

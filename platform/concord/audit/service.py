@@ -51,6 +51,8 @@ class Action(StrEnum):
     PARTNERSHIP_DECLINED = "partnership:declined"
     PARTNERSHIP_ENDED = "partnership:ended"
     ACCESS_DENIED = "access:denied"
+    LEDGER_TX_CONFIRMED = "ledger:transaction_confirmed"
+    LEDGER_TX_FAILED = "ledger:transaction_failed"
 
 
 @dataclass(frozen=True)

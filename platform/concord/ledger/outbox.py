@@ -35,6 +35,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from concord import clock
+from concord.audit import service as audit
 from concord.db import database
 from concord.ledger import keys
 from concord.ledger.artifacts import PRODUCTION_CONTRACTS, load_artifact
@@ -316,7 +317,7 @@ class Worker:
             transaction = self._transaction(session, intent, chain_id, account.next_nonce)
             signed = self._signer(session, intent.organization_id).sign_transaction(transaction)
         except (IntentError, keys.SigningKeyError) as error:
-            self._finish(intent, IntentState.FAILED, error=str(error))
+            self._finish(session, intent, IntentState.FAILED, error=str(error))
             return None
         intent.state = IntentState.SIGNED
         intent.chain_id = chain_id
@@ -357,7 +358,7 @@ class Worker:
             mined = self.chain.nonce(intent.sender)
             if mined > intent.nonce:
                 # The nonce went to a transaction that is not ours: this one can never be mined.
-                self._finish(intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})")
+                self._finish(session, intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})")
                 account.next_nonce = max(account.next_nonce, mined)
                 return IntentState.FAILED
             if mined < intent.nonce:
@@ -368,7 +369,7 @@ class Worker:
                 intent.last_error = f"topped up gas money after: {rejection}"
                 return _FUNDED
             # Refused for good; its nonce was never used, so it goes to the next intent.
-            self._finish(intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
+            self._finish(session, intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
             if account.next_nonce == intent.nonce + 1:
                 account.next_nonce = intent.nonce
             return IntentState.FAILED
@@ -387,7 +388,7 @@ class Worker:
             intent.gas_used = int(receipt["gasUsed"])
             intent.receipt_status = int(receipt["status"])
             if receipt["status"] == 1:
-                self._finish(intent, IntentState.CONFIRMED)
+                self._finish(session, intent, IntentState.CONFIRMED)
                 if intent.kind == IntentKind.DEPLOY:
                     intent.contract_address = receipt["contractAddress"]
                     artifact = load_artifact(artifact_name(intent.contract))
@@ -409,7 +410,7 @@ class Worker:
                 state = IntentState.CONFIRMED
             else:
                 intent.revert_reason = reason
-                self._finish(intent, IntentState.FAILED, error=f"reverted: {reason}")
+                self._finish(session, intent, IntentState.FAILED, error=f"reverted: {reason}")
                 state = IntentState.FAILED
             if following is not None:
                 next_intent = session.get(ChainIntent, following, with_for_update=True)
@@ -436,12 +437,23 @@ class Worker:
 
     # -- bookkeeping ----------------------------------------------------------------------
 
-    def _finish(self, intent: ChainIntent, state: IntentState, *, error: str | None = None) -> None:
+    def _finish(self, session: Session, intent: ChainIntent, state: IntentState, *, error: str | None = None) -> None:
+        """Settle the intent and write it to the audit trail, in the caller's transaction."""
         now = clock.utcnow()
         intent.state = state
         intent.last_error = error
         intent.updated_at = now
         intent.finished_at = now
+        audit.record(
+            session,
+            audit.Action.LEDGER_TX_CONFIRMED if state == IntentState.CONFIRMED else audit.Action.LEDGER_TX_FAILED,
+            actor=None,
+            subject_org_id=intent.organization_id,
+            object_type="chain_transaction",
+            object_id=intent.uid,
+            after={"purpose": intent.purpose, "tx_hash": intent.tx_hash, "block_number": intent.block_number, "state": str(state)},
+            error=error,
+        )
 
     def _retry_later(self, intent: ChainIntent, error: str) -> None:
         intent.attempts += 1
