@@ -31,10 +31,10 @@ class OutputSchema(ma.Schema):
         ordered = True
 
 
-def NonBlank(max_length: int, **kwargs) -> fields.String:
-    """A required string that is not empty after trimming."""
+def NonBlank(max_length: int, *, required: bool = True, **kwargs) -> fields.String:
+    """A string that is not empty after trimming (required unless said otherwise)."""
     return fields.String(
-        required=True,
+        required=required,
         validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"\s*\S", error="Must not be blank.")],
         **kwargs,
     )

@@ -130,3 +130,16 @@ def session() -> Session:
 
 def is_postgresql(session_: Session) -> bool:
     return session_.get_bind().dialect.name == "postgresql"
+
+
+def commit_or_conflict(session_: Session, message: str = "This conflicts with a record that was just created; reload and try again.", errors: dict | None = None) -> None:
+    """Commit; a unique constraint hit by a concurrent request becomes a 409."""
+    from sqlalchemy.exc import IntegrityError
+
+    from concord.errors import Conflict
+
+    try:
+        session_.commit()
+    except IntegrityError:
+        session_.rollback()
+        raise Conflict(message, errors=errors) from None

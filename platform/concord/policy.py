@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
 from concord.errors import Forbidden, NotFound
+from concord.catalog.models import Location, Product
 from concord.ledger.models import ChainIntent
 from concord.tenancy.models import (
     Invitation,
@@ -94,6 +95,8 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
     ApiToken: lambda p: ApiToken.user_id == p.user.id,
     Partnership: lambda p: sa.or_(Partnership.org_a_id == p.org.id, Partnership.org_b_id == p.org.id),
     ChainIntent: lambda p: ChainIntent.organization_id == p.org.id,
+    Product: lambda p: Product.organization_id == p.org.id,
+    Location: lambda p: Location.organization_id == p.org.id,
     AuditEntry: lambda p: sa.true()
     if p.is_operator
     else sa.or_(

@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from concord.app import create_app
+from concord.catalog import service as catalog
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Relation, Role
 from tests import factories
@@ -102,6 +103,10 @@ def fuzz_target(app, session):
     from concord.auth.models import ApiToken
     import sqlalchemy as sa
 
+    product = catalog.create_product(session, buyer.principal, {"sku": "FZ-1", "name": "Fuzz bolt", "unit_of_measure": "H87"})
+    location = catalog.create_location(
+        session, buyer.principal, {"name": "Fuzz dock", "address_line1": "Road 1", "postal_code": "1000", "city": "Brussels", "country": "BE"}
+    )
     audit_ids = [str(i) for i in session.execute(sa.select(AuditEntry.id).order_by(AuditEntry.seq.desc()).limit(5)).scalars()]
     token_ids = [str(i) for i in session.execute(sa.select(ApiToken.id)).scalars()]
     target = {
@@ -117,6 +122,8 @@ def fuzz_target(app, session):
             "partnership_id": [str(requested.id), str(active.id)],
             "token_id": token_ids,
             "entry_id": audit_ids,
+            "product_id": [str(product.id)],
+            "location_id": [str(location.id)],
         },
         "body_values": {
             "counterparty_id": [str(m.org.id) for m in (buyer, supplier, carrier, pending, suspended)],

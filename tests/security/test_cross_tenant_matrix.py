@@ -17,6 +17,7 @@ from werkzeug.routing.converters import AnyConverter, UUIDConverter
 from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
 from concord.db import database
+from concord.catalog import service as catalog
 from concord.ledger import outbox
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
@@ -26,13 +27,17 @@ from tests.security.helpers import audit_entries, audit_head, portal_login
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # The uuid arguments the scene has objects for (its `targets` keys).
-TARGET_ARGUMENTS = frozenset({"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id", "transaction_id"})
+TARGET_ARGUMENTS = frozenset(
+    {"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id", "transaction_id", "product_id", "location_id"}
+)
 
 # What an attacker would send to each endpoint: bodies valid enough to get past input
 # validation, so that a 404 is the access decision and not a 422. Keyed by endpoint.
 API_BODIES: dict[tuple[str, str], dict] = {
     ("organizations.OrganizationItem", "PATCH"): {"legal_name": "Taken Over Ltd", "contact_email": "attacker@example.test"},
     ("users.UserItem", "PATCH"): {"role": "admin"},
+    ("products.ProductItem", "PATCH"): {"name": "Taken Over", "active": False},
+    ("locations.LocationItem", "PATCH"): {"name": "Taken Over", "active": False},
     **{(f"organizations.organization_{action}", "POST"): {"reason": "cross-tenant attempt"} for action in ("approve", "reject", "suspend", "reactivate")},
 }
 PORTAL_FORMS: dict[str, dict] = {
@@ -95,6 +100,10 @@ def _build_scene(session, world) -> Scene:
         session, organization_id=owner.org.id, contract="ProvenanceAnchor", function="anchor",
         args=[b"\x01" * 32, b"\x02" * 32, 3], purpose="Anchor a batch", subject=("batch", "b-1"),
     )
+    product = catalog.create_product(session, owner.principal, {"sku": "A-1", "name": "A's bracket", "unit_of_measure": "H87", "gtin": "4006381333931"})
+    location = catalog.create_location(
+        session, owner.principal, {"name": "A's dock", "address_line1": "Quay 1", "postal_code": "20457", "city": "Hamburg", "country": "DE"}
+    )
     session.flush()
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
@@ -108,6 +117,8 @@ def _build_scene(session, world) -> Scene:
         ],
         "entry_id": [("A's audit entry", entry_id)],
         "transaction_id": [("A's chain transaction", anchor.uid)],
+        "product_id": [("A's product", product.id)],
+        "location_id": [("A's location", location.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(

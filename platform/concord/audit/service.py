@@ -51,6 +51,10 @@ class Action(StrEnum):
     PARTNERSHIP_DECLINED = "partnership:declined"
     PARTNERSHIP_ENDED = "partnership:ended"
     ACCESS_DENIED = "access:denied"
+    PRODUCT_CREATED = "product:created"
+    PRODUCT_UPDATED = "product:updated"
+    LOCATION_CREATED = "location:created"
+    LOCATION_UPDATED = "location:updated"
     LEDGER_TX_CONFIRMED = "ledger:transaction_confirmed"
     LEDGER_TX_FAILED = "ledger:transaction_failed"
 

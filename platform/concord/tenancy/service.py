@@ -11,10 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from concord import clock, policy
+from concord.db import commit_or_conflict
 from concord.audit.service import Action, Actor, record
 from concord.auth import passwords
 from concord.auth.service import end_all_sessions, new_secret, secret_hash
@@ -106,17 +106,8 @@ def register_organization(session: Session, *, organization: dict[str, Any], adm
     session.add(user)
     session.flush()
     record(session, Action.ORG_REGISTERED, actor=Actor(user.id, org.id), subject_org_id=org.id, object_type="organization", object_id=org.id, after=_org_snapshot(org), admin_email=email)
-    _commit_or_conflict(session)
+    commit_or_conflict(session)
     return org, user
-
-
-def _commit_or_conflict(session: Session) -> None:
-    """Commit; a unique constraint hit by a concurrent request becomes a 409."""
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("This conflicts with a record that was just created; reload and try again.") from None
 
 
 def transition_organization(session: Session, principal: Principal, org_id: uuid.UUID, action: str, *, reason: str | None = None) -> Organization:
@@ -247,7 +238,7 @@ def accept_invitation(session: Session, *, token: str, full_name: str, password:
     invitation.accepted_at = clock.utcnow()
     invitation.user_id = user.id
     record(session, Action.USER_JOINED, actor=Actor(user.id, org.id), subject_org_id=org.id, object_type="user", object_id=user.id, after={"email": email, "role": str(user.role)}, invitation_id=str(invitation.id))
-    _commit_or_conflict(session)
+    commit_or_conflict(session)
     return user
 
 
@@ -382,7 +373,7 @@ def request_partnership(
     partnership.message = message
     session.flush()
     record(session, Action.PARTNERSHIP_REQUESTED, actor=principal.actor, subject_org_id=me.id, related_org_id=other.id, object_type="partnership", object_id=partnership.id, after={"relation": str(relation), "status": "requested", str(side_a): str(org_a.id), str(side_b): str(org_b.id)})
-    _commit_or_conflict(session)
+    commit_or_conflict(session)
     return partnership
 
 

@@ -1,0 +1,1 @@
+"""Products (SKU, optional GTIN) and locations (address, optional GLN) of each organization."""
