@@ -86,12 +86,23 @@ def _embedded_chain(app) -> bool:
     return app.config["CHAIN_URL"] == EMBEDDED
 
 
+def _chain(app):
+    """The app's chain; a clear message when another process holds the embedded one."""
+    from concord.ledger import runtime
+    from concord.ledger.chain import EmbeddedChainBusy
+
+    try:
+        return runtime.chain(app)
+    except EmbeddedChainBusy as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _deploy(app) -> None:
     from concord.ledger import runtime
     from concord.ledger.deploy import DeploymentError, deploy
 
     with app.app_context():
-        chain = runtime.chain(app)
+        chain = _chain(app)
         if getattr(chain, "replayed_blocks", 0):
             click.echo(f"Embedded chain restored: {chain.replayed_blocks} blocks replayed from its journal.")
         try:
@@ -163,7 +174,6 @@ def keys() -> None:
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt every organization's signing key under a new master key."""
-    from concord.db import database
     from concord.ledger import keys as ledger_keys
 
     app = _app()
@@ -230,11 +240,11 @@ def ledger() -> None:
 @ledger.command("verify")
 def ledger_verify() -> None:
     """Index the chain to its head and report every disagreement with the database."""
-    from concord.ledger import indexer, runtime
+    from concord.ledger import indexer
 
     app = _app()
     with app.app_context(), _session(app) as session:
-        chain = runtime.chain(app)
+        chain = _chain(app)
         indexer.sync(session, chain)
         problems = indexer.verify(session, chain)
     _report(

@@ -2,6 +2,7 @@
 outages and crashes, and a reverting intent fails alone with its reason."""
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -192,3 +193,60 @@ def test_the_api_lists_only_the_callers_organizations_transactions(ledger, world
     assert client.get(f"/api/v1/ledger/transactions/{mine}", headers=world.buyer.headers).status_code == 404
     assert client.get(f"/api/v1/ledger/transactions/{mine}", headers=world.supplier.headers).get_json()["id"] == mine
     assert client.get("/api/v1/ledger/transactions?state=lost", headers=world.supplier.headers).status_code == 422
+
+
+def test_a_refusal_that_may_pass_is_retried_with_the_same_bytes_and_nonce(ledger, world, faulty, monkeypatch):
+    from concord.ledger.chain import TransactionRejected
+
+    uid = anchor(ledger.app, world.supplier)
+    worker = ledger.restarted_worker(faulty)
+    real_send = faulty.send_raw
+    refusals = iter(["txpool is full"])
+
+    def busy_node(raw):
+        reason = next(refusals, None)
+        if reason:
+            raise TransactionRejected(reason)
+        return real_send(raw)
+
+    monkeypatch.setattr(faulty, "send_raw", busy_node)
+    worker.drain()
+    waiting = state_of(ledger, uid)
+    assert waiting.state == IntentState.SIGNED and "will retry" in waiting.last_error
+    make_due(ledger.app)
+    assert worker.drain() == 1
+    done = state_of(ledger, uid)
+    assert done.state == IntentState.CONFIRMED and (done.tx_hash, done.nonce) == (waiting.tx_hash, waiting.nonce)
+
+
+def test_an_unexpected_error_on_one_intent_does_not_stall_other_senders(ledger, world, faulty, monkeypatch):
+    stuck = anchor(ledger.app, world.supplier)
+    other = anchor(ledger.app, world.buyer, batch=b"\x0f" * 32)
+    stuck_sender = world.supplier.signing_address(ledger.app)
+    real_receipt = faulty.receipt
+
+    def flaky_receipt(tx_hash, **kwargs):
+        if ledger.chain.transaction(tx_hash)["from"] == stuck_sender:
+            raise RuntimeError("node answered nonsense (simulated)")
+        return real_receipt(tx_hash, **kwargs)
+
+    monkeypatch.setattr(faulty, "receipt", flaky_receipt)
+    ledger.restarted_worker(faulty).drain()
+    assert state_of(ledger, other).state == IntentState.CONFIRMED
+    waiting = state_of(ledger, stuck)
+    assert waiting.state == IntentState.SIGNED and "nonsense" in waiting.last_error and waiting.attempts == 1
+    monkeypatch.undo()
+    make_due(ledger.app)
+    assert ledger.restarted_worker().drain() == 1
+    assert state_of(ledger, stuck).state == IntentState.CONFIRMED
+
+
+def test_a_sender_with_many_waiting_intents_does_not_starve_the_others(ledger, world):
+    backlog = [anchor(ledger.app, world.supplier, batch=bytes([i]) * 32) for i in range(1, 5)]
+    later = anchor(ledger.app, world.buyer, batch=b"\x0a" * 32)
+    with database(ledger.app).sessionmaker() as session, session.begin():
+        head = session.execute(sa.select(ChainIntent).where(ChainIntent.uid == uuid.UUID(backlog[0]))).scalar_one()
+        head.next_attempt_at = clock.utcnow() + timedelta(minutes=5)  # backing off
+    with database(ledger.app).sessionmaker() as session:
+        due = ledger.worker.due(session, limit=3)  # fewer rows than the supplier's backlog
+    assert due == [(state_of(ledger, later).seq, world.buyer.signing_address(ledger.app))]

@@ -158,6 +158,15 @@ def test_verify_reports_a_tampered_projection_and_a_transaction_the_chain_never_
     assert any("0x" + "ab" * 32 in p and "no such transaction" in p for p in problems), problems
 
 
+def test_verify_reports_an_intent_marked_failed_that_the_chain_mined(ledger, world):
+    with database(ledger.app).sessionmaker() as session, session.begin():
+        intent = session.execute(sa.select(ChainIntent).where(ChainIntent.state == IntentState.CONFIRMED).order_by(ChainIntent.seq.desc())).scalars().first()
+        intent.state = IntentState.FAILED
+        tx_hash = intent.tx_hash
+    problems = _verify(ledger)
+    assert [p for p in problems if tx_hash in p] == [f"transaction {tx_hash} ({intent.purpose}): database says failed; chain says mined with status 1 in block {intent.block_number}"]
+
+
 def test_deploy_refuses_when_the_chain_was_reset_under_the_database(ledger):
     from concord.ledger.deploy import DeploymentError
     from concord.ledger.models import ContractDeployment

@@ -5,7 +5,7 @@ import hashlib
 import math
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app

@@ -40,6 +40,7 @@ from web3.exceptions import (
     ContractPanicError,
     ProviderConnectionError,
     TimeExhausted,
+    TransactionIndexingInProgress,
     TransactionNotFound,
     Web3RPCError,
 )
@@ -71,6 +72,22 @@ class TransactionRejected(Exception):
     def cannot_pay(self) -> bool:
         text = str(self).lower()
         return any(marker in text for marker in ("afford", "insufficient funds", "enough funds"))
+
+    @property
+    def permanent(self) -> bool:
+        """Refusals the same bytes can never overcome (most others pass with time)."""
+        text = str(self).lower()
+        return any(marker in text for marker in _PERMANENT_REFUSALS)
+
+
+_PERMANENT_REFUSALS = (
+    "not supported",
+    "invalid chain id",
+    "invalid signature",
+    "intrinsic gas too low",
+    "exceeds block gas limit",
+    "oversized data",
+)
 
 
 class CallReverted(Exception):
@@ -147,7 +164,7 @@ class Chain:
             with self._rpc():
                 try:
                     return dict(self.w3.eth.get_transaction_receipt(tx_hash))
-                except (TransactionNotFound, TesterTransactionNotFound, TimeExhausted):
+                except (TransactionNotFound, TesterTransactionNotFound, TimeExhausted, TransactionIndexingInProgress):
                     pass
             if time.monotonic() >= deadline:
                 return None
@@ -245,6 +262,7 @@ class EmbeddedChain(Chain):
         funder_key = get_default_account_keys(quantity=1)[0].to_bytes()
         super().__init__(Web3(EthereumTesterProvider(self.tester)), url=EMBEDDED, funder_key=funder_key)
         self._lock = threading.RLock()
+        self._broken: str | None = None
         self.replayed_blocks = self._replay()
 
     def _genesis_timestamp(self) -> int:
@@ -272,7 +290,7 @@ class EmbeddedChain(Chain):
             count += 1
         return count
 
-    def _journal_latest(self, raw: bytes | None) -> None:
+    def _write_journal(self, raw: bytes | None) -> None:
         block = self.tester.get_block_by_number("latest")
         self._journal.execute(
             "INSERT INTO blocks (number, timestamp, raw) VALUES (?, ?, ?)", (block["number"], block["timestamp"], raw)
@@ -289,6 +307,23 @@ class EmbeddedChain(Chain):
                 raise RuntimeError("the embedded chain did not mine exactly one block for one transaction")
             self._journal_latest(bytes(raw))
             return tx_hash
+
+    def _journal_latest(self, raw: bytes | None) -> None:
+        try:
+            self._write_journal(raw)
+        except Exception as error:
+            # The block is mined in memory but not on disk: going on would journal later
+            # blocks behind a gap that can never replay. Refuse everything until a restart,
+            # which rebuilds the chain from what the journal does hold.
+            self._broken = f"the embedded chain's journal could not be written ({error}); restart Concord"
+            raise ChainUnavailable(self._broken) from error
+
+    @contextlib.contextmanager
+    def _rpc(self) -> Iterator[None]:
+        if self._broken:
+            raise ChainUnavailable(self._broken)
+        with super()._rpc():
+            yield
 
     def _offset(self) -> int:
         row = self._journal.execute("SELECT value FROM meta WHERE key = 'time_offset'").fetchone()
@@ -339,6 +374,11 @@ def open_chain(url: str, instance_dir: str, *, funder_key: str | None = None) ->
     provider = HTTPProvider(url, request_kwargs={"timeout": 30}, exception_retry_configuration=None)
     key = bytes.fromhex(funder_key.removeprefix("0x")) if funder_key else None
     return Chain(Web3(provider), url=url, funder_key=key)
+
+
+def signed_sender(raw: bytes) -> str:
+    """The address that signed a raw transaction."""
+    return Account.recover_transaction(raw)
 
 
 def _message(error: Exception) -> str:

@@ -57,6 +57,8 @@ def sync(session: Session, chain: Chain) -> int:
         for entry in chain.logs([row.address for row in rows], cursor.next_block, last):
             added += _index(session, chain_id, entry, decoders)
         cursor.next_block = last + 1
+        session.commit()  # page by page: a failure later keeps what was read
+        cursor = session.get(IndexerCursor, chain_id, with_for_update=True)
     session.commit()
     return added
 
@@ -148,6 +150,16 @@ def verify(session: Session, chain: Chain) -> list[Disagreement]:
                 )
             )
 
+    failed_but_mined = session.execute(
+        sa.select(ChainIntent).where(ChainIntent.chain_id == chain_id, ChainIntent.state == IntentState.FAILED, ChainIntent.tx_hash.is_not(None))
+    ).scalars()
+    for intent in failed_but_mined:
+        receipt = chain.receipt(intent.tx_hash)
+        if receipt is not None and int(receipt["status"]) == 1:
+            problems.append(
+                Disagreement(f"transaction {intent.tx_hash} ({intent.purpose})", "failed", f"mined with status 1 in block {receipt['blockNumber']}")
+            )
+
     consortium = rows.get("Consortium")
     if consortium is None:
         return problems
@@ -166,12 +178,17 @@ def verify(session: Session, chain: Chain) -> list[Disagreement]:
             sa.select(ChainIntent.subject_id).where(ChainIntent.subject_type == "organization", ChainIntent.state.in_(OPEN_STATES))
         ).scalars()
     )
+    deploying = session.execute(
+        sa.select(ChainIntent.seq).where(ChainIntent.subject_type == "deployment", ChainIntent.state.in_(OPEN_STATES)).limit(1)
+    ).first()
     organizations = session.execute(
         sa.select(Organization, OrganizationKey.address).join(OrganizationKey, OrganizationKey.organization_id == Organization.id)
     ).all()
     for organization, address in organizations:
         if organization.status not in (OrgStatus.ACTIVE, OrgStatus.SUSPENDED) or str(organization.id) in pending:
             continue
+        if organization.is_operator and deploying:
+            continue  # the deployment admits the operator; it is still under way
         if address not in on_chain:
             organization_id, roles, status, _admitted = contract.functions.memberOf(address).call()
             on_chain[address] = ("0x" + bytes(organization_id).hex(), int(roles), status == _MEMBER_ACTIVE)

@@ -39,7 +39,7 @@ from concord.audit import service as audit
 from concord.db import database
 from concord.ledger import keys
 from concord.ledger.artifacts import PRODUCTION_CONTRACTS, load_artifact
-from concord.ledger.chain import CallReverted, Chain, ChainUnavailable, TransactionRejected
+from concord.ledger.chain import CallReverted, Chain, ChainUnavailable, TransactionRejected, signed_sender
 from concord.ledger.models import (
     OPEN_STATES,
     ChainIntent,
@@ -71,7 +71,11 @@ GAS_LIMITS: dict[str, int] = {
     "anchor": 250_000,
 }
 MAX_BACKOFF_SECONDS = 300
-_FUNDED = "funded"  # the sender was topped up with gas money: submit again at once
+_FUNDED = "funded"  # the sender needs gas money: top it up, then submit again at once
+_KNOWN = "known"  # the chain has the transaction after all: go on to its receipt
+#: Refusals of one signed transaction before the outbox gives up on it (with backoff, about
+#: ten minutes), as long as its nonce is still unused on chain.
+MAX_REJECTIONS = 10
 
 
 class IntentError(ValueError):
@@ -221,27 +225,29 @@ class Worker:
     # -- choosing what to send next -----------------------------------------------------
 
     def due(self, session: Session, *, limit: int = 200) -> list[tuple[int, str]]:
-        """Open intents in the order they may go out, as (seq, sender): per sender, its
-        oldest open intent (whose contract is deployed on this chain) if its retry time has
-        come, followed by that sender's later open intents."""
+        """Open intents in the order they may go out, as (seq, sender): for each sender whose
+        oldest open intent is due, that intent and the sender's later open intents. Intents
+        signed for another chain, and calls to contracts not deployed here, wait."""
         chain_id = self.chain_id
         deployed = sa.select(ContractDeployment.name).where(ContractDeployment.chain_id == chain_id)
-        ready = sa.or_(ChainIntent.kind == IntentKind.DEPLOY, ChainIntent.contract.in_(deployed))
+        waiting = sa.and_(
+            ChainIntent.state.in_(OPEN_STATES),
+            sa.or_(ChainIntent.kind == IntentKind.DEPLOY, ChainIntent.contract.in_(deployed)),
+            sa.or_(ChainIntent.chain_id.is_(None), ChainIntent.chain_id == chain_id),
+        )
+        heads = sa.select(sa.func.min(ChainIntent.seq).label("seq")).where(waiting).group_by(ChainIntent.sender).subquery()
+        due_senders = (
+            sa.select(ChainIntent.sender)
+            .join(heads, heads.c.seq == ChainIntent.seq)
+            .where(ChainIntent.next_attempt_at <= clock.utcnow())
+        )
         rows = session.execute(
-            sa.select(ChainIntent.seq, ChainIntent.sender, ChainIntent.next_attempt_at)
-            .where(ChainIntent.state.in_(OPEN_STATES), ready)
+            sa.select(ChainIntent.seq, ChainIntent.sender)
+            .where(waiting, ChainIntent.sender.in_(due_senders))
             .order_by(ChainIntent.seq)
             .limit(limit)
         ).all()
-        now = clock.utcnow()
-        heads: dict[str, bool] = {}
-        order = []
-        for seq, sender, next_attempt_at in rows:
-            if sender not in heads:
-                heads[sender] = next_attempt_at <= now
-            if heads[sender]:
-                order.append((seq, sender))
-        return order
+        return [(seq, sender) for seq, sender in rows]
 
     def drain(self, *, max_rounds: int = 10_000) -> int:
         """Process intents until none is due (or the chain is unreachable); returns how many
@@ -297,6 +303,10 @@ class Worker:
         except ChainUnavailable as error:
             self._defer(seq, f"chain unreachable: {error}")
             return None
+        except Exception as error:  # noqa: BLE001 - one bad intent must not stall the others
+            log.exception("outbox: intent %s failed unexpectedly; retrying later", seq)
+            self._defer(seq, f"unexpected error: {error!r}")
+            return IntentState.SIGNED
 
     def _sign_if_queued(self, seq: int) -> tuple[bytes, str] | None:
         """Sign a queued intent and commit it; returns (raw, hash) when it signed one now."""
@@ -343,8 +353,18 @@ class Worker:
         except TransactionRejected as rejection:
             if self.chain.transaction(tx_hash) is None:
                 outcome = self._rejected(seq, rejection, may_fund=not funded)
-                return self._submit_and_record(seq, signed=signed, following=following, funded=True) if outcome == _FUNDED else outcome
-            # Already known to the node: go on to its receipt.
+                if outcome == _FUNDED:
+                    # Gas money goes out after the intent's transaction is closed: no
+                    # database lock is held while the node mines the top-up.
+                    try:
+                        self.chain.top_up(signed_sender(raw), self.fee)
+                    except TransactionRejected as error:
+                        self._defer(seq, f"gas top-up refused: {error}")
+                        return IntentState.SIGNED
+                    return self._submit_and_record(seq, signed=signed, following=following, funded=True)
+                if outcome != _KNOWN:
+                    return outcome
+            # Known to the chain after all: go on to its receipt.
         receipt = self.chain.receipt(tx_hash, timeout=self.receipt_timeout)
         if receipt is None:
             self._defer(seq, "submitted; not mined yet")
@@ -352,11 +372,15 @@ class Worker:
         return self._record(seq, receipt, following=following)
 
     def _rejected(self, seq: int, rejection: TransactionRejected, *, may_fund: bool) -> IntentState | str:
+        """Decide what a refusal means, without ever signing a different transaction for a
+        nonce the chain may still mine: most refusals are retried with the same bytes."""
         with self.sessionmaker() as session, session.begin():
             intent = session.get(ChainIntent, seq, with_for_update=True)
             account = session.get(LedgerAccount, (intent.chain_id, intent.sender), with_for_update=True)
             mined = self.chain.nonce(intent.sender)
             if mined > intent.nonce:
+                if self.chain.transaction(intent.tx_hash) is not None:
+                    return _KNOWN  # a lagging node did not know it a moment ago; the chain does
                 # The nonce went to a transaction that is not ours: this one can never be mined.
                 self._finish(session, intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})")
                 account.next_nonce = max(account.next_nonce, mined)
@@ -365,14 +389,17 @@ class Worker:
                 self._retry_later(intent, f"waiting for nonce {mined} of {intent.sender} to be mined first ({rejection})")
                 return IntentState.SIGNED
             if rejection.cannot_pay and self.chain.funder_address and may_fund:
-                self.chain.top_up(intent.sender, self.fee)
-                intent.last_error = f"topped up gas money after: {rejection}"
+                intent.last_error = f"topping up gas money after: {rejection}"
                 return _FUNDED
-            # Refused for good; its nonce was never used, so it goes to the next intent.
-            self._finish(session, intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
-            if account.next_nonce == intent.nonce + 1:
-                account.next_nonce = intent.nonce
-            return IntentState.FAILED
+            if rejection.permanent or intent.attempts + 1 >= MAX_REJECTIONS:
+                # Refused for good, and its nonce is still unused: it goes to the next intent.
+                self._finish(session, intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
+                if account.next_nonce == intent.nonce + 1:
+                    account.next_nonce = intent.nonce
+                return IntentState.FAILED
+            # A full pool, a fee below the base fee, a rate limit: the same bytes, later.
+            self._retry_later(intent, f"refused by the node, will retry: {rejection}")
+            return IntentState.SIGNED
 
     def _record(self, seq: int, receipt: dict[str, Any], *, following: int | None = None) -> IntentState:
         reason = code_hash = None
@@ -389,7 +416,10 @@ class Worker:
             intent.receipt_status = int(receipt["status"])
             if receipt["status"] == 1:
                 self._finish(session, intent, IntentState.CONFIRMED)
-                if intent.kind == IntentKind.DEPLOY:
+                if intent.kind == IntentKind.DEPLOY and session.get(ContractDeployment, (intent.chain_id, intent.contract)) is not None:
+                    intent.contract_address = receipt["contractAddress"]
+                    log.warning("outbox: %s was deployed twice on chain %s; keeping the first", intent.contract, intent.chain_id)
+                elif intent.kind == IntentKind.DEPLOY:
                     intent.contract_address = receipt["contractAddress"]
                     artifact = load_artifact(artifact_name(intent.contract))
                     session.add(
@@ -412,13 +442,14 @@ class Worker:
                 intent.revert_reason = reason
                 self._finish(session, intent, IntentState.FAILED, error=f"reverted: {reason}")
                 state = IntentState.FAILED
+            presigned = None
             if following is not None:
                 next_intent = session.get(ChainIntent, following, with_for_update=True)
                 if next_intent is not None and next_intent.sender == intent.sender:
-                    signed = self._sign(session, next_intent)
-                    if signed is not None:
-                        self._presigned[following] = signed
-            return state
+                    presigned = self._sign(session, next_intent)
+        if presigned is not None:  # committed: only now may it be sent
+            self._presigned[following] = presigned
+        return state
 
     def _revert_reason(self, seq: int, receipt: dict[str, Any]) -> str:
         with self.sessionmaker() as session:
@@ -431,6 +462,10 @@ class Worker:
             self.chain.call(call, max(int(receipt["blockNumber"]) - 1, 0))
         except CallReverted as revert:
             return describe_revert(revert.data)
+        except ChainUnavailable:
+            raise
+        except Exception as error:  # noqa: BLE001 - some nodes answer a replay with a bare RPC error
+            return f"reverted (the node gave no reason when replayed: {error})"
         if int(receipt["gasUsed"]) >= intent.gas_limit:
             return f"out of gas (limit {intent.gas_limit})"
         return "reverted (the replayed call did not revert)"
