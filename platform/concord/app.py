@@ -56,12 +56,13 @@ def register_blueprints(app: Flask) -> None:
     from concord.auth import views as auth_views
     from concord.catalog import api as catalog_api
     from concord.ledger import api as ledger_api
+    from concord.orders import api as orders_api
     from concord.tenancy import api as tenancy_api
     from concord.tenancy import views as tenancy_views
     from concord.web import views as web_views
 
     api = app.extensions["concord.api"]
-    for module in (system_api, auth_api, tenancy_api, catalog_api, audit_api, ledger_api):
+    for module in (system_api, auth_api, tenancy_api, catalog_api, orders_api, audit_api, ledger_api):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
             csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies

@@ -18,6 +18,7 @@ from concord.auth.models import ApiToken
 from concord.errors import Forbidden, NotFound
 from concord.catalog.models import Location, Product
 from concord.ledger.models import ChainIntent
+from concord.orders.models import ChangeProposal, OrderState, PurchaseOrder
 from concord.tenancy.models import (
     Invitation,
     Organization,
@@ -97,6 +98,12 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
     ChainIntent: lambda p: ChainIntent.organization_id == p.org.id,
     Product: lambda p: Product.organization_id == p.org.id,
     Location: lambda p: Location.organization_id == p.org.id,
+    # A buyer's draft is its own; once issued, the order is shared with the supplier.
+    PurchaseOrder: lambda p: sa.or_(
+        PurchaseOrder.buyer_org_id == p.org.id,
+        sa.and_(PurchaseOrder.supplier_org_id == p.org.id, PurchaseOrder.state != OrderState.DRAFT),
+    ),
+    ChangeProposal: lambda p: ChangeProposal.order_id.in_(sa.select(PurchaseOrder.id).where(_VISIBILITY[PurchaseOrder](p))),
     AuditEntry: lambda p: sa.true()
     if p.is_operator
     else sa.or_(

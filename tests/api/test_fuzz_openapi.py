@@ -15,6 +15,7 @@ declares bearer authentication refuses a request without it.
 from __future__ import annotations
 
 import tempfile
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -37,9 +38,10 @@ from schemathesis.specs.openapi.checks import (
 
 from concord.app import create_app
 from concord.catalog import service as catalog
+from concord.orders import service as orders
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Relation, Role
-from tests import factories
+from tests import factories, orders_factory
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 # Examples per operation in the fuzzing phase (the coverage phase adds its own boundary cases).
@@ -107,6 +109,10 @@ def fuzz_target(app, session):
     location = catalog.create_location(
         session, buyer.principal, {"name": "Fuzz dock", "address_line1": "Road 1", "postal_code": "1000", "city": "Brussels", "country": "BE"}
     )
+    trading = factories.member(session, op, "supplier", name="Fuzz Trading Partner")
+    factories.partner(session, Relation.BUYER_SUPPLIER, buyer, trading)
+    order = orders_factory.issued_order(session, buyer, trading)
+    proposal = orders.propose_change(session, trading.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("2")}]})
     audit_ids = [str(i) for i in session.execute(sa.select(AuditEntry.id).order_by(AuditEntry.seq.desc()).limit(5)).scalars()]
     token_ids = [str(i) for i in session.execute(sa.select(ApiToken.id)).scalars()]
     target = {
@@ -122,6 +128,8 @@ def fuzz_target(app, session):
             "partnership_id": [str(requested.id), str(active.id)],
             "token_id": token_ids,
             "entry_id": audit_ids,
+            "order_id": [str(order.id)],
+            "proposal_id": [str(proposal.id)],
             "product_id": [str(product.id)],
             "location_id": [str(location.id)],
         },

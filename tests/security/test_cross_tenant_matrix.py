@@ -19,16 +19,19 @@ from concord.auth.models import ApiToken
 from concord.db import database
 from concord.catalog import service as catalog
 from concord.ledger import outbox
+from concord.orders import service as orders
+from decimal import Decimal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
 from tests import factories
+from tests import orders_factory
 from tests.factories import PASSWORD, bearer
 from tests.security.helpers import audit_entries, audit_head, portal_login
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # The uuid arguments the scene has objects for (its `targets` keys).
 TARGET_ARGUMENTS = frozenset(
-    {"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id", "transaction_id", "product_id", "location_id"}
+    {"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id", "transaction_id", "product_id", "location_id", "order_id", "proposal_id"}
 )
 
 # What an attacker would send to each endpoint: bodies valid enough to get past input
@@ -36,6 +39,11 @@ TARGET_ARGUMENTS = frozenset(
 API_BODIES: dict[tuple[str, str], dict] = {
     ("organizations.OrganizationItem", "PATCH"): {"legal_name": "Taken Over Ltd", "contact_email": "attacker@example.test"},
     ("users.UserItem", "PATCH"): {"role": "admin"},
+    ("orders.OrderItem", "PATCH"): {"payment_terms": "Pay me first"},
+    ("orders.OrderAcknowledge", "POST"): {"lines": [{"line_no": 1, "confirmed_quantity": "1", "confirmed_date": "2027-01-04"}]},
+    ("orders.OrderReject", "POST"): {"reason": "cross-tenant attempt"},
+    ("orders.OrderCancel", "POST"): {"reason": "cross-tenant attempt"},
+    ("orders.OrderChangeProposals", "POST"): {"lines": [{"line_no": 1, "quantity": "1"}]},
     ("products.ProductItem", "PATCH"): {"name": "Taken Over", "active": False},
     ("locations.LocationItem", "PATCH"): {"name": "Taken Over", "active": False},
     **{(f"organizations.organization_{action}", "POST"): {"reason": "cross-tenant attempt"} for action in ("approve", "reject", "suspend", "reactivate")},
@@ -104,6 +112,11 @@ def _build_scene(session, world) -> Scene:
     location = catalog.create_location(
         session, owner.principal, {"name": "A's dock", "address_line1": "Quay 1", "postal_code": "20457", "city": "Hamburg", "country": "DE"}
     )
+    # An order between A (the supplier) and another buyer, with a change proposal open:
+    # the attacker is A's partner too, but no party to this order.
+    factories.partner(session, Relation.BUYER_SUPPLIER, world.buyer2, owner)
+    order = orders_factory.issued_order(session, world.buyer2, owner)
+    proposal = orders.propose_change(session, owner.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("5")}]})
     session.flush()
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
@@ -119,6 +132,8 @@ def _build_scene(session, world) -> Scene:
         "transaction_id": [("A's chain transaction", anchor.uid)],
         "product_id": [("A's product", product.id)],
         "location_id": [("A's location", location.id)],
+        "order_id": [("an order A receives", order.id)],
+        "proposal_id": [("A's change proposal", proposal.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(

@@ -1,0 +1,129 @@
+"""Purchase orders between a buyer and a supplier partner."""
+from __future__ import annotations
+
+import uuid
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from concord import db, policy
+from concord.api_common import page_of, page_response
+from concord.auth.web import current_principal
+from concord.orders import schemas, service
+from concord.orders.models import ChangeProposal, PurchaseOrder
+
+orders = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Purchase orders: draft, issue, acknowledge line by line, change proposals, revisions.")
+BLUEPRINTS = [orders]
+
+
+def _shown(order: PurchaseOrder) -> PurchaseOrder:
+    """The order with what the caller may do with it now."""
+    principal = current_principal()
+    order.allowed_actions = service.allowed_actions(db.session(), order, service.side_of(order, principal))
+    return order
+
+
+def _order(order_id: uuid.UUID) -> PurchaseOrder:
+    return policy.get_visible(db.session(), PurchaseOrder, order_id, current_principal())
+
+
+@orders.route("")
+class Orders(MethodView):
+    @orders.arguments(schemas.OrderFilterSchema, location="query")
+    @orders.response(200, page_of(schemas.OrderSchema))
+    def get(self, args):
+        """Orders you place or receive (a supplier never sees a buyer's drafts), newest first."""
+        query = service.orders_query(current_principal(), state=args["state"], partner_id=args["partner_id"], role=args["role"])
+        return page_response(query, [PurchaseOrder.created_at, PurchaseOrder.id], args, transform=_shown)
+
+    @orders.arguments(schemas.OrderInputSchema)
+    @orders.response(201, schemas.OrderSchema)
+    def post(self, data):
+        """Write a draft order to a supplier partner (buyers' members and admins)."""
+        return _shown(service.create_order(db.session(), current_principal(), data))
+
+
+@orders.route("/<uuid:order_id>")
+class OrderItem(MethodView):
+    @orders.response(200, schemas.OrderSchema)
+    def get(self, order_id: uuid.UUID):
+        return _shown(_order(order_id))
+
+    @orders.arguments(schemas.OrderUpdateSchema)
+    @orders.response(200, schemas.OrderSchema)
+    def patch(self, changes, order_id: uuid.UUID):
+        """Change a draft (the buyer); `lines` replaces every line."""
+        return _shown(service.update_draft(db.session(), current_principal(), order_id, changes))
+
+
+@orders.route("/<uuid:order_id>/issue")
+class OrderIssue(MethodView):
+    @orders.response(200, schemas.OrderSchema)
+    def post(self, order_id: uuid.UUID):
+        """Send the draft to the supplier (the buyer): revision 1."""
+        return _shown(service.issue(db.session(), current_principal(), order_id))
+
+
+@orders.route("/<uuid:order_id>/acknowledge")
+class OrderAcknowledge(MethodView):
+    @orders.arguments(schemas.AcknowledgementSchema)
+    @orders.response(200, schemas.OrderSchema)
+    def post(self, data, order_id: uuid.UUID):
+        """Confirm each line with a quantity (0 up to the ordered one) and a date (the supplier)."""
+        return _shown(service.acknowledge(db.session(), current_principal(), order_id, data["lines"]))
+
+
+@orders.route("/<uuid:order_id>/reject")
+class OrderReject(MethodView):
+    @orders.arguments(schemas.ReasonSchema)
+    @orders.response(200, schemas.OrderSchema)
+    def post(self, data, order_id: uuid.UUID):
+        """Decline the whole order, with a reason (the supplier)."""
+        return _shown(service.reject(db.session(), current_principal(), order_id, data["reason"]))
+
+
+@orders.route("/<uuid:order_id>/cancel")
+class OrderCancel(MethodView):
+    @orders.arguments(schemas.ReasonSchema)
+    @orders.response(200, schemas.OrderSchema)
+    def post(self, data, order_id: uuid.UUID):
+        """Withdraw a draft or an issued order before the supplier acknowledges it (the buyer)."""
+        return _shown(service.cancel(db.session(), current_principal(), order_id, data["reason"]))
+
+
+@orders.route("/<uuid:order_id>/revisions")
+class OrderRevisions(MethodView):
+    @orders.response(200, schemas.RevisionSchema(many=True))
+    def get(self, order_id: uuid.UUID):
+        """Every agreed revision, oldest first: 1 as issued, then one per accepted change."""
+        return service.revisions(db.session(), _order(order_id))
+
+
+@orders.route("/<uuid:order_id>/change-proposals")
+class OrderChangeProposals(MethodView):
+    @orders.response(200, schemas.ChangeProposalSchema(many=True))
+    def get(self, order_id: uuid.UUID):
+        return service.proposals(db.session(), _order(order_id))
+
+    @orders.arguments(schemas.ChangeProposalInputSchema)
+    @orders.response(201, schemas.ChangeProposalSchema)
+    def post(self, data, order_id: uuid.UUID):
+        """Answer an issued order with other quantities, prices or dates per line (the supplier)."""
+        return service.propose_change(db.session(), current_principal(), order_id, data)
+
+
+@orders.route("/<uuid:order_id>/change-proposals/<uuid:proposal_id>/accept")
+class ChangeAccept(MethodView):
+    @orders.response(200, schemas.ChangeProposalSchema)
+    def post(self, order_id: uuid.UUID, proposal_id: uuid.UUID):
+        """Take the proposed changes (the buyer): a new revision of the order."""
+        return service.decide_change(db.session(), current_principal(), order_id, proposal_id, "accept_change")
+
+
+@orders.route("/<uuid:order_id>/change-proposals/<uuid:proposal_id>/decline")
+class ChangeDecline(MethodView):
+    @orders.arguments(schemas.OptionalReasonSchema)
+    @orders.response(200, schemas.ChangeProposalSchema)
+    def post(self, data, order_id: uuid.UUID, proposal_id: uuid.UUID):
+        """Keep the order as it is (the buyer)."""
+        return service.decide_change(db.session(), current_principal(), order_id, proposal_id, "decline_change", data["reason"])

@@ -1,0 +1,124 @@
+"""Purchase orders, their lines, revisions and change proposals."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from concord.db import Base, IdMixin, TimestampMixin
+from concord.tenancy.models import str_enum
+
+QUANTITY = sa.Numeric(18, 3)
+PRICE = sa.Numeric(18, 4)
+AMOUNT = sa.Numeric(18, 2)
+
+
+class OrderState(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    PARTIALLY_RECEIVED = "partially_received"
+    RECEIVED = "received"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    DISPUTED = "disputed"
+
+
+class ProposalState(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class PurchaseOrder(IdMixin, TimestampMixin, Base):
+    __tablename__ = "purchase_orders"
+    __table_args__ = (
+        sa.UniqueConstraint("buyer_org_id", "number"),
+        sa.CheckConstraint("buyer_org_id <> supplier_org_id", name="distinct_parties"),
+        sa.CheckConstraint("total >= 0", name="total_not_negative"),
+    )
+
+    number: Mapped[str] = mapped_column(sa.String(40))
+    buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    supplier_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    ship_to_location_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("locations.id"))
+    # What the supplier and carrier need of the buyer's location, copied when the order is
+    # written (the buyer's location book stays its own).
+    ship_to: Mapped[dict] = mapped_column(sa.JSON)
+    incoterm: Mapped[str] = mapped_column(sa.String(3))
+    payment_terms: Mapped[str] = mapped_column(sa.String(100))
+    state: Mapped[OrderState] = mapped_column(str_enum(OrderState, "order_state"), index=True)
+    revision: Mapped[int] = mapped_column(default=0)
+    total: Mapped[Decimal] = mapped_column(AMOUNT)
+    # The value the supplier confirmed line by line (what the escrow will hold).
+    confirmed_total: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    issued_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    state_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    lines: Mapped[list["OrderLine"]] = relationship(order_by="OrderLine.line_no", cascade="all, delete-orphan", lazy="selectin")
+
+
+class OrderLine(IdMixin, Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "line_no"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_price > 0", name="unit_price_positive"),
+        sa.CheckConstraint("confirmed_quantity IS NULL OR (confirmed_quantity >= 0 AND confirmed_quantity <= quantity)", name="confirmed_within_ordered"),
+    )
+
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    line_no: Mapped[int]
+    product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"))
+    sku: Mapped[str] = mapped_column(sa.String(64))
+    product_name: Mapped[str] = mapped_column(sa.String(200))
+    unit_of_measure: Mapped[str] = mapped_column(sa.String(3))
+    gtin: Mapped[str | None] = mapped_column(sa.String(14))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    unit_price: Mapped[Decimal] = mapped_column(PRICE)
+    requested_date: Mapped[date]
+    amount: Mapped[Decimal] = mapped_column(AMOUNT)
+    confirmed_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    confirmed_date: Mapped[date | None]
+
+
+class OrderRevision(IdMixin, Base):
+    """What the parties agreed, as it stood at each revision (1 = as issued)."""
+
+    __tablename__ = "order_revisions"
+    __table_args__ = (sa.UniqueConstraint("order_id", "number"),)
+
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime]
+    created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class ChangeProposal(IdMixin, TimestampMixin, Base):
+    """The supplier's answer to an issued order asking for other quantities, prices or dates."""
+
+    __tablename__ = "change_proposals"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    based_on_revision: Mapped[int]
+    proposed_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    state: Mapped[ProposalState] = mapped_column(str_enum(ProposalState, "proposal_state"))
+    note: Mapped[str | None] = mapped_column(sa.String(1000))
+    changes: Mapped[list] = mapped_column(sa.JSON)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(sa.String(500))

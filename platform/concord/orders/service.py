@@ -1,0 +1,417 @@
+"""Purchase orders: every transition is checked here, against one table, and audited.
+
+A buyer writes a draft (visible only to itself), issues it to a supplier partner, and the
+supplier acknowledges it line by line (a confirmed quantity and date per line, so part of
+an order can be confirmed), rejects it, or proposes changes, which the buyer accepts (a new
+revision; older revisions stay readable) or declines. The buyer may cancel until the
+supplier has acknowledged.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from concord import clock, policy
+from concord.audit.service import Action, record
+from concord.catalog.models import Location, Product
+from concord.db import commit_or_conflict
+from concord.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from concord.orders.models import (
+    ChangeProposal,
+    OrderLine,
+    OrderRevision,
+    OrderState,
+    ProposalState,
+    PurchaseOrder,
+)
+from concord.policy import Principal
+from concord.tenancy import service as tenancy
+from concord.tenancy.models import Capability, Relation
+
+INCOTERMS = ("EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR", "CIF")
+CENT = Decimal("0.01")
+QUANTITY_STEP = Decimal("0.001")
+PRICE_STEP = Decimal("0.0001")
+
+#: (state, action) -> (next state, the party that may take it)
+TRANSITIONS: dict[tuple[OrderState, str], tuple[OrderState, str]] = {
+    (OrderState.DRAFT, "edit"): (OrderState.DRAFT, "buyer"),
+    (OrderState.DRAFT, "issue"): (OrderState.ISSUED, "buyer"),
+    (OrderState.DRAFT, "cancel"): (OrderState.CANCELLED, "buyer"),
+    (OrderState.ISSUED, "acknowledge"): (OrderState.ACKNOWLEDGED, "supplier"),
+    (OrderState.ISSUED, "reject"): (OrderState.REJECTED, "supplier"),
+    (OrderState.ISSUED, "propose_change"): (OrderState.ISSUED, "supplier"),
+    (OrderState.ISSUED, "accept_change"): (OrderState.ISSUED, "buyer"),
+    (OrderState.ISSUED, "decline_change"): (OrderState.ISSUED, "buyer"),
+    (OrderState.ISSUED, "cancel"): (OrderState.CANCELLED, "buyer"),
+}
+_WHILE_PROPOSAL_OPEN = {"accept_change", "decline_change", "cancel"}
+_NEEDS_PROPOSAL = {"accept_change", "decline_change"}
+
+_ACTIONS = {
+    "edit": Action.ORDER_UPDATED,
+    "issue": Action.ORDER_ISSUED,
+    "cancel": Action.ORDER_CANCELLED,
+    "acknowledge": Action.ORDER_ACKNOWLEDGED,
+    "reject": Action.ORDER_REJECTED,
+    "propose_change": Action.CHANGE_PROPOSED,
+    "accept_change": Action.CHANGE_ACCEPTED,
+    "decline_change": Action.CHANGE_DECLINED,
+}
+
+
+def side_of(order: PurchaseOrder, principal: Principal) -> str:
+    return "buyer" if order.buyer_org_id == principal.org.id else "supplier"
+
+
+def _open_proposal(session: Session, order: PurchaseOrder) -> ChangeProposal | None:
+    return session.execute(
+        sa.select(ChangeProposal).where(ChangeProposal.order_id == order.id, ChangeProposal.state == ProposalState.OPEN)
+    ).scalar_one_or_none()
+
+
+def allowed_actions(session: Session, order: PurchaseOrder, side: str) -> list[str]:
+    """What `side` may do with the order now (from TRANSITIONS and any open proposal)."""
+    proposal_open = _open_proposal(session, order) is not None if order.state == OrderState.ISSUED else False
+    actions = []
+    for (state, action), (_next, party) in TRANSITIONS.items():
+        if state != order.state or party != side:
+            continue
+        if proposal_open and action not in _WHILE_PROPOSAL_OPEN:
+            continue
+        if not proposal_open and action in _NEEDS_PROPOSAL:
+            continue
+        actions.append(action)
+    return sorted(actions)
+
+
+def _check(session: Session, order: PurchaseOrder, principal: Principal, action: str) -> OrderState:
+    """The next state, once actor, role and state allow `action`; raises otherwise."""
+    policy.require_writer(principal)
+    side = side_of(order, principal)
+    parties = {party for (_s, a), (_n, party) in TRANSITIONS.items() if a == action}
+    if side not in parties:
+        raise Forbidden(f"Only the {' or '.join(sorted(parties))} may {action.replace('_', ' ')} an order.")
+    allowed = allowed_actions(session, order, side)
+    if action not in allowed:
+        raise InvalidTransition("order", str(order.state), action, allowed)
+    return TRANSITIONS[(order.state, action)][0]
+
+
+# -- writing a draft ------------------------------------------------------------------------
+
+
+def _amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """A line's value in the currency's minor units (rounded half to even, as invoices are)."""
+    return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _resolve_header(session: Session, principal: Principal, data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if "supplier_id" in data:
+        if not tenancy.are_partners(session, Relation.BUYER_SUPPLIER, principal.org.id, data["supplier_id"]):
+            errors["supplier_id"] = ["Not an active supplier partner of your organization."]
+        values["supplier_org_id"] = data["supplier_id"]
+    if "currency" in data:
+        currency = data["currency"].upper()
+        if currency not in current_app.config["SETTLEMENT_CURRENCIES"]:
+            errors["currency"] = [f"Orders settle in {', '.join(current_app.config['SETTLEMENT_CURRENCIES'])}."]
+        values["currency"] = currency
+    if "ship_to_location_id" in data:
+        location = session.execute(
+            sa.select(Location).where(Location.id == data["ship_to_location_id"], policy.visible(principal, Location), Location.active.is_(True))
+        ).scalar_one_or_none()
+        if location is None:
+            errors["ship_to_location_id"] = ["Not an active location of your organization."]
+        else:
+            values["ship_to_location_id"] = location.id
+            values["ship_to"] = {
+                "name": location.name, "address_line1": location.address_line1, "address_line2": location.address_line2,
+                "postal_code": location.postal_code, "city": location.city, "country": location.country, "gln": location.gln,
+            }
+    for key in ("number", "incoterm", "payment_terms"):
+        if key in data:
+            values[key] = data[key].strip() if key != "incoterm" else data[key].upper()
+    return values
+
+
+def _build_lines(session: Session, principal: Principal, lines: list[dict[str, Any]], errors: dict[str, Any]) -> list[OrderLine]:
+    built, line_errors = [], {}
+    product_ids = {line["product_id"] for line in lines}
+    products = {
+        p.id: p
+        for p in session.execute(
+            sa.select(Product).where(Product.id.in_(product_ids), policy.visible(principal, Product), Product.active.is_(True))
+        ).scalars()
+    }
+    for index, line in enumerate(lines):
+        product = products.get(line["product_id"])
+        if product is None:
+            line_errors[index] = {"product_id": ["Not an active product of your organization."]}
+            continue
+        built.append(
+            OrderLine(
+                line_no=index + 1, product_id=product.id, sku=product.sku, product_name=product.name,
+                unit_of_measure=product.unit_of_measure, gtin=product.gtin, quantity=line["quantity"].quantize(QUANTITY_STEP),
+                unit_price=line["unit_price"].quantize(PRICE_STEP), requested_date=line["requested_date"],
+                amount=_amount(line["quantity"], line["unit_price"]),
+            )
+        )
+    if line_errors:
+        errors["lines"] = line_errors
+    return built
+
+
+def _number_taken(session: Session, buyer_id: uuid.UUID, number: str, exclude: uuid.UUID | None = None) -> bool:
+    query = sa.select(PurchaseOrder.id).where(PurchaseOrder.buyer_org_id == buyer_id, PurchaseOrder.number == number)
+    if exclude is not None:
+        query = query.where(PurchaseOrder.id != exclude)
+    return session.execute(query).first() is not None
+
+
+def create_order(session: Session, principal: Principal, data: dict[str, Any]) -> PurchaseOrder:
+    policy.require_writer(principal)
+    if Capability.BUYER not in principal.org.capabilities:
+        raise Forbidden("Only organizations admitted as buyers issue purchase orders.")
+    errors: dict[str, Any] = {}
+    values = _resolve_header(session, principal, data, errors)
+    lines = _build_lines(session, principal, data["lines"], errors)
+    if errors:
+        raise ValidationFailed(errors)
+    if _number_taken(session, principal.org.id, values["number"]):
+        raise Conflict("Your organization already has an order with this number.", errors={"number": ["Already used."]})
+    order = PurchaseOrder(
+        buyer_org_id=principal.org.id, state=OrderState.DRAFT, revision=0, created_by=principal.user.id,
+        total=sum((line.amount for line in lines), Decimal("0.00")), lines=lines, **values,
+    )
+    session.add(order)
+    session.flush()
+    record(session, Action.ORDER_CREATED, actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, after=snapshot(order))
+    commit_or_conflict(session, "Your organization already has an order with this number.", {"number": ["Already used."]})
+    return order
+
+
+def update_draft(session: Session, principal: Principal, order_id: uuid.UUID, changes: dict[str, Any]) -> PurchaseOrder:
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    _check(session, order, principal, "edit")
+    before = snapshot(order)
+    errors: dict[str, Any] = {}
+    values = _resolve_header(session, principal, changes, errors)
+    lines = _build_lines(session, principal, changes["lines"], errors) if "lines" in changes else None
+    if errors:
+        raise ValidationFailed(errors)
+    if "number" in values and _number_taken(session, order.buyer_org_id, values["number"], exclude=order.id):
+        raise Conflict("Your organization already has an order with this number.", errors={"number": ["Already used."]})
+    for key, value in values.items():
+        setattr(order, key, value)
+    if lines is not None:
+        order.lines = []
+        session.flush()  # the old lines go before the new ones take their numbers
+        order.lines = lines
+        order.total = sum((line.amount for line in lines), Decimal("0.00"))
+    record(session, Action.ORDER_UPDATED, actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, before=before, after=snapshot(order))
+    commit_or_conflict(session, "Your organization already has an order with this number.", {"number": ["Already used."]})
+    return order
+
+
+# -- transitions ----------------------------------------------------------------------------
+
+
+def snapshot(order: PurchaseOrder) -> dict[str, Any]:
+    """The order as the parties see it, with exact decimals as strings."""
+    return {
+        "number": order.number, "supplier_org_id": str(order.supplier_org_id), "currency": order.currency,
+        "ship_to": order.ship_to, "incoterm": order.incoterm, "payment_terms": order.payment_terms,
+        "total": str(order.total),
+        "lines": [
+            {
+                "line_no": line.line_no, "sku": line.sku, "product_name": line.product_name, "unit_of_measure": line.unit_of_measure,
+                "quantity": str(line.quantity), "unit_price": str(line.unit_price), "requested_date": line.requested_date.isoformat(),
+                "amount": str(line.amount),
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def _new_revision(session: Session, order: PurchaseOrder, principal: Principal, reason: str) -> None:
+    order.revision += 1
+    session.add(OrderRevision(order_id=order.id, number=order.revision, reason=reason, snapshot=snapshot(order), created_at=clock.utcnow(), created_by=principal.user.id))
+
+
+def _audit(session: Session, principal: Principal, order: PurchaseOrder, action: str, before_state: OrderState, **details: Any) -> None:
+    record(
+        session, _ACTIONS[action], actor=principal.actor, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
+        object_type="order", object_id=order.id, before={"state": str(before_state)}, after={"state": str(order.state), "revision": order.revision}, **details,
+    )
+
+
+def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> PurchaseOrder:
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    order.state, before = _check(session, order, principal, "issue"), order.state
+    if not tenancy.are_partners(session, Relation.BUYER_SUPPLIER, order.buyer_org_id, order.supplier_org_id):
+        raise Conflict("The supplier is no longer an active partner of your organization.", errors={"supplier_id": ["Not an active supplier partner."]})
+    order.issued_at = clock.utcnow()
+    _new_revision(session, order, principal, "issued")
+    _audit(session, principal, order, "issue", before)
+    session.commit()
+    return order
+
+
+def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, answers: list[dict[str, Any]]) -> PurchaseOrder:
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    next_state = _check(session, order, principal, "acknowledge")
+    by_line = {answer["line_no"]: answer for answer in answers}
+    errors: dict[str, Any] = {}
+    if len(by_line) != len(answers):
+        errors["lines"] = ["Answer each line once."]
+    missing = sorted({line.line_no for line in order.lines} - by_line.keys())
+    unknown = sorted(by_line.keys() - {line.line_no for line in order.lines})
+    if missing or unknown:
+        errors["lines"] = [f"Answer every line of the order exactly once (missing: {missing or 'none'}, unknown: {unknown or 'none'})."]
+    else:
+        line_errors = {}
+        for index, answer in enumerate(answers):
+            line = next(line for line in order.lines if line.line_no == answer["line_no"])
+            if answer["confirmed_quantity"] > line.quantity:
+                line_errors[index] = {"confirmed_quantity": [f"At most the ordered {line.quantity}."]}
+        if line_errors:
+            errors["lines"] = line_errors
+        elif all(answer["confirmed_quantity"] == 0 for answer in answers):
+            errors["lines"] = ["Confirm at least one line, or reject the order."]
+    if errors:
+        raise ValidationFailed(errors)
+    before = order.state
+    confirmed_total = Decimal("0.00")
+    for line in order.lines:
+        answer = by_line[line.line_no]
+        line.confirmed_quantity = answer["confirmed_quantity"].quantize(QUANTITY_STEP)
+        line.confirmed_date = answer["confirmed_date"]
+        confirmed_total += _amount(line.confirmed_quantity, line.unit_price)
+    order.state = next_state
+    order.confirmed_total = confirmed_total
+    order.acknowledged_at = clock.utcnow()
+    partial = any(line.confirmed_quantity < line.quantity for line in order.lines)
+    _audit(session, principal, order, "acknowledge", before, confirmed_total=str(confirmed_total), partial=partial)
+    session.commit()
+    return order
+
+
+def reject(session: Session, principal: Principal, order_id: uuid.UUID, reason: str) -> PurchaseOrder:
+    return _close(session, principal, order_id, "reject", reason)
+
+
+def cancel(session: Session, principal: Principal, order_id: uuid.UUID, reason: str) -> PurchaseOrder:
+    return _close(session, principal, order_id, "cancel", reason)
+
+
+def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: str, reason: str) -> PurchaseOrder:
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    order.state, before = _check(session, order, principal, action), order.state
+    order.state_reason = reason.strip()
+    order.closed_at = clock.utcnow()
+    proposal = _open_proposal(session, order)
+    if proposal is not None:
+        proposal.state = ProposalState.DECLINED
+        proposal.decision_reason = f"Order {order.state}."
+        proposal.decided_at = order.closed_at
+    if before == OrderState.DRAFT:
+        record(session, _ACTIONS[action], actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state)}, reason=order.state_reason)
+    else:
+        _audit(session, principal, order, action, before, reason=order.state_reason)
+    session.commit()
+    return order
+
+
+# -- change proposals -----------------------------------------------------------------------
+
+
+def propose_change(session: Session, principal: Principal, order_id: uuid.UUID, data: dict[str, Any]) -> ChangeProposal:
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    _check(session, order, principal, "propose_change")
+    line_numbers = {line.line_no for line in order.lines}
+    errors, seen = {}, set()
+    for index, change in enumerate(data["lines"]):
+        if change["line_no"] not in line_numbers:
+            errors[index] = {"line_no": [f"The order has lines {sorted(line_numbers)}."]}
+        elif change["line_no"] in seen:
+            errors[index] = {"line_no": ["Each line once."]}
+        elif not {"quantity", "unit_price", "requested_date"} & change.keys():
+            errors[index] = {"_schema": ["Propose a quantity, a unit price or a requested date."]}
+        seen.add(change["line_no"])
+    if errors:
+        raise ValidationFailed({"lines": errors})
+    changes = [
+        {key: (value.isoformat() if key == "requested_date" else str(value) if key != "line_no" else value) for key, value in change.items()}
+        for change in data["lines"]
+    ]
+    proposal = ChangeProposal(
+        order_id=order.id, based_on_revision=order.revision, proposed_by=principal.user.id, state=ProposalState.OPEN,
+        note=(data.get("note") or "").strip() or None, changes=changes,
+    )
+    session.add(proposal)
+    session.flush()
+    _audit(session, principal, order, "propose_change", order.state, proposal_id=str(proposal.id), changes=changes)
+    session.commit()
+    return proposal
+
+
+def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, proposal_id: uuid.UUID, action: str, reason: str | None = None) -> ChangeProposal:
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    proposal = policy.get_visible(session, ChangeProposal, proposal_id, principal, for_update=True)
+    if proposal.order_id != order.id:
+        raise NotFound("No such change proposal on this order.")
+    if proposal.state != ProposalState.OPEN:
+        raise InvalidTransition("change proposal", str(proposal.state), action.removesuffix("_change"), [])
+    _check(session, order, principal, action)
+    now = clock.utcnow()
+    proposal.decided_by, proposal.decided_at, proposal.decision_reason = principal.user.id, now, (reason or "").strip() or None
+    if action == "accept_change":
+        by_line = {line.line_no: line for line in order.lines}
+        for change in proposal.changes:
+            line = by_line[change["line_no"]]
+            if "quantity" in change:
+                line.quantity = Decimal(change["quantity"]).quantize(QUANTITY_STEP)
+            if "unit_price" in change:
+                line.unit_price = Decimal(change["unit_price"]).quantize(PRICE_STEP)
+            if "requested_date" in change:
+                line.requested_date = date.fromisoformat(change["requested_date"])
+            line.amount = _amount(line.quantity, line.unit_price)
+        order.total = sum((line.amount for line in order.lines), Decimal("0.00"))
+        proposal.state = ProposalState.ACCEPTED
+        _new_revision(session, order, principal, f"change proposal {proposal.id} accepted")
+    else:
+        proposal.state = ProposalState.DECLINED
+    _audit(session, principal, order, action, order.state, proposal_id=str(proposal.id), reason=proposal.decision_reason)
+    session.commit()
+    return proposal
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def orders_query(principal: Principal, *, state: OrderState | None = None, partner_id: uuid.UUID | None = None, role: str | None = None) -> sa.Select:
+    query = sa.select(PurchaseOrder).where(policy.visible(principal, PurchaseOrder))
+    if state is not None:
+        query = query.where(PurchaseOrder.state == state)
+    if partner_id is not None:
+        query = query.where(sa.or_(PurchaseOrder.buyer_org_id == partner_id, PurchaseOrder.supplier_org_id == partner_id))
+    if role == "buyer":
+        query = query.where(PurchaseOrder.buyer_org_id == principal.org.id)
+    elif role == "supplier":
+        query = query.where(PurchaseOrder.supplier_org_id == principal.org.id)
+    return query
+
+
+def revisions(session: Session, order: PurchaseOrder) -> list[OrderRevision]:
+    return list(session.execute(sa.select(OrderRevision).where(OrderRevision.order_id == order.id).order_by(OrderRevision.number)).scalars())
+
+
+def proposals(session: Session, order: PurchaseOrder) -> list[ChangeProposal]:
+    return list(session.execute(sa.select(ChangeProposal).where(ChangeProposal.order_id == order.id).order_by(ChangeProposal.created_at)).scalars())
