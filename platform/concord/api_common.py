@@ -126,3 +126,14 @@ def _refuse_deeply_nested_json() -> None:
 
 def register(app: Flask) -> None:
     app.before_request(_refuse_deeply_nested_json)
+
+
+class DecimalString(fields.Decimal):
+    """Money and quantities travel as strings ("12.50"): a JSON number may already be a float."""
+
+    default_error_messages = {**fields.Decimal.default_error_messages, "not_string": 'Send a decimal string, such as "12.50".'}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("not_string")
+        return super()._deserialize(value, attr, data, **kwargs)

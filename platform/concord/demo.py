@@ -4,9 +4,13 @@ registration for the operator to review."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from flask import current_app
+
+from concord.ledger import service as ledger
 from concord.policy import Principal
 from concord.tenancy import service
 from concord.tenancy.models import Relation
@@ -26,6 +30,8 @@ class DemoOrg:
 
 
 OPERATOR = DemoOrg("operator", "Concord Consortium Operator B.V.", "NL-80123456", "NL", (), "Olivia Operator", "operator@concord.example")
+DEMO_BUYER_FUNDS = {"EUR": Decimal("250000.00"), "USD": Decimal("100000.00")}
+
 MEMBERS = [
     DemoOrg("northwind", "Northwind Manufacturing GmbH", "HRB-204518", "DE", ("buyer",), "Nora Brandt", "buyer@northwind.example"),
     DemoOrg("helios", "Helios Motors S.p.A.", "IT-09876543210", "IT", ("buyer",), "Marco Ricci", "buyer@helios.example"),
@@ -90,6 +96,13 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
             session, requester, relation=relation, counterparty_id=addressee.org.id, my_side=relation.sides[0], message=None
         )
         service.transition_partnership(session, addressee, partnership.id, "accept")
+    # Buyers start with settlement tokens to fund escrows; the mints wait in the outbox
+    # until the contracts are deployed.
+    for member in MEMBERS:
+        if "buyer" in member.capabilities:
+            for currency, amount in DEMO_BUYER_FUNDS.items():
+                if currency in current_app.config["SETTLEMENT_CURRENCIES"]:
+                    ledger.mint(session, operator, admins[member.key].org.id, currency, amount)
     _register(session, PENDING)
     logins = [(OPERATOR.legal_name, OPERATOR.email, DEMO_PASSWORD)]
     logins += [(m.legal_name, m.email, DEMO_PASSWORD) for m in MEMBERS]

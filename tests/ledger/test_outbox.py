@@ -250,3 +250,50 @@ def test_a_sender_with_many_waiting_intents_does_not_starve_the_others(ledger, w
     with database(ledger.app).sessionmaker() as session:
         due = ledger.worker.due(session, limit=3)  # fewer rows than the supplier's backlog
     assert due == [(state_of(ledger, later).seq, world.buyer.signing_address(ledger.app))]
+
+
+def test_the_operator_mints_settlement_tokens_and_the_member_sees_the_indexed_balance(ledger, world, client):
+    from concord.ledger import indexer
+
+    response = client.post(
+        "/api/v1/ledger/mint", json={"organization_id": str(world.buyer.org.id), "currency": "EUR", "amount": "12345.678901"}, headers=world.operator.headers
+    )
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["state"] == "queued" and response.get_json()["function"] == "mint"
+    assert ledger.worker.drain() == 1
+    with database(ledger.app).sessionmaker() as session:
+        indexer.sync(session, ledger.chain)
+    balances = {b["currency"]: b for b in client.get("/api/v1/ledger/balances", headers=world.buyer.headers).get_json()}
+    assert balances["EUR"]["balance"] == "12345.678901" and balances["USD"]["balance"] == "0.000000"
+    assert balances["EUR"]["address"] == world.buyer.signing_address(ledger.app)
+    token = ledger.contract("SettlementToken.EUR")
+    assert token.functions.balanceOf(world.buyer.signing_address(ledger.app)).call() == 12_345_678_901  # to the last unit
+    (entry,) = audit_entries(ledger.app, action="ledger:tokens_minted")
+    assert entry.related_org_id == world.buyer.org.id and entry.summary["after"]["amount"] == "12345.678901"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"currency": "EUR", "amount": "1.0000001"}, 422, "amount"),
+        ({"currency": "EUR", "amount": 100}, 422, "amount"),
+        ({"currency": "EUR", "amount": "-5"}, 422, "amount"),
+        ({"currency": "JPY", "amount": "5"}, 422, "currency"),
+        ({"currency": "EUR", "amount": "5", "organization_id": "operator"}, 422, "organization_id"),
+    ],
+)
+def test_minting_refuses_bad_amounts_currencies_and_recipients(app, client, world, body, status, field):
+    target = str(world.operator.org.id) if body.get("organization_id") == "operator" else str(world.buyer.org.id)
+    response = client.post("/api/v1/ledger/mint", json={**body, "organization_id": target}, headers=world.operator.headers)
+    assert response.status_code == status and field in response.get_json()["errors"]
+    assert not [i for i in all_intents(app) if i.function == "mint"]
+
+
+def test_only_operator_admins_mint(client, world):
+    body = {"organization_id": str(world.buyer.org.id), "currency": "EUR", "amount": "1"}
+    assert client.post("/api/v1/ledger/mint", json=body, headers=world.buyer.headers).status_code == 403
+
+
+def all_intents(app):
+    with database(app).sessionmaker() as session:
+        return list(session.execute(sa.select(ChainIntent)).scalars())

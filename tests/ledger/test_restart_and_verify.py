@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from concord import cli, migrate
 from concord.app import create_app
 from concord.db import database
+from concord.demo import DEMO_BUYER_FUNDS
 from concord.ledger import indexer, outbox, runtime
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import EmbeddedChain, EmbeddedChainBusy
@@ -77,7 +78,8 @@ def test_a_restart_keeps_every_contract_balance_anchor_and_member(tmp_path):
     assert chain.replayed_blocks == blocks_before
     assert chain.block_number() == blocks_before
     assert {name: row.address for name, row in _deployments(second).items()} == before
-    assert _contract(second, "SettlementToken.EUR").functions.balanceOf(buyer_address).call() == 12_345 * UNIT
+    demo_funds = int(DEMO_BUYER_FUNDS["EUR"]) * UNIT  # what the demo seeds every buyer with
+    assert _contract(second, "SettlementToken.EUR").functions.balanceOf(buyer_address).call() == demo_funds + 12_345 * UNIT
     assert _contract(second, "ProvenanceAnchor").functions.anchorOf(b"\x42" * 32).call() == anchored_before
     assert _contract(second, "Consortium").functions.isActiveMember(buyer_address).call() is True
     # Deploying again changes nothing, and the database agrees with the restored chain.

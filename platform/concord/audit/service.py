@@ -64,6 +64,7 @@ class Action(StrEnum):
     CHANGE_PROPOSED = "order:change_proposed"
     CHANGE_ACCEPTED = "order:change_accepted"
     CHANGE_DECLINED = "order:change_declined"
+    TOKENS_MINTED = "ledger:tokens_minted"
     LEDGER_TX_CONFIRMED = "ledger:transaction_confirmed"
     LEDGER_TX_FAILED = "ledger:transaction_failed"
 

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from concord import db, policy
 from concord.api_common import page_of, page_response
 from concord.auth.web import current_principal
-from concord.ledger import schemas
+from concord.ledger import schemas, service
 from concord.ledger.models import ChainIntent
 
 ledger = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger", description="Transactions your organization sends to the ledger.")
@@ -35,3 +35,21 @@ class ChainTransactionItem(MethodView):
     @ledger.response(200, schemas.ChainTransactionSchema)
     def get(self, transaction_id: uuid.UUID):
         return policy.get_visible(db.session(), ChainIntent, transaction_id, current_principal())
+
+
+@ledger.route("/mint")
+class Mint(MethodView):
+    @ledger.arguments(schemas.MintSchema)
+    @ledger.response(202, schemas.ChainTransactionSchema)
+    def post(self, data):
+        """Issue settlement tokens to a member (operator admins); queued to the ledger."""
+        return service.mint(db.session(), current_principal(), data["organization_id"], data["currency"], data["amount"])
+
+
+@ledger.route("/balances")
+class Balances(MethodView):
+    @ledger.response(200, schemas.BalanceSchema(many=True))
+    def get(self):
+        """Your organization's settlement-token balances, as indexed from the chain."""
+        session = db.session()
+        return service.balances(session, current_principal().org.id, service.current_chain_id(session))

@@ -21,6 +21,7 @@ from concord.ledger.models import (
     IndexerCursor,
     IntentState,
     OrganizationKey,
+    TokenBalance,
 )
 from concord.ledger.outbox import to_json
 
@@ -84,6 +85,8 @@ def _index(session: Session, chain_id: int, entry: dict[str, Any], decoders) -> 
     )
     if contract_name == "Consortium":
         _project_membership(session, chain_id, decoded["event"], args, int(entry["blockNumber"]))
+    elif contract_name.startswith("SettlementToken.") and decoded["event"] == "Transfer":
+        _project_transfer(session, chain_id, contract_name, args, int(entry["blockNumber"]))
     session.flush()
     return 1
 
@@ -106,6 +109,18 @@ def _project_membership(session: Session, chain_id: int, event: str, args: dict[
             member.active = event == "MemberReinstated"
     if member is not None:
         member.updated_block = block
+
+
+def _project_transfer(session: Session, chain_id: int, token: str, args: dict[str, Any], block: int) -> None:
+    value = int(args["value"])
+    for address, delta in ((args["from"], -value), (args["to"], value)):
+        if int(address, 16) == 0:
+            continue  # minted from, or burned to, nobody
+        key = (chain_id, token, to_checksum_address(address))
+        balance = session.get(TokenBalance, key) or TokenBalance(chain_id=chain_id, token=token, address=key[2], units=0, updated_block=block)
+        balance.units = int(balance.units) + delta
+        balance.updated_block = block
+        session.add(balance)
 
 
 # -- verification ---------------------------------------------------------------------------

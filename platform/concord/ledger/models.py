@@ -151,3 +151,15 @@ class IndexerCursor(Base):
 
     chain_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     next_block: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class TokenBalance(Base):
+    """A settlement-token balance as the indexed Transfer events add it up (token units)."""
+
+    __tablename__ = "token_balances"
+
+    chain_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # the deployment, e.g. SettlementToken.EUR
+    address: Mapped[str] = mapped_column(sa.String(42), primary_key=True)
+    units: Mapped[int] = mapped_column(sa.Numeric(78, 0))
+    updated_block: Mapped[int] = mapped_column(sa.BigInteger)

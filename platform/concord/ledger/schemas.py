@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from decimal import Decimal
 
-from concord.api_common import OutputSchema, PageArgsSchema
+from marshmallow import ValidationError, fields, validate
+
+from concord.api_common import DecimalString, InputSchema, OutputSchema, PageArgsSchema
 from concord.ledger.models import IntentState
 
 
@@ -32,3 +34,25 @@ class ChainTransactionSchema(OutputSchema):
 
 class ChainTransactionFilterSchema(PageArgsSchema):
     state = fields.String(load_default=None, validate=validate.OneOf([s.value for s in IntentState]))
+
+
+def _token_amount(value: Decimal) -> None:
+    if not value.is_finite() or value <= 0:
+        raise ValidationError("Must be greater than zero.")
+    if value.as_tuple().exponent < -6:
+        raise ValidationError("At most 6 decimal places (the token's unit).")
+    if value >= Decimal(10) ** 15:
+        raise ValidationError("Too large.")
+
+
+class MintSchema(InputSchema):
+    organization_id = fields.UUID(required=True)
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code, such as EUR."))
+    amount = DecimalString(required=True, as_string=True, allow_nan=False, validate=_token_amount, metadata={"type": "string", "format": "decimal"})
+
+
+class BalanceSchema(OutputSchema):
+    currency = fields.String()
+    balance = fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"})
+    address = fields.String()
+    as_of_block = fields.Integer(allow_none=True, metadata={"description": "The last block the balance reflects."})

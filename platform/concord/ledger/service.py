@@ -3,14 +3,19 @@ mirror a membership change (written in the caller's transaction, sent by the out
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from concord import policy
+from concord.audit.service import Action, record
+from concord.errors import ValidationFailed
 from concord.ledger import keys, outbox
 from concord.ledger.encoding import MemberRole, to_bytes32
-from concord.ledger.models import ChainIntent, OrganizationKey
+from concord.ledger.models import ChainIntent, ContractDeployment, IndexerCursor, OrganizationKey, TokenBalance
+from concord.policy import Principal
 
 CONSORTIUM = "Consortium"
 _ROLE_OF_CAPABILITY = {
@@ -82,3 +87,87 @@ def change_membership(session: Session, organization, *, suspend: bool) -> Chain
 def address_of(session: Session, organization_id) -> str | None:
     row = session.get(OrganizationKey, organization_id)
     return row.address if row else None
+
+
+# -- settlement tokens ----------------------------------------------------------------------
+
+TOKEN_DECIMALS = 6  # every settlement token (SettlementToken.decimals())
+
+
+def token_units(amount: Decimal) -> int:
+    """An exact decimal amount as token units; refuses anything finer than a unit."""
+    units = amount.scaleb(TOKEN_DECIMALS)
+    if units != units.to_integral_value():
+        raise ValueError(f"{amount} has more than {TOKEN_DECIMALS} decimal places")
+    return int(units)
+
+
+def from_units(units: int) -> Decimal:
+    return Decimal(int(units)).scaleb(-TOKEN_DECIMALS).quantize(Decimal(1).scaleb(-TOKEN_DECIMALS))
+
+
+def token_name(currency: str) -> str:
+    return f"SettlementToken.{currency}"
+
+
+def mint(session: Session, principal: Principal, organization_id: uuid.UUID, currency: str, amount: Decimal) -> ChainIntent:
+    """The operator issues settlement tokens (a tokenized deposit) to a member, via the outbox."""
+    from concord.tenancy.models import Organization, OrgStatus
+
+    policy.require_operator_admin(principal)
+    errors = {}
+    organization = session.get(Organization, organization_id)
+    key = session.get(OrganizationKey, organization_id)
+    if organization is None or organization.status != OrgStatus.ACTIVE or organization.is_operator or key is None:
+        errors["organization_id"] = ["Not an active member of the consortium."]
+    if currency not in current_app.config["SETTLEMENT_CURRENCIES"]:
+        errors["currency"] = [f"Settlement tokens exist for {', '.join(current_app.config['SETTLEMENT_CURRENCIES'])}."]
+    if errors:
+        raise ValidationFailed(errors)
+    intent = outbox.enqueue(
+        session,
+        organization_id=principal.org.id,
+        contract=token_name(currency),
+        function="mint",
+        args=[key.address, token_units(amount)],
+        purpose=f"Mint {amount} {currency} to {organization.legal_name}",
+        subject=("mint", organization.id),
+    )
+    session.flush()
+    record(
+        session, Action.TOKENS_MINTED, actor=principal.actor, subject_org_id=principal.org.id, related_org_id=organization.id,
+        object_type="chain_transaction", object_id=intent.uid, after={"currency": currency, "amount": str(amount), "to": key.address},
+    )
+    session.commit()
+    return intent
+
+
+def balances(session: Session, organization_id: uuid.UUID, chain_id: int | None) -> list[dict]:
+    """The organization's settlement-token balances as indexed from the chain."""
+    key = session.get(OrganizationKey, organization_id)
+    if key is None or chain_id is None:
+        return []
+    cursor = session.get(IndexerCursor, chain_id)
+    rows = {
+        row.token: row
+        for row in session.execute(sa.select(TokenBalance).where(TokenBalance.chain_id == chain_id, TokenBalance.address == key.address)).scalars()
+    }
+    deployed = session.execute(
+        sa.select(ContractDeployment.name).where(ContractDeployment.chain_id == chain_id, ContractDeployment.name.like("SettlementToken.%"))
+    ).scalars()
+    return [
+        {
+            "currency": name.split(".", 1)[1],
+            "balance": from_units(rows[name].units if name in rows else 0),
+            "address": key.address,
+            "as_of_block": (cursor.next_block - 1) if cursor else None,
+        }
+        for name in sorted(deployed)
+    ]
+
+
+def current_chain_id(session: Session) -> int | None:
+    """The chain the contracts were last deployed on (what the platform works with)."""
+    return session.execute(
+        sa.select(ContractDeployment.chain_id).order_by(ContractDeployment.deployed_at.desc()).limit(1)
+    ).scalar_one_or_none()

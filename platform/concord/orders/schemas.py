@@ -4,22 +4,11 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates
 
-from concord.api_common import InputSchema, NonBlank, OutputSchema, PageArgsSchema
+from concord.api_common import DecimalString, InputSchema, NonBlank, OutputSchema, PageArgsSchema
 from concord.orders.models import OrderState, ProposalState
 from concord.orders.service import INCOTERMS
 
 MAX_LINES = 200
-
-
-class DecimalString(fields.Decimal):
-    """Money and quantities travel as strings ("12.50"): a JSON number may already be a float."""
-
-    default_error_messages = {**fields.Decimal.default_error_messages, "not_string": 'Send a decimal string, such as "12.50".'}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise self.make_error("not_string")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def _exact(places: int, *, positive: bool = True, **kwargs) -> fields.Decimal:
