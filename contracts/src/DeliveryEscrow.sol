@@ -57,16 +57,16 @@ contract DeliveryEscrow is AccessControl, ReentrancyGuard, ConsortiumGated, IDel
         if (_escrows[orderId].state != EscrowState.None) revert DeliveryEscrowAlreadyFunded(orderId);
         if (amount == 0) revert DeliveryEscrowZeroAmount();
         if (!_allowedTokens[token]) revert DeliveryEscrowTokenNotAllowed(address(token));
+        // A zero carrier is "to be assigned" by the payee ({assignCarrier}).
+        bool hasCarrier = carrier != address(0);
         _requireMemberRole(payee, MemberRoles.SUPPLIER);
-        _requireMemberRole(carrier, MemberRoles.CARRIER);
+        if (hasCarrier) _requireMemberRole(carrier, MemberRoles.CARRIER);
         _requireMemberRole(arbiter, MemberRoles.ARBITER);
         // Separation of duties: no account may attest, accept or decide a step that belongs
         // to another party (a payee that is also the carrier could prove its own delivery).
         if (payee == msg.sender) revert DeliveryEscrowConflictingParties(payee);
-        if (carrier == msg.sender || carrier == payee) revert DeliveryEscrowConflictingParties(carrier);
-        if (arbiter == msg.sender || arbiter == payee || arbiter == carrier) {
-            revert DeliveryEscrowConflictingParties(arbiter);
-        }
+        if (hasCarrier) _requireDistinctCarrier(carrier, msg.sender, payee, arbiter);
+        if (arbiter == msg.sender || arbiter == payee) revert DeliveryEscrowConflictingParties(arbiter);
 
         Escrow storage escrow = _escrows[orderId];
         escrow.buyer = msg.sender;
@@ -88,8 +88,22 @@ contract DeliveryEscrow is AccessControl, ReentrancyGuard, ConsortiumGated, IDel
     }
 
     /// @inheritdoc IDeliveryEscrow
+    function assignCarrier(bytes32 orderId, address carrier) external nonReentrant onlyActiveMember {
+        Escrow storage escrow = _existing(orderId);
+        if (msg.sender != escrow.payee) revert DeliveryEscrowCallerNotPayee(orderId, msg.sender);
+        if (escrow.state != EscrowState.Funded) revert DeliveryEscrowInvalidState(orderId, escrow.state);
+        if (escrow.carrier != address(0)) revert DeliveryEscrowCarrierAlreadyAssigned(orderId, escrow.carrier);
+        if (carrier == address(0)) revert DeliveryEscrowZeroAddress();
+        _requireMemberRole(carrier, MemberRoles.CARRIER);
+        _requireDistinctCarrier(carrier, escrow.buyer, escrow.payee, escrow.arbiter);
+        escrow.carrier = carrier;
+        emit CarrierAssigned(orderId, carrier);
+    }
+
+    /// @inheritdoc IDeliveryEscrow
     function attestDelivery(bytes32 orderId, bytes32 proofHash) external nonReentrant onlyActiveMember {
         Escrow storage escrow = _existing(orderId);
+        if (escrow.carrier == address(0)) revert DeliveryEscrowCarrierNotAssigned(orderId);
         if (msg.sender != escrow.carrier) revert DeliveryEscrowCallerNotCarrier(orderId, msg.sender);
         if (escrow.state != EscrowState.Funded) revert DeliveryEscrowInvalidState(orderId, escrow.state);
         if (proofHash == bytes32(0)) revert DeliveryEscrowInvalidProof();
@@ -247,6 +261,13 @@ contract DeliveryEscrow is AccessControl, ReentrancyGuard, ConsortiumGated, IDel
     function _existing(bytes32 orderId) private view returns (Escrow storage escrow) {
         escrow = _escrows[orderId];
         if (escrow.state == EscrowState.None) revert DeliveryEscrowNotFound(orderId);
+    }
+
+    /// @dev Separation of duties for the carrier: it must be none of the other parties.
+    function _requireDistinctCarrier(address carrier, address buyer, address payee, address arbiter) private pure {
+        if (carrier == buyer || carrier == payee || carrier == arbiter) {
+            revert DeliveryEscrowConflictingParties(carrier);
+        }
     }
 
     function _requireWindowOver(bytes32 orderId, uint64 windowEnd) private view {

@@ -274,13 +274,15 @@ def fund_escrow(
     *,
     buyer: str = "buyer",
     payee: str = "supplier",
-    carrier: str = "carrier",
+    carrier: str | None = "carrier",
     arbiter: str = "arbiter",
     token: Any = None,
 ) -> dict[str, Any]:
-    """`buyer` escrows `amount` for `order` (named parties; the EUR token unless `token`)."""
+    """`buyer` escrows `amount` for `order` (named parties, `carrier=None` leaving the carrier
+    to be assigned; the EUR token unless `token`)."""
     token = token if token is not None else concord.token
+    carrier_address = ZERO_ADDRESS if carrier is None else concord[carrier]
     function = concord.escrow.functions.fund(
-        order, concord[payee], concord[carrier], concord[arbiter], token.address, amount
+        order, concord[payee], carrier_address, concord[arbiter], token.address, amount
     )
     return concord.chain.transact(function, buyer)

@@ -8,7 +8,8 @@ credit a step touches must match the model.
 
 Each operation has a rule that runs when some order is in a state where it can happen (so
 that runs get deep: funded, delivered, confirmed, released, withdrawn), and one more rule
-tries any operation on any order, which mostly exercises refusals.
+tries any operation on any order, which mostly exercises refusals. Orders are funded with or
+without a carrier; one funded without waits for the supplier to assign it before delivery.
 """
 from __future__ import annotations
 
@@ -19,7 +20,16 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
-from tests.contracts.chain import DISPUTE_WINDOW, UNIT, Concord, EscrowState, block_timestamp, order_id, struct
+from tests.contracts.chain import (
+    DISPUTE_WINDOW,
+    UNIT,
+    ZERO_ADDRESS,
+    Concord,
+    EscrowState,
+    block_timestamp,
+    order_id,
+    struct,
+)
 
 ORDERS = tuple(order_id(f"stateful-{index}") for index in range(4))
 PROOF = keccak(text="proof")
@@ -46,6 +56,7 @@ class Model:
     delivered_at: int = 0
     confirmed_at: int = 0
     financed: bool = False
+    has_carrier: bool = False
 
 
 def _share(model: Model, percentage: int) -> int:
@@ -88,7 +99,9 @@ class EscrowMachine(RuleBasedStateMachine):
         return None
 
     def _check_state(self, order: bytes) -> None:
-        assert struct(self.escrow.escrowOf(order))["state"] == self.orders[order].state
+        escrow, model = struct(self.escrow.escrowOf(order)), self.orders[order]
+        assert escrow["state"] == model.state
+        assert escrow["carrier"] == (self.concord["carrier"] if model.has_carrier else ZERO_ADDRESS)
 
     def _not_found_or(self, order: bytes, wanted) -> tuple | None:
         """NotFound for an unfunded order, InvalidState outside `wanted`, else None."""
@@ -112,17 +125,37 @@ class EscrowMachine(RuleBasedStateMachine):
 
     # -- the operations, each predicting its outcome ---------------------------------------
 
-    def _fund(self, order: bytes, amount: int) -> None:
+    def _fund(self, order: bytes, amount: int, with_carrier: bool) -> None:
         model = self.orders[order]
         error = None if model.state == NONE else ("DeliveryEscrowAlreadyFunded", order)
-        parties = (self.concord["supplier"], self.concord["carrier"], self.concord["arbiter"])
+        carrier = self.concord["carrier"] if with_carrier else ZERO_ADDRESS
+        parties = (self.concord["supplier"], carrier, self.concord["arbiter"])
         if self._send(self.escrow.fund(order, *parties, self.token, amount), "buyer", error):
-            model.state, model.amount = FUNDED, amount
+            model.state, model.amount, model.has_carrier = FUNDED, amount, with_carrier
+            self._check_state(order)
+
+    def _assign(self, order: bytes, by: str) -> None:
+        model = self.orders[order]
+        if model.state == NONE:
+            error = ("DeliveryEscrowNotFound", order)
+        elif by != "supplier":
+            error = ("DeliveryEscrowCallerNotPayee", order, self.concord[by])
+        elif model.state != FUNDED:
+            error = ("DeliveryEscrowInvalidState", order, int(model.state))
+        elif model.has_carrier:
+            error = ("DeliveryEscrowCarrierAlreadyAssigned", order, self.concord["carrier"])
+        else:
+            error = None
+        if self._send(self.escrow.assignCarrier(order, self.concord["carrier"]), by, error):
+            model.has_carrier = True
             self._check_state(order)
 
     def _attest(self, order: bytes) -> None:
         model = self.orders[order]
-        receipt = self._send(self.escrow.attestDelivery(order, PROOF), "carrier", self._not_found_or(order, {FUNDED}))
+        error = self._not_found_or(order, {FUNDED})
+        if model.state != NONE and not model.has_carrier:
+            error = ("DeliveryEscrowCarrierNotAssigned", order)
+        receipt = self._send(self.escrow.attestDelivery(order, PROOF), "carrier", error)
         if receipt:
             model.state, model.delivered_at = DELIVERED, block_timestamp(self.chain, receipt)
             self._check_state(order)
@@ -209,15 +242,21 @@ class EscrowMachine(RuleBasedStateMachine):
 
     # -- rules: possible steps -------------------------------------------------------------
 
-    @initialize(amount=amounts)
-    def first_order_is_funded(self, amount) -> None:
+    @initialize(amount=amounts, with_carrier=st.booleans())
+    def first_order_is_funded(self, amount, with_carrier) -> None:
         assert self.escrow.liabilities(self.token).call() == 0
-        self._fund(ORDERS[0], amount)
+        self._fund(ORDERS[0], amount, with_carrier)
 
     @precondition(_any({NONE}))
-    @rule(index=indexes, amount=amounts)
-    def fund(self, index, amount):
-        self._fund(self._in({NONE}, index), amount)
+    @rule(index=indexes, amount=amounts, with_carrier=st.booleans())
+    def fund(self, index, amount, with_carrier):
+        self._fund(self._in({NONE}, index), amount, with_carrier)
+
+    @precondition(lambda machine: any(model.state == FUNDED and not model.has_carrier for model in machine.orders.values()))
+    @rule(index=indexes)
+    def assign_carrier(self, index):
+        candidates = [order for order, model in self.orders.items() if model.state == FUNDED and not model.has_carrier]
+        self._assign(candidates[index % len(candidates)], "supplier")
 
     @precondition(_any({FUNDED}))
     @rule(index=indexes)
@@ -284,16 +323,21 @@ class EscrowMachine(RuleBasedStateMachine):
     # -- rule: any step on any order -------------------------------------------------------
 
     @rule(
-        action=st.sampled_from(["fund", "attest", "confirm", "dispute", "resolve", "release", "finance", "withdraw"]),
+        action=st.sampled_from(
+            ["fund", "assign", "attest", "confirm", "dispute", "resolve", "release", "finance", "withdraw"]
+        ),
         index=indexes,
         amount=amounts,
         percentage=percent,
         by=st.sampled_from(["buyer", "supplier", "keeper"]),
+        with_carrier=st.booleans(),
     )
-    def any_step(self, action, index, amount, percentage, by):
+    def any_step(self, action, index, amount, percentage, by, with_carrier):
         order = ORDERS[index]
         if action == "fund":
-            self._fund(order, amount)
+            self._fund(order, amount, with_carrier)
+        elif action == "assign":
+            self._assign(order, by)
         elif action == "attest":
             self._attest(order)
         elif action == "confirm":

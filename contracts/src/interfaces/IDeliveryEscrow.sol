@@ -5,8 +5,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title Delivery escrow: the buyer's money held until delivery is proven and accepted
 /// @notice One escrow per order id. The buyer funds it naming payee (supplier), carrier and
-/// arbiter; the carrier attests proof of delivery; the buyer confirms receipt with the value
-/// it accepts; release pays the accepted value to the payee (or to whoever holds the order's
+/// arbiter, or leaves the carrier unassigned for the payee to name once, when it ships; the
+/// carrier attests proof of delivery; the buyer confirms receipt with the value it accepts;
+/// release pays the accepted value to the payee (or to whoever holds the order's
 /// receivable in the receivable registry) and refunds the rest to the buyer. Buyer or payee
 /// may open a dispute, which freezes the funds until the arbiter splits them. When the buyer
 /// neither confirms nor disputes within the dispute window after proof of delivery, any
@@ -16,6 +17,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 ///
 /// State machine (`release` needs the dispute window where noted):
 ///   None --fund--> Funded --attestDelivery--> Delivered --confirmReceipt--> ReceiptConfirmed
+///   Funded --assignCarrier (once, only when funded without a carrier)--> Funded
 ///   Delivered --release (window over)--> Released; ReceiptConfirmed --release--> Released
 ///   Funded | Delivered | ReceiptConfirmed --openDispute--> Disputed --resolveDispute--> Resolved
 interface IDeliveryEscrow {
@@ -33,7 +35,8 @@ interface IDeliveryEscrow {
     /// @notice An order's escrow.
     /// @param buyer funded the escrow and receives refunds
     /// @param payee the supplier to be paid (unless a receivable for the order was assigned)
-    /// @param carrier the only account that may attest proof of delivery
+    /// @param carrier the only account that may attest proof of delivery; the zero address
+    /// until assigned when the escrow was funded without one
     /// @param arbiter the only account that may resolve a dispute
     /// @param token the settlement token held
     /// @param amount the value held
@@ -84,6 +87,12 @@ interface IDeliveryEscrow {
     error DeliveryEscrowCallerNotBuyer(bytes32 orderId, address account);
     /// @notice `account` is not the carrier of `orderId`.
     error DeliveryEscrowCallerNotCarrier(bytes32 orderId, address account);
+    /// @notice `account` is not the payee of `orderId`.
+    error DeliveryEscrowCallerNotPayee(bytes32 orderId, address account);
+    /// @notice `orderId` has no carrier yet: the payee must assign one first.
+    error DeliveryEscrowCarrierNotAssigned(bytes32 orderId);
+    /// @notice `orderId` has its carrier, `carrier`, already; it cannot be changed.
+    error DeliveryEscrowCarrierAlreadyAssigned(bytes32 orderId, address carrier);
     /// @notice `account` is not the arbiter of `orderId`.
     error DeliveryEscrowCallerNotArbiter(bytes32 orderId, address account);
     /// @notice `account` is neither buyer nor payee of `orderId`.
@@ -114,6 +123,8 @@ interface IDeliveryEscrow {
         uint256 amount,
         uint64 disputeWindow
     );
+    /// @notice The payee assigned `carrier` to `orderId`, funded without a carrier.
+    event CarrierAssigned(bytes32 indexed orderId, address indexed carrier);
     /// @notice The carrier attested delivery of `orderId` with the proof `proofHash`.
     event DeliveryAttested(bytes32 indexed orderId, address indexed carrier, bytes32 proofHash);
     /// @notice The buyer confirmed receipt of `orderId`, accepting `acceptedValue`.
@@ -144,10 +155,19 @@ interface IDeliveryEscrow {
     /// `amount`. `payee` must hold SUPPLIER, `carrier` CARRIER and `arbiter` ARBITER; buyer,
     /// payee, carrier and arbiter must be four different accounts, so that no party can
     /// attest, accept or decide a step that belongs to another.
+    /// @param carrier the carrier, or the zero address when it is not chosen yet: the payee
+    /// then names it with {assignCarrier}, and nobody can attest delivery until it does
     function fund(bytes32 orderId, address payee, address carrier, address arbiter, IERC20 token, uint256 amount)
         external;
 
+    /// @notice The payee (supplier) names the carrier of an escrow funded without one.
+    /// @dev Caller: the escrow's payee, an active member. Only while the escrow is `Funded`
+    /// and its carrier unassigned; the carrier is final once assigned. `carrier` must be an
+    /// active member holding CARRIER and differ from buyer, payee and arbiter, as in {fund}.
+    function assignCarrier(bytes32 orderId, address carrier) external;
+
     /// @notice The assigned carrier attests delivery; the buyer's dispute window starts.
+    /// @dev Reverts with {DeliveryEscrowCarrierNotAssigned} while no carrier is assigned.
     /// @param proofHash hash of the proof-of-delivery document (non-zero)
     function attestDelivery(bytes32 orderId, bytes32 proofHash) external;
 
