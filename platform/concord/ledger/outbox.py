@@ -208,10 +208,10 @@ class Worker:
         self.sessionmaker = database(app).sessionmaker
         self.receipt_timeout = app.config["CHAIN_RECEIPT_TIMEOUT_SECONDS"] if receipt_timeout is None else receipt_timeout
         self.fee = {"maxFeePerGas": int(app.config["CHAIN_MAX_FEE_WEI"]), "maxPriorityFeePerGas": int(app.config["CHAIN_PRIORITY_FEE_WEI"])}
-        self._signers: dict[tuple[uuid.UUID, str], Any] = {}
+        self._signers: dict[uuid.UUID, Any] = {}
         self._chain_id: int | None = None
         self._presigned: dict[int, tuple[bytes, str]] = {}  # signed and committed, not yet sent
-        self._contracts: dict[str, Any] = {}
+        self._contracts: dict[tuple[int, str], Any] = {}
         #: Called with (session, intent) when an intent is confirmed, in the recording transaction.
         self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = []
 
@@ -421,6 +421,7 @@ class Worker:
                     log.warning("outbox: %s was deployed twice on chain %s; keeping the first", intent.contract, intent.chain_id)
                 elif intent.kind == IntentKind.DEPLOY:
                     intent.contract_address = receipt["contractAddress"]
+                    self._contracts.pop((intent.chain_id, intent.contract), None)
                     artifact = load_artifact(artifact_name(intent.contract))
                     session.add(
                         ContractDeployment(
@@ -504,13 +505,11 @@ class Worker:
                 self._retry_later(intent, error)
 
     def _signer(self, session: Session, organization_id: uuid.UUID):
-        row = session.get(OrganizationKey, organization_id)
-        if row is None:
-            raise keys.SigningKeyError(f"Organization {organization_id} has no signing key.")
-        cache_key = (organization_id, row.master_key_id)
-        signer = self._signers.get(cache_key)
+        """The organization's signing account, decrypted once per worker (a master-key
+        rotation re-encrypts the same key, so a cached account stays right)."""
+        signer = self._signers.get(organization_id)
         if signer is None:
-            signer = self._signers[cache_key] = keys.signer_for(session, keys.KeyRing.of(self.app), organization_id)
+            signer = self._signers[organization_id] = keys.signer_for(session, keys.KeyRing.of(self.app), organization_id)
         return signer
 
     def _transaction(self, session: Session, intent: ChainIntent, chain_id: int, nonce: int) -> dict[str, Any]:
@@ -532,10 +531,7 @@ class Worker:
             except Exception as error:  # noqa: BLE001 - web3 raises several types for bad arguments
                 raise IntentError(f"{intent.contract}: constructor arguments do not fit the ABI: {error}") from None
             return transaction
-        deployment = session.get(ContractDeployment, (chain_id, intent.contract))
-        if deployment is None:
-            raise IntentError(f"{intent.contract} is not deployed on chain {chain_id}")
-        contract = self._contract(deployment)
+        contract = self._contract(session, chain_id, intent.contract)
         function_abi = next(
             (item for item in contract.abi if item.get("type") == "function" and item["name"] == intent.function and len(item["inputs"]) == len(intent.args)),
             None,
@@ -558,9 +554,13 @@ class Worker:
         except (ValueError, TypeError, AttributeError) as error:
             raise IntentError(f"{where}: bad argument: {error}") from None
 
-    def _contract(self, deployment: ContractDeployment):
-        contract = self._contracts.get(deployment.address)
+    def _contract(self, session: Session, chain_id: int, name: str):
+        """The deployed contract (a deployment never moves, so it is looked up once)."""
+        contract = self._contracts.get((chain_id, name))
         if contract is None:
-            contract = self._contracts[deployment.address] = self.chain.contract(load_artifact(deployment.artifact).abi, deployment.address)
+            deployment = session.get(ContractDeployment, (chain_id, name))
+            if deployment is None:
+                raise IntentError(f"{name} is not deployed on chain {chain_id}")
+            contract = self._contracts[(chain_id, name)] = self.chain.contract(load_artifact(deployment.artifact).abi, deployment.address)
         return contract
 
