@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from concord import policy
 from concord.audit.service import Action, record
-from concord.errors import ValidationFailed
+from concord.errors import Conflict, ValidationFailed
 from concord.ledger import keys, outbox
 from concord.ledger.encoding import MemberRole, to_bytes32
-from concord.ledger.models import ChainIntent, ContractDeployment, IndexerCursor, OrganizationKey, TokenBalance
+from concord.ledger.models import OPEN_STATES, ChainEvent, ChainIntent, ContractDeployment, IndexerCursor, IntentState, OrganizationKey, TokenBalance
 from concord.policy import Principal
 
 CONSORTIUM = "Consortium"
@@ -171,3 +171,122 @@ def current_chain_id(session: Session) -> int | None:
     return session.execute(
         sa.select(ContractDeployment.chain_id).order_by(ContractDeployment.deployed_at.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+# -- delivery escrow ------------------------------------------------------------------------
+
+ESCROW = "DeliveryEscrow"
+ESCROW_SUBJECT = "order_escrow"
+ZERO_ADDRESS = "0x" + "00" * 20
+#: DeliveryEscrow events, newest deciding, and the escrow state each one leaves.
+_ESCROW_EVENT_STATES = {
+    "EscrowFunded": "funded",
+    "CarrierAssigned": "funded",
+    "DeliveryAttested": "delivered",
+    "ReceiptConfirmed": "receipt_confirmed",
+    "DisputeOpened": "disputed",
+    "DisputeResolved": "resolved",
+    "EscrowReleased": "released",
+}
+
+
+class LedgerNotReady(Conflict):
+    title = "Ledger not ready"
+
+
+def _deployment(session: Session, chain_id: int, name: str) -> ContractDeployment:
+    row = session.get(ContractDeployment, (chain_id, name))
+    if row is None:
+        raise LedgerNotReady(f"{name} is not deployed on the ledger yet; try again once the operator has deployed the contracts.")
+    return row
+
+
+def _indexed_units(session: Session, chain_id: int, token: str, address: str) -> int:
+    row = session.get(TokenBalance, (chain_id, token, address))
+    return int(row.units) if row else 0
+
+
+def _reserved_units(session: Session, chain_id: int, buyer_address: str, token_address: str) -> int:
+    """Token units the buyer's escrow fundings will take that the indexed balance does not
+    show yet: queued or signed, or mined after the last indexed block."""
+    cursor = session.get(IndexerCursor, chain_id)
+    indexed_to = cursor.next_block if cursor else 0
+    fundings = session.execute(
+        sa.select(ChainIntent).where(
+            ChainIntent.sender == buyer_address, ChainIntent.contract == ESCROW, ChainIntent.function == "fund",
+            sa.or_(ChainIntent.state.in_(OPEN_STATES), sa.and_(ChainIntent.state == IntentState.CONFIRMED, ChainIntent.block_number >= indexed_to)),
+        )
+    ).scalars()
+    return sum(int(f.args[5]) for f in fundings if str(f.args[4]).lower() == token_address.lower())
+
+
+def fund_escrow(session: Session, order) -> list[ChainIntent]:
+    """Queue the buyer's funding of the order's escrow with its confirmed total, in the
+    caller's transaction; 409 when the buyer's settlement balance cannot cover it.
+
+    The balance is the indexed one less what pending fundings will take, so the check
+    holds while the chain is unreachable: the funding then queues in the outbox."""
+    from concord.tenancy.models import Organization
+
+    chain_id = current_chain_id(session)
+    if chain_id is None:
+        raise LedgerNotReady("The ledger's contracts are not deployed yet; the escrow cannot be funded.")
+    token = _deployment(session, chain_id, token_name(order.currency))
+    escrow = _deployment(session, chain_id, ESCROW)
+    buyer, supplier = session.get(OrganizationKey, order.buyer_org_id), session.get(OrganizationKey, order.supplier_org_id)
+    arbiter = session.get(OrganizationKey, _operator_id(session))
+    units = token_units(order.confirmed_total)
+    available = _indexed_units(session, chain_id, token.name, buyer.address) - _reserved_units(session, chain_id, buyer.address, token.address)
+    if units > available:
+        raise Conflict(
+            f"The buyer's {order.currency} settlement balance ({from_units(max(available, 0))}) does not cover the confirmed total ({order.confirmed_total}).",
+            errors={"escrow": [f"Needs {order.confirmed_total} {order.currency}; available {from_units(max(available, 0))}."]},
+            current_state=str(order.state),
+        )
+    buyer_name = session.get(Organization, order.buyer_org_id).legal_name
+    common = {"organization_id": order.buyer_org_id, "subject": (ESCROW_SUBJECT, order.id)}
+    return [
+        outbox.enqueue(
+            session, contract=token.name, function="approve", args=[escrow.address, units],
+            purpose=f"Allow the escrow to take {order.confirmed_total} {order.currency} for order {order.number}", **common,
+        ),
+        outbox.enqueue(
+            session, contract=ESCROW, function="fund",
+            args=[to_bytes32(order.id), supplier.address, ZERO_ADDRESS, arbiter.address, token.address, units],
+            purpose=f"{buyer_name} locks {order.confirmed_total} {order.currency} in escrow for order {order.number}", **common,
+        ),
+    ]
+
+
+def escrow_status(session: Session, order) -> dict:
+    """The order's escrow as the outbox and the indexed chain events tell it."""
+    intents = list(
+        session.execute(
+            sa.select(ChainIntent).where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order.id)).order_by(ChainIntent.seq)
+        ).scalars()
+    )
+    reference = "0x" + to_bytes32(order.id).hex()
+    chain_id = current_chain_id(session)
+    events = []
+    if chain_id is not None:
+        rows = session.execute(
+            sa.select(ChainEvent).where(ChainEvent.chain_id == chain_id, ChainEvent.contract == ESCROW).order_by(ChainEvent.block_number, ChainEvent.log_index)
+        ).scalars()
+        events = [row for row in rows if row.args.get("orderId") == reference]
+    if events and events[-1].event in _ESCROW_EVENT_STATES:
+        state = _ESCROW_EVENT_STATES[events[-1].event]
+    elif any(i.state == IntentState.FAILED for i in intents):
+        state = "failed"
+    elif intents:
+        state = "pending"  # queued for the ledger, or mined and not indexed yet
+    else:
+        state = "none"
+    return {
+        "order_id": order.id,
+        "state": state,
+        "currency": order.currency,
+        "amount": order.confirmed_total,
+        "escrow_reference": reference,
+        "transactions": intents,
+        "events": events,
+    }

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from concord import db, policy
 from concord.api_common import page_of, page_response
 from concord.auth.web import current_principal
+from concord.ledger import service as ledger
 from concord.orders import schemas, service
 from concord.orders.models import ChangeProposal, PurchaseOrder
 
@@ -127,3 +128,11 @@ class ChangeDecline(MethodView):
     def post(self, data, order_id: uuid.UUID, proposal_id: uuid.UUID):
         """Keep the order as it is (the buyer)."""
         return service.decide_change(db.session(), current_principal(), order_id, proposal_id, "decline_change", data["reason"])
+
+
+@orders.route("/<uuid:order_id>/escrow")
+class OrderEscrow(MethodView):
+    @orders.response(200, schemas.EscrowSchema)
+    def get(self, order_id: uuid.UUID):
+        """The order's escrow, mirrored from the chain, with the transactions that fund it."""
+        return ledger.escrow_status(db.session(), _order(order_id))

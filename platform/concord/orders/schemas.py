@@ -5,6 +5,7 @@ from decimal import Decimal
 from marshmallow import ValidationError, fields, validate, validates
 
 from concord.api_common import DecimalString, InputSchema, NonBlank, OutputSchema, PageArgsSchema
+from concord.ledger.schemas import ChainTransactionSchema
 from concord.orders.models import OrderState, ProposalState
 from concord.orders.service import INCOTERMS
 
@@ -31,7 +32,8 @@ def _exact(places: int, *, positive: bool = True, **kwargs) -> fields.Decimal:
 
 def Exact(**kwargs) -> fields.Decimal:
     """An exact decimal in a response, sent as a string ("1250.00")."""
-    return fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"}, **kwargs)
+    metadata = {"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}
+    return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
 
 
 Quantity = lambda **kw: _exact(3, **kw)  # noqa: E731
@@ -156,3 +158,20 @@ class ChangeProposalSchema(OutputSchema):
     decision_reason = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+
+
+class EscrowEventSchema(OutputSchema):
+    event = fields.String()
+    block_number = fields.Integer()
+    tx_hash = fields.String()
+    args = fields.Dict()
+
+
+class EscrowSchema(OutputSchema):
+    order_id = fields.UUID()
+    state = fields.String(metadata={"description": "none, pending (queued or not yet indexed), failed, funded, delivered, receipt_confirmed, disputed, resolved, released"})
+    currency = fields.String()
+    amount = Exact(allow_none=True, metadata={"description": "The confirmed total held in escrow."})
+    escrow_reference = fields.String(metadata={"description": "The order's id as the bytes32 the contract knows it by."})
+    transactions = fields.List(fields.Nested(ChainTransactionSchema), metadata={"description": "The buyer's approve and fund transactions."})
+    events = fields.List(fields.Nested(EscrowEventSchema))

@@ -21,6 +21,7 @@ from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.catalog.models import Location, Product
 from concord.db import commit_or_conflict
+from concord.ledger import service as ledger
 from concord.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from concord.orders.models import (
     ChangeProposal,
@@ -294,11 +295,15 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
         line.confirmed_quantity = answer["confirmed_quantity"].quantize(QUANTITY_STEP)
         line.confirmed_date = answer["confirmed_date"]
         confirmed_total += _amount(line.confirmed_quantity, line.unit_price)
-    order.state = next_state
     order.confirmed_total = confirmed_total
+    # The confirmed total goes into escrow from the buyer's settlement tokens, queued in this
+    # same transaction (a 409 here leaves the order as it was).
+    fundings = ledger.fund_escrow(session, order)
+    order.state = next_state
     order.acknowledged_at = clock.utcnow()
     partial = any(line.confirmed_quantity < line.quantity for line in order.lines)
-    _audit(session, principal, order, "acknowledge", before, confirmed_total=str(confirmed_total), partial=partial)
+    session.flush()
+    _audit(session, principal, order, "acknowledge", before, confirmed_total=str(confirmed_total), partial=partial, escrow_transactions=[str(i.uid) for i in fundings])
     session.commit()
     return order
 
