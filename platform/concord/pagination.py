@@ -32,8 +32,8 @@ def _python_type(column: sa.ColumnElement) -> type:
     type_ = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator's underlying type
     try:
         return type_.python_type
-    except NotImplementedError:
-        return object
+    except NotImplementedError:  # SQLAlchemy's answer for types with no single Python type
+        return object  # any JSON scalar the decoder let through is acceptable there
 
 
 def _decode(cursor: str, key_columns: Sequence[sa.ColumnElement]) -> list[Any]:
