@@ -227,7 +227,7 @@ def worker() -> None:
     click.echo(f"Concord worker: outbox and indexer on {app.config['CHAIN_URL']}")
     with app.app_context():
         try:
-            runtime.worker(app).run(stop, poll_seconds=float(app.config["LEDGER_POLL_SECONDS"]), after_round=lambda: runtime.index(app))
+            runtime.worker(app).run(stop, poll_seconds=float(app.config["LEDGER_POLL_SECONDS"]), after_round=lambda: runtime.after_round(app))
         except KeyboardInterrupt:
             pass
 

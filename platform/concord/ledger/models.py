@@ -73,6 +73,9 @@ class ChainIntent(Base):
     purpose: Mapped[str] = mapped_column(sa.String(200))
     subject_type: Mapped[str | None] = mapped_column(sa.String(40))
     subject_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    # An intent of another sender that must be confirmed first (an escrow's steps are taken
+    # by buyer, supplier, carrier and arbiter in turn); if it fails, this one fails too.
+    after_seq: Mapped[int | None] = mapped_column(_SEQ, sa.ForeignKey("chain_intents.seq"), index=True)
     state: Mapped[IntentState] = mapped_column(str_enum(IntentState, "intent_state"), default=IntentState.QUEUED, index=True)
     chain_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     nonce: Mapped[int | None] = mapped_column(sa.BigInteger)

@@ -18,7 +18,9 @@ leaves a queued intent and an unchanged nonce.
 
 Intents of one sender go out strictly in order (an intent waits while an earlier one of
 the same sender is open); different senders do not wait for each other, so a reverting or
-stuck intent blocks only its own sender's later ones until it is settled.
+stuck intent blocks only its own sender's later ones until it is settled. An intent may
+name a prerequisite of another sender (`after`): it is not signed until that one is
+confirmed, and fails unsent if that one fails.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ import sqlalchemy as sa
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from flask import Flask
+from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
 from concord import clock
@@ -78,6 +81,16 @@ _KNOWN = "known"  # the chain has the transaction after all: go on to its receip
 MAX_REJECTIONS = 10
 
 
+#: Handlers other domains register to run, in the recording transaction, when an intent is
+#: confirmed (`Worker.on_confirmed` starts with these).
+CONFIRMATION_HANDLERS: list[Callable[[Session, ChainIntent], None]] = []
+
+
+def when_confirmed(handler: Callable[[Session, ChainIntent], None]) -> Callable[[Session, ChainIntent], None]:
+    CONFIRMATION_HANDLERS.append(handler)
+    return handler
+
+
 class IntentError(ValueError):
     """An intent that can never be sent (unknown contract or function, bad arguments)."""
 
@@ -120,13 +133,18 @@ def enqueue(
     subject: tuple[str, Any] | None = None,
     kind: IntentKind = IntentKind.CALL,
     gas_limit: int | None = None,
+    after: ChainIntent | None = None,
 ) -> ChainIntent:
-    """Add an intent to the caller's transaction (it commits with the business change)."""
+    """Add an intent to the caller's transaction (it commits with the business change).
+
+    `after`: an intent (of any sender) that must be confirmed before this one is signed."""
     key = session.get(OrganizationKey, organization_id)
     if key is None:
         raise keys.SigningKeyError(f"Organization {organization_id} has no signing key, so it cannot act on the ledger.")
     if gas_limit is None:
         gas_limit = DEPLOY_GAS if kind == IntentKind.DEPLOY else GAS_LIMITS.get(function or "", DEFAULT_CALL_GAS)
+    if after is not None and after.seq is None:
+        session.flush()  # the prerequisite needs its sequence number
     now = clock.utcnow()
     intent = ChainIntent(
         organization_id=organization_id,
@@ -140,6 +158,7 @@ def enqueue(
         subject_type=subject[0] if subject else None,
         subject_id=str(subject[1]) if subject else None,
         state=IntentState.QUEUED,
+        after_seq=after.seq if after is not None else None,
         attempts=0,
         next_attempt_at=now,
         created_at=now,
@@ -213,7 +232,7 @@ class Worker:
         self._presigned: dict[int, tuple[bytes, str]] = {}  # signed and committed, not yet sent
         self._contracts: dict[tuple[int, str], Any] = {}
         #: Called with (session, intent) when an intent is confirmed, in the recording transaction.
-        self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = []
+        self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = list(CONFIRMATION_HANDLERS)
 
     @property
     def chain_id(self) -> int:
@@ -241,19 +260,49 @@ class Worker:
             .join(heads, heads.c.seq == ChainIntent.seq)
             .where(ChainIntent.next_attempt_at <= clock.utcnow())
         )
+        prerequisite = orm.aliased(ChainIntent)
         rows = session.execute(
-            sa.select(ChainIntent.seq, ChainIntent.sender)
+            sa.select(ChainIntent.seq, ChainIntent.sender, prerequisite.state)
+            .outerjoin(prerequisite, prerequisite.seq == ChainIntent.after_seq)
             .where(waiting, ChainIntent.sender.in_(due_senders))
             .order_by(ChainIntent.seq)
             .limit(limit)
         ).all()
-        return [(seq, sender) for seq, sender in rows]
+        # A sender's intents stop at the first one still waiting for another sender's step.
+        ready, waiting_senders = [], set()
+        for seq, sender, prerequisite_state in rows:
+            if sender in waiting_senders:
+                continue
+            if prerequisite_state is not None and prerequisite_state != IntentState.CONFIRMED:
+                waiting_senders.add(sender)
+                continue
+            ready.append((seq, sender))
+        return ready
+
+    def fail_orphans(self) -> int:
+        """Fail the queued intents whose prerequisite failed (they could never be sent)."""
+        failed = 0
+        while True:
+            with self.sessionmaker() as session, session.begin():
+                prerequisite = orm.aliased(ChainIntent)
+                orphans = session.execute(
+                    sa.select(ChainIntent, prerequisite.uid)
+                    .join(prerequisite, prerequisite.seq == ChainIntent.after_seq)
+                    .where(ChainIntent.state == IntentState.QUEUED, prerequisite.state == IntentState.FAILED)
+                    .with_for_update(of=ChainIntent)
+                ).all()
+                for intent, prerequisite_uid in orphans:
+                    self._finish(session, intent, IntentState.FAILED, error=f"not sent: the step it waited for ({prerequisite_uid}) failed")
+            if not orphans:
+                return failed
+            failed += len(orphans)
 
     def drain(self, *, max_rounds: int = 10_000) -> int:
         """Process intents until none is due (or the chain is unreachable); returns how many
         intents were settled (confirmed or failed)."""
         settled = 0
         for _ in range(max_rounds):
+            settled += self.fail_orphans()
             try:
                 with self.sessionmaker() as session:
                     batch = self.due(session)
@@ -318,6 +367,8 @@ class Worker:
         """Sign `intent` (locked by the caller) in the caller's transaction, if it is queued."""
         if intent is None or intent.state != IntentState.QUEUED:
             return None
+        if intent.after_seq is not None and session.get(ChainIntent, intent.after_seq).state != IntentState.CONFIRMED:
+            return None  # another sender's step comes first
         chain_id = self.chain_id
         account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
         if account is None:

@@ -38,10 +38,25 @@ def index(app: Flask) -> int:
         return indexer.sync(session, chain(app))
 
 
+#: Jobs other domains run after each round, with the app (e.g. releasing escrows whose
+#: dispute window passed); each one's failure is logged and does not stop the others.
+ROUND_JOBS: list = []
+
+
+def after_round(app: Flask) -> None:
+    """Index what was mined, then run the other domains' round jobs."""
+    index(app)
+    for job in ROUND_JOBS:
+        try:
+            job(app)
+        except Exception:  # noqa: BLE001 - one failing job must not stop the ledger worker
+            log.exception("round job %s failed", getattr(job, "__name__", job))
+
+
 def work_round(app: Flask) -> None:
     """One round of the worker process: send what is due, then index what was mined."""
     worker(app).drain()
-    index(app)
+    after_round(app)
 
 
 def start_thread(app: Flask) -> threading.Event:
@@ -50,7 +65,7 @@ def start_thread(app: Flask) -> threading.Event:
     ledger_worker = worker(app)
 
     def loop() -> None:
-        ledger_worker.run(stop, poll_seconds=float(app.config["LEDGER_POLL_SECONDS"]), after_round=lambda: index(app))
+        ledger_worker.run(stop, poll_seconds=float(app.config["LEDGER_POLL_SECONDS"]), after_round=lambda: after_round(app))
 
     threading.Thread(target=loop, name="concord-ledger", daemon=True).start()
     return stop
