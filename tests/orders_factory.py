@@ -8,6 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from concord import clock
+from concord.orders.models import Dispute, DisputeState, OrderState, Shipment, ShipmentLine, ShipmentState
+
 from concord.catalog import service as catalog
 from concord.orders import service as orders
 from tests.factories import Member
@@ -46,3 +49,24 @@ def draft_order(session: Session, buyer: Member, supplier: Member, *, lines=((De
 def issued_order(session: Session, buyer: Member, supplier: Member, **kwargs):
     order = draft_order(session, buyer, supplier, **kwargs)
     return orders.issue(session, buyer.principal, order.id)
+
+
+def shipped_and_disputed(session: Session, buyer: Member, supplier: Member, carrier: Member, arbiter: Member):
+    """A shipment of an order and a dispute on it, written as rows without the escrow behind
+    them: for tests that need the objects (access, fuzzing), not the story (tests/orders)."""
+    order = issued_order(session, buyer, supplier)
+    order.state, order.confirmed_total = OrderState.DISPUTED, order.total
+    for line in order.lines:
+        line.confirmed_quantity = line.quantity
+    shipment = Shipment(
+        order_id=order.id, number=1, buyer_org_id=buyer.org.id, supplier_org_id=supplier.org.id, carrier_org_id=carrier.org.id,
+        state=ShipmentState.IN_TRANSIT, shipped_at=clock.utcnow(), created_by=supplier.admin.id,
+        lines=[ShipmentLine(order_line_id=order.lines[0].id, line_no=1, quantity=Decimal(1))],
+    )
+    dispute = Dispute(
+        order_id=order.id, buyer_org_id=buyer.org.id, supplier_org_id=supplier.org.id, arbiter_org_id=arbiter.org.id,
+        opened_by_org_id=supplier.org.id, opened_by=supplier.admin.id, state=DisputeState.OPEN, reason="Unpaid", order_state_before="shipped",
+    )
+    session.add_all([shipment, dispute])
+    session.flush()
+    return shipment, dispute

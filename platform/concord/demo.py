@@ -1,6 +1,6 @@
-"""The demo consortium: an operator, two manufacturers, three suppliers, two carriers, a
-financier and an auditor, each with an admin; partnerships between them; and one pending
-registration for the operator to review."""
+"""The demo consortium: an operator, two manufacturers (with products and a plant), three
+suppliers, two carriers, a financier and an auditor, each with an admin; partnerships
+between them; and one pending registration for the operator to review."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from flask import current_app
 
+from concord.catalog import service as catalog
 from concord.ledger import service as ledger
 from concord.policy import Principal
 from concord.tenancy import service
@@ -43,6 +44,24 @@ MEMBERS = [
     DemoOrg("harbor", "Harbor Trade Finance plc", "GB-11223344", "GB", ("financier",), "Grace Okafor", "finance@harbor.example"),
     DemoOrg("veritas", "Veritas Assurance SAS", "FR-55218907300", "FR", ("auditor",), "Camille Laurent", "audit@veritas.example"),
 ]
+#: What each demo buyer orders, and where it takes delivery.
+CATALOGS = {
+    "northwind": (
+        [
+            {"sku": "NW-BRK-100", "name": "Steel mounting bracket", "unit_of_measure": "H87", "gtin": "4006381333931"},
+            {"sku": "NW-BLT-M8", "name": "Hex bolt M8x40, zinc plated", "unit_of_measure": "H87"},
+            {"sku": "NW-SHT-2MM", "name": "Aluminium sheet 2 mm", "unit_of_measure": "KGM"},
+        ],
+        {"name": "Northwind Plant Stuttgart", "address_line1": "Industriestrasse 12", "postal_code": "70565", "city": "Stuttgart", "country": "DE"},
+    ),
+    "helios": (
+        [
+            {"sku": "HM-HSG-7", "name": "Gearbox housing, cast", "unit_of_measure": "H87"},
+            {"sku": "HM-GSK-7", "name": "Housing gasket", "unit_of_measure": "H87"},
+        ],
+        {"name": "Helios Assembly Turin", "address_line1": "Via Nizza 250", "postal_code": "10126", "city": "Torino", "country": "IT"},
+    ),
+}
 PENDING = DemoOrg("nordic", "Nordic Packaging AB", "SE-5591234567", "SE", ("supplier",), "Erik Lund", "admin@nordicpack.example")
 
 PARTNERSHIPS = [
@@ -103,6 +122,10 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
             for currency, amount in DEMO_BUYER_FUNDS.items():
                 if currency in current_app.config["SETTLEMENT_CURRENCIES"]:
                     ledger.mint(session, operator, admins[member.key].org.id, currency, amount)
+    for key, (products, location) in CATALOGS.items():
+        for product in products:
+            catalog.create_product(session, admins[key], product)
+        catalog.create_location(session, admins[key], location)
     _register(session, PENDING)
     logins = [(OPERATOR.legal_name, OPERATOR.email, DEMO_PASSWORD)]
     logins += [(m.legal_name, m.email, DEMO_PASSWORD) for m in MEMBERS]

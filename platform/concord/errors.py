@@ -69,9 +69,9 @@ class Conflict(DomainError):
 class InvalidTransition(Conflict):
     title = "Invalid state transition"
 
-    def __init__(self, subject: str, current_state: str, action: str, allowed_actions: list[str]) -> None:
+    def __init__(self, subject: str, current_state: str, action: str, allowed_actions: list[str], why: str | None = None) -> None:
         super().__init__(
-            f"Cannot {action} this {subject}: it is {current_state}.",
+            f"Cannot {action} this {subject}: {why or f'it is {current_state}'}.",
             current_state=current_state,
             allowed_actions=sorted(allowed_actions),
         )

@@ -5,7 +5,8 @@ from concord.catalog.models import Location, Product  # noqa: F401
 from concord.db import Base  # noqa: F401
 from concord.idempotency import IdempotencyRecord  # noqa: F401
 from concord.ledger.models import OrganizationKey  # noqa: F401
-from concord.orders.models import ChangeProposal, OrderRevision, PurchaseOrder  # noqa: F401
+from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription  # noqa: F401
+from concord.orders.models import ChangeProposal, Dispute, Milestone, OrderRevision, PurchaseOrder, Receipt, Shipment  # noqa: F401
 from concord.tenancy.models import Invitation, Organization, Partnership, User  # noqa: F401
 
 metadata = Base.metadata

@@ -18,7 +18,7 @@ from concord.auth.models import ApiToken
 from concord.errors import Forbidden, NotFound
 from concord.catalog.models import Location, Product
 from concord.ledger.models import ChainIntent
-from concord.orders.models import ChangeProposal, OrderState, PurchaseOrder
+from concord.orders.models import ChangeProposal, Dispute, OrderState, PurchaseOrder, Shipment
 from concord.tenancy.models import (
     Invitation,
     Organization,
@@ -104,6 +104,9 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
         sa.and_(PurchaseOrder.supplier_org_id == p.org.id, PurchaseOrder.state != OrderState.DRAFT),
     ),
     ChangeProposal: lambda p: ChangeProposal.order_id.in_(sa.select(PurchaseOrder.id).where(_VISIBILITY[PurchaseOrder](p))),
+    # A carrier sees the shipments assigned to it, and nothing else of the order.
+    Shipment: lambda p: sa.or_(Shipment.buyer_org_id == p.org.id, Shipment.supplier_org_id == p.org.id, Shipment.carrier_org_id == p.org.id),
+    Dispute: lambda p: sa.or_(Dispute.buyer_org_id == p.org.id, Dispute.supplier_org_id == p.org.id, Dispute.arbiter_org_id == p.org.id),
     AuditEntry: lambda p: sa.true()
     if p.is_operator
     else sa.or_(

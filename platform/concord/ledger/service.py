@@ -3,6 +3,7 @@ mirror a membership change (written in the caller's transaction, sent by the out
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -258,23 +259,90 @@ def fund_escrow(session: Session, order) -> list[ChainIntent]:
     ]
 
 
-def escrow_status(session: Session, order) -> dict:
-    """The order's escrow as the outbox and the indexed chain events tell it."""
-    intents = list(
+def escrow_intents(session: Session, order_id: uuid.UUID) -> list[ChainIntent]:
+    return list(
         session.execute(
-            sa.select(ChainIntent).where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order.id)).order_by(ChainIntent.seq)
+            sa.select(ChainIntent).where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id)).order_by(ChainIntent.seq)
         ).scalars()
     )
+
+
+def escrow_step(session: Session, order, organization_id: uuid.UUID, function: str, args: list, purpose: str) -> ChainIntent:
+    """Queue the next step of the order's escrow, sent by `organization_id`'s key once every
+    earlier step of this escrow (whoever sent it) is confirmed."""
+    chain_id = current_chain_id(session)
+    if chain_id is None:
+        raise LedgerNotReady("The ledger's contracts are not deployed yet.")
+    _deployment(session, chain_id, ESCROW)
+    previous = session.execute(
+        sa.select(ChainIntent).where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order.id)).order_by(ChainIntent.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    return outbox.enqueue(
+        session, organization_id=organization_id, contract=ESCROW, function=function, args=[to_bytes32(order.id), *args],
+        purpose=purpose, subject=(ESCROW_SUBJECT, order.id), after=previous,
+    )
+
+
+def escrow_step_confirmed_at(session: Session, order_id: uuid.UUID, function: str) -> "datetime | None":
+    """When the worker saw the order's escrow `function` confirmed (None: not yet)."""
+    return session.execute(
+        sa.select(ChainIntent.finished_at).where(
+            ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id),
+            ChainIntent.function == function, ChainIntent.state == IntentState.CONFIRMED,
+        ).order_by(ChainIntent.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def withdraw(session: Session, order, organization_id: uuid.UUID, *, after: ChainIntent | None) -> ChainIntent | None:
+    """Queue `organization_id`'s withdrawal of what the escrow credited it in the order's
+    currency, unless one is still queued: a withdrawal takes everything credited when it is
+    mined, so a queued one covers this credit too (a signed one may have been mined already)."""
+    chain_id = current_chain_id(session)
+    token = _deployment(session, chain_id, token_name(order.currency))
+    sender = address_of(session, organization_id)
+    pending = session.execute(
+        sa.select(ChainIntent.seq).where(
+            ChainIntent.sender == sender, ChainIntent.contract == ESCROW, ChainIntent.function == "withdraw",
+            ChainIntent.state == IntentState.QUEUED, ChainIntent.args[0].as_string() == token.address,
+        ).limit(1)
+    ).first() if sender else None
+    if sender is None or pending is not None:
+        return None
+    return outbox.enqueue(
+        session, organization_id=organization_id, contract=ESCROW, function="withdraw", args=[token.address],
+        purpose=f"Withdraw {order.currency} paid out by the escrow (order {order.number})", subject=(ESCROW_SUBJECT, order.id), after=after,
+    )
+
+
+def anchor_proof(session: Session, organization_id: uuid.UUID, batch_id: uuid.UUID, proof_hash: str, purpose: str, subject: tuple[str, uuid.UUID]) -> ChainIntent:
+    """Anchor one record's hash on ProvenanceAnchor under `batch_id`, with the organization's key."""
+    chain_id = current_chain_id(session)
+    if chain_id is None:
+        raise LedgerNotReady("The ledger's contracts are not deployed yet.")
+    _deployment(session, chain_id, "ProvenanceAnchor")
+    return outbox.enqueue(
+        session, organization_id=organization_id, contract="ProvenanceAnchor", function="anchor",
+        args=[to_bytes32(batch_id), bytes.fromhex(proof_hash.removeprefix("0x")), 1], purpose=purpose, subject=subject,
+    )
+
+
+def escrow_status(session: Session, order) -> dict:
+    """The order's escrow as the outbox and the indexed chain events tell it."""
+    intents = escrow_intents(session, order.id)
     reference = "0x" + to_bytes32(order.id).hex()
     chain_id = current_chain_id(session)
     events = []
     if chain_id is not None:
-        rows = session.execute(
-            sa.select(ChainEvent).where(ChainEvent.chain_id == chain_id, ChainEvent.contract == ESCROW).order_by(ChainEvent.block_number, ChainEvent.log_index)
-        ).scalars()
-        events = [row for row in rows if row.args.get("orderId") == reference]
-    if events and events[-1].event in _ESCROW_EVENT_STATES:
-        state = _ESCROW_EVENT_STATES[events[-1].event]
+        events = list(
+            session.execute(
+                sa.select(ChainEvent)
+                .where(ChainEvent.chain_id == chain_id, ChainEvent.contract == ESCROW, ChainEvent.args["orderId"].as_string() == reference)
+                .order_by(ChainEvent.block_number, ChainEvent.log_index)
+            ).scalars()
+        )
+    deciding = [event.event for event in events if event.event in _ESCROW_EVENT_STATES]
+    if deciding:
+        state = _ESCROW_EVENT_STATES[deciding[-1]]
     elif any(i.state == IntentState.FAILED for i in intents):
         state = "failed"
     elif intents:
@@ -287,6 +355,9 @@ def escrow_status(session: Session, order) -> dict:
         "currency": order.currency,
         "amount": order.confirmed_total,
         "escrow_reference": reference,
+        # Steps recorded by the parties that the chain has not confirmed yet (queued while
+        # the ledger is unreachable, or waiting for an earlier party's step).
+        "pending_steps": [intent.function for intent in intents if intent.state in OPEN_STATES],
         "transactions": intents,
         "events": events,
     }

@@ -65,6 +65,10 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     issued_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # When the last proof of delivery completed the order (the buyer's dispute window opens).
+    delivered_at: Mapped[datetime | None]
+    # When the escrow's settlement (release or dispute resolution) was queued: once only.
+    settlement_queued_at: Mapped[datetime | None]
     state_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     lines: Mapped[list["OrderLine"]] = relationship(order_by="OrderLine.line_no", cascade="all, delete-orphan", lazy="selectin")
@@ -122,3 +126,133 @@ class ChangeProposal(IdMixin, TimestampMixin, Base):
     decided_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+# -- fulfilment: shipments, milestones, proof of delivery, receipts, disputes ----------------
+
+
+class ShipmentState(StrEnum):
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+
+
+class MilestoneKind(StrEnum):
+    PICKED_UP = "picked_up"
+    DEPARTED = "departed"
+    ARRIVED = "arrived"
+    CUSTOMS_CLEARED = "customs_cleared"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+
+
+class Shipment(IdMixin, TimestampMixin, Base):
+    """An advance shipping notice: part or all of an order's confirmed lines, in the hands
+    of one carrier partner of the supplier, until its proof of delivery."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (sa.UniqueConstraint("order_id", "number"),)
+
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]  # 1, 2, ... within the order
+    buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    supplier_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    carrier_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    state: Mapped[ShipmentState] = mapped_column(str_enum(ShipmentState, "shipment_state"), index=True)
+    tracking_number: Mapped[str | None] = mapped_column(sa.String(100))
+    shipped_at: Mapped[datetime]
+    created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    pod_receiver_name: Mapped[str | None] = mapped_column(sa.String(200))
+    pod_delivered_at: Mapped[datetime | None]
+    pod_document_hash: Mapped[str | None] = mapped_column(sa.String(66))
+    pod_proof_hash: Mapped[str | None] = mapped_column(sa.String(66))  # what the carrier attests on chain
+    pod_recorded_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    lines: Mapped[list["ShipmentLine"]] = relationship(order_by="ShipmentLine.id", cascade="all, delete-orphan", lazy="selectin")
+
+
+class ShipmentLine(IdMixin, Base):
+    __tablename__ = "shipment_lines"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    shipment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
+    line_no: Mapped[int]
+    lot_number: Mapped[str | None] = mapped_column(sa.String(64))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+
+
+class Milestone(IdMixin, Base):
+    __tablename__ = "shipment_milestones"
+
+    shipment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[MilestoneKind] = mapped_column(str_enum(MilestoneKind, "milestone_kind"))
+    occurred_at: Mapped[datetime]
+    location: Mapped[str] = mapped_column(sa.String(200))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    recorded_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class Receipt(IdMixin, Base):
+    """The buyer's one goods receipt for an order: accepted and rejected quantity per line."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", name="one_receipt_per_order"),
+        sa.CheckConstraint("accepted_value >= 0 AND refund_value >= 0", name="values_not_negative"),
+    )
+
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"))
+    accepted_value: Mapped[Decimal] = mapped_column(AMOUNT)
+    refund_value: Mapped[Decimal] = mapped_column(AMOUNT)
+    note: Mapped[str | None] = mapped_column(sa.String(1000))
+    created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+    lines: Mapped[list["ReceiptLine"]] = relationship(order_by="ReceiptLine.line_no", cascade="all, delete-orphan", lazy="selectin")
+
+
+class ReceiptLine(IdMixin, Base):
+    __tablename__ = "receipt_lines"
+    __table_args__ = (
+        sa.CheckConstraint("accepted_quantity >= 0 AND rejected_quantity >= 0", name="quantities_not_negative"),
+        sa.CheckConstraint("accepted_quantity + rejected_quantity <= shipped_quantity", name="within_shipped"),
+    )
+
+    receipt_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("receipts.id", ondelete="CASCADE"), index=True)
+    order_line_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("order_lines.id"))
+    line_no: Mapped[int]
+    shipped_quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    accepted_quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    rejected_quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    rejection_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    accepted_value: Mapped[Decimal] = mapped_column(AMOUNT)
+
+
+class DisputeState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Dispute(IdMixin, TimestampMixin, Base):
+    """A buyer's or supplier's dispute over an order's escrow, decided by the arbiter with a split."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", name="one_dispute_per_order"),  # the escrow allows one
+        sa.CheckConstraint("payee_amount IS NULL OR (payee_amount >= 0 AND buyer_amount >= 0)", name="split_not_negative"),
+    )
+
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("purchase_orders.id", ondelete="CASCADE"))
+    buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    supplier_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    arbiter_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    opened_by_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
+    opened_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    state: Mapped[DisputeState] = mapped_column(str_enum(DisputeState, "dispute_state"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(2000))
+    order_state_before: Mapped[str] = mapped_column(sa.String(30))
+    payee_amount: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    buyer_amount: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    resolution: Mapped[str | None] = mapped_column(sa.String(2000))
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None]

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, post_load, validate, validates
 
 from concord.api_common import DecimalString, InputSchema, NonBlank, OutputSchema, PageArgsSchema
 from concord.ledger.schemas import ChainTransactionSchema
-from concord.orders.models import OrderState, ProposalState
+from concord.orders.models import DisputeState, MilestoneKind, OrderState, ProposalState, ShipmentState
 from concord.orders.service import INCOTERMS
 
 MAX_LINES = 200
@@ -173,5 +174,170 @@ class EscrowSchema(OutputSchema):
     currency = fields.String()
     amount = Exact(allow_none=True, metadata={"description": "The confirmed total held in escrow."})
     escrow_reference = fields.String(metadata={"description": "The order's id as the bytes32 the contract knows it by."})
-    transactions = fields.List(fields.Nested(ChainTransactionSchema), metadata={"description": "The buyer's approve and fund transactions."})
+    pending_steps = fields.List(fields.String(), metadata={"description": "Steps the parties took that the chain has not confirmed yet, in order (e.g. while the ledger is unreachable)."})
+    transactions = fields.List(fields.Nested(ChainTransactionSchema), metadata={"description": "Every transaction of the escrow, by whichever party sent it, oldest first."})
     events = fields.List(fields.Nested(EscrowEventSchema))
+
+
+# -- fulfilment -----------------------------------------------------------------------------
+
+def _plausible(value: datetime) -> None:
+    if not (datetime(2000, 1, 1, tzinfo=timezone.utc) <= value <= datetime(2100, 1, 1, tzinfo=timezone.utc)):
+        raise ValidationError("Must be between 2000 and 2100.")
+
+
+def Moment(**kwargs) -> fields.AwareDateTime:
+    """A point in time with its UTC offset (ISO 8601), e.g. 2027-01-04T09:30:00+01:00."""
+    return fields.AwareDateTime(validate=_plausible, **kwargs)
+
+
+class ShipmentLineInputSchema(InputSchema):
+    line_no = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_LINES))
+    quantity = Quantity(required=True, metadata={"description": "Decimal string; all shipments of a line add up to at most its confirmed quantity."})
+    lot_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64), metadata={"description": "Lot or batch; a line may be listed once per lot."})
+
+
+class ShipmentInputSchema(InputSchema):
+    carrier_id = fields.UUID(required=True, metadata={"description": "An active carrier partner; every shipment of an order goes with the first one's carrier."})
+    tracking_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    shipped_at = Moment(load_default=None, allow_none=True, metadata={"description": "Defaults to now."})
+    lines = fields.List(fields.Nested(ShipmentLineInputSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES))
+
+
+class MilestoneInputSchema(InputSchema):
+    kind = fields.Enum(MilestoneKind, by_value=True, required=True)
+    occurred_at = Moment(required=True)
+    location = NonBlank(200, metadata={"description": "Where, e.g. \"Hamburg port, DE\"."})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class ProofOfDeliveryInputSchema(InputSchema):
+    receiver_name = NonBlank(200)
+    delivered_at = Moment(required=True)
+    document_hash = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^(0x)?[0-9a-fA-F]{64}$", error="A SHA-256 as 64 hex digits."),
+        metadata={"description": "SHA-256 of the signed delivery note, if any."},
+    )
+
+    @post_load
+    def normalise(self, data, **kwargs):
+        if data.get("document_hash"):
+            data["document_hash"] = "0x" + data["document_hash"].lower().removeprefix("0x")
+        return data
+
+
+class ReceiptLineInputSchema(InputSchema):
+    line_no = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_LINES))
+    accepted_quantity = _exact(3, positive=False, required=True)
+    rejected_quantity = _exact(3, positive=False, load_default=Decimal(0))
+    rejection_reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500), metadata={"description": "Required when anything is rejected."})
+
+
+class ReceiptInputSchema(InputSchema):
+    lines = fields.List(fields.Nested(ReceiptLineInputSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES), metadata={"description": "Every shipped line once."})
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class DisputeInputSchema(InputSchema):
+    reason = NonBlank(2000)
+
+
+class ResolutionInputSchema(InputSchema):
+    payee_amount = _exact(2, positive=False, required=True, metadata={"description": "To the supplier; the rest of the escrow goes back to the buyer."})
+    resolution = NonBlank(2000)
+
+
+class ShipmentLineSchema(OutputSchema):
+    line_no = fields.Integer()
+    lot_number = fields.String(allow_none=True)
+    quantity = Exact()
+
+
+class MilestoneSchema(OutputSchema):
+    id = fields.UUID()
+    kind = fields.Enum(MilestoneKind, by_value=True)
+    occurred_at = fields.DateTime()
+    location = fields.String()
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ProofOfDeliverySchema(OutputSchema):
+    receiver_name = fields.String(attribute="pod_receiver_name")
+    delivered_at = fields.DateTime(attribute="pod_delivered_at")
+    document_hash = fields.String(attribute="pod_document_hash", allow_none=True)
+    proof_hash = fields.String(attribute="pod_proof_hash", metadata={"description": "SHA-256 of the proof, anchored on chain by the carrier."})
+
+
+class ShipmentSchema(OutputSchema):
+    id = fields.UUID()
+    order_id = fields.UUID()
+    order_number = fields.String()
+    number = fields.Integer()
+    state = fields.Enum(ShipmentState, by_value=True)
+    buyer_org_id = fields.UUID()
+    supplier_org_id = fields.UUID()
+    carrier_org_id = fields.UUID()
+    tracking_number = fields.String(allow_none=True)
+    shipped_at = fields.DateTime()
+    ship_to = fields.Dict(metadata={"description": "Where the goods go."})
+    lines = fields.List(fields.Nested(ShipmentLineSchema))
+    milestones = fields.List(fields.Nested(MilestoneSchema))
+    proof_of_delivery = fields.Nested(ProofOfDeliverySchema, allow_none=True)
+    allowed_actions = fields.List(fields.String())
+    created_at = fields.DateTime()
+
+
+class ShipmentFilterSchema(PageArgsSchema):
+    state = fields.Enum(ShipmentState, by_value=True, load_default=None)
+    order_id = fields.UUID(load_default=None)
+
+
+class ReceiptLineSchema(OutputSchema):
+    line_no = fields.Integer()
+    shipped_quantity = Exact()
+    accepted_quantity = Exact()
+    rejected_quantity = Exact()
+    rejection_reason = fields.String(allow_none=True)
+    accepted_value = Exact()
+
+
+class ReceiptSchema(OutputSchema):
+    id = fields.UUID()
+    order_id = fields.UUID()
+    accepted_value = Exact()
+    refund_value = Exact()
+    note = fields.String(allow_none=True)
+    lines = fields.List(fields.Nested(ReceiptLineSchema))
+    created_at = fields.DateTime()
+
+
+class DisputeSchema(OutputSchema):
+    id = fields.UUID()
+    order_id = fields.UUID()
+    order_number = fields.String()
+    currency = fields.String()
+    escrowed = Exact(metadata={"description": "The value the escrow holds for the order."})
+    state = fields.Enum(DisputeState, by_value=True)
+    buyer_org_id = fields.UUID()
+    supplier_org_id = fields.UUID()
+    arbiter_org_id = fields.UUID()
+    opened_by_org_id = fields.UUID()
+    reason = fields.String()
+    payee_amount = Exact(allow_none=True)
+    buyer_amount = Exact(allow_none=True)
+    resolution = fields.String(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class DisputeFilterSchema(PageArgsSchema):
+    state = fields.Enum(DisputeState, by_value=True, load_default=None)
+
+
+class TimelineEntrySchema(OutputSchema):
+    at = fields.DateTime()
+    kind = fields.String(metadata={"description": "revision, change_proposal, acknowledged, shipment, milestone, proof_of_delivery, receipt, dispute_opened, dispute_resolved, transaction"})
+    summary = fields.String()
+    object_id = fields.String(allow_none=True)
+    transaction = fields.Nested(ChainTransactionSchema, allow_none=True)

@@ -40,7 +40,13 @@ CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.001")
 PRICE_STEP = Decimal("0.0001")
 
-#: (state, action) -> (next state, the party that may take it)
+#: Who may take an action: "buyer", "supplier", or "either" of the two.
+EITHER = "either"
+#: (state, action) -> (next state, the party that may take it). Some next states depend on
+#: quantities: "ship" leaves the order shipped or partially shipped, "receive" received or
+#: partially received. Delivery is the carrier's (its proof of delivery of the last shipment
+#: makes the order delivered), closing the chain's (once the escrow's settlement is mined),
+#: and a dispute's resolution the arbiter's (see concord.orders.fulfilment).
 TRANSITIONS: dict[tuple[OrderState, str], tuple[OrderState, str]] = {
     (OrderState.DRAFT, "edit"): (OrderState.DRAFT, "buyer"),
     (OrderState.DRAFT, "issue"): (OrderState.ISSUED, "buyer"),
@@ -51,6 +57,16 @@ TRANSITIONS: dict[tuple[OrderState, str], tuple[OrderState, str]] = {
     (OrderState.ISSUED, "accept_change"): (OrderState.ISSUED, "buyer"),
     (OrderState.ISSUED, "decline_change"): (OrderState.ISSUED, "buyer"),
     (OrderState.ISSUED, "cancel"): (OrderState.CANCELLED, "buyer"),
+    (OrderState.ACKNOWLEDGED, "ship"): (OrderState.SHIPPED, "supplier"),
+    (OrderState.ACKNOWLEDGED, "open_dispute"): (OrderState.DISPUTED, EITHER),
+    (OrderState.PARTIALLY_SHIPPED, "ship"): (OrderState.SHIPPED, "supplier"),
+    (OrderState.PARTIALLY_SHIPPED, "open_dispute"): (OrderState.DISPUTED, EITHER),
+    (OrderState.SHIPPED, "open_dispute"): (OrderState.DISPUTED, EITHER),
+    (OrderState.DELIVERED, "receive"): (OrderState.RECEIVED, "buyer"),
+    (OrderState.DELIVERED, "open_dispute"): (OrderState.DISPUTED, EITHER),
+    (OrderState.DELIVERED, "release"): (OrderState.CLOSED, EITHER),
+    (OrderState.PARTIALLY_RECEIVED, "release"): (OrderState.CLOSED, EITHER),
+    (OrderState.PARTIALLY_RECEIVED, "open_dispute"): (OrderState.DISPUTED, "supplier"),
 }
 _WHILE_PROPOSAL_OPEN = {"accept_change", "decline_change", "cancel"}
 _NEEDS_PROPOSAL = {"accept_change", "decline_change"}
@@ -64,6 +80,10 @@ _ACTIONS = {
     "propose_change": Action.CHANGE_PROPOSED,
     "accept_change": Action.CHANGE_ACCEPTED,
     "decline_change": Action.CHANGE_DECLINED,
+    "ship": Action.SHIPMENT_CREATED,
+    "receive": Action.RECEIPT_CONFIRMED,
+    "open_dispute": Action.DISPUTE_OPENED,
+    "release": Action.RELEASE_REQUESTED,
 }
 
 
@@ -77,38 +97,50 @@ def _open_proposal(session: Session, order: PurchaseOrder) -> ChangeProposal | N
     ).scalar_one_or_none()
 
 
+def _takes(party: str, side: str) -> bool:
+    return party == side or party == EITHER
+
+
 def allowed_actions(session: Session, order: PurchaseOrder, side: str) -> list[str]:
-    """What `side` may do with the order now (from TRANSITIONS and any open proposal)."""
+    """What `side` may do with the order now (from TRANSITIONS, any open proposal and the
+    escrow's timing: see concord.orders.fulfilment.not_yet)."""
+    from concord.orders import fulfilment
+
     proposal_open = _open_proposal(session, order) is not None if order.state == OrderState.ISSUED else False
     actions = []
     for (state, action), (_next, party) in TRANSITIONS.items():
-        if state != order.state or party != side:
+        if state != order.state or not _takes(party, side):
             continue
         if proposal_open and action not in _WHILE_PROPOSAL_OPEN:
             continue
         if not proposal_open and action in _NEEDS_PROPOSAL:
             continue
+        if fulfilment.not_yet(session, order, side, action) is not None:
+            continue
         actions.append(action)
     return sorted(actions)
 
 
-def _check(session: Session, order: PurchaseOrder, principal: Principal, action: str) -> OrderState:
-    """The next state, once actor, role and state allow `action`; raises otherwise."""
+def check(session: Session, order: PurchaseOrder, principal: Principal, action: str) -> OrderState:
+    """The next state, once actor, role, state and timing allow `action`; raises otherwise."""
+    from concord.orders import fulfilment
+
     policy.require_writer(principal)
     side = side_of(order, principal)
     parties = {party for (_s, a), (_n, party) in TRANSITIONS.items() if a == action}
-    if side not in parties:
+    if not any(_takes(party, side) for party in parties):
         raise Forbidden(f"Only the {' or '.join(sorted(parties))} may {action.replace('_', ' ')} an order.")
     allowed = allowed_actions(session, order, side)
     if action not in allowed:
-        raise InvalidTransition("order", str(order.state), action, allowed)
+        why = fulfilment.not_yet(session, order, side, action) if (order.state, action) in TRANSITIONS else None
+        raise InvalidTransition("order", str(order.state), action, allowed, why)
     return TRANSITIONS[(order.state, action)][0]
 
 
 # -- writing a draft ------------------------------------------------------------------------
 
 
-def _amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
+def line_value(quantity: Decimal, unit_price: Decimal) -> Decimal:
     """A line's value in the currency's minor units (rounded half to even, as invoices are)."""
     return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
@@ -161,7 +193,7 @@ def _build_lines(session: Session, principal: Principal, lines: list[dict[str, A
                 line_no=index + 1, product_id=product.id, sku=product.sku, product_name=product.name,
                 unit_of_measure=product.unit_of_measure, gtin=product.gtin, quantity=line["quantity"].quantize(QUANTITY_STEP),
                 unit_price=line["unit_price"].quantize(PRICE_STEP), requested_date=line["requested_date"],
-                amount=_amount(line["quantity"], line["unit_price"]),
+                amount=line_value(line["quantity"], line["unit_price"]),
             )
         )
     if line_errors:
@@ -200,7 +232,7 @@ def create_order(session: Session, principal: Principal, data: dict[str, Any]) -
 
 def update_draft(session: Session, principal: Principal, order_id: uuid.UUID, changes: dict[str, Any]) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    _check(session, order, principal, "edit")
+    check(session, order, principal, "edit")
     before = snapshot(order)
     errors: dict[str, Any] = {}
     values = _resolve_header(session, principal, changes, errors)
@@ -246,7 +278,7 @@ def _new_revision(session: Session, order: PurchaseOrder, principal: Principal, 
     session.add(OrderRevision(order_id=order.id, number=order.revision, reason=reason, snapshot=snapshot(order), created_at=clock.utcnow(), created_by=principal.user.id))
 
 
-def _audit(session: Session, principal: Principal, order: PurchaseOrder, action: str, before_state: OrderState, **details: Any) -> None:
+def audit_step(session: Session, principal: Principal, order: PurchaseOrder, action: str, before_state: OrderState, **details: Any) -> None:
     record(
         session, _ACTIONS[action], actor=principal.actor, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
         object_type="order", object_id=order.id, before={"state": str(before_state)}, after={"state": str(order.state), "revision": order.revision}, **details,
@@ -255,19 +287,19 @@ def _audit(session: Session, principal: Principal, order: PurchaseOrder, action:
 
 def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    order.state, before = _check(session, order, principal, "issue"), order.state
+    order.state, before = check(session, order, principal, "issue"), order.state
     if not tenancy.are_partners(session, Relation.BUYER_SUPPLIER, order.buyer_org_id, order.supplier_org_id):
         raise Conflict("The supplier is no longer an active partner of your organization.", errors={"supplier_id": ["Not an active supplier partner."]})
     order.issued_at = clock.utcnow()
     _new_revision(session, order, principal, "issued")
-    _audit(session, principal, order, "issue", before)
+    audit_step(session, principal, order, "issue", before)
     session.commit()
     return order
 
 
 def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, answers: list[dict[str, Any]]) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    next_state = _check(session, order, principal, "acknowledge")
+    next_state = check(session, order, principal, "acknowledge")
     by_line = {answer["line_no"]: answer for answer in answers}
     errors: dict[str, Any] = {}
     if len(by_line) != len(answers):
@@ -294,7 +326,7 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
         answer = by_line[line.line_no]
         line.confirmed_quantity = answer["confirmed_quantity"].quantize(QUANTITY_STEP)
         line.confirmed_date = answer["confirmed_date"]
-        confirmed_total += _amount(line.confirmed_quantity, line.unit_price)
+        confirmed_total += line_value(line.confirmed_quantity, line.unit_price)
     order.confirmed_total = confirmed_total
     # The confirmed total goes into escrow from the buyer's settlement tokens, queued in this
     # same transaction (a 409 here leaves the order as it was).
@@ -303,7 +335,7 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     order.acknowledged_at = clock.utcnow()
     partial = any(line.confirmed_quantity < line.quantity for line in order.lines)
     session.flush()
-    _audit(session, principal, order, "acknowledge", before, confirmed_total=str(confirmed_total), partial=partial, escrow_transactions=[str(i.uid) for i in fundings])
+    audit_step(session, principal, order, "acknowledge", before, confirmed_total=str(confirmed_total), partial=partial, escrow_transactions=[str(i.uid) for i in fundings])
     session.commit()
     return order
 
@@ -318,7 +350,7 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID, reason: 
 
 def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: str, reason: str) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    order.state, before = _check(session, order, principal, action), order.state
+    order.state, before = check(session, order, principal, action), order.state
     order.state_reason = reason.strip()
     order.closed_at = clock.utcnow()
     proposal = _open_proposal(session, order)
@@ -329,7 +361,7 @@ def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: 
     if before == OrderState.DRAFT:
         record(session, _ACTIONS[action], actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state)}, reason=order.state_reason)
     else:
-        _audit(session, principal, order, action, before, reason=order.state_reason)
+        audit_step(session, principal, order, action, before, reason=order.state_reason)
     session.commit()
     return order
 
@@ -339,7 +371,7 @@ def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: 
 
 def propose_change(session: Session, principal: Principal, order_id: uuid.UUID, data: dict[str, Any]) -> ChangeProposal:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    _check(session, order, principal, "propose_change")
+    check(session, order, principal, "propose_change")
     line_numbers = {line.line_no for line in order.lines}
     errors, seen = {}, set()
     for index, change in enumerate(data["lines"]):
@@ -362,7 +394,7 @@ def propose_change(session: Session, principal: Principal, order_id: uuid.UUID, 
     )
     session.add(proposal)
     session.flush()
-    _audit(session, principal, order, "propose_change", order.state, proposal_id=str(proposal.id), changes=changes)
+    audit_step(session, principal, order, "propose_change", order.state, proposal_id=str(proposal.id), changes=changes)
     session.commit()
     return proposal
 
@@ -374,7 +406,7 @@ def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, p
         raise NotFound("No such change proposal on this order.")
     if proposal.state != ProposalState.OPEN:
         raise InvalidTransition("change proposal", str(proposal.state), action.removesuffix("_change"), [])
-    _check(session, order, principal, action)
+    check(session, order, principal, action)
     now = clock.utcnow()
     proposal.decided_by, proposal.decided_at, proposal.decision_reason = principal.user.id, now, (reason or "").strip() or None
     if action == "accept_change":
@@ -387,13 +419,13 @@ def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, p
                 line.unit_price = Decimal(change["unit_price"]).quantize(PRICE_STEP)
             if "requested_date" in change:
                 line.requested_date = date.fromisoformat(change["requested_date"])
-            line.amount = _amount(line.quantity, line.unit_price)
+            line.amount = line_value(line.quantity, line.unit_price)
         order.total = sum((line.amount for line in order.lines), Decimal("0.00"))
         proposal.state = ProposalState.ACCEPTED
         _new_revision(session, order, principal, f"change proposal {proposal.id} accepted")
     else:
         proposal.state = ProposalState.DECLINED
-    _audit(session, principal, order, action, order.state, proposal_id=str(proposal.id), reason=proposal.decision_reason)
+    audit_step(session, principal, order, action, order.state, proposal_id=str(proposal.id), reason=proposal.decision_reason)
     session.commit()
     return proposal
 
