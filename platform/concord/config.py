@@ -74,6 +74,9 @@ class Config:
     # Embedded mode runs the outbox worker and the indexer as a thread of `concord run`.
     LEDGER_WORKER_THREAD: bool = False
     LEDGER_POLL_SECONDS: float = 0.5
+    # Webhooks are never sent to loopback, private, link-local or other non-public addresses
+    # unless this is on (a receiver on the same host or network, as in the tests).
+    WEBHOOKS_ALLOW_PRIVATE_HOSTS: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -101,6 +104,7 @@ class Config:
             CHAIN_MAX_FEE_WEI=int(env.get("CONCORD_CHAIN_MAX_FEE_WEI") or 10 * 10**9),
             SETTLEMENT_CURRENCIES=tuple(c.strip().upper() for c in (env.get("CONCORD_CURRENCIES") or "EUR,USD").split(",") if c.strip()),
             DISPUTE_WINDOW_HOURS=int(env.get("CONCORD_DISPUTE_WINDOW_HOURS") or 72),
+            WEBHOOKS_ALLOW_PRIVATE_HOSTS=_flag(env.get("CONCORD_WEBHOOKS_ALLOW_PRIVATE_HOSTS"), False),
         )
 
     REQUIRED = frozenset({"INSTANCE_DIR", "SQLALCHEMY_DATABASE_URL", "SECRET_KEY"})

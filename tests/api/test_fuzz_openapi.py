@@ -38,6 +38,8 @@ from schemathesis.specs.openapi.checks import (
 
 from concord.app import create_app
 from concord.catalog import service as catalog
+from concord.notifications import service as notifications
+from concord.notifications.models import Notification
 from concord.orders import service as orders
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Relation, Role
@@ -113,6 +115,12 @@ def fuzz_target(app, session):
     factories.partner(session, Relation.BUYER_SUPPLIER, buyer, trading)
     order = orders_factory.issued_order(session, buyer, trading)
     proposal = orders.propose_change(session, trading.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("2")}]})
+    factories.partner(session, Relation.SHIPPER_CARRIER, trading, carrier)
+    shipment, dispute = orders_factory.shipped_and_disputed(session, buyer, trading, carrier, op)
+    webhook, _secret = notifications.create_subscription(session, buyer.principal, {"url": "https://erp.example.com/fuzz", "events": ["*"]})
+    notifications.notify(session, "order.issued", org_ids=[buyer.org.id, trading.org.id], object_type="purchase_order", object_id=order.id, summary="Fuzz order issued")
+    session.commit()
+    notification_ids = [str(i) for i in session.execute(sa.select(Notification.id)).scalars()]
     audit_ids = [str(i) for i in session.execute(sa.select(AuditEntry.id).order_by(AuditEntry.seq.desc()).limit(5)).scalars()]
     token_ids = [str(i) for i in session.execute(sa.select(ApiToken.id)).scalars()]
     target = {
@@ -132,9 +140,14 @@ def fuzz_target(app, session):
             "proposal_id": [str(proposal.id)],
             "product_id": [str(product.id)],
             "location_id": [str(location.id)],
+            "shipment_id": [str(shipment.id)],
+            "dispute_id": [str(dispute.id)],
+            "webhook_id": [str(webhook.id)],
+            "notification_id": notification_ids,
         },
         "body_values": {
             "counterparty_id": [str(m.org.id) for m in (buyer, supplier, carrier, pending, suspended)],
+            "carrier_id": [str(carrier.org.id)],
             "token": [invitation_token],
         },
     }

@@ -109,6 +109,29 @@ def _open(ring: KeyRing, row: OrganizationKey) -> bytes:
         raise SigningKeyError(f"The signing key of organization {row.organization_id} does not open: it was altered or belongs to another organization.") from None
 
 
+def seal(ring: KeyRing, plaintext: bytes, owner_id: uuid.UUID) -> tuple[bytes, bytes, str]:
+    """Encrypt another secret (such as a webhook's signing secret) under the current master
+    key, bound to the id of the row that keeps it: (nonce, ciphertext, master key id).
+
+    A model keeping such blobs names its columns in `__sealed__` = (nonce, ciphertext,
+    master key id, owner id), so that `rotate` re-encrypts them with the signing keys."""
+    nonce = secrets.token_bytes(12)
+    return nonce, AESGCM(ring.current).encrypt(nonce, plaintext, owner_id.bytes), master_key_id(ring.current)
+
+
+def unseal(ring: KeyRing, key_id: str, nonce: bytes, ciphertext: bytes, owner_id: uuid.UUID) -> bytes:
+    try:
+        return AESGCM(ring.by_id(key_id)).decrypt(nonce, ciphertext, owner_id.bytes)
+    except InvalidTag:
+        raise SigningKeyError(f"The secret sealed for {owner_id} does not open: it was altered or belongs to another row.") from None
+
+
+def _sealed_models() -> list[type]:
+    from concord.models import Base  # every model, so that none escapes rotation
+
+    return [mapper.class_ for mapper in Base.registry.mappers if hasattr(mapper.class_, "__sealed__")]
+
+
 def create_key(session: Session, ring: KeyRing, organization_id: uuid.UUID) -> OrganizationKey:
     """Give an organization its signing key (idempotent: an existing key is kept)."""
     existing = session.get(OrganizationKey, organization_id)
@@ -141,7 +164,8 @@ def signer_for(session: Session, ring: KeyRing, organization_id: uuid.UUID):
 
 
 def rotate(session: Session, instance_dir: str, ring: KeyRing, new_master: bytes | None = None) -> int:
-    """Re-encrypt every key under a new master key; return how many were re-encrypted.
+    """Re-encrypt every key (and every other sealed secret) under a new master key; return
+    how many signing keys were re-encrypted.
 
     With the file-based master key the new key is written to `master_key.next` before the
     database changes and renamed over `master_key` after they commit. With
@@ -163,6 +187,17 @@ def rotate(session: Session, instance_dir: str, ring: KeyRing, new_master: bytes
         row.master_key_id = new_id
         row.rotated_at = now
         count += 1
+    for model in _sealed_models():
+        nonce_of, ciphertext_of, key_id_of, owner_of = model.__sealed__
+        for row in session.execute(sa.select(model).with_for_update()).scalars():
+            if getattr(row, key_id_of) == new_id:
+                continue
+            owner_id = getattr(row, owner_of)
+            plaintext = unseal(ring, getattr(row, key_id_of), getattr(row, nonce_of), getattr(row, ciphertext_of), owner_id)
+            nonce, ciphertext, key_id = seal(KeyRing(new_master), plaintext, owner_id)
+            setattr(row, nonce_of, nonce)
+            setattr(row, ciphertext_of, ciphertext)
+            setattr(row, key_id_of, key_id)
     session.commit()
     if file_based:
         os.replace(folder / NEXT_FILE, folder / MASTER_FILE)
