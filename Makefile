@@ -50,6 +50,7 @@ browser:
 # Benchmarks print ratios measured side by side in one run (never asserted in tests).
 bench: $(INSTALLED_DEV) $(NODE_DEPS)
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/orders.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules
