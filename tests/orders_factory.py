@@ -61,7 +61,7 @@ def shipped_and_disputed(session: Session, buyer: Member, supplier: Member, carr
     shipment = Shipment(
         order_id=order.id, number=1, buyer_org_id=buyer.org.id, supplier_org_id=supplier.org.id, carrier_org_id=carrier.org.id,
         state=ShipmentState.IN_TRANSIT, shipped_at=clock.utcnow(), created_by=supplier.admin.id,
-        lines=[ShipmentLine(order_line_id=order.lines[0].id, line_no=1, quantity=Decimal(1))],
+        lines=[ShipmentLine(position=1, order_line_id=order.lines[0].id, line_no=1, quantity=Decimal(1))],
     )
     dispute = Dispute(
         order_id=order.id, buyer_org_id=buyer.org.id, supplier_org_id=supplier.org.id, arbiter_org_id=arbiter.org.id,

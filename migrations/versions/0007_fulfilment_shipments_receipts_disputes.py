@@ -125,6 +125,7 @@ def upgrade() -> None:
 
     op.create_table('shipment_lines',
     sa.Column('shipment_id', sa.Uuid(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('order_line_id', sa.Uuid(), nullable=False),
     sa.Column('line_no', sa.Integer(), nullable=False),
     sa.Column('lot_number', sa.String(length=64), nullable=True),

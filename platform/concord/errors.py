@@ -71,7 +71,7 @@ class InvalidTransition(Conflict):
 
     def __init__(self, subject: str, current_state: str, action: str, allowed_actions: list[str], why: str | None = None) -> None:
         super().__init__(
-            f"Cannot {action} this {subject}: {why or f'it is {current_state}'}.",
+            f"Cannot {action.replace('_', ' ')} this {subject}: {why or f'it is {current_state}'.replace('_', ' ')}.",
             current_state=current_state,
             allowed_actions=sorted(allowed_actions),
         )

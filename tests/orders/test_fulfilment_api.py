@@ -79,7 +79,10 @@ def test_the_whole_story_partial_shipments_milestones_delivery_receipt_and_payme
     first = ship(client, world, order, [{"line_no": 1, "quantity": "6", "lot_number": "L-A"}, {"line_no": 2, "quantity": "2", "lot_number": "L-B"}, {"line_no": 2, "quantity": "1", "lot_number": "L-C"}])
     assert first.status_code == 201, first.get_json()
     first = first.get_json()
-    assert [(l["line_no"], l["lot_number"], l["quantity"]) for l in first["lines"]] == [(1, "L-A", "6.000"), (2, "L-B", "2.000"), (2, "L-C", "1.000")]
+    lots = [(1, "L-A", "6.000"), (2, "L-B", "2.000"), (2, "L-C", "1.000")]
+    assert [(l["line_no"], l["lot_number"], l["quantity"]) for l in first["lines"]] == lots
+    reread = client.get(f"/api/v1/shipments/{first['id']}", headers=buyer).get_json()
+    assert [(l["line_no"], l["lot_number"], l["quantity"]) for l in reread["lines"]] == lots  # as the supplier listed them
     assert client.get(f"/api/v1/orders/{order}", headers=buyer).get_json()["state"] == "partially_shipped"
 
     # The carrier sees the shipment (with where it goes), records milestones and the proof.

@@ -194,8 +194,11 @@ def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID,
         carrier_org_id=data["carrier_id"], state=ShipmentState.IN_TRANSIT, tracking_number=(data.get("tracking_number") or "").strip() or None,
         shipped_at=data.get("shipped_at") or now, created_by=principal.user.id,
         lines=[
-            ShipmentLine(order_line_id=by_line_no[item["line_no"]].id, line_no=item["line_no"], lot_number=(item.get("lot_number") or "").strip() or None, quantity=item["quantity"].quantize(QUANTITY_STEP))
-            for item in data["lines"]
+            ShipmentLine(
+                position=position, order_line_id=by_line_no[item["line_no"]].id, line_no=item["line_no"],
+                lot_number=(item.get("lot_number") or "").strip() or None, quantity=item["quantity"].quantize(QUANTITY_STEP),
+            )
+            for position, item in enumerate(data["lines"], start=1)
         ],
     )
     session.add(shipment)

@@ -166,7 +166,7 @@ class Shipment(IdMixin, TimestampMixin, Base):
     pod_proof_hash: Mapped[str | None] = mapped_column(sa.String(66))  # what the carrier attests on chain
     pod_recorded_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
 
-    lines: Mapped[list["ShipmentLine"]] = relationship(order_by="ShipmentLine.id", cascade="all, delete-orphan", lazy="selectin")
+    lines: Mapped[list["ShipmentLine"]] = relationship(order_by="ShipmentLine.position", cascade="all, delete-orphan", lazy="selectin")
 
 
 class ShipmentLine(IdMixin, Base):
@@ -174,6 +174,7 @@ class ShipmentLine(IdMixin, Base):
     __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
 
     shipment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]  # as the supplier listed it
     order_line_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("order_lines.id"), index=True)
     line_no: Mapped[int]
     lot_number: Mapped[str | None] = mapped_column(sa.String(64))
