@@ -56,17 +56,28 @@ def register_blueprints(app: Flask) -> None:
     from concord.auth import views as auth_views
     from concord.catalog import api as catalog_api
     from concord.ledger import api as ledger_api
+    from concord.notifications import api as notifications_api
     from concord.orders import api as orders_api
     from concord.tenancy import api as tenancy_api
     from concord.tenancy import views as tenancy_views
     from concord.web import views as web_views
 
     api = app.extensions["concord.api"]
-    for module in (system_api, auth_api, tenancy_api, catalog_api, orders_api, audit_api, ledger_api):
+    for module in (system_api, auth_api, tenancy_api, catalog_api, orders_api, audit_api, ledger_api, notifications_api):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
             csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies
     for blueprint in (web_views.web, auth_views.auth_portal, tenancy_views.admin, audit_views.audit_portal):
+        app.register_blueprint(blueprint)
+    from concord.catalog import views as catalog_views
+    from concord.ledger import views as ledger_views
+    from concord.orders import shipment_views
+    from concord.orders import views as orders_views
+
+    for blueprint in (
+        catalog_views.catalog_portal, orders_views.orders_portal, ledger_views.ledger_portal,
+        shipment_views.shipments_portal, shipment_views.disputes_portal,
+    ):
         app.register_blueprint(blueprint)
 
     import swagger_ui_bundle

@@ -2,11 +2,14 @@
 turning domain errors into messages on the page instead of error pages."""
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
 from flask import flash, g, request
 
+from concord import db
 from concord.errors import DomainError, NotFound
 from concord.policy import Principal
 
@@ -49,11 +52,96 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def attempt(action, *args, **kwargs) -> tuple[Any, dict[str, list[str]]]:
     """Run a service call; a refused action becomes flashed/field messages, a 404 stays a 404."""
+    result, errors, _status = attempt_with_status(action, *args, **kwargs)
+    return result, errors
+
+
+def attempt_with_status(action, *args, **kwargs) -> tuple[Any, dict[str, list[str]], int]:
+    """`attempt`, with the HTTP status the refusal deserves (200 when the call succeeded):
+    the page that shows the form again answers 422, 409 or 403 like the API would."""
     try:
-        return action(*args, **kwargs), {}
+        return action(*args, **kwargs), {}, 200
     except NotFound:
         raise
     except DomainError as error:
-        errors = {k: v if isinstance(v, list) else [str(v)] for k, v in (error.errors or {}).items()}
+        # Nothing the refused call changed may show on the page rendered next, nor be written.
+        db.session().rollback()
         flash(error.detail, "error")
-        return None, errors
+        return None, flatten(error.errors or {}), error.status
+
+
+#: The UTC offsets a time field of the portal offers beside its datetime-local input
+#: (whole hours, and the half and three-quarter hours some countries keep).
+UTC_OFFSETS = tuple(
+    f"{sign}{hours:02d}:{minutes:02d}"
+    for sign, hours, minutes in sorted(
+        {("-", h, 0) for h in range(1, 13)} | {("+", h, 0) for h in range(0, 15)}
+        | {("-", 9, 30), ("-", 3, 30), ("+", 3, 30), ("+", 4, 30), ("+", 5, 30), ("+", 5, 45), ("+", 6, 30), ("+", 8, 45), ("+", 9, 30), ("+", 10, 30), ("+", 12, 45)},
+        key=lambda o: (-1 if o[0] == "-" else 1) * (o[1] * 60 + o[2]),
+    )
+)
+_LOCAL_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
+
+
+def form_moment(name: str) -> tuple[str | None, dict[str, list[str]]]:
+    """A point in time from the datetime-local field `name`, read in the UTC offset chosen
+    in `{name}_offset` (UTC when there is none); a value carrying its own offset is taken as
+    it is. Returns (an ISO 8601 string for the schema, or None when blank; offset errors)."""
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None, {}
+    if not _LOCAL_MOMENT.match(value):
+        return value, {}  # an offset of its own, or no time at all: the schema says which
+    offset = request.form.get(f"{name}_offset", "").strip() or "+00:00"
+    if offset not in UTC_OFFSETS:
+        return None, {f"{name}_offset": ["Choose a UTC offset from the list."]}
+    return value.replace(" ", "T") + offset, {}
+
+
+_MAX_ROWS = 200
+
+
+def form_rows(prefix: str, fields: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """The filled rows of a repeated form group named `{prefix}-{row}-{field}`, as
+    (row, values) in row order; a row whose fields are all blank is left out."""
+    found: dict[int, dict[str, str]] = {}
+    for name in request.form:
+        head, _, rest = name.partition("-")
+        row, _, field = rest.partition("-")
+        if head != prefix or field not in fields or not row.isdigit() or int(row) >= _MAX_ROWS:
+            continue
+        value = request.form.get(name, "").strip()
+        if value:
+            found.setdefault(int(row), {})[field] = value
+    return sorted(found.items())
+
+
+def row_errors(errors: dict[str, list[str]], prefix: str, rows: list[int]) -> dict[str, list[str]]:
+    """Field errors of a list the schema or service numbered 0..n, renumbered to the form's
+    rows (`lines.1.quantity` of the second filled row becomes `lines.4.quantity`)."""
+    out: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        head, _, rest = key.partition(".")
+        index, _, field = rest.partition(".")
+        if head == prefix and index.isdigit() and int(index) < len(rows):
+            key = f"{prefix}.{rows[int(index)]}" + (f".{field}" if field else "")
+        out[key] = messages
+    return out
+
+
+# -- numbers as people read them (exact: nothing is rounded away) --------------------------
+
+
+def plain(value: Decimal | str | None) -> str:
+    """A quantity or price without trailing zeros, as a form field shows it ("12.5");
+    also for the decimal strings of snapshots and proposals."""
+    return "" if value is None else format(Decimal(value).normalize(), "f")
+
+
+def money_text(value: Decimal | str | None) -> str:
+    """An amount with thousands separators and at least two decimals ("1,308.62")."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    places = max(2, -value.normalize().as_tuple().exponent) if value else 2
+    return f"{value:,.{places}f}"

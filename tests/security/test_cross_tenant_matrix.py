@@ -18,8 +18,12 @@ from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
 from concord.db import database
 from concord.catalog import service as catalog
+from concord.catalog.models import Location, Product
 from concord.ledger import outbox
+from concord.notifications import service as notifications
+from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
 from concord.orders import service as orders
+from concord.orders.models import ChangeProposal, OrderLine, PurchaseOrder
 from decimal import Decimal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
@@ -31,7 +35,7 @@ from tests.security.helpers import audit_entries, audit_head, portal_login
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # The uuid arguments the scene has objects for (its `targets` keys).
 TARGET_ARGUMENTS = frozenset(
-    {"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id", "transaction_id", "product_id", "location_id", "order_id", "proposal_id"}
+    {"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id", "transaction_id", "product_id", "location_id", "order_id", "proposal_id", "shipment_id", "dispute_id", "webhook_id", "notification_id"}
 )
 
 # What an attacker would send to each endpoint: bodies valid enough to get past input
@@ -44,13 +48,35 @@ API_BODIES: dict[tuple[str, str], dict] = {
     ("orders.OrderReject", "POST"): {"reason": "cross-tenant attempt"},
     ("orders.OrderCancel", "POST"): {"reason": "cross-tenant attempt"},
     ("orders.OrderChangeProposals", "POST"): {"lines": [{"line_no": 1, "quantity": "1"}]},
+    ("orders.OrderShipments", "POST"): {"carrier_id": str(uuid.uuid4()), "lines": [{"line_no": 1, "quantity": "1"}]},
+    ("orders.OrderReceipts", "POST"): {"lines": [{"line_no": 1, "accepted_quantity": "1"}]},
+    ("orders.OrderDisputes", "POST"): {"reason": "cross-tenant attempt"},
+    ("shipments.ShipmentMilestones", "POST"): {"kind": "departed", "occurred_at": "2026-01-05T10:00:00+00:00", "location": "Nowhere"},
+    ("shipments.ShipmentProofOfDelivery", "POST"): {"receiver_name": "Mallory", "delivered_at": "2026-01-05T10:00:00+00:00"},
+    ("disputes.DisputeResolve", "POST"): {"payee_amount": "1.00", "resolution": "cross-tenant attempt"},
     ("products.ProductItem", "PATCH"): {"name": "Taken Over", "active": False},
     ("locations.LocationItem", "PATCH"): {"name": "Taken Over", "active": False},
+    ("webhooks.WebhookItem", "PATCH"): {"active": False, "events": ["*"]},
     **{(f"organizations.organization_{action}", "POST"): {"reason": "cross-tenant attempt"} for action in ("approve", "reject", "suspend", "reactivate")},
 }
 PORTAL_FORMS: dict[str, dict] = {
     "admin.change_role": {"role": "admin"},
     "admin.organization_action": {"reason": "cross-tenant attempt"},
+    "catalog_portal.product": {"sku": "A-1", "name": "Taken Over", "unit_of_measure": "H87"},
+    "catalog_portal.location": {"name": "Taken Over", "address_line1": "Quay 1", "postal_code": "20457", "city": "Hamburg", "country": "DE"},
+    "orders_portal.edit": {"number": "PO-TAKEN", "currency": "EUR", "incoterm": "DAP", "payment_terms": "Pay me first"},
+    "orders_portal.acknowledge": {"ack-1-confirmed_quantity": "1", "ack-1-confirmed_date": "2027-01-04"},
+    "orders_portal.reject": {"reason": "cross-tenant attempt"},
+    "orders_portal.cancel": {"reason": "cross-tenant attempt"},
+    "orders_portal.propose_change": {"change-1-quantity": "1", "note": "cross-tenant attempt"},
+    "orders_portal.decide_change": {"reason": "cross-tenant attempt"},
+    "orders_portal.ship": {"carrier_id": str(uuid.uuid4()), "ship-1-quantity": "1", "ship-1-lot_number": "L-1"},
+    "orders_portal.receive": {"receipt-1-accepted_quantity": "1"},
+    "orders_portal.open_dispute": {"reason": "cross-tenant attempt"},
+    "orders_portal.release": {},
+    "shipments_portal.record_milestone": {"kind": "departed", "occurred_at": "2026-01-05T10:00", "occurred_at_offset": "+00:00", "location": "Nowhere"},
+    "shipments_portal.prove_delivery": {"receiver_name": "Mallory", "delivered_at": "2026-01-05T10:00", "delivered_at_offset": "+01:00"},
+    "disputes_portal.resolve": {"payee_amount": "1.00", "resolution": "cross-tenant attempt"},
 }
 
 
@@ -117,7 +143,11 @@ def _build_scene(session, world) -> Scene:
     factories.partner(session, Relation.BUYER_SUPPLIER, world.buyer2, owner)
     order = orders_factory.issued_order(session, world.buyer2, owner)
     proposal = orders.propose_change(session, owner.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("5")}]})
-    session.flush()
+    shipment, dispute = orders_factory.shipped_and_disputed(session, world.buyer2, owner, world.carrier, world.operator)
+    webhook, _secret = notifications.create_subscription(session, owner.principal, {"url": "https://erp.example.com/a", "events": ["*"]})
+    notice_about = uuid.uuid4()
+    notifications.notify(session, "order.issued", org_ids=[owner.org.id], object_type="purchase_order", object_id=notice_about, summary="For A only")
+    notification = session.execute(sa.select(Notification).where(Notification.object_id == str(notice_about))).scalar_one()
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -134,6 +164,10 @@ def _build_scene(session, world) -> Scene:
         "location_id": [("A's location", location.id)],
         "order_id": [("an order A receives", order.id)],
         "proposal_id": [("A's change proposal", proposal.id)],
+        "shipment_id": [("A's shipment", shipment.id)],
+        "dispute_id": [("a dispute on an order A supplies", dispute.id)],
+        "webhook_id": [("A's webhook", webhook.id)],
+        "notification_id": [("A's notification", notification.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -211,11 +245,11 @@ def test_matrix_guard_rejects_a_route_whose_id_it_does_not_know(app):
 
 
 def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
-    """Every row of the tenancy tables except the attacker's own tokens (which record their
+    """Every row of the tenancy, catalog and order tables except the attacker's own tokens (which record their
     use). Timestamps included: nothing at all may move."""
     with database(app).sessionmaker() as s:
         out = {}
-        for model in (Organization, User, Invitation, Partnership):
+        for model in (Organization, User, Invitation, Partnership, Product, Location, PurchaseOrder, OrderLine, ChangeProposal, WebhookSubscription, WebhookDelivery, Notification):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(table.c.id))]
         tokens = ApiToken.__table__
@@ -413,6 +447,10 @@ def _admin_only_actions(scene: Scene) -> list[tuple[str, str, dict | None, str]]
         ("POST", f"/api/v1/partnerships/{scene.outgoing_request.id}/withdraw", None, "withdraw a request"),
         ("POST", f"/api/v1/partnerships/{scene.active_partnership.id}/end", None, "end a partnership"),
         ("PATCH", f"/api/v1/organizations/{scene.owner.org.id}", {"legal_name": "Renamed GmbH"}, "edit the organization"),
+        ("POST", "/api/v1/webhooks", {"url": "https://erp.example.com/b", "events": ["*"]}, "subscribe a webhook"),
+        ("PATCH", f"/api/v1/webhooks/{scene.targets['webhook_id'][0][1]}", {"active": False}, "pause a webhook"),
+        ("DELETE", f"/api/v1/webhooks/{scene.targets['webhook_id'][0][1]}", None, "delete a webhook"),
+        ("POST", f"/api/v1/webhooks/{scene.targets['webhook_id'][0][1]}/test", None, "test a webhook"),
     ]
 
 

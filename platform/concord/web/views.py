@@ -6,13 +6,17 @@ from flask import Blueprint, g, redirect, render_template, url_for
 
 from concord import db, policy
 from concord.auth.web import login_required
-from concord.portal import principal
+from concord.ledger import service as ledger
+from concord.orders import service as orders
+from concord.orders.models import PurchaseOrder
+from concord.portal import money_text, plain, principal
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, User
 
 web = Blueprint("web", __name__)
+web.add_app_template_filter(plain, "plain")
+web.add_app_template_filter(money_text, "amount")
 
-# What each capability's dashboard will show once the features behind it exist; until then
-# the empty state says so.
+# What each capability's dashboard shows; a panel with nothing in it says what will appear.
 CAPABILITY_PANELS = {
     "buyer": [
         ("Purchase orders", "Orders you issue to your suppliers, with their acknowledgements and revisions, will appear here."),
@@ -26,7 +30,7 @@ CAPABILITY_PANELS = {
     ],
     "carrier": [
         ("Assigned shipments", "Shipments your shipper partners assign to you will appear here, with their milestones."),
-        ("Proof of delivery", "Deliveries waiting for your proof of delivery will appear here."),
+        ("Delivered", "Shipments you delivered, with their proof of delivery, will appear here."),
     ],
     "financier": [
         ("Receivables offered", "Receivables your supplier partners offer for financing, with their delivery evidence, will appear here."),
@@ -68,4 +72,35 @@ def dashboard():
             sa.select(sa.func.count()).select_from(Organization).where(Organization.status == OrgStatus.PENDING)
         ).scalar_one()
     panels = [(cap, CAPABILITY_PANELS[cap]) for cap in me.org.capabilities if cap in CAPABILITY_PANELS]
-    return render_template("dashboard.html", counts=counts, panels=panels)
+    chain_id = ledger.current_chain_id(session)
+    balances = [] if me.is_operator else ledger.balances(session, me.org.id, chain_id)
+    return render_template(
+        "dashboard.html", counts=counts, panels=panels, orders=_order_counts(session, me), balances=balances, shipments=_shipment_counts(session, me),
+    )
+
+
+def _shipment_counts(session, me) -> dict[str, int]:
+    """The shipments the organization carries, by state, and the disputes it arbitrates."""
+    from concord.orders.models import Dispute, DisputeState, Shipment
+
+    carried = (
+        sa.select(Shipment.state, sa.func.count()).where(Shipment.carrier_org_id == me.org.id).group_by(Shipment.state)
+        if me.org.has("carrier") else None
+    )
+    out = {str(state): n for state, n in session.execute(carried)} if carried is not None else {}
+    if me.is_operator:
+        out["open_disputes"] = session.execute(
+            sa.select(sa.func.count()).select_from(Dispute).where(Dispute.arbiter_org_id == me.org.id, Dispute.state == DisputeState.OPEN)
+        ).scalar_one()
+    return out
+
+
+def _order_counts(session, me) -> dict[str, dict[str, int]]:
+    """Orders by state, as the buyer and as the supplier ({} for a side the org does not take)."""
+    out: dict[str, dict[str, int]] = {}
+    for side in ("buyer", "supplier"):
+        if not me.org.has(side):
+            continue
+        query = orders.orders_query(me, role=side).with_only_columns(PurchaseOrder.state, sa.func.count()).group_by(PurchaseOrder.state)
+        out[side] = {str(state): n for state, n in session.execute(query)}
+    return out
