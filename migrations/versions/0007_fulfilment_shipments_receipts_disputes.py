@@ -114,7 +114,7 @@ def upgrade() -> None:
     sa.Column('rejection_reason', sa.String(length=500), nullable=True),
     sa.Column('accepted_value', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.CheckConstraint('accepted_quantity + rejected_quantity <= shipped_quantity', name=op.f('ck_receipt_lines_within_shipped')),
+    sa.CheckConstraint('accepted_quantity + rejected_quantity = shipped_quantity', name=op.f('ck_receipt_lines_accounts_for_shipped')),
     sa.CheckConstraint('accepted_quantity >= 0 AND rejected_quantity >= 0', name=op.f('ck_receipt_lines_quantities_not_negative')),
     sa.ForeignKeyConstraint(['order_line_id'], ['order_lines.id'], name=op.f('fk_receipt_lines_order_line_id_order_lines')),
     sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_receipt_lines_receipt_id_receipts'), ondelete='CASCADE'),

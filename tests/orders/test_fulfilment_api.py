@@ -191,8 +191,8 @@ def test_a_silent_buyer_lets_the_escrow_release_in_full_after_the_window(app, cl
     early = client.post(f"/api/v1/orders/{order}/release", headers=world.supplier.headers)
     assert early.status_code == 409 and "may confirm receipt or dispute until" in early.get_json()["detail"]
     assert fulfilment.release_overdue(app) == 0
-    frozen_clock.advance(hours=72, minutes=1)
-    chain_worker.chain.advance_time(72 * 3600 + 60)
+    frozen_clock.advance(hours=72, minutes=5)  # the window, and the margin for the node's clock
+    chain_worker.chain.advance_time(72 * 3600 + 300)
     late = client.post(f"/api/v1/orders/{order}/receipts", json={"lines": [{"line_no": 1, "accepted_quantity": "1"}, {"line_no": 2, "accepted_quantity": "1"}]}, headers=world.buyer.headers)
     assert late.status_code == 409 and "window closed" in late.get_json()["detail"]
     assert client.post(f"/api/v1/orders/{order}/disputes", json={"reason": "too late"}, headers=world.buyer.headers).status_code == 409
@@ -408,3 +408,111 @@ def test_every_action_a_fulfilment_state_does_not_allow_is_refused_and_changes_n
             else:
                 assert response.status_code == 403, (state, side, action, response.get_json())
             assert _written(app) == before, (state, side, action)
+
+
+# -- timing, separation of duties and races the escrow would refuse -------------------------
+
+
+def test_the_buyer_cannot_act_in_the_last_half_hour_of_the_window(app, client, world, chain_worker, order, frozen_clock):
+    """A receipt recorded at the very end of the window would be mined after it closed."""
+    delivered(app, client, world, chain_worker, order)
+    frozen_clock.advance(hours=71, minutes=31)
+    late = client.post(f"/api/v1/orders/{order}/receipts", json=RECEIVE_ALL, headers=world.buyer.headers)
+    assert late.status_code == 409 and "window closed" in late.get_json()["detail"]
+
+
+def test_a_receipt_the_chain_refused_as_too_late_still_ends_in_a_release(app, client, world, chain_worker, order, frozen_clock):
+    delivered(app, client, world, chain_worker, order)
+    frozen_clock.advance(hours=71)
+    assert client.post(f"/api/v1/orders/{order}/receipts", json=RECEIVE_SOME, headers=world.buyer.headers).status_code == 201
+    # The ledger was unreachable for two hours: the receipt reaches the chain after the window.
+    frozen_clock.advance(hours=2)
+    chain_worker.chain.advance_time(73 * 3600)
+    settle(app, chain_worker)
+    escrow = client.get(f"/api/v1/orders/{order}/escrow", headers=world.buyer.headers).get_json()
+    assert escrow["state"] == "delivered" and escrow["failed_steps"] == ["confirmReceipt"]
+    by_function = {t["function"]: t for t in escrow["transactions"]}
+    assert "DeliveryEscrowDisputeWindowClosed" in by_function["confirmReceipt"]["revert_reason"]
+    # The chain's word stands: the window passed in silence, so the worker releases in full.
+    frozen_clock.advance(minutes=5)
+    assert fulfilment.release_overdue(app) == 1
+    settle(app, chain_worker)
+    settle(app, chain_worker)
+    assert client.get(f"/api/v1/orders/{order}", headers=world.buyer.headers).get_json()["state"] == "closed"
+    assert balances(app, chain_worker, world) == {"buyer": units(BUYER_FUNDS - TOTAL), "supplier": units(TOTAL), "escrow": 0}
+    closing = [e for e in audit_entries(app, action="order:closed") if str(e.object_id) == order]
+    assert closing[0].summary["after"]["paid_to_supplier"] == "73.50"  # what the chain paid, not what the receipt said
+
+
+def test_the_window_is_the_one_the_escrow_was_funded_with(app, client, world, chain_worker, order, frozen_clock, monkeypatch):
+    delivered(app, client, world, chain_worker, order)
+    monkeypatch.setitem(app.config, "DISPUTE_WINDOW_HOURS", 24)  # changed after the escrow was funded with 72
+    frozen_clock.advance(hours=25)
+    chain_worker.chain.advance_time(25 * 3600)
+    assert fulfilment.release_overdue(app) == 0
+    assert client.post(f"/api/v1/orders/{order}/receipts", json=RECEIVE_ALL, headers=world.buyer.headers).status_code == 201
+
+
+def test_no_party_of_the_order_can_be_its_carrier(app, client, session, world, chain_worker):
+    fleet = factories.member(session, world.operator, "buyer", "carrier", name="Buyer With Fleet AG")
+    factories.partner(session, Relation.BUYER_SUPPLIER, fleet, world.supplier)
+    factories.partner(session, Relation.SHIPPER_CARRIER, world.supplier, fleet)
+    session.commit()
+    settle(app, chain_worker)
+    with app.test_request_context():
+        from concord.ledger import service as ledger_service
+
+        ledger_service.mint(session, world.operator.principal, fleet.org.id, "EUR", Decimal("1000"))
+        issued = orders_factory.issued_order(session, fleet, world.supplier)
+    session.commit()
+    settle(app, chain_worker)
+    body = {"lines": [{"line_no": n, "confirmed_quantity": q, "confirmed_date": date.today().isoformat()} for n, q in ((1, "10"), (2, "4"))]}
+    assert client.post(f"/api/v1/orders/{issued.id}/acknowledge", json=body, headers=world.supplier.headers).status_code == 200
+    own = ship(client, world, str(issued.id), [{"line_no": 1, "quantity": "10"}], carrier=fleet)
+    assert own.status_code == 422 and "neither the buyer" in own.get_json()["errors"]["carrier_id"][0]
+
+
+def test_every_shipped_unit_is_accepted_or_rejected(app, client, world, chain_worker, order):
+    delivered(app, client, world, chain_worker, order)
+    silent = {"lines": [{"line_no": 1, "accepted_quantity": "0"}, {"line_no": 2, "accepted_quantity": "4"}]}
+    response = client.post(f"/api/v1/orders/{order}/receipts", json=silent, headers=world.buyer.headers)
+    assert response.status_code == 422 and "must be the shipped 10.000" in str(response.get_json()["errors"])
+
+
+def test_two_simultaneous_resolutions_one_wins_the_other_gets_409(app, client, world, chain_worker, order):
+    delivered(app, client, world, chain_worker, order)
+    dispute = client.post(f"/api/v1/orders/{order}/disputes", json={"reason": "Wrong alloy"}, headers=world.buyer.headers).get_json()
+    settle(app, chain_worker)
+    path = f"/api/v1/disputes/{dispute['id']}/resolve"
+    assert _race(app, [(path, {"payee_amount": "73.50", "resolution": "All"}, world.operator.headers), (path, {"payee_amount": "0.00", "resolution": "None"}, world.operator.headers)]) == [200, 409]
+    with database(app).sessionmaker() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.subject_id == order, ChainIntent.function == "resolveDispute")).scalar() == 1
+
+
+def test_two_simultaneous_proofs_of_delivery_one_wins_the_other_gets_409(app, client, world, chain_worker, order):
+    shipment = ship(client, world, order, [{"line_no": 1, "quantity": "10"}, {"line_no": 2, "quantity": "4"}]).get_json()
+    body = {"receiver_name": "Gate 3", "delivered_at": now_iso(minutes=-1)}
+    path = f"/api/v1/shipments/{shipment['id']}/proof-of-delivery"
+    assert _race(app, [(path, body, world.carrier.headers)] * 2) == [201, 409]
+    with database(app).sessionmaker() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.function == "anchor", ChainIntent.subject_id == shipment["id"])).scalar() == 1
+
+
+def test_senders_waiting_for_another_senders_step_do_not_crowd_out_the_ready_ones(app, session, world, chain_worker):
+    from concord.ledger import outbox
+
+    def anchor(member, n, after=None):
+        return outbox.enqueue(
+            session, organization_id=member.org.id, contract="ProvenanceAnchor", function="anchor",
+            args=[(n).to_bytes(32, "big"), b"\x02" * 32, 1], purpose="probe", after=after,
+        )
+
+    stuck = anchor(world.carrier, 1)
+    session.flush()
+    stuck.next_attempt_at = clock.utcnow() + timedelta(minutes=5)  # backing off
+    for n in range(2, 12):
+        anchor(world.supplier, n, after=stuck)
+    ready = anchor(world.buyer, 99)
+    session.commit()
+    with database(app).sessionmaker() as s:
+        assert chain_worker.due(s, limit=5) == [(ready.seq, ready.sender)]

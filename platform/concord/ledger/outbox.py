@@ -255,12 +255,15 @@ class Worker:
             sa.or_(ChainIntent.chain_id.is_(None), ChainIntent.chain_id == chain_id),
         )
         heads = sa.select(sa.func.min(ChainIntent.seq).label("seq")).where(waiting).group_by(ChainIntent.sender).subquery()
+        prerequisite = orm.aliased(ChainIntent)
+        # A sender is due when its oldest open intent is: its retry time has come, and any
+        # step of another sender it waits for is confirmed.
         due_senders = (
             sa.select(ChainIntent.sender)
             .join(heads, heads.c.seq == ChainIntent.seq)
-            .where(ChainIntent.next_attempt_at <= clock.utcnow())
+            .outerjoin(prerequisite, prerequisite.seq == ChainIntent.after_seq)
+            .where(ChainIntent.next_attempt_at <= clock.utcnow(), sa.or_(ChainIntent.after_seq.is_(None), prerequisite.state == IntentState.CONFIRMED))
         )
-        prerequisite = orm.aliased(ChainIntent)
         rows = session.execute(
             sa.select(ChainIntent.seq, ChainIntent.sender, prerequisite.state)
             .outerjoin(prerequisite, prerequisite.seq == ChainIntent.after_seq)

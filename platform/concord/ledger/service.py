@@ -274,8 +274,12 @@ def escrow_step(session: Session, order, organization_id: uuid.UUID, function: s
     if chain_id is None:
         raise LedgerNotReady("The ledger's contracts are not deployed yet.")
     _deployment(session, chain_id, ESCROW)
+    # The latest step the chain has not refused (a refused one changed nothing on chain).
     previous = session.execute(
-        sa.select(ChainIntent).where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order.id)).order_by(ChainIntent.seq.desc()).limit(1)
+        sa.select(ChainIntent)
+        .where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order.id), ChainIntent.state != IntentState.FAILED)
+        .order_by(ChainIntent.seq.desc())
+        .limit(1)
     ).scalar_one_or_none()
     return outbox.enqueue(
         session, organization_id=organization_id, contract=ESCROW, function=function, args=[to_bytes32(order.id), *args],
@@ -290,6 +294,32 @@ def escrow_step_confirmed_at(session: Session, order_id: uuid.UUID, function: st
             ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id),
             ChainIntent.function == function, ChainIntent.state == IntentState.CONFIRMED,
         ).order_by(ChainIntent.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def escrow_step_failed(session: Session, order_id: uuid.UUID, function: str) -> bool:
+    """Whether the order's latest escrow `function` step failed."""
+    state = session.execute(
+        sa.select(ChainIntent.state).where(
+            ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id), ChainIntent.function == function
+        ).order_by(ChainIntent.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    return state == IntentState.FAILED
+
+
+def escrow_event(session: Session, order_id: uuid.UUID, event: str) -> ChainEvent | None:
+    """The order's latest indexed DeliveryEscrow `event`, if any."""
+    chain_id = current_chain_id(session)
+    if chain_id is None:
+        return None
+    return session.execute(
+        sa.select(ChainEvent)
+        .where(
+            ChainEvent.chain_id == chain_id, ChainEvent.contract == ESCROW, ChainEvent.event == event,
+            ChainEvent.args["orderId"].as_string() == "0x" + to_bytes32(order_id).hex(),
+        )
+        .order_by(ChainEvent.block_number.desc(), ChainEvent.log_index.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -358,6 +388,8 @@ def escrow_status(session: Session, order) -> dict:
         # Steps recorded by the parties that the chain has not confirmed yet (queued while
         # the ledger is unreachable, or waiting for an earlier party's step).
         "pending_steps": [intent.function for intent in intents if intent.state in OPEN_STATES],
+        # Steps the chain refused: the escrow stays where the chain left it (see `state`).
+        "failed_steps": [intent.function for intent in intents if intent.state == IntentState.FAILED],
         "transactions": intents,
         "events": events,
     }

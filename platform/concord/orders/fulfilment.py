@@ -36,7 +36,7 @@ from concord.db import commit_or_conflict, database
 from concord.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from concord.ledger import outbox, runtime
 from concord.ledger import service as ledger
-from concord.ledger.models import ChainIntent
+from concord.ledger.models import OPEN_STATES, ChainIntent, IntentState
 from concord.orders.models import (
     Dispute,
     DisputeState,
@@ -50,7 +50,7 @@ from concord.orders.models import (
     ShipmentLine,
     ShipmentState,
 )
-from concord.orders.service import QUANTITY_STEP, audit_step, check, line_value
+from concord.orders.service import CENT, QUANTITY_STEP, audit_step, check, line_value
 from concord.policy import Principal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Capability, Organization, OrgStatus, Relation
@@ -58,19 +58,33 @@ from concord.tenancy.models import Capability, Organization, OrgStatus, Relation
 log = logging.getLogger(__name__)
 #: How far ahead of the server's clock a reported time may be (clocks drift).
 CLOCK_SKEW = timedelta(minutes=5)
+#: The buyer's last moment to confirm or dispute ends this much before the escrow's window
+#: (at most a quarter of the window): a step recorded in time must still be mined in time.
+BUYER_MARGIN = timedelta(minutes=30)
+#: Release waits this long past the window's end as the worker saw it (node clock skew).
+RELEASE_MARGIN = timedelta(minutes=2)
 
 
-def dispute_window() -> timedelta:
+def dispute_window(session: Session, order: PurchaseOrder) -> timedelta:
+    """The window the order's escrow was funded with (the contract fixes it per escrow);
+    the configured one until the funding is indexed."""
+    funded = ledger.escrow_event(session, order.id, "EscrowFunded")
+    if funded is not None:
+        return timedelta(seconds=int(funded.args["disputeWindow"]))
     return timedelta(hours=int(current_app.config["DISPUTE_WINDOW_HOURS"]))
 
 
-def _window_end(session: Session, order: PurchaseOrder, function: str, since: datetime | None) -> datetime | None:
-    """When the escrow's window after `function` ends on chain: from the later of the
-    business step and its confirmation (None while the step is not on the chain yet)."""
+def buyer_deadline(session: Session, order: PurchaseOrder) -> datetime:
+    """Until when the buyer may confirm receipt or dispute a delivered order."""
+    window = dispute_window(session, order)
+    return order.delivered_at + window - min(BUYER_MARGIN, window / 4)
+
+
+def _window_end(session: Session, order: PurchaseOrder, function: str) -> datetime | None:
+    """When the escrow's window after its step `function` is over for certain: counted from
+    the worker's confirmation, which comes after the block (None: not on the chain yet)."""
     confirmed = ledger.escrow_step_confirmed_at(session, order.id, function)
-    if confirmed is None:
-        return None
-    return max(confirmed, since or confirmed) + dispute_window()
+    return None if confirmed is None else confirmed + dispute_window(session, order) + RELEASE_MARGIN
 
 
 def not_yet(session: Session, order: PurchaseOrder, side: str, action: str) -> str | None:
@@ -79,25 +93,32 @@ def not_yet(session: Session, order: PurchaseOrder, side: str, action: str) -> s
         return "its escrow is already being settled"
     now = clock.utcnow()
     if order.state == OrderState.DELIVERED:
-        buyer_deadline = order.delivered_at + dispute_window()
-        if (action == "receive" or (action == "open_dispute" and side == "buyer")) and now >= buyer_deadline:
-            return f"the buyer's dispute window closed at {buyer_deadline.isoformat()}"
+        deadline = buyer_deadline(session, order)
+        if (action == "receive" or (action == "open_dispute" and side == "buyer")) and now >= deadline:
+            return f"the buyer's dispute window closed at {deadline.isoformat()}"
         if action == "release":
-            end = _window_end(session, order, "attestDelivery", order.delivered_at)
+            end = _window_end(session, order, "attestDelivery")
             if end is None:
                 return "the carrier's proof of delivery is not on the ledger yet"
             if now < end:
                 return f"the buyer may confirm receipt or dispute until {end.isoformat()}"
     if order.state == OrderState.PARTIALLY_RECEIVED and action == "release" and side == "buyer":
-        receipt = receipt_of(session, order.id)
-        end = _window_end(session, order, "confirmReceipt", receipt.created_at if receipt else None)
+        end = _window_end(session, order, "confirmReceipt")
         if end is None or now < end:
             return "the supplier may accept the receipt or dispute it first" + (f" (until {end.isoformat()})" if end else "")
     return None
 
 
+def _locked(session: Session, model: type, object_id: uuid.UUID):
+    """The row, locked, and read afresh (an object loaded earlier in this session keeps its
+    old values unless told otherwise, which would hide a concurrent change)."""
+    return session.execute(
+        sa.select(model).where(model.id == object_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def _locked_order(session: Session, order_id: uuid.UUID) -> PurchaseOrder:
-    return session.execute(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id).with_for_update()).scalar_one()
+    return _locked(session, PurchaseOrder, order_id)
 
 
 def _org_name(session: Session, organization_id: uuid.UUID) -> str:
@@ -147,6 +168,9 @@ def _carrier_errors(session: Session, order: PurchaseOrder, carrier_id: uuid.UUI
         or ledger.address_of(session, carrier_id) is None
     ):
         return ["Not an active carrier partner of your organization."]
+    if carrier_id in (order.buyer_org_id, order.supplier_org_id) or carrier.is_operator:
+        # The escrow's separation of duties: no party may prove its own delivery.
+        return ["The carrier must be neither the buyer, the supplier nor the arbiter of the order."]
     if earlier and earlier[0].carrier_org_id != carrier_id:
         return [f"The order's escrow names {_org_name(session, earlier[0].carrier_org_id)} as its carrier (the first shipment's); ship every part of this order with it."]
     return []
@@ -236,7 +260,7 @@ def _carrier_shipment(session: Session, principal: Principal, shipment_id: uuid.
 
 def record_milestone(session: Session, principal: Principal, shipment_id: uuid.UUID, data: dict[str, Any]) -> Milestone:
     shipment = _carrier_shipment(session, principal, shipment_id, "record its milestones")
-    shipment = session.execute(sa.select(Shipment).where(Shipment.id == shipment.id).with_for_update()).scalar_one()
+    shipment = _locked(session, Shipment, shipment.id)
     if shipment.state != ShipmentState.IN_TRANSIT:
         raise InvalidTransition("shipment", str(shipment.state), "record a milestone on", [])
     if data["occurred_at"] > clock.utcnow() + CLOCK_SKEW:
@@ -263,7 +287,7 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
     """The carrier's proof of delivery; the one completing the order is attested on the escrow."""
     shipment = _carrier_shipment(session, principal, shipment_id, "prove its delivery")
     order = _locked_order(session, shipment.order_id)  # the order first, as every other step locks
-    shipment = session.execute(sa.select(Shipment).where(Shipment.id == shipment.id).with_for_update()).scalar_one()
+    shipment = _locked(session, Shipment, shipment.id)
     if shipment.state != ShipmentState.IN_TRANSIT:
         raise InvalidTransition("shipment", str(shipment.state), "prove the delivery of", [])
     delivered_at = data["delivered_at"]
@@ -281,20 +305,16 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
          "delivered_at": delivered_at.isoformat(), "document_hash": shipment.pod_document_hash}
     )
     carrier_name = _org_name(session, shipment.carrier_org_id)
+    # Every intent is queued before anything is audited: the audit trail's lock comes last,
+    # as in the worker, which records a confirmation under that lock.
     intents = [
         ledger.anchor_proof(
             session, shipment.carrier_org_id, shipment.id, shipment.pod_proof_hash,
             f"{carrier_name} anchors the proof of delivery of shipment {shipment.number} of order {order.number}", ("shipment", shipment.id),
         )
     ]
-    session.flush()
-    record(
-        session, Action.DELIVERY_PROVEN, actor=principal.actor, subject_org_id=shipment.buyer_org_id, related_org_id=shipment.supplier_org_id,
-        object_type="shipment", object_id=shipment.id,
-        after={"receiver_name": shipment.pod_receiver_name, "delivered_at": delivered_at.isoformat(), "proof_hash": shipment.pod_proof_hash},
-    )
-    all_delivered = all(s.state == ShipmentState.DELIVERED for s in shipments_of(session, order.id))
-    if order.state == OrderState.SHIPPED and all_delivered:
+    completes = order.state == OrderState.SHIPPED and all(s.state == ShipmentState.DELIVERED for s in shipments_of(session, order.id))
+    if completes:
         before, order.state, order.delivered_at = order.state, OrderState.DELIVERED, clock.utcnow()
         proofs = sorted(s.pod_proof_hash for s in shipments_of(session, order.id))
         order_proof = _fingerprint({"order_id": str(order.id), "deliveries": proofs})
@@ -304,13 +324,23 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
                 f"{carrier_name} attests delivery of order {order.number}",
             )
         )
-        session.flush()
+    session.flush()
+    record(
+        session, Action.DELIVERY_PROVEN, actor=principal.actor, subject_org_id=shipment.buyer_org_id, related_org_id=shipment.supplier_org_id,
+        object_type="shipment", object_id=shipment.id,
+        after={"receiver_name": shipment.pod_receiver_name, "delivered_at": delivered_at.isoformat(), "proof_hash": shipment.pod_proof_hash},
+        anchor_transaction=str(intents[0].uid),
+    )
+    if completes:
         record(
             session, Action.ORDER_DELIVERED, actor=principal.actor, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
             object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state), "delivery_proof": order_proof},
             escrow_transactions=[str(i.uid) for i in intents[1:]],
         )
-        _tell(session, "order.delivered", order, {order.buyer_org_id, order.supplier_org_id}, f"Order {order.number} is delivered; the buyer has {current_app.config['DISPUTE_WINDOW_HOURS']} hours to confirm receipt or dispute.")
+        _tell(
+            session, "order.delivered", order, {order.buyer_org_id, order.supplier_org_id},
+            f"Order {order.number} is delivered; the buyer may confirm receipt or dispute until {buyer_deadline(session, order).isoformat()}.",
+        )
     _tell(session, "shipment.delivered", order, {order.buyer_org_id, order.supplier_org_id}, f"Shipment {shipment.number} of order {order.number} was delivered to {shipment.pod_receiver_name}.", shipment_id=str(shipment.id))
     session.commit()
     return shipment
@@ -336,8 +366,8 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
             answers[answer["line_no"]] = answer
             accepted, rejected = answer["accepted_quantity"], answer.get("rejected_quantity", Decimal(0))
             problems: dict[str, list[str]] = {}
-            if accepted + rejected > shipped[line.id]:
-                problems["accepted_quantity"] = [f"Accepted and rejected together are at most the shipped {shipped[line.id]}."]
+            if accepted + rejected != shipped[line.id]:
+                problems["accepted_quantity"] = [f"Accepted and rejected together must be the shipped {shipped[line.id]} (count missing goods as rejected, with a reason)."]
             if rejected > 0 and not (answer.get("rejection_reason") or "").strip():
                 problems["rejection_reason"] = ["Say why the goods are rejected."]
             if problems:
@@ -417,30 +447,52 @@ def side_is_supplier(order: PurchaseOrder, principal: Principal) -> bool:
     return order.supplier_org_id == principal.org.id
 
 
+def overdue(session: Session, order: PurchaseOrder) -> str | None:
+    """Why anyone may release the order's escrow now, by its confirmed steps on the chain
+    (None when not): its window passed after delivery or after a partial receipt, with no
+    dispute open on chain. This also frees an order whose receipt or dispute the chain
+    refused (sent too late): the escrow stays where the chain left it."""
+    intents = ledger.escrow_intents(session, order.id)
+    if any(i.state in OPEN_STATES for i in intents):
+        return None  # a step is on its way
+    confirmed = [i for i in intents if i.state == IntentState.CONFIRMED]
+    if any(i.function in _SETTLING for i in confirmed):
+        return None
+    last = next((i for i in reversed(confirmed) if i.function in ("attestDelivery", "confirmReceipt", "openDispute")), None)
+    if last is None or last.function == "openDispute":
+        return None
+    if clock.utcnow() < last.finished_at + dispute_window(session, order) + RELEASE_MARGIN:
+        return None
+    return "the buyer stayed silent after delivery" if last.function == "attestDelivery" else "the supplier did not answer the partial receipt"
+
+
 def release_overdue(app: Flask) -> int:
     """Release every escrow whose window passed in silence (sent by the operator's key: the
     escrow lets any member release once the window is over). Returns how many were queued."""
     queued = 0
     with app.app_context(), database(app).sessionmaker() as session:
+        shortest_window = timedelta(seconds=3600)  # DeliveryEscrow.MIN_DISPUTE_WINDOW
         candidates = session.execute(
             sa.select(PurchaseOrder.id).where(
-                PurchaseOrder.state.in_((OrderState.DELIVERED, OrderState.PARTIALLY_RECEIVED)), PurchaseOrder.settlement_queued_at.is_(None)
+                PurchaseOrder.state.in_((OrderState.DELIVERED, OrderState.PARTIALLY_RECEIVED, OrderState.RECEIVED, OrderState.DISPUTED)),
+                PurchaseOrder.delivered_at <= clock.utcnow() - shortest_window,
             )
         ).scalars().all()
         operator_id = session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one_or_none()
         for order_id in candidates:
             order = _locked_order(session, order_id)
-            if order.settlement_queued_at is not None or not_yet(session, order, "buyer", "release") is not None:
+            why = overdue(session, order)
+            if why is None:
                 session.rollback()
                 continue
-            intent = _queue_release(session, order, operator_id, "the dispute window passed in silence")
+            intent = _queue_release(session, order, operator_id, why)
             session.flush()
             record(
                 session, Action.RELEASE_REQUESTED, actor=None, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
                 object_type="order", object_id=order.id, before={"state": str(order.state)}, after={"state": str(order.state)},
-                why="dispute window passed", escrow_transactions=[str(intent.uid)],
+                why=why, escrow_transactions=[str(intent.uid)],
             )
-            _tell(session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The dispute window of order {order.number} passed; its escrow is being released.")
+            _tell(session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The escrow of order {order.number} is being released: {why}.")
             session.commit()
             queued += 1
     return queued
@@ -481,9 +533,11 @@ def resolve_dispute(session: Session, principal: Principal, dispute_id: uuid.UUI
     if dispute.arbiter_org_id != principal.org.id:
         raise Forbidden("Only the dispute's arbiter may resolve it.")
     order = _locked_order(session, dispute.order_id)
-    dispute = session.execute(sa.select(Dispute).where(Dispute.id == dispute.id).with_for_update()).scalar_one()
-    if dispute.state != DisputeState.OPEN:
-        raise InvalidTransition("dispute", str(dispute.state), "resolve", [])
+    dispute = _locked(session, Dispute, dispute.id)
+    if dispute.state != DisputeState.OPEN or order.settlement_queued_at is not None:
+        raise InvalidTransition("dispute", str(dispute.state), "resolve", [], "it is already decided" if dispute.state == DisputeState.OPEN else None)
+    if ledger.escrow_step_failed(session, order.id, "openDispute"):
+        raise InvalidTransition("dispute", str(dispute.state), "resolve", [], "the escrow refused to open it (see the order's escrow transactions)")
     if payee_amount > order.confirmed_total:
         raise ValidationFailed({"payee_amount": [f"At most the escrowed {order.confirmed_total} {order.currency}."]})
     if payee_amount.as_tuple().exponent < -2:
@@ -525,15 +579,25 @@ def disputes_query(principal: Principal, *, state: DisputeState | None = None) -
 # -- closing, on the chain's word -----------------------------------------------------------
 
 
-def settlement_split(session: Session, order: PurchaseOrder) -> tuple[Decimal, Decimal]:
-    """(to the supplier, back to the buyer) as the escrow settles the order."""
-    dispute = dispute_of(session, order.id)
-    if dispute is not None and dispute.state == DisputeState.RESOLVED:
-        return dispute.payee_amount, dispute.buyer_amount
-    receipt = receipt_of(session, order.id)
-    if receipt is not None:
-        return receipt.accepted_value, receipt.refund_value
-    return order.confirmed_total, Decimal("0.00")
+_SETTLING = ("release", "resolveDispute")
+
+
+def settlement_split(session: Session, order: PurchaseOrder, settled_by: ChainIntent | None = None) -> tuple[Decimal, Decimal] | None:
+    """(to the supplier, back to the buyer) as the escrow settled the order: from the
+    confirmed transactions the chain executed, not from what the parties recorded (None
+    while nothing settled it)."""
+    confirmed = [i for i in ledger.escrow_intents(session, order.id) if i.state == IntentState.CONFIRMED]
+    if settled_by is None:
+        settled_by = next((i for i in reversed(confirmed) if i.function in _SETTLING), None)
+    if settled_by is None:
+        return None
+    if settled_by.function == "resolveDispute":
+        to_supplier = ledger.from_units(settled_by.args[1])
+    else:
+        receipt_step = next((i for i in reversed(confirmed) if i.function == "confirmReceipt"), None)
+        to_supplier = ledger.from_units(receipt_step.args[1]) if receipt_step is not None else order.confirmed_total
+    to_supplier = to_supplier.quantize(CENT)
+    return to_supplier, order.confirmed_total - to_supplier
 
 
 @outbox.when_confirmed
@@ -545,7 +609,7 @@ def _close_on_settlement(session: Session, intent: ChainIntent) -> None:
     order = session.execute(sa.select(PurchaseOrder).where(PurchaseOrder.id == uuid.UUID(intent.subject_id)).with_for_update()).scalar_one_or_none()
     if order is None or order.state == OrderState.CLOSED:
         return
-    to_supplier, to_buyer = settlement_split(session, order)
+    to_supplier, to_buyer = settlement_split(session, order, settled_by=intent)
     before, order.state, order.closed_at = order.state, OrderState.CLOSED, clock.utcnow()
     withdrawals = [
         ledger.withdraw(session, order, organization_id, after=intent)

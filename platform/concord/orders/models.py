@@ -216,7 +216,7 @@ class ReceiptLine(IdMixin, Base):
     __tablename__ = "receipt_lines"
     __table_args__ = (
         sa.CheckConstraint("accepted_quantity >= 0 AND rejected_quantity >= 0", name="quantities_not_negative"),
-        sa.CheckConstraint("accepted_quantity + rejected_quantity <= shipped_quantity", name="within_shipped"),
+        sa.CheckConstraint("accepted_quantity + rejected_quantity = shipped_quantity", name="accounts_for_shipped"),
     )
 
     receipt_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("receipts.id", ondelete="CASCADE"), index=True)

@@ -175,6 +175,7 @@ class EscrowSchema(OutputSchema):
     amount = Exact(allow_none=True, metadata={"description": "The confirmed total held in escrow."})
     escrow_reference = fields.String(metadata={"description": "The order's id as the bytes32 the contract knows it by."})
     pending_steps = fields.List(fields.String(), metadata={"description": "Steps the parties took that the chain has not confirmed yet, in order (e.g. while the ledger is unreachable)."})
+    failed_steps = fields.List(fields.String(), metadata={"description": "Steps the chain refused (their transactions say why); the escrow stays in `state`."})
     transactions = fields.List(fields.Nested(ChainTransactionSchema), metadata={"description": "Every transaction of the escrow, by whichever party sent it, oldest first."})
     events = fields.List(fields.Nested(EscrowEventSchema))
 

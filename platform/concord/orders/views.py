@@ -243,7 +243,7 @@ def _fulfilment_context(order: PurchaseOrder, side: str, allowed: list[str], for
     shipped = {line.line_no: shipped_by_id.get(line.id, Decimal(0)) for line in order.lines}
     open_quantities = {line.line_no: (line.confirmed_quantity or Decimal(0)) - shipped[line.line_no] for line in order.lines}
     carriers = _carrier_partners() if "ship" in forms else []
-    deadline = order.delivered_at + fulfilment.dispute_window() if order.delivered_at else None
+    deadline = fulfilment.buyer_deadline(session, order) if order.delivered_at else None
     waiting = None
     if (
         "release" not in allowed and order.settlement_queued_at is None
