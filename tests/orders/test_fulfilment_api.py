@@ -516,3 +516,39 @@ def test_senders_waiting_for_another_senders_step_do_not_crowd_out_the_ready_one
     session.commit()
     with database(app).sessionmaker() as s:
         assert chain_worker.due(s, limit=5) == [(ready.seq, ready.sender)]
+
+
+def test_a_partnership_may_name_another_arbiter_who_alone_decides_its_disputes(app, client, session, world, chain_worker):
+    buyer, supplier, auditor = world.buyer2, world.supplier, world.auditor
+    ask = {"relation": "buyer_supplier", "counterparty_id": str(supplier.org.id)}
+    refused = client.post("/api/v1/partnerships", json={**ask, "arbiter_id": str(supplier.org.id)}, headers=buyer.headers)
+    assert refused.status_code == 422 and refused.get_json()["errors"]["arbiter_id"] == ["A partner cannot arbitrate its own disputes."]
+    asked = client.post("/api/v1/partnerships", json={**ask, "arbiter_id": str(auditor.org.id)}, headers=buyer.headers)
+    assert asked.status_code == 201 and asked.get_json()["arbiter"]["id"] == str(auditor.org.id)
+    assert client.post(f"/api/v1/partnerships/{asked.get_json()['id']}/accept", headers=supplier.headers).status_code == 200
+    with app.test_request_context():
+        from concord.ledger import service as ledger_service
+
+        ledger_service.mint(session, world.operator.principal, buyer.org.id, "EUR", Decimal("1000"))
+        issued = orders_factory.issued_order(session, buyer, supplier)
+    session.commit()
+    settle(app, chain_worker)  # the buyer's tokens
+    body = {"lines": [{"line_no": n, "confirmed_quantity": q, "confirmed_date": date.today().isoformat()} for n, q in ((1, "10"), (2, "4"))]}
+    oid = str(issued.id)
+    assert client.post(f"/api/v1/orders/{oid}/acknowledge", json=body, headers=supplier.headers).status_code == 200
+    settle(app, chain_worker)  # the arbiter's role on chain first, then the escrow naming it
+    funded = [e for e in client.get(f"/api/v1/orders/{oid}/escrow", headers=buyer.headers).get_json()["events"] if e["event"] == "EscrowFunded"]
+    assert funded[0]["args"]["arbiter"].lower() == auditor.signing_address(app).lower()
+    delivered(app, client, world, chain_worker, oid)
+    dispute = client.post(f"/api/v1/orders/{oid}/disputes", json={"reason": "Short shipped"}, headers=supplier.headers).get_json()
+    assert dispute["arbiter_org_id"] == str(auditor.org.id)
+    settle(app, chain_worker)
+    split = {"payee_amount": "50.00", "resolution": "Split after inspection"}
+    assert client.post(f"/api/v1/disputes/{dispute['id']}/resolve", json=split, headers=world.operator.headers).status_code == 404  # not its dispute
+    assert client.post(f"/api/v1/disputes/{dispute['id']}/resolve", json=split, headers=auditor.headers).status_code == 200
+    settle(app, chain_worker)
+    settle(app, chain_worker)
+    token = contract(app, chain_worker, "SettlementToken.EUR")
+    assert client.get(f"/api/v1/orders/{oid}", headers=buyer.headers).get_json()["state"] == "closed"
+    assert token.functions.balanceOf(buyer.signing_address(app)).call() == units(Decimal("1000") - Decimal("50.00"))
+    assert token.functions.balanceOf(supplier.signing_address(app)).call() == units("50.00")

@@ -85,6 +85,33 @@ def change_membership(session: Session, organization, *, suspend: bool) -> Chain
     )
 
 
+ARBITER_SUBJECT = "arbiter"
+
+
+def grant_arbiter(session: Session, organization) -> ChainIntent:
+    """Queue the operator's grant of the arbiter role to a member a partnership names (its
+    other roles kept), so that escrows may name it to decide their disputes."""
+    key = session.get(OrganizationKey, organization.id)
+    return outbox.enqueue(
+        session,
+        organization_id=_operator_id(session),
+        contract=CONSORTIUM,
+        function="updateMemberRoles",
+        args=[key.address, member_roles(organization.capabilities, is_operator=True)],
+        purpose=f"Let {organization.legal_name} arbitrate escrow disputes",
+        subject=(ARBITER_SUBJECT, organization.id),
+    )
+
+
+def _open_grant(session: Session, organization_id: uuid.UUID) -> ChainIntent | None:
+    return session.execute(
+        sa.select(ChainIntent)
+        .where(ChainIntent.subject_type == ARBITER_SUBJECT, ChainIntent.subject_id == str(organization_id), ChainIntent.state.in_(OPEN_STATES))
+        .order_by(ChainIntent.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 def address_of(session: Session, organization_id) -> str | None:
     row = session.get(OrganizationKey, organization_id)
     return row.address if row else None
@@ -235,7 +262,8 @@ def fund_escrow(session: Session, order) -> list[ChainIntent]:
     token = _deployment(session, chain_id, token_name(order.currency))
     escrow = _deployment(session, chain_id, ESCROW)
     buyer, supplier = session.get(OrganizationKey, order.buyer_org_id), session.get(OrganizationKey, order.supplier_org_id)
-    arbiter = session.get(OrganizationKey, _operator_id(session))
+    arbiter_id = order.arbiter_org_id or _operator_id(session)
+    arbiter = session.get(OrganizationKey, arbiter_id)
     units = token_units(order.confirmed_total)
     available = _indexed_units(session, chain_id, token.name, buyer.address) - _reserved_units(session, chain_id, buyer.address, token.address)
     if units > available:
@@ -248,7 +276,8 @@ def fund_escrow(session: Session, order) -> list[ChainIntent]:
     common = {"organization_id": order.buyer_org_id, "subject": (ESCROW_SUBJECT, order.id)}
     return [
         outbox.enqueue(
-            session, contract=token.name, function="approve", args=[escrow.address, units],
+            # A named arbiter must hold its role on chain before an escrow may name it.
+            session, contract=token.name, function="approve", args=[escrow.address, units], after=_open_grant(session, arbiter_id),
             purpose=f"Allow the escrow to take {order.confirmed_total} {order.currency} for order {order.number}", **common,
         ),
         outbox.enqueue(

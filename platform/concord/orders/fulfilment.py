@@ -508,7 +508,7 @@ def open_dispute(session: Session, principal: Principal, order_id: uuid.UUID, re
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     check(session, order, principal, "open_dispute")
     reason = reason.strip()
-    arbiter_id = session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
+    arbiter_id = order.arbiter_org_id or session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
     dispute = Dispute(
         order_id=order.id, buyer_org_id=order.buyer_org_id, supplier_org_id=order.supplier_org_id, arbiter_org_id=arbiter_id,
         opened_by_org_id=principal.org.id, opened_by=principal.user.id, state=DisputeState.OPEN, reason=reason, order_state_before=str(order.state),

@@ -61,6 +61,8 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     total: Mapped[Decimal] = mapped_column(AMOUNT)
     # The value the supplier confirmed line by line (what the escrow will hold).
     confirmed_total: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    # Who the escrow names to decide disputes, fixed when it is funded.
+    arbiter_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"))
     created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     issued_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]

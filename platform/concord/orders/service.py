@@ -328,6 +328,7 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
         line.confirmed_date = answer["confirmed_date"]
         confirmed_total += line_value(line.confirmed_quantity, line.unit_price)
     order.confirmed_total = confirmed_total
+    order.arbiter_org_id = tenancy.arbiter_of(session, order.buyer_org_id, order.supplier_org_id)
     # The confirmed total goes into escrow from the buyer's settlement tokens, queued in this
     # same transaction (a 409 here leaves the order as it was).
     fundings = ledger.fund_escrow(session, order)

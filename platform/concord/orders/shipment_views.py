@@ -24,6 +24,23 @@ from concord.tenancy.models import Organization, Role
 shipments_portal = Blueprint("shipments_portal", __name__)
 disputes_portal = Blueprint("disputes_portal", __name__)
 
+
+@disputes_portal.app_context_processor
+def _dispute_navigation() -> dict:
+    """Whether the signed-in organization has disputes to read or decide: a party to orders,
+    the operator, or a member a partnership names as its arbiter."""
+    from flask import g
+
+    from concord.tenancy.models import Partnership, PartnershipStatus
+
+    me = g.get("principal")
+    if me is None:
+        return {"sees_disputes": False}
+    if me.is_operator or me.org.has("buyer") or me.org.has("supplier"):
+        return {"sees_disputes": True}
+    named = sa.select(Partnership.id).where(Partnership.arbiter_org_id == me.org.id, Partnership.status == PartnershipStatus.ACTIVE).limit(1)
+    return {"sees_disputes": db.session().execute(named).first() is not None}
+
 PAGE_SIZE = 25
 
 

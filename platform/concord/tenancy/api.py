@@ -189,7 +189,7 @@ class InvitationAccept(MethodView):
 def partnership_view(partnership: Partnership) -> dict:
     principal = current_principal()
     return {
-        **{key: getattr(partnership, key) for key in ("id", "relation", "status", "org_a", "org_b", "requested_by_org_id", "message", "created_at", "responded_at")},
+        **{key: getattr(partnership, key) for key in ("id", "relation", "status", "org_a", "org_b", "requested_by_org_id", "arbiter", "message", "created_at", "responded_at")},
         "allowed_actions": service.allowed_partnership_actions(partnership, principal.org.id) if principal.user.role == "admin" else [],
     }
 
@@ -207,7 +207,8 @@ class Partnerships(MethodView):
     def post(self, data):
         """Ask another active member for a partnership (admins); it becomes active when they accept."""
         partnership = service.request_partnership(
-            db.session(), current_principal(), relation=data["relation"], counterparty_id=data["counterparty_id"], my_side=data["my_side"], message=data["message"]
+            db.session(), current_principal(), relation=data["relation"], counterparty_id=data["counterparty_id"], my_side=data["my_side"], message=data["message"],
+            arbiter_id=data["arbiter_id"],
         )
         return partnership_view(partnership)
 

@@ -162,8 +162,12 @@ class Partnership(IdMixin, TimestampMixin, Base):
     )
     message: Mapped[str | None] = mapped_column(sa.String(500))
     responded_at: Mapped[datetime | None]
+    # Who decides disputes over the partners' escrows (buyer_supplier only; None: the
+    # operator). Proposed by the requester, agreed by the counterparty's acceptance.
+    arbiter_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("organizations.id"))
 
     org_a: Mapped[Organization] = relationship(foreign_keys=[org_a_id], lazy="joined")
+    arbiter: Mapped[Organization | None] = relationship(foreign_keys=[arbiter_org_id], lazy="joined")
     org_b: Mapped[Organization] = relationship(foreign_keys=[org_b_id], lazy="joined")
 
     def involves(self, org_id: uuid.UUID) -> bool:

@@ -124,6 +124,7 @@ class PartnershipInputSchema(InputSchema):
     counterparty_id = fields.UUID(required=True)
     my_side = fields.String(load_default=None, validate=validate.OneOf(SIDES))
     message = fields.String(load_default=None, validate=validate.Length(max=500))
+    arbiter_id = fields.UUID(load_default=None, allow_none=True, metadata={"description": "buyer_supplier only: the member that decides disputes over the partners' escrows (default: the operator)."})
 
 
 class PartnerSchema(OutputSchema):
@@ -139,6 +140,7 @@ class PartnershipSchema(OutputSchema):
     org_a = fields.Nested(PartnerSchema, metadata={"description": "The relation's first side (the buyer of buyer_supplier)."})
     org_b = fields.Nested(PartnerSchema, metadata={"description": "The relation's second side (the supplier of buyer_supplier)."})
     requested_by_org_id = fields.UUID()
+    arbiter = fields.Nested(PartnerSchema, allow_none=True, metadata={"description": "Who decides the partners' escrow disputes; null: the operator."})
     message = fields.String(allow_none=True)
     created_at = fields.DateTime()
     responded_at = fields.DateTime(allow_none=True)

@@ -329,7 +329,8 @@ def _fits_side(org: Organization, side: str) -> bool:
 
 
 def request_partnership(
-    session: Session, principal: Principal, *, relation: Relation, counterparty_id: uuid.UUID, my_side: str | None, message: str | None
+    session: Session, principal: Principal, *, relation: Relation, counterparty_id: uuid.UUID, my_side: str | None, message: str | None,
+    arbiter_id: uuid.UUID | None = None,
 ) -> Partnership:
     policy.require_admin(principal)
     me = principal.org
@@ -356,6 +357,7 @@ def request_partnership(
     if not _fits_side(other, their_side):
         raise ValidationFailed({"counterparty_id": [f"That organization does not have the {their_side} capability."]})
     org_a, org_b = (me, other) if my_side == side_a else (other, me)
+    _check_arbiter(session, relation, arbiter_id, org_a.id, org_b.id)
     existing = session.execute(
         sa.select(Partnership).where(Partnership.relation == relation, Partnership.org_a_id == org_a.id, Partnership.org_b_id == org_b.id).with_for_update(of=Partnership)
     ).unique().scalar_one_or_none()
@@ -371,10 +373,40 @@ def request_partnership(
         partnership.status = PartnershipStatus.REQUESTED
         partnership.responded_at = None
     partnership.message = message
+    partnership.arbiter_org_id = arbiter_id
     session.flush()
-    record(session, Action.PARTNERSHIP_REQUESTED, actor=principal.actor, subject_org_id=me.id, related_org_id=other.id, object_type="partnership", object_id=partnership.id, after={"relation": str(relation), "status": "requested", str(side_a): str(org_a.id), str(side_b): str(org_b.id)})
+    record(
+        session, Action.PARTNERSHIP_REQUESTED, actor=principal.actor, subject_org_id=me.id, related_org_id=other.id, object_type="partnership", object_id=partnership.id,
+        after={"relation": str(relation), "status": "requested", str(side_a): str(org_a.id), str(side_b): str(org_b.id), "arbiter": str(arbiter_id) if arbiter_id else "operator"},
+    )
     commit_or_conflict(session)
     return partnership
+
+
+def _check_arbiter(session: Session, relation: Relation, arbiter_id: uuid.UUID | None, *parties: uuid.UUID) -> None:
+    """A named arbiter decides the partners' escrow disputes: an active member that is
+    neither partner (the operator arbitrates when none is named)."""
+    if arbiter_id is None:
+        return
+    if relation != Relation.BUYER_SUPPLIER:
+        raise ValidationFailed({"arbiter_id": ["Only buyer_supplier partnerships name an arbiter."]})
+    arbiter = session.get(Organization, arbiter_id)
+    if arbiter is None or arbiter.status != OrgStatus.ACTIVE or arbiter.is_operator:
+        raise ValidationFailed({"arbiter_id": ["Not an active consortium member (leave it out to have the operator arbitrate)."]})
+    if arbiter_id in parties:
+        raise ValidationFailed({"arbiter_id": ["A partner cannot arbitrate its own disputes."]})
+
+
+def arbiter_of(session: Session, buyer_id: uuid.UUID, supplier_id: uuid.UUID) -> uuid.UUID:
+    """Who decides the disputes between an active buyer and supplier: the arbiter their
+    partnership names, or the operator."""
+    named = session.execute(
+        sa.select(Partnership.arbiter_org_id).where(
+            Partnership.relation == Relation.BUYER_SUPPLIER, Partnership.org_a_id == buyer_id, Partnership.org_b_id == supplier_id,
+            Partnership.status == PartnershipStatus.ACTIVE,
+        )
+    ).scalar_one_or_none()
+    return named or session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
 
 
 def partnerships_query(principal: Principal, *, status: PartnershipStatus | None = None, relation: Relation | None = None) -> sa.Select:
@@ -414,6 +446,11 @@ def transition_partnership(session: Session, principal: Principal, partnership_i
     partnership.status = PARTNERSHIP_TRANSITIONS[(partnership.status, action)]
     partnership.responded_at = clock.utcnow()
     other = partnership.counterparty_of(principal.org.id)
+    if partnership.status == PartnershipStatus.ACTIVE and partnership.arbiter_org_id is not None:
+        arbiter = session.get(Organization, partnership.arbiter_org_id)
+        if arbiter.status != OrgStatus.ACTIVE:
+            raise Conflict(f"The arbiter this request names, {arbiter.legal_name}, is no longer an active member; ask for the partnership again.")
+        ledger.grant_arbiter(session, arbiter)
     record(session, _PARTNERSHIP_AUDIT[action], actor=principal.actor, subject_org_id=principal.org.id, related_org_id=other.id, object_type="partnership", object_id=partnership.id, before=before, after={"status": str(partnership.status)})
     session.commit()
     return partnership

@@ -84,7 +84,7 @@ def partnerships():
     errors: dict = {}
     status = 200
     if request.method == "POST":
-        loaded, errors = load(schemas.PartnershipInputSchema(), form_data("relation", "counterparty_id", "my_side", "message"))
+        loaded, errors = load(schemas.PartnershipInputSchema(), form_data("relation", "counterparty_id", "my_side", "message", "arbiter_id"))
         if loaded:
             result, errors = attempt(service.request_partnership, db.session(), me, **loaded)
             if result:

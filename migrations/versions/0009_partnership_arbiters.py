@@ -1,0 +1,41 @@
+"""tenancy: a buyer-supplier partnership may name the arbiter of its escrow disputes
+
+The operator arbitrates unless the partners agree on another member; each order keeps the
+arbiter its escrow was funded with, since the contract fixes it then.
+
+Revision ID: 0009_arbiters
+Revises: 0008_notifications
+Create Date: 2026-11-30 09:31:32.227082
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import concord.db  # noqa: F401  (column types such as UTCDateTime)
+
+
+revision = '0009_arbiters'
+down_revision = '0008_notifications'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('partnerships', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('arbiter_org_id', sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_partnerships_arbiter_org_id_organizations'), 'organizations', ['arbiter_org_id'], ['id'])
+
+    with op.batch_alter_table('purchase_orders', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('arbiter_org_id', sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_purchase_orders_arbiter_org_id_organizations'), 'organizations', ['arbiter_org_id'], ['id'])
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('purchase_orders', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_purchase_orders_arbiter_org_id_organizations'), type_='foreignkey')
+        batch_op.drop_column('arbiter_org_id')
+
+    with op.batch_alter_table('partnerships', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_partnerships_arbiter_org_id_organizations'), type_='foreignkey')
+        batch_op.drop_column('arbiter_org_id')
+
