@@ -1,4 +1,4 @@
-"""tenancy: a buyer-supplier partnership may name the arbiter of its escrow disputes
+"""tenancy: a buyer-supplier partnership may name the arbiter of its escrow disputes; order list indexes
 
 The operator arbitrates unless the partners agree on another member; each order keeps the
 arbiter its escrow was funded with, since the contract fixes it then.
@@ -27,11 +27,16 @@ def upgrade() -> None:
     with op.batch_alter_table('purchase_orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('arbiter_org_id', sa.Uuid(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_purchase_orders_arbiter_org_id_organizations'), 'organizations', ['arbiter_org_id'], ['id'])
+        # Each side's order list walks its own index, newest first, instead of sorting.
+        batch_op.create_index('ix_purchase_orders_buyer_listing', ['buyer_org_id', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_purchase_orders_supplier_listing', ['supplier_org_id', 'created_at', 'id'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('purchase_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_purchase_orders_supplier_listing')
+        batch_op.drop_index('ix_purchase_orders_buyer_listing')
         batch_op.drop_constraint(batch_op.f('fk_purchase_orders_arbiter_org_id_organizations'), type_='foreignkey')
         batch_op.drop_column('arbiter_org_id')
 

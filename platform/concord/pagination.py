@@ -65,18 +65,27 @@ def _decode(cursor: str, key_columns: Sequence[sa.ColumnElement]) -> list[Any]:
 
 def paginate(
     session: Session,
-    query: sa.Select,
+    query: sa.Select | Sequence[sa.Select],
     key_columns: Sequence[sa.ColumnElement],
     *,
     limit: int | None,
     cursor: str | None,
 ) -> tuple[list[Any], str | None]:
-    """Newest first by `key_columns` (which must end in a unique column)."""
+    """Newest first by `key_columns` (which must end in a unique column).
+
+    `query` may be several disjoint queries whose rows together make the list: each is
+    read newest first on its own (so each can walk an index instead of sorting every row
+    an OR of them would match), and their first pages are merged."""
     limit = DEFAULT_LIMIT if limit is None else limit
-    if cursor:
-        after = _decode(cursor, key_columns)
-        query = query.where(sa.tuple_(*key_columns) < sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(after, key_columns)]))
-    rows = list(session.execute(query.order_by(*[c.desc() for c in key_columns]).limit(limit + 1)).unique().scalars())
+    branches = [query] if isinstance(query, sa.Select) else list(query)
+    after = _decode(cursor, key_columns) if cursor else None
+    rows: list[Any] = []
+    for branch in branches:
+        if after is not None:
+            branch = branch.where(sa.tuple_(*key_columns) < sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(after, key_columns)]))
+        rows += session.execute(branch.order_by(*[c.desc() for c in key_columns]).limit(limit + 1)).unique().scalars()
+    if len(branches) > 1:
+        rows = sorted(rows, key=lambda row: tuple(getattr(row, c.key) for c in key_columns), reverse=True)[: limit + 1]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

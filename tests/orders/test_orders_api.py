@@ -263,3 +263,30 @@ def test_a_decided_proposal_cannot_be_decided_again_and_belongs_to_its_order(app
     order = client.get(f"/api/v1/orders/{oid}", headers=world.buyer.headers).get_json()
     assert order["revision"] == 1 and order["lines"][1]["quantity"] == "4.000"
     assert order["allowed_actions"] == ["cancel"]
+
+
+def test_an_organization_on_both_sides_pages_through_all_its_orders_once_newest_first(app, client, session, world):
+    """The list reads the orders placed and the orders received separately and merges them."""
+    from concord.tenancy.models import Relation
+    from tests import factories
+
+    trader = factories.member(session, world.operator, "buyer", "supplier", name="Trading House KG")
+    factories.partner(session, Relation.BUYER_SUPPLIER, trader, world.supplier)
+    factories.partner(session, Relation.BUYER_SUPPLIER, world.buyer, trader)
+    with app.test_request_context():
+        placed = [orders_factory.issued_order(session, trader, world.supplier).id for _ in range(4)]
+        received = [orders_factory.issued_order(session, world.buyer, trader).id for _ in range(3)]
+        hidden = orders_factory.draft_order(session, world.buyer, trader).id  # another buyer's draft
+        placed.append(orders_factory.draft_order(session, trader, world.supplier).id)  # its own draft
+    session.commit()
+    seen, cursor = [], None
+    while True:
+        page = client.get("/api/v1/orders?limit=3" + (f"&cursor={cursor}" if cursor else ""), headers=trader.headers).get_json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    ids = [o["id"] for o in seen]
+    assert sorted(ids) == sorted(str(i) for i in placed + received) and str(hidden) not in ids
+    keys = [(o["created_at"], o["id"]) for o in seen]
+    assert keys == sorted(keys, reverse=True)

@@ -37,8 +37,8 @@ class Orders(MethodView):
     @orders.response(200, page_of(schemas.OrderSchema))
     def get(self, args):
         """Orders you place or receive (a supplier never sees a buyer's drafts), newest first."""
-        query = service.orders_query(current_principal(), state=args["state"], partner_id=args["partner_id"], role=args["role"])
-        return page_response(query, [PurchaseOrder.created_at, PurchaseOrder.id], args, transform=_shown)
+        queries = service.order_list_queries(current_principal(), state=args["state"], partner_id=args["partner_id"], role=args["role"])
+        return page_response(queries, [PurchaseOrder.created_at, PurchaseOrder.id], args, transform=_shown)
 
     @orders.arguments(schemas.OrderInputSchema)
     @orders.response(201, schemas.OrderSchema)

@@ -67,11 +67,13 @@ RELEASE_MARGIN = timedelta(minutes=2)
 
 def dispute_window(session: Session, order: PurchaseOrder) -> timedelta:
     """The window the order's escrow was funded with (the contract fixes it per escrow);
-    the configured one until the funding is indexed."""
-    funded = ledger.escrow_event(session, order.id, "EscrowFunded")
-    if funded is not None:
-        return timedelta(seconds=int(funded.args["disputeWindow"]))
-    return timedelta(hours=int(current_app.config["DISPUTE_WINDOW_HOURS"]))
+    the configured one until the funding is indexed. Looked up once per loaded order."""
+    window = getattr(order, "_escrow_window", None)
+    if window is None:
+        funded = ledger.escrow_event(session, order.id, "EscrowFunded")
+        window = timedelta(seconds=int(funded.args["disputeWindow"])) if funded is not None else timedelta(hours=int(current_app.config["DISPUTE_WINDOW_HOURS"]))
+        order._escrow_window = window
+    return window
 
 
 def buyer_deadline(session: Session, order: PurchaseOrder) -> datetime:

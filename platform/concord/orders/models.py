@@ -44,6 +44,9 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
         sa.UniqueConstraint("buyer_org_id", "number"),
         sa.CheckConstraint("buyer_org_id <> supplier_org_id", name="distinct_parties"),
         sa.CheckConstraint("total >= 0", name="total_not_negative"),
+        # Each side's list, newest first (see orders.service.order_list_queries).
+        sa.Index("ix_purchase_orders_buyer_listing", "buyer_org_id", "created_at", "id"),
+        sa.Index("ix_purchase_orders_supplier_listing", "supplier_org_id", "created_at", "id"),
     )
 
     number: Mapped[str] = mapped_column(sa.String(40))

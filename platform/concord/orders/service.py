@@ -434,6 +434,13 @@ def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, p
 # -- reading --------------------------------------------------------------------------------
 
 
+def order_list_queries(principal: Principal, *, state: OrderState | None = None, partner_id: uuid.UUID | None = None, role: str | None = None) -> list[sa.Select]:
+    """orders_query split by the caller's side (orders it places, orders it receives): two
+    disjoint queries a list pages through together, each along its own index."""
+    sides = [role] if role else ["buyer", "supplier"]
+    return [orders_query(principal, state=state, partner_id=partner_id, role=side) for side in sides]
+
+
 def orders_query(principal: Principal, *, state: OrderState | None = None, partner_id: uuid.UUID | None = None, role: str | None = None) -> sa.Select:
     query = sa.select(PurchaseOrder).where(policy.visible(principal, PurchaseOrder))
     if state is not None:

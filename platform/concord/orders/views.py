@@ -97,9 +97,9 @@ def index():
         partner_id = uuid.UUID(args["partner"]) if args.get("partner") else None
     except ValueError:
         partner_id = None
-    query = service.orders_query(me, state=OrderState(state) if state else None, partner_id=partner_id, role=role)
+    queries = service.order_list_queries(me, state=OrderState(state) if state else None, partner_id=partner_id, role=role)
     rows, next_cursor = paginate(
-        db.session(), query, [PurchaseOrder.created_at, PurchaseOrder.id], limit=25, cursor=args.get("cursor") or None
+        db.session(), queries, [PurchaseOrder.created_at, PurchaseOrder.id], limit=25, cursor=args.get("cursor") or None
     )
     names = _names(*[o.buyer_org_id for o in rows], *[o.supplier_org_id for o in rows])
     filters = {key: value for key, value in (("state", state), ("partner", str(partner_id) if partner_id else None), ("role", role)) if value}
