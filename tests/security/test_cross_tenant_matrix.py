@@ -77,6 +77,10 @@ PORTAL_FORMS: dict[str, dict] = {
     "shipments_portal.record_milestone": {"kind": "departed", "occurred_at": "2026-01-05T10:00", "occurred_at_offset": "+00:00", "location": "Nowhere"},
     "shipments_portal.prove_delivery": {"receiver_name": "Mallory", "delivered_at": "2026-01-05T10:00", "delivered_at_offset": "+01:00"},
     "disputes_portal.resolve": {"payee_amount": "1.00", "resolution": "cross-tenant attempt"},
+    "notifications_portal.mark_read": {"show": "unread"},
+    "notifications_portal.set_active": {"back": "list"},
+    "notifications_portal.send_test": {"back": "list"},
+    "notifications_portal.delete_webhook": {},
 }
 
 

@@ -131,6 +131,24 @@ def mark_read(session: Session, principal: Principal, notification_id: uuid.UUID
     return notification
 
 
+def mark_all_read(session: Session, principal: Principal, *, up_to: datetime | None = None) -> int:
+    """Mark read every unread notification of your organization that arrived by `up_to`
+    (now when None, never later): what came after the reader's page stays unread. Returns
+    how many; one audit entry covers them, none when there were none."""
+    now = clock.utcnow()
+    up_to = now if up_to is None else min(up_to, now)
+    marked = session.execute(
+        sa.update(Notification)
+        .where(policy.visible(principal, Notification), Notification.read_at.is_(None), Notification.created_at <= up_to)
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if marked:
+        record(session, Action.NOTIFICATION_READ, actor=principal.actor, subject_org_id=principal.org.id, object_type="notification", all_unread=True, up_to=up_to.isoformat(), count=marked)
+    session.commit()
+    return marked
+
+
 # -- webhook subscriptions --------------------------------------------------------------------
 
 

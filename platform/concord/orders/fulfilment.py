@@ -50,7 +50,7 @@ from concord.orders.models import (
     ShipmentLine,
     ShipmentState,
 )
-from concord.orders.service import CENT, QUANTITY_STEP, audit_step, check, line_value
+from concord.orders.service import CENT, QUANTITY_STEP, audit_step, check, line_value, tell
 from concord.policy import Principal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Capability, Organization, OrgStatus, Relation
@@ -131,15 +131,6 @@ def _fingerprint(record_: dict[str, Any]) -> str:
     """A record's SHA-256 over its canonical JSON, as the 0x-hex a bytes32 takes."""
     canonical = json.dumps(record_, sort_keys=True, separators=(",", ":"), default=str)
     return "0x" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _tell(session: Session, event: str, order: PurchaseOrder, org_ids, summary: str, **data: Any) -> None:
-    from concord.notifications.service import notify
-
-    notify(
-        session, event, org_ids=org_ids, object_type="order", object_id=order.id, summary=summary,
-        data={"order_id": str(order.id), "order_number": order.number, "state": str(order.state), **data},
-    )
 
 
 # -- shipments ------------------------------------------------------------------------------
@@ -247,7 +238,7 @@ def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID,
         lines=[{"line_no": sl.line_no, "lot_number": sl.lot_number, "quantity": str(sl.quantity)} for sl in shipment.lines],
         escrow_transactions=[str(i.uid) for i in intents],
     )
-    _tell(session, "shipment.created", order, {order.buyer_org_id, shipment.carrier_org_id}, f"Shipment {shipment.number} of order {order.number} is on its way.", shipment_id=str(shipment.id))
+    tell(session, "shipment.created", order, {order.buyer_org_id, shipment.carrier_org_id}, f"Shipment {shipment.number} of order {order.number} is on its way.", shipment_id=str(shipment.id))
     session.commit()
     return shipment
 
@@ -280,7 +271,7 @@ def record_milestone(session: Session, principal: Principal, shipment_id: uuid.U
         object_type="shipment", object_id=shipment.id, after={"kind": str(milestone.kind), "occurred_at": milestone.occurred_at.isoformat(), "location": milestone.location},
     )
     order = session.get(PurchaseOrder, shipment.order_id)
-    _tell(session, "shipment.milestone", order, {shipment.buyer_org_id, shipment.supplier_org_id}, f"Shipment {shipment.number} of order {order.number}: {str(milestone.kind).replace('_', ' ')} at {milestone.location}.", shipment_id=str(shipment.id), kind=str(milestone.kind))
+    tell(session, "shipment.milestone", order, {shipment.buyer_org_id, shipment.supplier_org_id}, f"Shipment {shipment.number} of order {order.number}: {str(milestone.kind).replace('_', ' ')} at {milestone.location}.", shipment_id=str(shipment.id), kind=str(milestone.kind))
     session.commit()
     return milestone
 
@@ -339,11 +330,11 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
             object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state), "delivery_proof": order_proof},
             escrow_transactions=[str(i.uid) for i in intents[1:]],
         )
-        _tell(
+        tell(
             session, "order.delivered", order, {order.buyer_org_id, order.supplier_org_id},
             f"Order {order.number} is delivered; the buyer may confirm receipt or dispute until {buyer_deadline(session, order).isoformat()}.",
         )
-    _tell(session, "shipment.delivered", order, {order.buyer_org_id, order.supplier_org_id}, f"Shipment {shipment.number} of order {order.number} was delivered to {shipment.pod_receiver_name}.", shipment_id=str(shipment.id))
+    tell(session, "shipment.delivered", order, {order.buyer_org_id, order.supplier_org_id}, f"Shipment {shipment.number} of order {order.number} was delivered to {shipment.pod_receiver_name}.", shipment_id=str(shipment.id))
     session.commit()
     return shipment
 
@@ -422,7 +413,7 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
         if in_full
         else f"Order {order.number} was received with rejections: {accepted_value} of {order.confirmed_total} {order.currency} accepted; the supplier may accept the receipt or dispute it."
     )
-    _tell(session, "order.received", order, {order.buyer_org_id, order.supplier_org_id}, summary, accepted_value=str(accepted_value), refund_value=str(receipt.refund_value))
+    tell(session, "order.received", order, {order.buyer_org_id, order.supplier_org_id}, summary, accepted_value=str(accepted_value), refund_value=str(receipt.refund_value))
     commit_or_conflict(session, "This order's receipt was just confirmed by another request.")
     return receipt
 
@@ -440,7 +431,7 @@ def release(session: Session, principal: Principal, order_id: uuid.UUID) -> Purc
     intent = _queue_release(session, order, principal.org.id, why)
     session.flush()
     audit_step(session, principal, order, "release", order.state, why=why, escrow_transactions=[str(intent.uid)])
-    _tell(session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The escrow of order {order.number} is being released: {why}.")
+    tell(session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The escrow of order {order.number} is being released: {why}.")
     session.commit()
     return order
 
@@ -494,7 +485,7 @@ def release_overdue(app: Flask) -> int:
                 object_type="order", object_id=order.id, before={"state": str(order.state)}, after={"state": str(order.state)},
                 why=why, escrow_transactions=[str(intent.uid)],
             )
-            _tell(session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The escrow of order {order.number} is being released: {why}.")
+            tell(session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The escrow of order {order.number} is being released: {why}.")
             session.commit()
             queued += 1
     return queued
@@ -523,7 +514,7 @@ def open_dispute(session: Session, principal: Principal, order_id: uuid.UUID, re
     )
     session.flush()
     audit_step(session, principal, order, "open_dispute", before, dispute_id=str(dispute.id), reason=reason, escrow_transactions=[str(intent.uid)])
-    _tell(session, "dispute.opened", order, {order.buyer_org_id, order.supplier_org_id, arbiter_id}, f"{principal.org.legal_name} opened a dispute on order {order.number}: {reason}", dispute_id=str(dispute.id))
+    tell(session, "dispute.opened", order, {order.buyer_org_id, order.supplier_org_id, arbiter_id}, f"{principal.org.legal_name} opened a dispute on order {order.number}: {reason}", dispute_id=str(dispute.id))
     commit_or_conflict(session, "A dispute on this order was just opened by another request.")
     return dispute
 
@@ -560,7 +551,7 @@ def resolve_dispute(session: Session, principal: Principal, dispute_id: uuid.UUI
         after={"state": "resolved", "payee_amount": str(dispute.payee_amount), "buyer_amount": str(dispute.buyer_amount)},
         resolution=dispute.resolution, escrow_transactions=[str(intent.uid)],
     )
-    _tell(
+    tell(
         session, "dispute.resolved", order, {order.buyer_org_id, order.supplier_org_id},
         f"The dispute on order {order.number} is resolved: {dispute.payee_amount} {order.currency} to the supplier, {dispute.buyer_amount} back to the buyer.",
         dispute_id=str(dispute.id), payee_amount=str(dispute.payee_amount), buyer_amount=str(dispute.buyer_amount),
@@ -625,7 +616,7 @@ def _close_on_settlement(session: Session, intent: ChainIntent) -> None:
         after={"state": str(order.state), "paid_to_supplier": str(to_supplier), "refunded_to_buyer": str(to_buyer)},
         settled_by=intent.tx_hash, withdrawals=[str(w.uid) for w in withdrawals if w is not None],
     )
-    _tell(
+    tell(
         session, "escrow.released", order, {order.buyer_org_id, order.supplier_org_id},
         f"Order {order.number} is closed: {to_supplier} {order.currency} paid to the supplier, {to_buyer} refunded to the buyer.",
         paid_to_supplier=str(to_supplier), refunded_to_buyer=str(to_buyer), tx_hash=intent.tx_hash,

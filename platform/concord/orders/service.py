@@ -285,6 +285,16 @@ def audit_step(session: Session, principal: Principal, order: PurchaseOrder, act
     )
 
 
+def tell(session: Session, event: str, order: PurchaseOrder, org_ids, summary: str, **data: Any) -> None:
+    """Notify the organizations of an order step (in-app, and their webhooks), in the caller's transaction."""
+    from concord.notifications.service import notify
+
+    notify(
+        session, event, org_ids=org_ids, object_type="order", object_id=order.id, summary=summary,
+        data={"order_id": str(order.id), "order_number": order.number, "state": str(order.state), **data},
+    )
+
+
 def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     order.state, before = check(session, order, principal, "issue"), order.state
@@ -293,6 +303,7 @@ def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> Purcha
     order.issued_at = clock.utcnow()
     _new_revision(session, order, principal, "issued")
     audit_step(session, principal, order, "issue", before)
+    tell(session, "order.issued", order, {order.supplier_org_id}, f"{principal.org.legal_name} issued order {order.number}: {order.total} {order.currency}.")
     session.commit()
     return order
 
@@ -337,6 +348,11 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     partial = any(line.confirmed_quantity < line.quantity for line in order.lines)
     session.flush()
     audit_step(session, principal, order, "acknowledge", before, confirmed_total=str(confirmed_total), partial=partial, escrow_transactions=[str(i.uid) for i in fundings])
+    tell(
+        session, "order.acknowledged", order, {order.buyer_org_id},
+        f"{principal.org.legal_name} confirmed order {order.number}{' in part' if partial else ''}: {confirmed_total} {order.currency}, locked in escrow from your settlement tokens.",
+        confirmed_total=str(confirmed_total),
+    )
     session.commit()
     return order
 
@@ -363,6 +379,8 @@ def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: 
         record(session, _ACTIONS[action], actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state)}, reason=order.state_reason)
     else:
         audit_step(session, principal, order, action, before, reason=order.state_reason)
+        other = order.buyer_org_id if action == "reject" else order.supplier_org_id
+        tell(session, f"order.{order.state}", order, {other}, f"{principal.org.legal_name} {order.state} order {order.number}: {order.state_reason}", reason=order.state_reason)
     session.commit()
     return order
 
@@ -396,6 +414,7 @@ def propose_change(session: Session, principal: Principal, order_id: uuid.UUID, 
     session.add(proposal)
     session.flush()
     audit_step(session, principal, order, "propose_change", order.state, proposal_id=str(proposal.id), changes=changes)
+    tell(session, "order.change_proposed", order, {order.buyer_org_id}, f"{principal.org.legal_name} proposes changes to order {order.number}.", proposal_id=str(proposal.id))
     session.commit()
     return proposal
 
@@ -427,6 +446,7 @@ def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, p
     else:
         proposal.state = ProposalState.DECLINED
     audit_step(session, principal, order, action, order.state, proposal_id=str(proposal.id), reason=proposal.decision_reason)
+    tell(session, f"order.change_{proposal.state}", order, {order.supplier_org_id}, f"{principal.org.legal_name} {proposal.state} your change proposal on order {order.number}.", proposal_id=str(proposal.id))
     session.commit()
     return proposal
 
