@@ -552,3 +552,58 @@ def test_a_partnership_may_name_another_arbiter_who_alone_decides_its_disputes(a
     assert client.get(f"/api/v1/orders/{oid}", headers=buyer.headers).get_json()["state"] == "closed"
     assert token.functions.balanceOf(buyer.signing_address(app)).call() == units(Decimal("1000") - Decimal("50.00"))
     assert token.functions.balanceOf(supplier.signing_address(app)).call() == units("50.00")
+
+
+def _partners_naming(client, world, buyer, arbiter):
+    asked = client.post(
+        "/api/v1/partnerships", json={"relation": "buyer_supplier", "counterparty_id": str(world.supplier.org.id), "arbiter_id": str(arbiter.org.id)}, headers=buyer.headers
+    ).get_json()
+    assert client.post(f"/api/v1/partnerships/{asked['id']}/accept", headers=world.supplier.headers).status_code == 200
+
+
+def _funded_buyer2_order(app, client, session, world, chain_worker):
+    with app.test_request_context():
+        from concord.ledger import service as ledger_service
+
+        ledger_service.mint(session, world.operator.principal, world.buyer2.org.id, "EUR", Decimal("1000"))
+        issued = orders_factory.issued_order(session, world.buyer2, world.supplier)
+    session.commit()
+    settle(app, chain_worker)
+    return str(issued.id)
+
+
+def test_the_arbiter_a_partnership_names_cannot_carry_its_orders(app, client, session, world, chain_worker):
+    _partners_naming(client, world, world.buyer2, world.carrier)
+    oid = _funded_buyer2_order(app, client, session, world, chain_worker)
+    body = {"lines": [{"line_no": n, "confirmed_quantity": q, "confirmed_date": date.today().isoformat()} for n, q in ((1, "10"), (2, "4"))]}
+    assert client.post(f"/api/v1/orders/{oid}/acknowledge", json=body, headers=world.supplier.headers).status_code == 200
+    refused = ship(client, world, oid, [{"line_no": 1, "quantity": "10"}])
+    assert refused.status_code == 422 and "nor the arbiter" in refused.get_json()["errors"]["carrier_id"][0]
+
+
+def test_an_arbiter_no_longer_active_stops_funding_with_a_409(app, client, session, world, chain_worker):
+    from concord.tenancy import service as tenancy
+
+    _partners_naming(client, world, world.buyer2, world.auditor)
+    oid = _funded_buyer2_order(app, client, session, world, chain_worker)
+    with app.test_request_context():
+        tenancy.transition_organization(session, world.operator.principal, world.auditor.org.id, "suspend", reason="Lapsed accreditation")
+    session.commit()
+    body = {"lines": [{"line_no": n, "confirmed_quantity": q, "confirmed_date": date.today().isoformat()} for n, q in ((1, "10"), (2, "4"))]}
+    refused = client.post(f"/api/v1/orders/{oid}/acknowledge", json=body, headers=world.supplier.headers)
+    assert refused.status_code == 409 and "arbiter" in refused.get_json()["detail"]
+    assert client.get(f"/api/v1/orders/{oid}", headers=world.buyer2.headers).get_json()["state"] == "issued"
+
+
+def test_a_release_the_chain_refuses_is_retried_later_and_a_few_times_only(app, client, world, chain_worker, order, frozen_clock, monkeypatch):
+    delivered(app, client, world, chain_worker, order)
+    monkeypatch.setattr(fulfilment, "dispute_window", lambda session, order: timedelta(hours=1))  # shorter than the escrow's 72 h
+    frozen_clock.advance(hours=2)
+    for attempt in range(fulfilment.MAX_RELEASE_ATTEMPTS):
+        assert fulfilment.release_overdue(app) == 1, attempt
+        settle(app, chain_worker)
+        assert fulfilment.release_overdue(app) == 0  # not again at once
+        frozen_clock.advance(hours=1, minutes=1)
+    assert fulfilment.release_overdue(app) == 0  # given up: the escrow shows the refused steps
+    escrow = client.get(f"/api/v1/orders/{order}/escrow", headers=world.buyer.headers).get_json()
+    assert escrow["failed_steps"] == ["release"] * fulfilment.MAX_RELEASE_ATTEMPTS and escrow["state"] == "delivered"

@@ -103,13 +103,24 @@ def grant_arbiter(session: Session, organization) -> ChainIntent:
     )
 
 
-def _open_grant(session: Session, organization_id: uuid.UUID) -> ChainIntent | None:
-    return session.execute(
+def _arbiter_ready(session: Session, organization_id: uuid.UUID) -> ChainIntent | None:
+    """The grant of the arbiter role an escrow naming this member must wait for (None: the
+    role is on chain, or it is the operator's own); a refused grant is asked for again."""
+    if organization_id == _operator_id(session):
+        return None
+    latest = session.execute(
         sa.select(ChainIntent)
-        .where(ChainIntent.subject_type == ARBITER_SUBJECT, ChainIntent.subject_id == str(organization_id), ChainIntent.state.in_(OPEN_STATES))
+        .where(ChainIntent.subject_type == ARBITER_SUBJECT, ChainIntent.subject_id == str(organization_id))
         .order_by(ChainIntent.seq.desc())
         .limit(1)
     ).scalar_one_or_none()
+    if latest is not None and latest.state == IntentState.CONFIRMED:
+        return None
+    if latest is not None and latest.state in OPEN_STATES:
+        return latest
+    from concord.tenancy.models import Organization
+
+    return grant_arbiter(session, session.get(Organization, organization_id))
 
 
 def address_of(session: Session, organization_id) -> str | None:
@@ -264,6 +275,11 @@ def fund_escrow(session: Session, order) -> list[ChainIntent]:
     buyer, supplier = session.get(OrganizationKey, order.buyer_org_id), session.get(OrganizationKey, order.supplier_org_id)
     arbiter_id = order.arbiter_org_id or _operator_id(session)
     arbiter = session.get(OrganizationKey, arbiter_id)
+    if session.get(Organization, arbiter_id).status != "active":
+        raise Conflict(
+            "The arbiter your partnership names is not an active member of the consortium; the partners must agree on another before the escrow can be funded.",
+            current_state=str(order.state),
+        )
     units = token_units(order.confirmed_total)
     available = _indexed_units(session, chain_id, token.name, buyer.address) - _reserved_units(session, chain_id, buyer.address, token.address)
     if units > available:
@@ -277,7 +293,7 @@ def fund_escrow(session: Session, order) -> list[ChainIntent]:
     return [
         outbox.enqueue(
             # A named arbiter must hold its role on chain before an escrow may name it.
-            session, contract=token.name, function="approve", args=[escrow.address, units], after=_open_grant(session, arbiter_id),
+            session, contract=token.name, function="approve", args=[escrow.address, units], after=_arbiter_ready(session, arbiter_id),
             purpose=f"Allow the escrow to take {order.confirmed_total} {order.currency} for order {order.number}", **common,
         ),
         outbox.enqueue(

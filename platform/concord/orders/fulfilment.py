@@ -63,6 +63,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 BUYER_MARGIN = timedelta(minutes=30)
 #: Release waits this long past the window's end as the worker saw it (node clock skew).
 RELEASE_MARGIN = timedelta(minutes=2)
+#: A release the chain refused is tried again after this long, at most this many times.
+RELEASE_RETRY = timedelta(hours=1)
+MAX_RELEASE_ATTEMPTS = 3
 
 
 def dispute_window(session: Session, order: PurchaseOrder) -> timedelta:
@@ -161,7 +164,8 @@ def _carrier_errors(session: Session, order: PurchaseOrder, carrier_id: uuid.UUI
         or ledger.address_of(session, carrier_id) is None
     ):
         return ["Not an active carrier partner of your organization."]
-    if carrier_id in (order.buyer_org_id, order.supplier_org_id) or carrier.is_operator:
+    arbiter_id = order.arbiter_org_id or session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
+    if carrier_id in (order.buyer_org_id, order.supplier_org_id, arbiter_id):
         # The escrow's separation of duties: no party may prove its own delivery.
         return ["The carrier must be neither the buyer, the supplier nor the arbiter of the order."]
     if earlier and earlier[0].carrier_org_id != carrier_id:
@@ -451,6 +455,9 @@ def overdue(session: Session, order: PurchaseOrder) -> str | None:
     confirmed = [i for i in intents if i.state == IntentState.CONFIRMED]
     if any(i.function in _SETTLING for i in confirmed):
         return None
+    refused = [i for i in intents if i.function == "release" and i.state == IntentState.FAILED]
+    if len(refused) >= MAX_RELEASE_ATTEMPTS or (refused and clock.utcnow() < refused[-1].finished_at + RELEASE_RETRY):
+        return None  # the chain refused it: try again later, and at most a few times (failed_steps shows it)
     last = next((i for i in reversed(confirmed) if i.function in ("attestDelivery", "confirmReceipt", "openDispute")), None)
     if last is None or last.function == "openDispute":
         return None
@@ -473,8 +480,11 @@ def release_overdue(app: Flask) -> int:
         ).scalars().all()
         operator_id = session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one_or_none()
         for order_id in candidates:
+            if overdue(session, session.get(PurchaseOrder, order_id)) is None:
+                session.rollback()  # nothing to do: no row lock taken
+                continue
             order = _locked_order(session, order_id)
-            why = overdue(session, order)
+            why = overdue(session, order)  # again, under the lock
             if why is None:
                 session.rollback()
                 continue
@@ -527,7 +537,9 @@ def resolve_dispute(session: Session, principal: Principal, dispute_id: uuid.UUI
         raise Forbidden("Only the dispute's arbiter may resolve it.")
     order = _locked_order(session, dispute.order_id)
     dispute = _locked(session, Dispute, dispute.id)
-    if dispute.state != DisputeState.OPEN or order.settlement_queued_at is not None:
+    # A resolution the chain refused leaves the escrow disputed: the arbiter decides again.
+    refused = dispute.state == DisputeState.RESOLVED and ledger.escrow_step_failed(session, order.id, "resolveDispute")
+    if not refused and (dispute.state != DisputeState.OPEN or order.settlement_queued_at is not None):
         raise InvalidTransition("dispute", str(dispute.state), "resolve", [], "it is already decided" if dispute.state == DisputeState.OPEN else None)
     if ledger.escrow_step_failed(session, order.id, "openDispute"):
         raise InvalidTransition("dispute", str(dispute.state), "resolve", [], "the escrow refused to open it (see the order's escrow transactions)")
@@ -604,6 +616,11 @@ def _close_on_settlement(session: Session, intent: ChainIntent) -> None:
         return
     to_supplier, to_buyer = settlement_split(session, order, settled_by=intent)
     before, order.state, order.closed_at = order.state, OrderState.CLOSED, clock.utcnow()
+    dispute = dispute_of(session, order.id)
+    if dispute is not None and dispute.state == DisputeState.OPEN:
+        # The chain refused to open it (too late) and the escrow was released past its window.
+        dispute.state, dispute.payee_amount, dispute.buyer_amount = DisputeState.RESOLVED, to_supplier, to_buyer
+        dispute.resolution, dispute.resolved_at = "Closed without a decision: the escrow refused the dispute and released after its window.", order.closed_at
     withdrawals = [
         ledger.withdraw(session, order, organization_id, after=intent)
         for organization_id, amount in ((order.supplier_org_id, to_supplier), (order.buyer_org_id, to_buyer))

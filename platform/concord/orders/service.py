@@ -311,6 +311,9 @@ def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> Purcha
 def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, answers: list[dict[str, Any]]) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     next_state = check(session, order, principal, "acknowledge")
+    if not tenancy.are_partners(session, Relation.BUYER_SUPPLIER, order.buyer_org_id, order.supplier_org_id):
+        # The partnership names the escrow's arbiter: it must still stand.
+        raise Conflict("Your organization is no longer an active supplier partner of this buyer.", current_state=str(order.state))
     by_line = {answer["line_no"]: answer for answer in answers}
     errors: dict[str, Any] = {}
     if len(by_line) != len(answers):

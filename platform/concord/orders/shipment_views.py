@@ -38,8 +38,9 @@ def _dispute_navigation() -> dict:
         return {"sees_disputes": False}
     if me.is_operator or me.org.has("buyer") or me.org.has("supplier"):
         return {"sees_disputes": True}
-    named = sa.select(Partnership.id).where(Partnership.arbiter_org_id == me.org.id, Partnership.status == PartnershipStatus.ACTIVE).limit(1)
-    return {"sees_disputes": db.session().execute(named).first() is not None}
+    named = sa.select(Partnership.id).where(Partnership.arbiter_org_id == me.org.id, Partnership.status == PartnershipStatus.ACTIVE)
+    deciding = sa.select(Dispute.id).where(Dispute.arbiter_org_id == me.org.id)
+    return {"sees_disputes": db.session().execute(named.union_all(deciding).limit(1)).first() is not None}
 
 PAGE_SIZE = 25
 

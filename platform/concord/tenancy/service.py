@@ -391,7 +391,7 @@ def _check_arbiter(session: Session, relation: Relation, arbiter_id: uuid.UUID |
     if relation != Relation.BUYER_SUPPLIER:
         raise ValidationFailed({"arbiter_id": ["Only buyer_supplier partnerships name an arbiter."]})
     arbiter = session.get(Organization, arbiter_id)
-    if arbiter is None or arbiter.status != OrgStatus.ACTIVE or arbiter.is_operator:
+    if arbiter is None or arbiter.status != OrgStatus.ACTIVE or arbiter.is_operator or ledger.address_of(session, arbiter_id) is None:
         raise ValidationFailed({"arbiter_id": ["Not an active consortium member (leave it out to have the operator arbitrate)."]})
     if arbiter_id in parties:
         raise ValidationFailed({"arbiter_id": ["A partner cannot arbitrate its own disputes."]})
