@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import has_app_context
 
 from concord import clock
-from concord.db import database
-from tests import factories
+# The security tests' session, world and client: commits are real and no request context is held open.
+from tests.security.conftest import client, session, world  # noqa: F401
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -98,23 +97,3 @@ def private_hosts_allowed(app, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE_HOSTS", True)
 
 
-@pytest.fixture
-def session(app):
-    """A database session for arranging and checking state (commits are real)."""
-    db_session = database(app).sessionmaker()
-    yield db_session
-    db_session.close()
-
-
-@pytest.fixture
-def world(app, session):
-    with app.test_request_context():
-        built = factories.build_world(app, session)
-    session.commit()  # end the read transaction (SQLite would keep its write lock)
-    return built
-
-
-@pytest.fixture
-def client(app):
-    assert not has_app_context(), "a pushed app context would make every request share `g`"
-    return app.test_client()

@@ -14,30 +14,14 @@ import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 
-from concord.db import database
 from concord.ledger import service as ledger_service
 from tests import factories
 from tests.orders.conftest import chain_worker, settle  # noqa: F401  (fixtures and helpers shared with the order tests)
+# The security tests' session, world and client: commits are real and no request context is held open.
+from tests.security.conftest import client, session, world  # noqa: F401
 from tests.security.helpers import csrf_from, portal_login
 
 BUYER_FUNDS = Decimal("50000")
-
-
-@pytest.fixture
-def session(app):
-    """A database session for arranging and checking state (commits are real). Service
-    calls that need the app go inside `with app.test_request_context():`."""
-    db_session = database(app).sessionmaker()
-    yield db_session
-    db_session.close()
-
-
-@pytest.fixture
-def world(app, session):
-    with app.test_request_context():
-        built = factories.build_world(app, session)
-    session.commit()  # end the read transaction (SQLite would keep its write lock)
-    return built
 
 
 @dataclass
