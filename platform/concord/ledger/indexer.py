@@ -80,7 +80,7 @@ def _index(session: Session, chain_id: int, entry: dict[str, Any], decoders) -> 
     session.add(
         ChainEvent(
             chain_id=chain_id, tx_hash=key[1], log_index=key[2], block_number=int(entry["blockNumber"]),
-            contract=contract_name, event=decoded["event"], args=args,
+            contract=contract_name, event=decoded["event"], args=args, order_ref=args.get("orderId"),
         )
     )
     if contract_name == "Consortium":

@@ -132,6 +132,8 @@ class ChainEvent(Base):
     contract: Mapped[str] = mapped_column(sa.String(64))
     event: Mapped[str] = mapped_column(sa.String(64))
     args: Mapped[dict] = mapped_column(sa.JSON)
+    # The order an escrow event is about (its `orderId`), so an order's events are found by index.
+    order_ref: Mapped[str | None] = mapped_column(sa.String(66), index=True)
 
 
 class ChainMember(Base):

@@ -360,8 +360,8 @@ def escrow_event(session: Session, order_id: uuid.UUID, event: str) -> ChainEven
     return session.execute(
         sa.select(ChainEvent)
         .where(
-            ChainEvent.chain_id == chain_id, ChainEvent.contract == ESCROW, ChainEvent.event == event,
-            ChainEvent.args["orderId"].as_string() == "0x" + to_bytes32(order_id).hex(),
+            ChainEvent.order_ref == "0x" + to_bytes32(order_id).hex(), ChainEvent.chain_id == chain_id,
+            ChainEvent.contract == ESCROW, ChainEvent.event == event,
         )
         .order_by(ChainEvent.block_number.desc(), ChainEvent.log_index.desc())
         .limit(1)
@@ -411,7 +411,7 @@ def escrow_status(session: Session, order) -> dict:
         events = list(
             session.execute(
                 sa.select(ChainEvent)
-                .where(ChainEvent.chain_id == chain_id, ChainEvent.contract == ESCROW, ChainEvent.args["orderId"].as_string() == reference)
+                .where(ChainEvent.order_ref == reference, ChainEvent.chain_id == chain_id, ChainEvent.contract == ESCROW)
                 .order_by(ChainEvent.block_number, ChainEvent.log_index)
             ).scalars()
         )
