@@ -607,3 +607,15 @@ def test_a_release_the_chain_refuses_is_retried_later_and_a_few_times_only(app, 
     assert fulfilment.release_overdue(app) == 0  # given up: the escrow shows the refused steps
     escrow = client.get(f"/api/v1/orders/{order}/escrow", headers=world.buyer.headers).get_json()
     assert escrow["failed_steps"] == ["release"] * fulfilment.MAX_RELEASE_ATTEMPTS and escrow["state"] == "delivered"
+
+
+def test_shipment_and_dispute_lists_filter_by_partner_and_state(app, client, world, chain_worker, order):
+    shipment = ship(client, world, order, [{"line_no": 1, "quantity": "10"}, {"line_no": 2, "quantity": "4"}]).get_json()
+    listed = lambda path, headers: [item["id"] for item in client.get(path, headers=headers).get_json()["items"]]  # noqa: E731
+    assert listed(f"/api/v1/shipments?partner_id={world.buyer.org.id}", world.supplier.headers) == [shipment["id"]]
+    assert listed(f"/api/v1/shipments?partner_id={world.carrier.org.id}&state=in_transit", world.buyer.headers) == [shipment["id"]]
+    assert listed(f"/api/v1/shipments?partner_id={world.buyer2.org.id}", world.supplier.headers) == []
+    assert listed("/api/v1/shipments?state=delivered", world.carrier.headers) == []
+    dispute = client.post(f"/api/v1/orders/{order}/disputes", json={"reason": "Late"}, headers=world.buyer.headers).get_json()
+    assert listed(f"/api/v1/disputes?partner_id={world.supplier.org.id}", world.operator.headers) == [dispute["id"]]
+    assert listed(f"/api/v1/disputes?partner_id={world.buyer2.org.id}", world.operator.headers) == []

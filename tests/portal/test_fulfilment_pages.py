@@ -308,6 +308,13 @@ def test_the_shipments_list_pages(app, world, session, signed_in):
     second = carrier.get(next_link.replace("&amp;", "&")).get_data(as_text=True)
     assert len(re.findall(rf">{order.number} / \d+</a>", second)) == 2
     assert "No shipments match this filter." in text(carrier.get("/shipments?state=delivered"))
+    # The partner filter offers the organizations on the viewer's shipments, and filters by them.
+    page = carrier.get("/shipments").get_data(as_text=True)
+    assert f'<option value="{world.supplier.org.id}"' in page and f'<option value="{world.buyer2.org.id}"' not in page
+    by_supplier = carrier.get(f"/shipments?partner={world.supplier.org.id}").get_data(as_text=True)
+    assert len(re.findall(rf">{order.number} / \d+</a>", by_supplier)) == 25
+    assert "No shipments match this filter." in text(carrier.get(f"/shipments?partner={world.buyer2.org.id}"))
+    assert carrier.get("/shipments?partner=not-a-uuid").status_code == 200  # ignored, as an unknown state is
 
 
 # -- receipt and release --------------------------------------------------------------------

@@ -233,6 +233,9 @@ class Shipments(MethodView):
             query = query.where(Shipment.state == args["state"])
         if args["order_id"] is not None:
             query = query.where(Shipment.order_id == args["order_id"])
+        if args["partner_id"] is not None:
+            partner = args["partner_id"]
+            query = query.where(sa.or_(Shipment.buyer_org_id == partner, Shipment.supplier_org_id == partner, Shipment.carrier_org_id == partner))
         return page_response(query, [Shipment.created_at, Shipment.id], args, transform=_shown_shipment)
 
 
@@ -268,7 +271,8 @@ class Disputes(MethodView):
     @disputes.response(200, page_of(schemas.DisputeSchema))
     def get(self, args):
         """Disputes on your orders, or for you to arbitrate, newest first."""
-        return page_response(fulfilment.disputes_query(current_principal(), state=args["state"]), [Dispute.created_at, Dispute.id], args, transform=_shown_dispute)
+        query = fulfilment.disputes_query(current_principal(), state=args["state"], partner_id=args["partner_id"])
+        return page_response(query, [Dispute.created_at, Dispute.id], args, transform=_shown_dispute)
 
 
 @disputes.route("/<uuid:dispute_id>")

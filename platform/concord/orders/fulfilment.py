@@ -576,8 +576,10 @@ def dispute_of(session: Session, order_id: uuid.UUID) -> Dispute | None:
     return session.execute(sa.select(Dispute).where(Dispute.order_id == order_id)).scalar_one_or_none()
 
 
-def disputes_query(principal: Principal, *, state: DisputeState | None = None) -> sa.Select:
+def disputes_query(principal: Principal, *, state: DisputeState | None = None, partner_id: uuid.UUID | None = None) -> sa.Select:
     query = sa.select(Dispute).where(policy.visible(principal, Dispute))
+    if partner_id is not None:
+        query = query.where(sa.or_(Dispute.buyer_org_id == partner_id, Dispute.supplier_org_id == partner_id))
     return query.where(Dispute.state == state) if state is not None else query
 
 

@@ -292,6 +292,7 @@ class ShipmentSchema(OutputSchema):
 class ShipmentFilterSchema(PageArgsSchema):
     state = fields.Enum(ShipmentState, by_value=True, load_default=None)
     order_id = fields.UUID(load_default=None)
+    partner_id = fields.UUID(load_default=None, metadata={"description": "Shipments with this buyer, supplier or carrier."})
 
 
 class ReceiptLineSchema(OutputSchema):
@@ -334,6 +335,7 @@ class DisputeSchema(OutputSchema):
 
 class DisputeFilterSchema(PageArgsSchema):
     state = fields.Enum(DisputeState, by_value=True, load_default=None)
+    partner_id = fields.UUID(load_default=None, metadata={"description": "Disputes with this buyer or supplier."})
 
 
 class TimelineEntrySchema(OutputSchema):

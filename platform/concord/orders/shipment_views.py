@@ -68,6 +68,21 @@ def _orders_of(order_ids) -> dict[uuid.UUID, PurchaseOrder]:
     return {order.id: order for order in db.session().execute(sa.select(PurchaseOrder).where(PurchaseOrder.id.in_(ids))).scalars()}
 
 
+def _partner_arg() -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.args["partner"]) if request.args.get("partner") else None
+    except ValueError:
+        return None
+
+
+def _counterparties(columns: list, visible) -> list[tuple[uuid.UUID, str]]:
+    """The other organizations on the rows the viewer may see, by name (the partner filter)."""
+    me = principal()
+    ids = {org_id for row in db.session().execute(sa.select(*columns).where(visible).distinct()) for org_id in row if org_id and org_id != me.org.id}
+    names = _names(*ids)
+    return sorted(((org_id, names[org_id]) for org_id in ids), key=lambda pair: pair[1])
+
+
 def _writer() -> bool:
     return principal().user.role in (Role.ADMIN, Role.MEMBER)
 
@@ -81,9 +96,12 @@ def index():
     me = principal()
     session = db.session()
     state = request.args.get("state") if request.args.get("state") in {s.value for s in ShipmentState} else None
+    partner = _partner_arg()
     query = sa.select(Shipment).where(policy.visible(me, Shipment))
     if state:
         query = query.where(Shipment.state == ShipmentState(state))
+    if partner:
+        query = query.where(sa.or_(Shipment.buyer_org_id == partner, Shipment.supplier_org_id == partner, Shipment.carrier_org_id == partner))
     rows, next_cursor = paginate(session, query, [Shipment.created_at, Shipment.id], limit=PAGE_SIZE, cursor=request.args.get("cursor") or None)
     orders = _orders_of(s.order_id for s in rows)
     latest = {}
@@ -93,7 +111,8 @@ def index():
     names = _names(*[org for s in rows for org in (s.buyer_org_id, s.supplier_org_id, s.carrier_org_id)])
     return render_template(
         "shipments/list.html", shipments=rows, next_cursor=next_cursor, orders=orders, latest=latest, names=names,
-        states=[s.value for s in ShipmentState], filters={"state": state} if state else {},
+        states=[s.value for s in ShipmentState], filters={k: v for k, v in (("state", state), ("partner", str(partner) if partner else None)) if v},
+        partners=_counterparties([Shipment.buyer_org_id, Shipment.supplier_org_id, Shipment.carrier_org_id], policy.visible(me, Shipment)),
     )
 
 
@@ -182,7 +201,8 @@ def _disputes_page(*, active: uuid.UUID | None = None, errors: dict | None = Non
     state = args.get("state") if args.get("state") in {s.value for s in DisputeState} else None
     if active is not None:
         state = None  # a refused resolution shows its dispute, whatever the filter was
-    query = fulfilment.disputes_query(me, state=DisputeState(state) if state else None)
+    partner = _partner_arg() if active is None else None
+    query = fulfilment.disputes_query(me, state=DisputeState(state) if state else None, partner_id=partner)
     rows, next_cursor = paginate(session, query, [Dispute.created_at, Dispute.id], limit=PAGE_SIZE, cursor=(args.get("cursor") or None) if active is None else None)
     if active is not None and all(d.id != active for d in rows):
         rows.insert(0, policy.get_visible(session, Dispute, active, me))
@@ -192,7 +212,8 @@ def _disputes_page(*, active: uuid.UUID | None = None, errors: dict | None = Non
     can_resolve = {d.id for d in rows if d.arbiter_org_id == me.org.id and d.state == DisputeState.OPEN} if me.user.role == Role.ADMIN else set()
     return render_template(
         "disputes/list.html", disputes=rows, next_cursor=next_cursor, orders=orders, names=names, can_resolve=can_resolve,
-        states=[s.value for s in DisputeState], filters={"state": state} if state else {},
+        states=[s.value for s in DisputeState], filters={k: v for k, v in (("state", state), ("partner", str(partner) if partner else None)) if v},
+        partners=_counterparties([Dispute.buyer_org_id, Dispute.supplier_org_id], policy.visible(me, Dispute)),
         active=active, errors=errors or {}, form=request.form if active is not None else {},
     ), status
 
