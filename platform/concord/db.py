@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +44,99 @@ class UTCDateTime(sa.types.TypeDecorator):
 
     def load_dialect_impl(self, dialect):
         return dialect.type_descriptor(sa.DateTime(timezone=dialect.name != "sqlite"))
+
+
+class _StoredAsIs(sa.Numeric):
+    """NUMERIC in the schema, its values passed to and from the driver untouched (SQLAlchemy's
+    own SQLite conversion goes through a float)."""
+
+    def bind_processor(self, dialect):
+        return None
+
+    def result_processor(self, dialect, coltype):
+        return None
+
+
+class ExactDecimal(sa.types.TypeDecorator):
+    """An exact decimal of at most `precision` digits, `scale` of them after the point, on
+    every database.
+
+    PostgreSQL stores NUMERIC(precision, scale). SQLite has no exact decimal: its NUMERIC
+    keeps any value that is not a whole number as a binary float. There the column holds the
+    value as a whole count of its smallest step (10^-scale), which SQLite's 64-bit integers
+    keep exactly for up to 18 digits; comparisons and sums between columns of one scale, and
+    CHECK constraints against zero, mean the same on both. A value with more decimals than
+    `scale`, or too large for `precision`, is refused rather than rounded: the services
+    round (half to even, as invoices do) and the API bounds what a client may send.
+    """
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int) -> None:
+        if not 0 <= scale <= precision <= 18:
+            raise ValueError("ExactDecimal holds at most 18 digits (SQLite's 64-bit integers)")
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.precision, self.scale = precision, scale
+        self.step = Decimal(1).scaleb(-scale)
+        self.limit = Decimal(10) ** (precision - scale)
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return _StoredAsIs(self.precision, self.scale)
+        return dialect.type_descriptor(sa.Numeric(self.precision, self.scale, asdecimal=True))
+
+    def exact(self, value: Decimal | int) -> Decimal:
+        value = Decimal(value)
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite decimal")
+        if value.quantize(self.step) != value:
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
+        if abs(value) >= self.limit:
+            raise ValueError(f"{value} does not fit NUMERIC({self.precision}, {self.scale})")
+        return value.quantize(self.step)
+
+    def process_bind_param(self, value: Decimal | int | None, dialect) -> Decimal | int | None:
+        if value is None:
+            return None
+        value = self.exact(value)
+        return int(value.scaleb(self.scale)) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            if isinstance(value, float):
+                raise ValueError(f"{value!r}: a float where an exact decimal is stored (run `concord init`)")
+            return Decimal(int(value)).scaleb(-self.scale).quantize(self.step)
+        return Decimal(value).quantize(self.step)
+
+
+class TokenUnits(sa.types.TypeDecorator):
+    """A whole number of token units up to 2^256 (a uint256 balance): NUMERIC(78, 0) on
+    PostgreSQL, decimal text on SQLite, whose integers stop at 2^63."""
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String(78))
+        return dialect.type_descriptor(sa.Numeric(78, 0, asdecimal=True))
+
+    def process_bind_param(self, value: int | None, dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or int(value) != value or not 0 <= value < 2**256:
+            raise ValueError(f"{value!r} is not a uint256")
+        return str(int(value)) if dialect.name == "sqlite" else Decimal(int(value))
+
+    def process_result_value(self, value: Any, dialect) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise ValueError(f"{value!r}: a float where token units are stored (run `concord init`)")
+        return int(value)
 
 
 class Base(DeclarativeBase):

@@ -16,3 +16,42 @@ def test_migrations_create_exactly_the_schema_the_models_describe(app):
 
 def test_database_is_at_the_migrations_head(app):
     assert migrate.is_current(database(app).engine)
+
+
+def test_exact_money_migration_converts_floats_stored_by_sqlite(tmp_path):
+    """Rows written while SQLite kept NUMERIC as floats come back exact after 0010."""
+    import sqlite3
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from concord.db import make_engine
+    from concord.ledger.models import TokenBalance
+    from concord.orders.models import OrderLine, PurchaseOrder
+
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine, "0009_arbiters")
+    raw = sqlite3.connect(path)  # no foreign keys: only the converted columns matter here
+
+    def insert(table: str, **values) -> None:
+        for _cid, name, declared, notnull, _default, _pk in raw.execute(f"PRAGMA table_info({table})").fetchall():
+            if name not in values and notnull:
+                values[name] = "x" * 32 if "CHAR" in declared or declared in ("UUID", "") else 1 if "INT" in declared or "BOOL" in declared else "2026-01-01 00:00:00" if "DATETIME" in declared or "DATE" in declared else "{}" if "JSON" in declared else 1
+        raw.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
+
+    order_id, line_id = "a" * 32, "b" * 32
+    insert("purchase_orders", id=order_id, buyer_org_id="1" * 32, supplier_org_id="2" * 32, state="acknowledged", total=308.62, confirmed_total=None)
+    insert("order_lines", id=line_id, order_id=order_id, line_no=1, quantity=250.0, unit_price=1.2345, amount=308.62, confirmed_quantity=0.1)
+    insert("token_balances", chain_id=1, token="SettlementToken.EUR", address="0x" + "1" * 40, units=123456789012, updated_block=1)
+    raw.commit()
+    raw.close()
+
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(PurchaseOrder.total, PurchaseOrder.confirmed_total)).one() == (Decimal("308.62"), None)
+        line = connection.execute(sa.select(OrderLine.quantity, OrderLine.unit_price, OrderLine.amount, OrderLine.confirmed_quantity)).one()
+        assert tuple(line) == (Decimal("250.000"), Decimal("1.2345"), Decimal("308.62"), Decimal("0.100"))
+        assert connection.execute(sa.select(TokenBalance.units)).scalar_one() == 123456789012
+        assert connection.exec_driver_sql("SELECT typeof(amount), typeof(unit_price) FROM order_lines").one() == ("integer", "integer")
+    engine.dispose()

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from concord.db import Base
+from concord.db import Base, TokenUnits
 from concord.tenancy.models import str_enum  # one way to store enums, shared
 
 
@@ -166,5 +166,5 @@ class TokenBalance(Base):
     chain_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # the deployment, e.g. SettlementToken.EUR
     address: Mapped[str] = mapped_column(sa.String(42), primary_key=True)
-    units: Mapped[int] = mapped_column(sa.Numeric(78, 0))
+    units: Mapped[int] = mapped_column(TokenUnits)
     updated_block: Mapped[int] = mapped_column(sa.BigInteger)

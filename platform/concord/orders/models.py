@@ -9,12 +9,12 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from concord.db import Base, IdMixin, TimestampMixin
+from concord.db import Base, ExactDecimal, IdMixin, TimestampMixin
 from concord.tenancy.models import str_enum
 
-QUANTITY = sa.Numeric(18, 3)
-PRICE = sa.Numeric(18, 4)
-AMOUNT = sa.Numeric(18, 2)
+QUANTITY = ExactDecimal(18, 3)
+PRICE = ExactDecimal(18, 4)
+AMOUNT = ExactDecimal(18, 2)
 
 
 class OrderState(StrEnum):
