@@ -11,22 +11,28 @@ from concord.orders.models import DisputeState, MilestoneKind, OrderState, Propo
 from concord.orders.service import INCOTERMS
 
 MAX_LINES = 200
+#: Quantities and unit prices stay below this; a line's value (their product) and an order's
+#: total are checked against the amount columns in the service (`value_errors`).
+INPUT_LIMIT = Decimal(10) ** 12
 
 
 def _exact(places: int, *, positive: bool = True, **kwargs) -> fields.Decimal:
     """An exact decimal sent as a string, with at most `places` decimals."""
 
+    step = Decimal(1).scaleb(-places)
+    largest = INPUT_LIMIT - step
+
     def check(value: Decimal) -> None:
         if not value.is_finite():
             raise ValidationError("Must be a finite number.")
-        if value.as_tuple().exponent < -places:
+        if abs(value) >= INPUT_LIMIT:
+            raise ValidationError(f"At most {largest}.")
+        if value.quantize(step) != value:
             raise ValidationError(f"At most {places} decimal places.")
         if positive and value <= 0:
             raise ValidationError("Must be greater than zero.")
         if value < 0:
             raise ValidationError("Must not be negative.")
-        if value >= Decimal(10) ** 12:
-            raise ValidationError("Too large.")
 
     return DecimalString(as_string=True, allow_nan=False, validate=check, metadata={"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}, **kwargs)
 

@@ -24,6 +24,7 @@ from concord.db import commit_or_conflict
 from concord.ledger import service as ledger
 from concord.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from concord.orders.models import (
+    AMOUNT,
     ChangeProposal,
     OrderLine,
     OrderRevision,
@@ -37,6 +38,8 @@ from concord.tenancy.models import Capability, Relation
 
 INCOTERMS = ("EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR", "CIF")
 CENT = Decimal("0.01")
+#: The largest amount an AMOUNT column holds; every line value and order total stays within it.
+MAX_AMOUNT = AMOUNT.limit - CENT
 QUANTITY_STEP = Decimal("0.001")
 PRICE_STEP = Decimal("0.0001")
 
@@ -145,6 +148,27 @@ def line_value(quantity: Decimal, unit_price: Decimal) -> Decimal:
     return (quantity * unit_price).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
+def value_errors(amounts: list[Decimal], *, what: str = "order") -> dict[str, Any]:
+    """Field errors for lines worth `amounts`: each line and their total must fit the amount
+    columns (and so the settlement token's units), and the total must be at least one minor
+    unit, since an escrow cannot hold nothing."""
+    errors: dict[str, Any] = {}
+    too_large = {
+        index: {"amount": [f"Quantity times unit price is {amount}; a line may be worth at most {MAX_AMOUNT}."]}
+        for index, amount in enumerate(amounts)
+        if amount > MAX_AMOUNT
+    }
+    if too_large:
+        errors["lines"] = too_large
+        return errors
+    total = sum(amounts, Decimal("0.00"))
+    if total > MAX_AMOUNT:
+        errors["total"] = [f"The {what} would be worth {total}; an order may be worth at most {MAX_AMOUNT}."]
+    elif total < CENT:
+        errors["total"] = [f"The {what} would be worth {total}: it must be worth at least {CENT} to be paid through escrow."]
+    return errors
+
+
 def _resolve_header(session: Session, principal: Principal, data: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if "supplier_id" in data:
@@ -198,6 +222,8 @@ def _build_lines(session: Session, principal: Principal, lines: list[dict[str, A
         )
     if line_errors:
         errors["lines"] = line_errors
+    elif built:
+        errors.update(value_errors([line.amount for line in built]))
     return built
 
 
@@ -298,6 +324,8 @@ def tell(session: Session, event: str, order: PurchaseOrder, org_ids, summary: s
 def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     order.state, before = check(session, order, principal, "issue"), order.state
+    if errors := value_errors([line.amount for line in order.lines]):
+        raise ValidationFailed(errors)
     if not tenancy.are_partners(session, Relation.BUYER_SUPPLIER, order.buyer_org_id, order.supplier_org_id):
         raise Conflict("The supplier is no longer an active partner of your organization.", errors={"supplier_id": ["Not an active supplier partner."]})
     order.issued_at = clock.utcnow()
@@ -332,6 +360,11 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
             errors["lines"] = line_errors
         elif all(answer["confirmed_quantity"] == 0 for answer in answers):
             errors["lines"] = ["Confirm at least one line, or reject the order."]
+        else:
+            confirmed = [
+                line_value(by_line[line.line_no]["confirmed_quantity"].quantize(QUANTITY_STEP), line.unit_price) for line in order.lines
+            ]
+            errors.update(value_errors(confirmed, what="confirmed part of the order"))
     if errors:
         raise ValidationFailed(errors)
     before = order.state
@@ -406,6 +439,8 @@ def propose_change(session: Session, principal: Principal, order_id: uuid.UUID, 
         seen.add(change["line_no"])
     if errors:
         raise ValidationFailed({"lines": errors})
+    if proposed_errors := value_errors(_values_after(order, data["lines"]), what="order as proposed"):
+        raise ValidationFailed(proposed_errors)
     changes = [
         {key: (value.isoformat() if key == "requested_date" else str(value) if key != "line_no" else value) for key, value in change.items()}
         for change in data["lines"]
@@ -422,6 +457,18 @@ def propose_change(session: Session, principal: Principal, order_id: uuid.UUID, 
     return proposal
 
 
+def _values_after(order: PurchaseOrder, changes: list[dict[str, Any]]) -> list[Decimal]:
+    """Each line's value once `changes` (line_no with a new quantity and/or unit price) apply."""
+    by_line = {change["line_no"]: change for change in changes}
+    values = []
+    for line in order.lines:
+        change = by_line.get(line.line_no, {})
+        quantity = Decimal(change.get("quantity", line.quantity)).quantize(QUANTITY_STEP)
+        unit_price = Decimal(change.get("unit_price", line.unit_price)).quantize(PRICE_STEP)
+        values.append(line_value(quantity, unit_price))
+    return values
+
+
 def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, proposal_id: uuid.UUID, action: str, reason: str | None = None) -> ChangeProposal:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     proposal = policy.get_visible(session, ChangeProposal, proposal_id, principal, for_update=True)
@@ -433,6 +480,8 @@ def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, p
     now = clock.utcnow()
     proposal.decided_by, proposal.decided_at, proposal.decision_reason = principal.user.id, now, (reason or "").strip() or None
     if action == "accept_change":
+        if errors := value_errors(_values_after(order, proposal.changes), what="order as proposed"):
+            raise ValidationFailed(errors)
         by_line = {line.line_no: line for line in order.lines}
         for change in proposal.changes:
             line = by_line[change["line_no"]]
