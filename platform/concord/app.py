@@ -31,8 +31,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     errors.register_error_handlers(app)
+    register_ledger_checks()
     logging.basicConfig(level=logging.INFO)
     return app
+
+
+def register_ledger_checks() -> None:
+    """What `concord ledger verify` compares with the chain beyond the ledger's own records."""
+    from concord.ledger import indexer
+    from concord.orders import verification
+
+    indexer.register_check(verification.verify_escrows)
 
 
 def register_extensions(app: Flask) -> None:

@@ -122,6 +122,21 @@ def _from_json(value: Any, abi_type: str) -> Any:
     return value
 
 
+def lock_sender(session: Session, organization_id: uuid.UUID) -> OrganizationKey:
+    """Lock the sender's key row until the caller's transaction ends, and return it.
+
+    A sender's intents go to the chain in the order of their sequence numbers. Sequence
+    numbers are drawn at insert time, so two transactions of one sender that interleave
+    their inserts would interleave its steps (an `approve` of one order between the
+    `approve` and the `fund` of another, which then finds the allowance spent). Holding this
+    lock from the first intent to the commit gives each transaction's intents of a sender one
+    unbroken run, in commit order. (SQLite already serialises writing transactions.)"""
+    key = session.get(OrganizationKey, organization_id, with_for_update=True)
+    if key is None:
+        raise keys.SigningKeyError(f"Organization {organization_id} has no signing key, so it cannot act on the ledger.")
+    return key
+
+
 def enqueue(
     session: Session,
     *,
@@ -138,9 +153,7 @@ def enqueue(
     """Add an intent to the caller's transaction (it commits with the business change).
 
     `after`: an intent (of any sender) that must be confirmed before this one is signed."""
-    key = session.get(OrganizationKey, organization_id)
-    if key is None:
-        raise keys.SigningKeyError(f"Organization {organization_id} has no signing key, so it cannot act on the ledger.")
+    key = lock_sender(session, organization_id)
     if gas_limit is None:
         gas_limit = DEPLOY_GAS if kind == IntentKind.DEPLOY else GAS_LIMITS.get(function or "", DEFAULT_CALL_GAS)
     if after is not None and after.seq is None:

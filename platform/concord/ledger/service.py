@@ -3,6 +3,7 @@ mirror a membership change (written in the caller's transaction, sent by the out
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -14,6 +15,8 @@ from concord import policy
 from concord.audit.service import Action, record
 from concord.errors import Conflict, ValidationFailed
 from concord.ledger import keys, outbox
+from concord.ledger.artifacts import load_artifact
+from concord.ledger.chain import Chain
 from concord.ledger.encoding import MemberRole, to_bytes32
 from concord.ledger.models import OPEN_STATES, ChainEvent, ChainIntent, ContractDeployment, IndexerCursor, IntentState, OrganizationKey, TokenBalance
 from concord.policy import Principal
@@ -272,7 +275,9 @@ def fund_escrow(session: Session, order) -> list[ChainIntent]:
         raise LedgerNotReady("The ledger's contracts are not deployed yet; the escrow cannot be funded.")
     token = _deployment(session, chain_id, token_name(order.currency))
     escrow = _deployment(session, chain_id, ESCROW)
-    buyer, supplier = session.get(OrganizationKey, order.buyer_org_id), session.get(OrganizationKey, order.supplier_org_id)
+    # Locked before the balance is read: a concurrent funding by the same buyer waits for
+    # this one to commit, then sees its reservation (and its intents stay in one run).
+    buyer, supplier = outbox.lock_sender(session, order.buyer_org_id), session.get(OrganizationKey, order.supplier_org_id)
     arbiter_id = order.arbiter_org_id or _operator_id(session)
     arbiter = session.get(OrganizationKey, arbiter_id)
     if session.get(Organization, arbiter_id).status != "active":
@@ -310,6 +315,15 @@ def escrow_intents(session: Session, order_id: uuid.UUID) -> list[ChainIntent]:
             sa.select(ChainIntent).where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id)).order_by(ChainIntent.seq)
         ).scalars()
     )
+
+
+def escrow_in_flight(session: Session, order_id: uuid.UUID) -> bool:
+    """Whether a step of the order's escrow is queued or sent and not yet settled."""
+    return session.execute(
+        sa.select(ChainIntent.seq)
+        .where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id), ChainIntent.state.in_(OPEN_STATES))
+        .limit(1)
+    ).first() is not None
 
 
 def escrow_step(session: Session, order, organization_id: uuid.UUID, function: str, args: list, purpose: str) -> ChainIntent:
@@ -399,6 +413,42 @@ def anchor_proof(session: Session, organization_id: uuid.UUID, batch_id: uuid.UU
         session, organization_id=organization_id, contract="ProvenanceAnchor", function="anchor",
         args=[to_bytes32(batch_id), bytes.fromhex(proof_hash.removeprefix("0x")), 1], purpose=purpose, subject=subject,
     )
+
+
+#: IDeliveryEscrow.EscrowState, by its index on chain.
+ESCROW_STATES = ("none", "funded", "delivered", "receipt_confirmed", "disputed", "released", "resolved")
+
+
+@dataclass(frozen=True)
+class EscrowOnChain:
+    """An order's escrow as the DeliveryEscrow contract holds it now (read, not indexed)."""
+
+    state: str  # one of ESCROW_STATES
+    buyer: str
+    payee: str
+    carrier: str
+    arbiter: str
+    token: str
+    amount: Decimal
+    accepted_value: Decimal
+
+
+def escrow_on_chain(session: Session, chain: Chain, order_id: uuid.UUID) -> EscrowOnChain:
+    """Read the order's escrow from the chain itself; "none" when it was never funded."""
+    row = _deployment(session, chain.chain_id, ESCROW)
+    contract = chain.contract(load_artifact(row.artifact).abi, row.address)
+    escrow = contract.functions.escrowOf(to_bytes32(order_id)).call()
+    fields_ = dict(zip([item["name"] for item in _escrow_struct(contract.abi)], escrow, strict=True))
+    return EscrowOnChain(
+        state=ESCROW_STATES[int(fields_["state"])],
+        buyer=fields_["buyer"], payee=fields_["payee"], carrier=fields_["carrier"], arbiter=fields_["arbiter"], token=fields_["token"],
+        amount=from_units(fields_["amount"]), accepted_value=from_units(fields_["acceptedValue"]),
+    )
+
+
+def _escrow_struct(abi: list[dict]) -> list[dict]:
+    function = next(item for item in abi if item.get("type") == "function" and item.get("name") == "escrowOf")
+    return function["outputs"][0]["components"]
 
 
 def escrow_status(session: Session, order) -> dict:
