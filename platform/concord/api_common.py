@@ -3,7 +3,7 @@ and the marker for endpoints that need no bearer token."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import Callable, TypeVar
 
 import marshmallow as ma
 from flask import Flask, request
@@ -80,13 +80,17 @@ class ProblemSchema(OutputSchema):
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
+#: The class attribute `public` sets on a view; auth.web reads it.
+PUBLIC_MARKER = "concord_public"
+_View = TypeVar("_View", bound=type)
 
-def public(view: Callable) -> Callable:
+
+def public(view: _View) -> _View:
     """Mark an API endpoint (a MethodView class) as needing no bearer token, in the
     request hook and in the OpenAPI document alike."""
     from flask_smorest import Blueprint
 
-    view.concord_public = True
+    setattr(view, PUBLIC_MARKER, True)
     for name in HTTP_METHODS:
         method = getattr(view, name, None)
         if method is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g
@@ -220,6 +220,18 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = database().sessionmaker()
     return g.db_session
+
+
+_Row = TypeVar("_Row")
+
+
+def get_or_raise(session_: Session, model: type[_Row], ident: Any, **kwargs: Any) -> _Row:
+    """`session.get` for a row that must exist (a foreign key, a row this code just wrote):
+    its absence is a bug, not a 404, and raises LookupError."""
+    found = session_.get(model, ident, **kwargs)
+    if found is None:
+        raise LookupError(f"No {model.__name__} {ident}")
+    return found
 
 
 def is_postgresql(session_: Session) -> bool:

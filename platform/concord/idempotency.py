@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,12 +55,12 @@ def _request_hash() -> str:
     return digest.hexdigest()
 
 
-def _claim() -> None:
+def _claim() -> Response | None:
     if request.method != "POST" or not request.path.startswith("/api/v1/"):
-        return
+        return None
     key = request.headers.get(HEADER)
     if key is None:
-        return
+        return None
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ValidationFailed({HEADER: ["Must be 1 to 255 printable characters."]})
     scope, request_hash, now = _scope(), _request_hash(), clock.utcnow()
@@ -99,7 +99,7 @@ def _claim() -> None:
     raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly.")
 
 
-def _store(response):
+def _store(response: Response) -> Response:
     record_id = g.pop("idempotency_record_id", None)
     if record_id is None:
         return response

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from concord.errors import ValidationFailed
 
@@ -28,7 +28,7 @@ def _encode(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _python_type(column: sa.ColumnElement) -> type:
+def _python_type(column: QueryableAttribute[Any]) -> type:
     type_ = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator's underlying type
     try:
         return type_.python_type
@@ -36,7 +36,7 @@ def _python_type(column: sa.ColumnElement) -> type:
         return object  # any JSON scalar the decoder let through is acceptable there
 
 
-def _decode(cursor: str, key_columns: Sequence[sa.ColumnElement]) -> list[Any]:
+def _decode(cursor: str, key_columns: Sequence[QueryableAttribute[Any]]) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -66,7 +66,7 @@ def _decode(cursor: str, key_columns: Sequence[sa.ColumnElement]) -> list[Any]:
 def paginate(
     session: Session,
     query: sa.Select | Sequence[sa.Select],
-    key_columns: Sequence[sa.ColumnElement],
+    key_columns: Sequence[QueryableAttribute[Any]],
     *,
     limit: int | None,
     cursor: str | None,

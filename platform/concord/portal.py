@@ -143,5 +143,6 @@ def money_text(value: Decimal | str | None) -> str:
     if value is None:
         return ""
     value = Decimal(value)
-    places = max(2, -value.normalize().as_tuple().exponent) if value else 2
+    exponent = value.normalize().as_tuple().exponent  # "n", "N" or "F" unless the value is finite
+    places = max(2, -exponent) if value and isinstance(exponent, int) else 2
     return f"{value:,.{places}f}"

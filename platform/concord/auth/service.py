@@ -6,9 +6,11 @@ import math
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from concord import clock
@@ -158,7 +160,8 @@ def end_all_sessions(session: Session, user_id: uuid.UUID, *, keep: uuid.UUID | 
     query = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
     if keep is not None:
         query = query.where(UserSession.id != keep)
-    return session.execute(query.values(ended_at=clock.utcnow())).rowcount
+    result = session.execute(query.values(ended_at=clock.utcnow()))
+    return cast(CursorResult[Any], result).rowcount  # an UPDATE's result (SQLAlchemy types it as Result)
 
 
 # --- API tokens -------------------------------------------------------------------

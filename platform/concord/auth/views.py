@@ -5,6 +5,7 @@ import uuid
 from urllib.parse import urlparse
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session as cookie, url_for
+from flask.typing import ResponseReturnValue
 
 from concord import clock, db, policy
 from concord.auth import schemas as auth_schemas
@@ -28,7 +29,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @auth_portal.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if g.get("principal") is not None and request.method == "GET":
         return redirect(url_for("web.dashboard"))
     errors: dict = {}
@@ -59,7 +60,7 @@ def login():
 
 
 @auth_portal.route("/logout", methods=["POST"])
-def logout():
+def logout() -> ResponseReturnValue:
     if g.get("principal") is not None:
         service.end_session(db.session(), g.principal)
     cookie.clear()
@@ -71,9 +72,9 @@ REGISTRATION_FIELDS = ("legal_name", "registration_number", "country", "contact_
 
 
 @auth_portal.route("/register", methods=["GET", "POST"])
-def register():
+def register() -> ResponseReturnValue:
     errors: dict = {}
-    values = {key: request.form.get(key, "") for key in REGISTRATION_FIELDS + ("full_name", "email")}
+    values: dict[str, str | list[str]] = {key: request.form.get(key, "") for key in REGISTRATION_FIELDS + ("full_name", "email")}
     values["capabilities"] = request.form.getlist("capabilities")
     if request.method == "POST":
         data = {
@@ -91,7 +92,7 @@ def register():
 
 
 @auth_portal.route("/invitations/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str):
+def accept_invitation(token: str) -> ResponseReturnValue:
     invitation = tenancy.find_invitation(db.session(), token)
     errors: dict = {}
     if request.method == "POST":
@@ -107,7 +108,7 @@ def accept_invitation(token: str):
 
 @auth_portal.route("/account", methods=["GET", "POST"])
 @login_required
-def account():
+def account() -> ResponseReturnValue:
     errors: dict = {}
     status = 200
     if request.method == "POST":
@@ -123,7 +124,7 @@ def account():
 
 @auth_portal.route("/account/tokens", methods=["GET", "POST"])
 @login_required
-def tokens():
+def tokens() -> ResponseReturnValue:
     errors: dict = {}
     created = None
     status = 200
@@ -141,7 +142,7 @@ def tokens():
 
 @auth_portal.route("/account/tokens/<uuid:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_token(token_id: uuid.UUID):
+def revoke_token(token_id: uuid.UUID) -> ResponseReturnValue:
     token = policy.get_visible(db.session(), ApiToken, token_id, principal(), for_update=True)
     service.revoke_token(db.session(), principal(), token)
     flash(f"Token “{token.name}” revoked.", "success")

@@ -8,6 +8,7 @@ from typing import Callable
 from flask import Flask, current_app, g, redirect, request, session as cookie, url_for
 
 from concord import db
+from concord.api_common import PUBLIC_MARKER
 from concord.auth import service
 from concord.errors import Forbidden, Unauthorized
 from concord.policy import Principal, refusal_reason
@@ -21,7 +22,7 @@ def _is_public_endpoint() -> bool:
     if view is None:
         return True  # 404/405 are answered by the router, not behind a login
     target = getattr(view, "view_class", view)
-    return bool(getattr(target, "concord_public", False))
+    return bool(getattr(target, PUBLIC_MARKER, False))
 
 
 def _bearer_token() -> str | None:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from concord import db, policy
 from concord.auth.web import login_required
@@ -55,7 +56,7 @@ def _list_args() -> dict[str, str]:
 
 @catalog_portal.route("/catalog/products", methods=["GET", "POST"])
 @login_required
-def products():
+def products() -> ResponseReturnValue:
     me = principal()
     errors: dict = {}
     status = 200
@@ -76,7 +77,7 @@ def products():
 
 @catalog_portal.route("/catalog/products/<uuid:product_id>", methods=["GET", "POST"])
 @login_required
-def product(product_id: uuid.UUID):
+def product(product_id: uuid.UUID) -> ResponseReturnValue:
     me = principal()
     item = policy.get_visible(db.session(), Product, product_id, me)
     errors: dict = {}
@@ -97,7 +98,7 @@ def product(product_id: uuid.UUID):
 
 @catalog_portal.route("/catalog/locations", methods=["GET", "POST"])
 @login_required
-def locations():
+def locations() -> ResponseReturnValue:
     me = principal()
     errors: dict = {}
     status = 200
@@ -118,7 +119,7 @@ def locations():
 
 @catalog_portal.route("/catalog/locations/<uuid:location_id>", methods=["GET", "POST"])
 @login_required
-def location(location_id: uuid.UUID):
+def location(location_id: uuid.UUID) -> ResponseReturnValue:
     me = principal()
     item = policy.get_visible(db.session(), Location, location_id, me)
     errors: dict = {}

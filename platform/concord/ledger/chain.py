@@ -23,13 +23,14 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 import requests
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import get_default_account_keys
 from eth_tester.exceptions import TransactionFailed, TransactionNotFound as TesterTransactionNotFound
+from eth_typing import HexStr
 from eth_utils import to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
 from hexbytes import HexBytes
@@ -45,6 +46,7 @@ from web3.exceptions import (
     Web3RPCError,
 )
 from web3.providers.eth_tester import EthereumTesterProvider
+from web3.types import BlockIdentifier, RPCEndpoint, TxParams
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +135,7 @@ class Chain:
         with self._rpc():
             return int(self.w3.eth.block_number)
 
-    def block_timestamp(self, number: int | str = "latest") -> int:
+    def block_timestamp(self, number: BlockIdentifier = "latest") -> int:
         with self._rpc():
             return int(self.w3.eth.get_block(number)["timestamp"])
 
@@ -153,7 +155,7 @@ class Chain:
     def transaction(self, tx_hash: str) -> dict[str, Any] | None:
         with self._rpc():
             try:
-                return dict(self.w3.eth.get_transaction(tx_hash))
+                return dict(self.w3.eth.get_transaction(HexStr(tx_hash)))
             except (TransactionNotFound, TesterTransactionNotFound):
                 return None
 
@@ -163,18 +165,18 @@ class Chain:
         while True:
             with self._rpc():
                 try:
-                    return dict(self.w3.eth.get_transaction_receipt(tx_hash))
+                    return dict(self.w3.eth.get_transaction_receipt(HexStr(tx_hash)))
                 except (TransactionNotFound, TesterTransactionNotFound, TimeExhausted, TransactionIndexingInProgress):
                     pass
             if time.monotonic() >= deadline:
                 return None
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
-    def call(self, transaction: dict[str, Any], block: int | str = "latest") -> bytes:
+    def call(self, transaction: dict[str, Any], block: BlockIdentifier = "latest") -> bytes:
         """eth_call; a revert raises CallReverted with the revert data."""
         with self._rpc():
             try:
-                return bytes(self.w3.eth.call(transaction, block))
+                return bytes(self.w3.eth.call(cast(TxParams, transaction), block))  # a plain dict of TxParams keys
             except (ContractCustomError, ContractLogicError, ContractPanicError) as error:
                 raise CallReverted(_revert_data(error), str(error)) from None
             except TransactionFailed as error:
@@ -230,8 +232,8 @@ class Chain:
     def advance_time(self, seconds: int) -> int:
         """Move the chain's clock forward (development chains only); returns the new time."""
         with self._rpc():
-            self.w3.provider.make_request("evm_increaseTime", [seconds])
-            self.w3.provider.make_request("evm_mine", [])
+            self.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [seconds])
+            self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
         return self.block_timestamp()
 
     def close(self) -> None:
@@ -382,8 +384,9 @@ def signed_sender(raw: bytes) -> str:
 
 
 def _message(error: Exception) -> str:
-    if isinstance(error, Web3RPCError) and isinstance(getattr(error, "rpc_response", None), dict):
-        detail = error.rpc_response.get("error")
+    response = error.rpc_response if isinstance(error, Web3RPCError) else None
+    if isinstance(response, dict):
+        detail = response.get("error")
         if isinstance(detail, dict) and detail.get("message"):
             return str(detail["message"])
     return str(error.args[0] if error.args else error)

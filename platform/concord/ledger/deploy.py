@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from concord import clock
+from concord.db import get_or_raise
 from concord.ledger import outbox
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import OPEN_STATES, ChainIntent, ContractDeployment, IntentKind, IntentState, OrganizationKey
@@ -50,13 +51,18 @@ def plan(operator_address: str, operator_ref: bytes, operator_roles: int, curren
         Step("ProvenanceAnchor", "ProvenanceAnchor", None, lambda a: [a["Consortium"]]),
     ]
     for currency in currencies:
-        token = f"SettlementToken.{currency}"
-        steps += [
-            Step(token, token, None, lambda a, c=currency: [f"Concord {c} settlement token", f"c{c}", c, a["Consortium"], operator_address]),
-            Step(f"{token}.listHolder(escrow)", token, "listHolder", lambda a: [a["DeliveryEscrow"]]),
-            Step(f"DeliveryEscrow.allowToken({currency})", "DeliveryEscrow", "allowToken", lambda a, t=token: [a[t]]),
-        ]
+        steps += _token_steps(currency, operator_address)
     return steps
+
+
+def _token_steps(currency: str, operator_address: str) -> list[Step]:
+    """The settlement token of `currency`, held by the escrow and allowed by it."""
+    token = f"SettlementToken.{currency}"
+    return [
+        Step(token, token, None, lambda a: [f"Concord {currency} settlement token", f"c{currency}", currency, a["Consortium"], operator_address]),
+        Step(f"{token}.listHolder(escrow)", token, "listHolder", lambda a: [a["DeliveryEscrow"]]),
+        Step(f"DeliveryEscrow.allowToken({currency})", "DeliveryEscrow", "allowToken", lambda a: [a[token]]),
+    ]
 
 
 def _operator(session: Session):
@@ -135,7 +141,7 @@ def _settle(worker: outbox.Worker, subject_id: str, *, attempts: int = 20) -> No
     for attempt in range(attempts):
         worker.drain()
         with worker.sessionmaker() as session:
-            intent = session.execute(query).scalars().first()
+            intent = session.execute(query.limit(1)).scalars().one()  # enqueued by the caller
             session.expunge(intent)
             session.rollback()
         if intent.state == IntentState.CONFIRMED:
@@ -145,5 +151,5 @@ def _settle(worker: outbox.Worker, subject_id: str, *, attempts: int = 20) -> No
         # Still open: the chain is unreachable or the receipt is late. Retry now, not at backoff.
         time.sleep(min(0.1 * 2**attempt, 5))
         with worker.sessionmaker() as session, session.begin():
-            session.get(ChainIntent, intent.seq, with_for_update=True).next_attempt_at = clock.utcnow()
+            get_or_raise(session, ChainIntent, intent.seq, with_for_update=True).next_attempt_at = clock.utcnow()
     raise DeploymentError(f"Deployment step {subject_id} did not settle; last error: {intent.last_error}")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 from sqlalchemy.orm import Session
 
+from concord.db import get_or_raise
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
 from concord.ledger.encoding import to_bytes32
@@ -59,7 +60,7 @@ def sync(session: Session, chain: Chain) -> int:
             added += _index(session, chain_id, entry, decoders)
         cursor.next_block = last + 1
         session.commit()  # page by page: a failure later keeps what was read
-        cursor = session.get(IndexerCursor, chain_id, with_for_update=True)
+        cursor = get_or_raise(session, IndexerCursor, chain_id, with_for_update=True)
     session.commit()
     return added
 
@@ -170,7 +171,7 @@ def _verify_ledger(session: Session, chain: Chain) -> list[Disagreement]:
         sa.select(ChainIntent).where(ChainIntent.chain_id == chain_id, ChainIntent.state == IntentState.CONFIRMED).order_by(ChainIntent.seq)
     ).scalars()
     for intent in confirmed:
-        receipt = chain.receipt(intent.tx_hash)
+        receipt = chain.receipt(intent.tx_hash) if intent.tx_hash is not None else None
         if receipt is None:
             problems.append(Disagreement(f"transaction {intent.tx_hash} ({intent.purpose})", f"confirmed in block {intent.block_number}", "no such transaction"))
         elif int(receipt["status"]) != 1 or int(receipt["blockNumber"]) != intent.block_number:
@@ -186,7 +187,7 @@ def _verify_ledger(session: Session, chain: Chain) -> list[Disagreement]:
         sa.select(ChainIntent).where(ChainIntent.chain_id == chain_id, ChainIntent.state == IntentState.FAILED, ChainIntent.tx_hash.is_not(None))
     ).scalars()
     for intent in failed_but_mined:
-        receipt = chain.receipt(intent.tx_hash)
+        receipt = chain.receipt(intent.tx_hash) if intent.tx_hash is not None else None
         if receipt is not None and int(receipt["status"]) == 1:
             problems.append(
                 Disagreement(f"transaction {intent.tx_hash} ({intent.purpose})", "failed", f"mined with status 1 in block {receipt['blockNumber']}")

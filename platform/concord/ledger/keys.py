@@ -126,10 +126,11 @@ def unseal(ring: KeyRing, key_id: str, nonce: bytes, ciphertext: bytes, owner_id
         raise SigningKeyError(f"The secret sealed for {owner_id} does not open: it was altered or belongs to another row.") from None
 
 
-def _sealed_models() -> list[type]:
+def _sealed_models() -> list[tuple[type, tuple[str, str, str, str]]]:
+    """Every model keeping sealed blobs, with its `__sealed__` column names."""
     from concord.models import Base  # every model, so that none escapes rotation
 
-    return [mapper.class_ for mapper in Base.registry.mappers if hasattr(mapper.class_, "__sealed__")]
+    return [(mapper.class_, mapper.class_.__sealed__) for mapper in Base.registry.mappers if hasattr(mapper.class_, "__sealed__")]
 
 
 def create_key(session: Session, ring: KeyRing, organization_id: uuid.UUID) -> OrganizationKey:
@@ -187,8 +188,7 @@ def rotate(session: Session, instance_dir: str, ring: KeyRing, new_master: bytes
         row.master_key_id = new_id
         row.rotated_at = now
         count += 1
-    for model in _sealed_models():
-        nonce_of, ciphertext_of, key_id_of, owner_of = model.__sealed__
+    for model, (nonce_of, ciphertext_of, key_id_of, owner_of) in _sealed_models():
         for row in session.execute(sa.select(model).with_for_update()).scalars():
             if getattr(row, key_id_of) == new_id:
                 continue

@@ -37,9 +37,10 @@ class ChainTransactionFilterSchema(PageArgsSchema):
 
 
 def _token_amount(value: Decimal) -> None:
-    if not value.is_finite() or value <= 0:
+    exponent = value.as_tuple().exponent  # "n", "N" or "F" unless the value is finite
+    if not isinstance(exponent, int) or value <= 0:
         raise ValidationError("Must be greater than zero.")
-    if value.as_tuple().exponent < -6:
+    if exponent < -6:
         raise ValidationError("At most 6 decimal places (the token's unit).")
     if value >= Decimal(10) ** 15:
         raise ValidationError("Too large.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from concord import db, policy
 from concord.auth.web import login_required
@@ -18,7 +19,7 @@ ledger_portal = Blueprint("ledger_portal", __name__)
 
 @ledger_portal.route("/operator/settlement-tokens", methods=["GET", "POST"])
 @login_required
-def settlement_tokens():
+def settlement_tokens() -> ResponseReturnValue:
     me = principal()
     if not me.is_operator:
         abort(404)  # like every operator page: members do not learn it exists

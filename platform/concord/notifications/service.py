@@ -21,12 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import urllib3
 from flask import Flask, current_app
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from concord import clock, policy
@@ -137,12 +138,13 @@ def mark_all_read(session: Session, principal: Principal, *, up_to: datetime | N
     how many; one audit entry covers them, none when there were none."""
     now = clock.utcnow()
     up_to = now if up_to is None else min(up_to, now)
-    marked = session.execute(
+    result = session.execute(
         sa.update(Notification)
         .where(policy.visible(principal, Notification), Notification.read_at.is_(None), Notification.created_at <= up_to)
         .values(read_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    marked = cast(CursorResult[Any], result).rowcount  # an UPDATE's result (SQLAlchemy types it as Result)
     if marked:
         record(session, Action.NOTIFICATION_READ, actor=principal.actor, subject_org_id=principal.org.id, object_type="notification", all_unread=True, up_to=up_to.isoformat(), count=marked)
     session.commit()
@@ -211,7 +213,7 @@ def create_subscription(session: Session, principal: Principal, data: dict[str, 
         raise ValidationFailed({"url": [problem]})
     secret = "whsec_" + secrets.token_urlsafe(32)
     subscription_id = uuid.uuid4()
-    nonce, ciphertext, key_id = keys.seal(keys.KeyRing.of(current_app._get_current_object()), secret.encode(), subscription_id)
+    nonce, ciphertext, key_id = keys.seal(keys.KeyRing.of(current_app), secret.encode(), subscription_id)
     subscription = WebhookSubscription(
         id=subscription_id, organization_id=principal.org.id, url=data["url"], events=_events(data["events"]),
         active=True, created_by=principal.user.id,
@@ -344,8 +346,11 @@ def _post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool
     parts = urlsplit(url)
     https = parts.scheme == "https"
     port = parts.port or (443 if https else 80)
+    if parts.hostname is None:  # url_problem refused it when the webhook was saved
+        raise _Refused("The URL has no host.")
     address = _address(parts.hostname, port, allow_private=allow_private)
     options: dict[str, Any] = {"timeout": urllib3.Timeout(connect=TIMEOUT_SECONDS, read=TIMEOUT_SECONDS), "retries": False}
+    pool: urllib3.HTTPConnectionPool
     if https:
         pool = urllib3.HTTPSConnectionPool(address, port, server_hostname=parts.hostname, assert_hostname=parts.hostname, **options)
     else:

@@ -53,7 +53,7 @@ EVENT_CHOICES = (
     ("dispute.resolved", "A dispute was resolved"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
-_OBJECT_KINDS = {"order": PurchaseOrder, "purchase_order": PurchaseOrder, "shipment": Shipment, "dispute": Dispute}
+_OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute]] = {"order": PurchaseOrder, "purchase_order": PurchaseOrder, "shipment": Shipment, "dispute": Dispute}
 _ACTIVITY = {"pause": False, "resume": True}
 
 

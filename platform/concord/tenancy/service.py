@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from concord import clock, policy
-from concord.db import commit_or_conflict
+from concord.db import commit_or_conflict, get_or_raise
 from concord.audit.service import Action, Actor, record
 from concord.auth import passwords
 from concord.auth.service import end_all_sessions, new_secret, secret_hash
@@ -447,7 +447,7 @@ def transition_partnership(session: Session, principal: Principal, partnership_i
     partnership.responded_at = clock.utcnow()
     other = partnership.counterparty_of(principal.org.id)
     if partnership.status == PartnershipStatus.ACTIVE and partnership.arbiter_org_id is not None:
-        arbiter = session.get(Organization, partnership.arbiter_org_id)
+        arbiter = get_or_raise(session, Organization, partnership.arbiter_org_id)
         if arbiter.status != OrgStatus.ACTIVE:
             raise Conflict(f"The arbiter this request names, {arbiter.legal_name}, is no longer an active member; ask for the partnership again.")
         ledger.grant_arbiter(session, arbiter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from concord import db, policy
 from concord.auth.web import login_required
@@ -23,7 +24,7 @@ def _page(query, keys):
 
 @admin.route("/organization/users", methods=["GET", "POST"])
 @login_required
-def users():
+def users() -> ResponseReturnValue:
     me = principal()
     errors: dict = {}
     invite_link = None
@@ -48,7 +49,7 @@ def users():
 
 @admin.route("/organization/users/<uuid:user_id>/role", methods=["POST"])
 @login_required
-def change_role(user_id: uuid.UUID):
+def change_role(user_id: uuid.UUID) -> ResponseReturnValue:
     loaded, errors = load(schemas.UserUpdateSchema(), form_data("role"))
     if not loaded:
         flash("Choose a valid role.", "error")
@@ -61,7 +62,7 @@ def change_role(user_id: uuid.UUID):
 
 @admin.route("/organization/users/<uuid:user_id>/<any(disable, enable):action>", methods=["POST"])
 @login_required
-def set_user_status(user_id: uuid.UUID, action: str):
+def set_user_status(user_id: uuid.UUID, action: str) -> ResponseReturnValue:
     user, _ = attempt(service.set_user_status, db.session(), principal(), user_id, action)
     if user:
         flash(f"{user.full_name} is now {user.status}.", "success")
@@ -70,7 +71,7 @@ def set_user_status(user_id: uuid.UUID, action: str):
 
 @admin.route("/organization/invitations/<uuid:invitation_id>/revoke", methods=["POST"])
 @login_required
-def revoke_invitation(invitation_id: uuid.UUID):
+def revoke_invitation(invitation_id: uuid.UUID) -> ResponseReturnValue:
     invitation, _ = attempt(service.revoke_invitation, db.session(), principal(), invitation_id)
     if invitation:
         flash(f"Invitation for {invitation.email} revoked.", "success")
@@ -79,7 +80,7 @@ def revoke_invitation(invitation_id: uuid.UUID):
 
 @admin.route("/organization/partnerships", methods=["GET", "POST"])
 @login_required
-def partnerships():
+def partnerships() -> ResponseReturnValue:
     me = principal()
     errors: dict = {}
     status = 200
@@ -103,7 +104,7 @@ def partnerships():
 
 @admin.route("/organization/partnerships/<uuid:partnership_id>/<any(accept, decline, withdraw, end):action>", methods=["POST"])
 @login_required
-def partnership_action(partnership_id: uuid.UUID, action: str):
+def partnership_action(partnership_id: uuid.UUID, action: str) -> ResponseReturnValue:
     partnership, _ = attempt(service.transition_partnership, db.session(), principal(), partnership_id, action)
     if partnership:
         flash(f"Partnership with {partnership.counterparty_of(principal().org.id).legal_name} is now {partnership.status}.", "success")
@@ -112,7 +113,7 @@ def partnership_action(partnership_id: uuid.UUID, action: str):
 
 @admin.route("/operator/organizations")
 @login_required
-def organizations():
+def organizations() -> ResponseReturnValue:
     me = principal()
     if not me.is_operator:
         abort(404)
@@ -129,7 +130,7 @@ def organizations():
 
 @admin.route("/operator/organizations/<uuid:org_id>/<any(approve, reject, suspend, reactivate):action>", methods=["POST"])
 @login_required
-def organization_action(org_id: uuid.UUID, action: str):
+def organization_action(org_id: uuid.UUID, action: str) -> ResponseReturnValue:
     me = principal()
     if not me.is_operator:
         # Members cannot act on other organizations; like any foreign object this is a 404.
