@@ -129,7 +129,8 @@ def register_visibility(model: type, rule: Callable[[Principal], Any]) -> None:
 def get_visible(session: Session, model: type[T], object_id: Any, principal: Principal, *, for_update: bool = False) -> T:
     # The id a client sees: the primary key, unless the model keeps an internal ordering key.
     public = getattr(model, "__public_key__", None)
-    key_column = getattr(model, public) if public else model.__mapper__.primary_key[0]
+    mapper = sa.inspect(model, raiseerr=True)
+    key_column = getattr(model, public) if public else mapper.primary_key[0]
     query = sa.select(model).where(key_column == object_id, visible(principal, model))
     if for_update:
         query = query.with_for_update(of=model)
@@ -137,5 +138,5 @@ def get_visible(session: Session, model: type[T], object_id: Any, principal: Pri
     if found is not None:
         return found
     exists = session.execute(sa.select(sa.literal(1)).where(key_column == object_id)).first() is not None
-    probe = {"object_type": model.__tablename__, "object_id": str(object_id)} if exists else None
+    probe = {"object_type": mapper.persist_selectable.description, "object_id": str(object_id)} if exists else None
     raise NotFound(f"No such {model.__name__.lower()}.", probe=probe)

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from concord import clock
 from concord.audit import service as audit
-from concord.db import database
+from concord.db import database, get_or_raise
 from concord.ledger import keys
 from concord.ledger.artifacts import PRODUCTION_CONTRACTS, load_artifact
 from concord.ledger.chain import CallReverted, Chain, ChainUnavailable, TransactionRejected, signed_sender
@@ -89,6 +89,19 @@ CONFIRMATION_HANDLERS: list[Callable[[Session, ChainIntent], None]] = []
 def when_confirmed(handler: Callable[[Session, ChainIntent], None]) -> Callable[[Session, ChainIntent], None]:
     CONFIRMATION_HANDLERS.append(handler)
     return handler
+
+
+def _signed_bytes(intent: ChainIntent) -> tuple[bytes, str]:
+    """The stored transaction and its hash of an intent that has been signed."""
+    if intent.raw_tx is None or intent.tx_hash is None:
+        raise LookupError(f"Intent {intent.seq} has not been signed")
+    return intent.raw_tx, intent.tx_hash
+
+
+def _nonce(intent: ChainIntent) -> int:
+    if intent.nonce is None:
+        raise LookupError(f"Intent {intent.seq} has no nonce yet")
+    return intent.nonce
 
 
 class IntentError(ValueError):
@@ -383,7 +396,7 @@ class Worker:
         """Sign `intent` (locked by the caller) in the caller's transaction, if it is queued."""
         if intent is None or intent.state != IntentState.QUEUED:
             return None
-        if intent.after_seq is not None and session.get(ChainIntent, intent.after_seq).state != IntentState.CONFIRMED:
+        if intent.after_seq is not None and get_or_raise(session, ChainIntent, intent.after_seq).state != IntentState.CONFIRMED:
             return None  # another sender's step comes first
         chain_id = self.chain_id
         account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
@@ -413,7 +426,7 @@ class Worker:
                 intent = session.get(ChainIntent, seq)
                 if intent is None or intent.state != IntentState.SIGNED:
                     return intent.state if intent else None
-                signed = intent.raw_tx, intent.tx_hash
+                signed = _signed_bytes(intent)
         raw, tx_hash = signed
         try:
             self.chain.send_raw(raw)
@@ -430,7 +443,7 @@ class Worker:
                         return IntentState.SIGNED
                     return self._submit_and_record(seq, signed=signed, following=following, funded=True)
                 if outcome != _KNOWN:
-                    return outcome
+                    return IntentState(outcome)
             # Known to the chain after all: go on to its receipt.
         receipt = self.chain.receipt(tx_hash, timeout=self.receipt_timeout)
         if receipt is None:
@@ -442,17 +455,19 @@ class Worker:
         """Decide what a refusal means, without ever signing a different transaction for a
         nonce the chain may still mine: most refusals are retried with the same bytes."""
         with self.sessionmaker() as session, session.begin():
-            intent = session.get(ChainIntent, seq, with_for_update=True)
-            account = session.get(LedgerAccount, (intent.chain_id, intent.sender), with_for_update=True)
+            intent = get_or_raise(session, ChainIntent, seq, with_for_update=True)
+            account = get_or_raise(session, LedgerAccount, (intent.chain_id, intent.sender), with_for_update=True)
+            raw, tx_hash = _signed_bytes(intent)
+            nonce = _nonce(intent)
             mined = self.chain.nonce(intent.sender)
-            if mined > intent.nonce:
-                if self.chain.transaction(intent.tx_hash) is not None:
+            if mined > nonce:
+                if self.chain.transaction(tx_hash) is not None:
                     return _KNOWN  # a lagging node did not know it a moment ago; the chain does
                 # The nonce went to a transaction that is not ours: this one can never be mined.
                 self._finish(session, intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})")
                 account.next_nonce = max(account.next_nonce, mined)
                 return IntentState.FAILED
-            if mined < intent.nonce:
+            if mined < nonce:
                 self._retry_later(intent, f"waiting for nonce {mined} of {intent.sender} to be mined first ({rejection})")
                 return IntentState.SIGNED
             if rejection.cannot_pay and self.chain.funder_address and may_fund:
@@ -461,8 +476,8 @@ class Worker:
             if rejection.permanent or intent.attempts + 1 >= MAX_REJECTIONS:
                 # Refused for good, and its nonce is still unused: it goes to the next intent.
                 self._finish(session, intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
-                if account.next_nonce == intent.nonce + 1:
-                    account.next_nonce = intent.nonce
+                if account.next_nonce == nonce + 1:
+                    account.next_nonce = nonce
                 return IntentState.FAILED
             # A full pool, a fee below the base fee, a rate limit: the same bytes, later.
             self._retry_later(intent, f"refused by the node, will retry: {rejection}")
@@ -475,9 +490,9 @@ class Worker:
         elif receipt.get("contractAddress"):
             code_hash = "0x" + keccak(self.chain.code(receipt["contractAddress"])).hex()
         with self.sessionmaker() as session, session.begin():
-            intent = session.get(ChainIntent, seq, with_for_update=True)
+            intent = get_or_raise(session, ChainIntent, seq, with_for_update=True)
             if intent.state != IntentState.SIGNED:
-                return intent.state
+                return IntentState(intent.state)
             intent.block_number = int(receipt["blockNumber"])
             intent.gas_used = int(receipt["gasUsed"])
             intent.receipt_status = int(receipt["status"])
@@ -488,7 +503,7 @@ class Worker:
                     log.warning("outbox: %s was deployed twice on chain %s; keeping the first", intent.contract, intent.chain_id)
                 elif intent.kind == IntentKind.DEPLOY:
                     intent.contract_address = receipt["contractAddress"]
-                    self._contracts.pop((intent.chain_id, intent.contract), None)
+                    self._contracts.pop((self.chain_id, intent.contract), None)
                     artifact = load_artifact(artifact_name(intent.contract))
                     session.add(
                         ContractDeployment(
@@ -515,14 +530,14 @@ class Worker:
                 next_intent = session.get(ChainIntent, following, with_for_update=True)
                 if next_intent is not None and next_intent.sender == intent.sender:
                     presigned = self._sign(session, next_intent)
-        if presigned is not None:  # committed: only now may it be sent
+        if following is not None and presigned is not None:  # committed: only now may it be sent
             self._presigned[following] = presigned
         return state
 
     def _revert_reason(self, seq: int, receipt: dict[str, Any]) -> str:
         with self.sessionmaker() as session:
-            intent = session.get(ChainIntent, seq)
-            transaction = self.chain.transaction(intent.tx_hash) or {}
+            intent = get_or_raise(session, ChainIntent, seq)
+            transaction = self.chain.transaction(_signed_bytes(intent)[1]) or {}
         call = {"from": to_checksum_address(intent.sender), "data": transaction.get("input", b""), "gas": intent.gas_limit, "value": 0}
         if transaction.get("to"):
             call["to"] = transaction["to"]
@@ -591,7 +606,7 @@ class Worker:
         if intent.kind == IntentKind.DEPLOY:
             artifact = load_artifact(artifact_name(intent.contract))
             factory = self.chain.contract(artifact.abi, bytecode=artifact.bytecode)
-            constructor = next((item for item in artifact.abi if item["type"] == "constructor"), {"inputs": []})
+            constructor: dict[str, Any] = next((item for item in artifact.abi if item["type"] == "constructor"), {"inputs": []})
             args = self._arguments(constructor["inputs"], intent.args, intent.contract)
             try:
                 transaction["data"] = factory.constructor(*args).data_in_transaction
