@@ -9,7 +9,7 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 NODE_DEPS := contracts/node_modules/.package-lock.json
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-postgres setup browser bench clean
+.PHONY: run test test-postgres lint setup browser bench clean
 
 run: $(INSTALLED)
 	$(BIN)/concord run
@@ -20,6 +20,13 @@ test: $(INSTALLED_DEV) $(NODE_DEPS) browser
 # The same suite against PostgreSQL (a fresh schema per run); CI runs it after `make test`.
 test-postgres: $(INSTALLED_DEV) $(NODE_DEPS) browser
 	CONCORD_TEST_DATABASE_URL=$${CONCORD_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest
+
+# Lint, format and type checks with zero findings (CI runs them before the tests).
+LINTED := platform tests bench migrations
+lint: $(INSTALLED_DEV)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 setup: $(INSTALLED)
 
