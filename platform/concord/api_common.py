@@ -3,7 +3,7 @@ and the marker for endpoints that need no bearer token."""
 from __future__ import annotations
 
 import re
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import marshmallow as ma
 from flask import Flask, request
@@ -21,9 +21,48 @@ _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
+# A JSON string may spell half of a UTF-16 surrogate pair ("\ud800"): Python decodes it to a
+# string that no database or hash can encode.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_UNICODE = "Not valid Unicode text: it holds a lone surrogate."
+NOT_TEXT = "Must not contain NUL characters."
+# Control characters, and the bidirectional overrides and isolates that make a name read
+# differently from what it holds ("Trojan Source"): never part of a name or a number.
+_HIDDEN_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def unstorable_text(value: Any) -> Any:
+    """Messages shaped like the data (marshmallow's nesting) for every string or key in
+    `value` that holds a lone surrogate or a NUL (which PostgreSQL cannot store), or None
+    when there is none."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return [NOT_TEXT]
+        return [NOT_UNICODE] if _LONE_SURROGATE.search(value) else None
+    found: dict[Any, Any] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and (_LONE_SURROGATE.search(key) or "\x00" in key):
+                found.setdefault("_schema", []).append(f"A field name is not valid Unicode text: {key!a}.")
+            elif (inner := unstorable_text(item)) is not None:
+                found[key] = inner
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if (inner := unstorable_text(item)) is not None:
+                found[index] = inner
+    return found or None
+
+
 class InputSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _refuse_unstorable_text(self, data: Any, **kwargs: Any) -> Any:
+        messages = unstorable_text(data)
+        if messages is not None:
+            raise ma.ValidationError(messages)
+        return data
 
 
 class OutputSchema(ma.Schema):
@@ -35,13 +74,31 @@ def NonBlank(max_length: int, *, required: bool = True, **kwargs) -> fields.Stri
     """A string that is not empty after trimming (required unless said otherwise)."""
     return fields.String(
         required=required,
-        validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"\s*\S", error="Must not be blank.")],
+        validate=[validate.Length(min=1, max=max_length), validate.Regexp(r"\s*\S", error="Must not be blank."), no_hidden_characters],
         **kwargs,
     )
 
 
+def no_hidden_characters(value: str) -> None:
+    if _HIDDEN_CHARACTERS.search(value):
+        raise ma.ValidationError("Must not contain control characters or bidirectional overrides.")
+
+
+class WholeNumber(fields.Integer):
+    """A whole number: a JSON integer, or a string of ASCII digits (forms and query strings);
+    never 1.5 (which int() would cut to 1), "1e3", "５" or a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (bool, float)) or (isinstance(value, str) and not _WHOLE_NUMBER.fullmatch(value)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
+
+
 class PageArgsSchema(InputSchema):
-    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    limit = WholeNumber(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
@@ -132,12 +189,17 @@ def register(app: Flask) -> None:
     app.before_request(_refuse_deeply_nested_json)
 
 
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
 class DecimalString(fields.Decimal):
     """Money and quantities travel as strings ("12.50"): a JSON number may already be a float."""
 
     default_error_messages = {**fields.Decimal.default_error_messages, "not_string": 'Send a decimal string, such as "12.50".'}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
+        # Decimal() also reads other scripts' digits, underscores, spaces and exponents
+        # ("５", "1_000", " 5 ", "1e3"): none of them is how a document states an amount.
+        if not isinstance(value, str) or not _PLAIN_DECIMAL.fullmatch(value):
             raise self.make_error("not_string")
         return super()._deserialize(value, attr, data, **kwargs)

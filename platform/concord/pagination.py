@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
 import sqlalchemy as sa
@@ -48,6 +48,7 @@ def _decode(cursor: str, key_columns: Sequence[QueryableAttribute[Any]]) -> list
                 v = datetime.fromisoformat(v["dt"])
                 if v.tzinfo is None:
                     raise ValueError("naive datetime")
+                v = v.astimezone(timezone.utc)  # OverflowError at the edges of the calendar
             elif isinstance(v, dict) and "uuid" in v:
                 v = uuid.UUID(v["uuid"])
             elif isinstance(v, bool) or not isinstance(v, (int, str)):
@@ -59,7 +60,7 @@ def _decode(cursor: str, key_columns: Sequence[QueryableAttribute[Any]]) -> list
                 raise ValueError("wrong type for its column")
             out.append(v)
         return out
-    except (ValueError, TypeError, AttributeError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, AttributeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationFailed({"cursor": ["Not a cursor this API issued."]}) from None
 
 

@@ -14,7 +14,10 @@ declares bearer authentication refuses a request without it.
 """
 from __future__ import annotations
 
+import base64
+import json
 import tempfile
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -155,6 +158,41 @@ def fuzz_target(app, session):
     yield target
 
 
+# Values no generator of schemathesis produces (it draws only text it can encode as UTF-8):
+# a lone surrogate spelled as a JSON escape, and cursors at the edges of the calendar.
+LONE_SURROGATE = "\ud800"
+EDGE_CURSORS = [
+    base64.urlsafe_b64encode(json.dumps([{"dt": moment}, {"uuid": str(uuid.UUID(int=0))}]).encode()).decode().rstrip("=")
+    for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+]
+
+
+def _string_paths(value: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(value, str):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _string_paths(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _string_paths(item, (*path, index))]
+    return []
+
+
+def _with_hostile_values(data: st.DataObject, case: Any) -> None:
+    """Sometimes end one string of the body with a lone surrogate, and sometimes send a
+    cursor at the edge of the calendar."""
+    paths = _string_paths(case.body) if isinstance(case.body, (dict, list)) else []
+    if paths and data.draw(st.integers(0, 3), label="surrogate") == 0:
+        *parents, last = data.draw(st.sampled_from(paths), label="surrogate path")
+        target = case.body
+        for key in parents:
+            target = target[key]
+        target[last] += LONE_SURROGATE
+    declared = DOCUMENT["paths"][case.operation.path][case.method.lower()].get("parameters", [])
+    takes_cursor = any(p.get("in") == "query" and p.get("name") == "cursor" for p in declared)
+    if takes_cursor and data.draw(st.booleans(), label="edge cursor"):
+        case.query = {**(case.query or {}), "cursor": data.draw(st.sampled_from(EDGE_CURSORS), label="cursor")}
+
+
 def _maybe_real(data: st.DataObject, generated: Any, real: list[str]) -> Any:
     return data.draw(st.one_of(st.just(generated), st.sampled_from(real))) if real else generated
 
@@ -181,6 +219,7 @@ def test_every_generated_request_gets_a_documented_non_5xx_answer(case, data, fu
             for name, real in fuzz_target["body_values"].items():
                 if name in case.body:
                     case.body[name] = _maybe_real(data, case.body[name], real)
+        _with_hostile_values(data, case)
     headers = None if negative and meta.is_negative_at(ParameterLocation.HEADER) else fuzz_target["identities"][identity]
     case.call_and_validate(headers=headers, checks=CHECKS)
 

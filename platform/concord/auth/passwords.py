@@ -1,6 +1,8 @@
 """Password hashing (argon2id) and the password rules OWASP ASVS asks for."""
 from __future__ import annotations
 
+import unicodedata
+
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
@@ -28,6 +30,8 @@ def password_problems(password: str, *, email: str | None = None, name: str | No
         problems.append(f"Use at least {MIN_LENGTH} characters.")
     if len(password) > MAX_LENGTH:
         problems.append(f"Use at most {MAX_LENGTH} characters.")
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Cs") for char in password):
+        problems.append("Use letters, digits, spaces and punctuation only: no control or invisible characters.")
     lowered = password.lower()
     if lowered in _common_passwords():
         problems.append("This password is among the most commonly used passwords; choose another.")

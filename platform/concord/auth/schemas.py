@@ -2,21 +2,21 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from concord.api_common import InputSchema, NonBlank, OutputSchema
+from concord.api_common import InputSchema, NonBlank, OutputSchema, WholeNumber
 from concord.auth.passwords import MAX_LENGTH
 from concord.tenancy.schemas import OrganizationSchema, UserSchema
 
 
 class TokenInputSchema(InputSchema):
     name = NonBlank(100)
-    expires_in_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=365))
+    expires_in_days = WholeNumber(load_default=None, validate=validate.Range(min=1, max=365))
 
 
 class PasswordLoginSchema(InputSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=MAX_LENGTH * 4))
     token_name = fields.String(load_default="API login", validate=validate.Length(min=1, max=100))
-    expires_in_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=365))
+    expires_in_days = WholeNumber(load_default=None, validate=validate.Range(min=1, max=365))
 
 
 class TokenSchema(OutputSchema):

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from marshmallow import ValidationError, fields, post_load, validate, validates
 
-from concord.api_common import DecimalString, InputSchema, NonBlank, OutputSchema, PageArgsSchema
+from concord import clock
+from concord.api_common import DecimalString, InputSchema, NonBlank, OutputSchema, PageArgsSchema, WholeNumber
 from concord.ledger.schemas import ChainTransactionSchema
 from concord.orders.models import DisputeState, MilestoneKind, OrderState, ProposalState, ShipmentState
 from concord.orders.service import INCOTERMS
@@ -43,6 +44,23 @@ def Exact(**kwargs) -> fields.Decimal:
     return fields.Decimal(as_string=True, metadata=metadata, **kwargs)
 
 
+#: How far ahead a delivery may be requested.
+REQUESTED_DATE_HORIZON = timedelta(days=5 * 366)
+
+
+def _plausible_delivery_date(value: date) -> None:
+    # One day of slack: a buyer east of UTC may already be in tomorrow.
+    today = clock.utcnow().date()
+    if value < today - timedelta(days=1):
+        raise ValidationError("Must not be in the past.")
+    if value > today + REQUESTED_DATE_HORIZON:
+        raise ValidationError(f"At most {REQUESTED_DATE_HORIZON.days // 366} years ahead.")
+
+
+def DeliveryDate(**kwargs) -> fields.Date:
+    return fields.Date(validate=_plausible_delivery_date, **kwargs)
+
+
 Quantity = lambda **kw: _exact(3, **kw)  # noqa: E731
 UnitPrice = lambda **kw: _exact(4, **kw)  # noqa: E731
 
@@ -51,7 +69,7 @@ class LineInputSchema(InputSchema):
     product_id = fields.UUID(required=True, metadata={"description": "One of your products."})
     quantity = Quantity(required=True, metadata={"description": "Decimal string, up to 3 decimals, e.g. \"250\"."})
     unit_price = UnitPrice(required=True, metadata={"description": "Decimal string in the order's currency, up to 4 decimals."})
-    requested_date = fields.Date(required=True)
+    requested_date = DeliveryDate(required=True)
 
 
 class OrderInputSchema(InputSchema):
@@ -75,9 +93,9 @@ class OrderUpdateSchema(InputSchema):
 
 
 class AcknowledgementLineSchema(InputSchema):
-    line_no = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_LINES))
+    line_no = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_LINES))
     confirmed_quantity = _exact(3, positive=False, required=True, metadata={"description": "0 up to the ordered quantity."})
-    confirmed_date = fields.Date(required=True)
+    confirmed_date = DeliveryDate(required=True)
 
 
 class AcknowledgementSchema(InputSchema):
@@ -93,10 +111,10 @@ class OptionalReasonSchema(InputSchema):
 
 
 class ChangeLineSchema(InputSchema):
-    line_no = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_LINES))
+    line_no = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_LINES))
     quantity = Quantity()
     unit_price = UnitPrice()
-    requested_date = fields.Date()
+    requested_date = DeliveryDate()
 
 
 class ChangeProposalInputSchema(InputSchema):
@@ -199,7 +217,7 @@ def Moment(**kwargs) -> fields.AwareDateTime:
 
 
 class ShipmentLineInputSchema(InputSchema):
-    line_no = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_LINES))
+    line_no = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_LINES))
     quantity = Quantity(required=True, metadata={"description": "Decimal string; all shipments of a line add up to at most its confirmed quantity."})
     lot_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64), metadata={"description": "Lot or batch; a line may be listed once per lot."})
 
@@ -234,7 +252,7 @@ class ProofOfDeliveryInputSchema(InputSchema):
 
 
 class ReceiptLineInputSchema(InputSchema):
-    line_no = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_LINES))
+    line_no = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_LINES))
     accepted_quantity = _exact(3, positive=False, required=True)
     rejected_quantity = _exact(3, positive=False, load_default=Decimal(0))
     rejection_reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500), metadata={"description": "Required when anything is rejected."})
