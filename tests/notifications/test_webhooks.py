@@ -96,6 +96,19 @@ def test_the_secret_is_shown_once_and_stored_only_encrypted(app, client, world):
         ("http://192.168.0.10/hook", "loopback, private"),
         ("http://169.254.169.254/latest/meta-data", "loopback, private"),
         ("http://0.0.0.0/hook", "loopback, private"),
+        # IPv4 carried inside IPv6: compatible, NAT64, 6to4 and Teredo forms
+        ("http://[::7f00:1]/hook", "loopback, private"),
+        ("http://[::127.0.0.1]/hook", "loopback, private"),
+        ("http://[64:ff9b::7f00:1]/hook", "loopback, private"),
+        ("http://[64:ff9b::a00:1]/hook", "loopback, private"),
+        ("http://[2002:7f00:1::]/hook", "loopback, private"),
+        ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook", "loopback, private"),
+        # IPv4 in the forms inet_aton also reads: decimal, hex, octal, short
+        ("http://2130706433/hook", "four decimal numbers"),
+        ("http://0x7f000001/hook", "four decimal numbers"),
+        ("http://0177.0.0.1/hook", "four decimal numbers"),
+        ("http://127.1/hook", "four decimal numbers"),
+        ("http://8.8.8.010/hook", "four decimal numbers"),
     ],
 )
 def test_a_url_concord_will_not_call_is_refused_field_by_field(app, client, world, url, message):
@@ -255,6 +268,18 @@ def test_a_name_resolving_to_a_private_address_is_refused_when_sending(app, clie
     (request,) = receiver.received
     assert request.valid and request.headers["Host"] == f"hooks.example.test:{port}" and request.path == "/in"
     assert deliveries(client, world.buyer, created["id"])[0]["state"] == "delivered"
+
+
+@pytest.mark.parametrize("host", ["[::7f00:1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::]", "127.1", "2130706433"])
+def test_an_address_stored_before_these_checks_is_refused_when_sending(app, client, world, host):
+    created = subscribe(client, world.buyer, url="https://erp.example.com/hook")
+    with database(app).sessionmaker() as s:
+        s.execute(sa.update(WebhookSubscription).values(url=f"http://{host}:9/in"))
+        s.commit()
+    announce(app, world.buyer)
+    service.deliver_due(app)
+    (logged,) = deliveries(client, world.buyer, created["id"])
+    assert logged["state"] == "pending" and logged["last_error"].startswith(f"Refused: {host.strip('[]')}: "), logged["last_error"]
 
 
 def test_an_https_receiver_must_present_a_trusted_certificate(app, client, world, private_hosts_allowed, tmp_path):

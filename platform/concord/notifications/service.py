@@ -154,10 +154,41 @@ def mark_all_read(session: Session, principal: Principal, *, up_to: datetime | N
 # -- webhook subscriptions --------------------------------------------------------------------
 
 
+NOT_PUBLIC = "Concord does not deliver to loopback, private or link-local hosts."
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and a network may route to: mapped
+    (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4
+    (2002:aabb:ccdd::) and Teredo."""
+    embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in _IPV4_COMPATIBLE or any(address in network for network in _NAT64):
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [found for found in embedded if found is not None]
+
+
 def _non_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and any(_non_public(inner) for inner in _embedded_ipv4(address)):
+        return True
     return not address.is_global or address.is_multicast
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` (a URL's host name or address literal) is not one Concord delivers to."""
+    host = host.rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return NOT_PUBLIC
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            socket.inet_aton(host)  # what the resolver would accept as an address
+        except OSError:
+            return None  # a host name: its addresses are checked at every attempt
+        return "Write an IPv4 address as four decimal numbers (a.b.c.d), not in decimal, hex, octal or short form."
+    return NOT_PUBLIC if _non_public(literal) else None
 
 
 def url_problem(url: str, *, allow_private: bool) -> str | None:
@@ -182,14 +213,7 @@ def url_problem(url: str, *, allow_private: bool) -> str | None:
         return "Port 0 is not a port one can connect to."
     if allow_private:
         return None
-    host = parts.hostname.rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return "Concord does not deliver to loopback, private or link-local hosts."
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return "Concord does not deliver to loopback, private or link-local hosts." if _non_public(literal) else None
+    return host_problem(parts.hostname)
 
 
 def _events(names: list[str]) -> list[str]:
@@ -330,6 +354,8 @@ class _Refused(Exception):
 
 def _address(host: str, port: int, *, allow_private: bool) -> str:
     """The address to connect to: what `host` resolves to now, every one of them public."""
+    if not allow_private and (problem := host_problem(host)) is not None:
+        raise _Refused(f"Refused: {host}: {problem}")
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
