@@ -124,6 +124,7 @@ def run(host: str, port: int, threads: int) -> None:
     from concord.ledger import runtime
 
     app = _app()
+    app.config["PUBLIC_BASE_URL"] = app.config["PUBLIC_BASE_URL"] or f"http://{host}:{port}"
     prepare(app)
     if _embedded_chain(app):
         runtime.start_thread(app)  # the embedded chain lives in this process, and so does its worker

@@ -77,6 +77,10 @@ class Config:
     # Webhooks are never sent to loopback, private, link-local or other non-public addresses
     # unless this is on (a receiver on the same host or network, as in the tests).
     WEBHOOKS_ALLOW_PRIVATE_HOSTS: bool = False
+    # Where people reach the portal: links sent to them (invitations) are built on this,
+    # never on the Host header of the request that created them. `concord run` sets it
+    # from --host and --port unless CONCORD_PUBLIC_URL says otherwise.
+    PUBLIC_BASE_URL: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -105,6 +109,7 @@ class Config:
             SETTLEMENT_CURRENCIES=tuple(c.strip().upper() for c in (env.get("CONCORD_CURRENCIES") or "EUR,USD").split(",") if c.strip()),
             DISPUTE_WINDOW_HOURS=int(env.get("CONCORD_DISPUTE_WINDOW_HOURS") or 72),
             WEBHOOKS_ALLOW_PRIVATE_HOSTS=_flag(env.get("CONCORD_WEBHOOKS_ALLOW_PRIVATE_HOSTS"), False),
+            PUBLIC_BASE_URL=(env.get("CONCORD_PUBLIC_URL") or "").strip() or None,
         )
 
     REQUIRED = frozenset({"INSTANCE_DIR", "SQLALCHEMY_DATABASE_URL", "SECRET_KEY"})

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from concord import db, policy
+from concord import links, db, policy
 from concord.api_common import PageArgsSchema, page_of, page_response, public
 from concord.auth.web import current_principal
 from concord.tenancy import schemas, service
@@ -139,7 +138,7 @@ def invitation_view(invitation: Invitation, raw_token: str | None = None) -> dic
     }
     if raw_token:
         view["token"] = raw_token
-        view["accept_url"] = url_for("auth_portal.accept_invitation", token=raw_token, _external=True)
+        view["accept_url"] = links.public_url("auth_portal.accept_invitation", token=raw_token)
     return view
 
 
@@ -155,6 +154,7 @@ class Invitations(MethodView):
     @invitations.response(201, schemas.InvitationSchema)
     def post(self, data):
         """Invite a person by email (admins). The response carries the one-time link to send them."""
+        links.public_base()  # refuse before writing when no link can be made
         invitation, raw = service.invite_user(db.session(), current_principal(), email=data["email"], role=data["role"])
         return invitation_view(invitation, raw)
 

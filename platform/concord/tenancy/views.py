@@ -7,7 +7,7 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from concord import db, policy
+from concord import links, db, policy
 from concord.auth.web import login_required
 from concord.errors import Forbidden
 from concord.pagination import paginate
@@ -32,10 +32,11 @@ def users() -> ResponseReturnValue:
     if request.method == "POST":
         loaded, errors = load(schemas.InvitationInputSchema(), form_data("email", "role"))
         if loaded:
+            links.public_base()  # refuse before writing when no link can be made
             result, errors = attempt(service.invite_user, db.session(), me, email=loaded["email"], role=loaded["role"])
             if result:
                 invitation, raw = result
-                invite_link = url_for("auth_portal.accept_invitation", token=raw, _external=True)
+                invite_link = links.public_url("auth_portal.accept_invitation", token=raw)
                 flash(f"Invitation created for {invitation.email}. Send them the link below; it is shown only once.", "success")
         if errors:
             status = 422
