@@ -44,11 +44,15 @@ class Config:
     # Portal sessions end after this much inactivity, and in any case after the absolute limit.
     SESSION_IDLE_MINUTES: int = 60
     SESSION_ABSOLUTE_HOURS: int = 12
-    # Failed logins: after THROTTLE_AFTER consecutive failures each attempt must wait an
-    # exponentially growing delay; after LOCK_AFTER the account is locked for LOCK_MINUTES.
+    # Failed logins of one email from one source address: after THROTTLE_AFTER of them that
+    # source waits an exponentially growing delay; after LOCK_AFTER it is locked out of that
+    # email for LOCK_MINUTES (never the owner elsewhere, never issued tokens). Failed logins
+    # per minute are capped per source and for the whole platform (concord.auth.throttle).
     LOGIN_THROTTLE_AFTER: int = 3
     LOGIN_LOCK_AFTER: int = 10
     LOGIN_LOCK_MINUTES: int = 15
+    LOGIN_FAILURES_PER_SOURCE: int = 20
+    LOGIN_FAILURES_GLOBAL: int = 500
     API_TOKEN_DEFAULT_DAYS: int = 90
     API_TOKEN_MAX_DAYS: int = 365
     INVITATION_DAYS: int = 7

@@ -1,6 +1,7 @@
 """Links sent to people outside the request that made them (an invitation's accept link)."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, url_for
@@ -26,6 +27,6 @@ def public_base() -> str:
     return base
 
 
-def public_url(endpoint: str, **values: object) -> str:
+def public_url(endpoint: str, **values: Any) -> str:
     """`endpoint`'s URL on the public address."""
     return public_base() + url_for(endpoint, _external=False, **values)

@@ -28,7 +28,6 @@ from concord.tenancy.models import (
     User,
     UserStatus,
 )
-from concord import clock
 
 T = TypeVar("T")
 
@@ -57,8 +56,6 @@ def refusal_reason(user: User, org: Organization) -> str | None:
     """Why this user may do nothing at all right now, or None."""
     if user.status != UserStatus.ACTIVE:
         return "This user account is disabled."
-    if user.locked_until and user.locked_until > clock.utcnow():
-        return "This user account is locked after repeated failed logins; try again later."
     if org.status == OrgStatus.PENDING:
         return "Your organization is awaiting approval by the consortium operator."
     if org.status == OrgStatus.SUSPENDED:

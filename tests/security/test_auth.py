@@ -6,7 +6,6 @@ import hashlib
 import html
 import re
 import uuid
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -194,10 +193,16 @@ def test_portal_forms_without_a_valid_csrf_token_are_rejected_with_400_and_chang
 class LoginChannel:
     """Log in by API (`POST /api/v1/auth/token`) or by the portal form; -> (status, Retry-After)."""
 
-    def __init__(self, app, name: str) -> None:
+    def __init__(self, app, name: str, *, source: str = "127.0.0.1") -> None:
         self.name = name
-        self.client = app.test_client()
+        self.source = source
+        self.client = self._client(app)
         self.csrf = csrf_from(self.client.get("/login")) if name == "portal" else None
+
+    def _client(self, app):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = self.source
+        return client
 
     def __call__(self, email: str, password: str) -> tuple[int, int | None]:
         if self.name == "api":
@@ -205,14 +210,14 @@ class LoginChannel:
         else:
             response = self.client.post("/login", data={"email": email, "password": password, "csrf_token": self.csrf})
             if response.status_code == 302:
-                self.client = self.client.application.test_client()  # signed in: start over anonymous
+                self.client = self._client(self.client.application)  # signed in: start over anonymous
                 self.csrf = csrf_from(self.client.get("/login"))
         retry = response.headers.get("Retry-After")
         return response.status_code, None if retry is None else int(retry)
 
 
 @pytest.mark.parametrize("channel", ["api", "portal"])
-def test_failed_logins_are_throttled_then_lock_the_account_even_against_the_right_password(app, client, world, frozen_clock, channel):
+def test_failed_logins_slow_down_then_lock_out_the_source_even_against_the_right_password(app, client, world, frozen_clock, channel):
     config = app.config
     assert (config["LOGIN_THROTTLE_AFTER"], config["LOGIN_LOCK_AFTER"], config["LOGIN_LOCK_MINUTES"]) == (3, 10, 15)
     user = world.supplier.admin
@@ -233,36 +238,87 @@ def test_failed_logins_are_throttled_then_lock_the_account_even_against_the_righ
         frozen_clock.advance(seconds=wait - 1)
         assert login(user.email, PASSWORD)[0] == 429
         frozen_clock.advance(seconds=1)
-    # The tenth failure locks the account for 15 minutes.
+    # The tenth failure locks this source out of the account for 15 minutes.
     assert login(user.email, "wrong-password") == (401, None)
-    assert fetch(app, User, user.id).locked_until == frozen_clock.now + timedelta(minutes=15)
     assert login(user.email, PASSWORD) == (429, 15 * 60)
-    # Locked means locked everywhere: the other channel, and tokens issued before.
     other = LoginChannel(app, "portal" if channel == "api" else "api")
-    assert other(user.email, PASSWORD)[0] == 429
-    refused = client.get("/api/v1/me", headers=world.supplier.headers)
-    assert refused.status_code == 403 and "locked" in refused.get_json()["detail"]
+    assert other(user.email, PASSWORD)[0] == 429  # the same source, by the other channel
+    # The owner elsewhere is not locked out, and tokens issued before keep working.
+    elsewhere = LoginChannel(app, channel, source="198.51.100.20")
+    assert elsewhere(user.email, PASSWORD)[0] == (201 if channel == "api" else 302)
+    assert client.get("/api/v1/me", headers=world.supplier.headers).status_code == 200
     frozen_clock.advance(minutes=15, seconds=-1)
     assert login(user.email, PASSWORD) == (429, 1)
     frozen_clock.advance(seconds=1)
     assert login(user.email, PASSWORD)[0] == (201 if channel == "api" else 302)
-    assert client.get("/api/v1/me", headers=world.supplier.headers).status_code == 200
-    assert fetch(app, User, user.id).failed_login_count == 0
+    # A success clears the source's failures: the next wrong password is a plain 401.
+    assert login(user.email, "wrong-password") == (401, None)
+    assert login(user.email, PASSWORD)[0] == (201 if channel == "api" else 302)
 
     # Every attempt is in the audit trail, with its channel.
     entries = [e for e in audit_entries(app, after_seq=head) if e.object_id == str(user.id)]
     by_action: dict[str, list] = {}
     for entry in entries:
         by_action.setdefault(entry.action, []).append(entry)
-    assert len(by_action["auth:login_failed"]) == 10
-    assert [e.summary["failures"] for e in by_action["auth:login_failed"]] == list(range(1, 11))
+    assert [e.summary["failures"] for e in by_action["auth:login_failed"]] == [*range(1, 11), 1]
     assert len(by_action["auth:account_locked"]) == 1
     throttled = by_action["auth:login_throttled"]
     assert len(throttled) == 1 + 6 * 2 + 3  # the waits above, the locked attempts, and the other channel's
     assert {e.summary["reason"] for e in throttled} == {"throttled", "locked"}
-    assert len(by_action["auth:login"]) == 1
+    assert len(by_action["auth:login"]) == 3
     assert {e.summary["channel"] for e in entries if "channel" in e.summary} == {"api", "portal"}
     assert all(e.actor_user_id == user.id for e in entries)
+
+
+def test_a_stranger_cannot_keep_the_owner_out(app, client, world, frozen_clock):
+    """Someone who knows an email fails again and again from their own address: only they
+    are slowed and locked out; the owner signs in from theirs at every moment."""
+    user = world.buyer.admin
+    stranger = LoginChannel(app, "api", source="203.0.113.66")
+    owner = LoginChannel(app, "api", source="198.51.100.7")
+    for _ in range(40):
+        status, retry = stranger(user.email, "guess")
+        assert status in (401, 429)
+        assert owner(user.email, PASSWORD)[0] == 201
+        frozen_clock.advance(seconds=retry or 1)
+    assert client.get("/api/v1/me", headers=world.buyer.headers).status_code == 200
+
+
+def test_unknown_and_known_emails_are_throttled_alike(app, world, frozen_clock):
+    """A 429 tells nothing about whether an email exists: the same waits, the same words."""
+    answers = {}
+    for email in (world.buyer.admin.email, "nobody-here@example.test"):
+        login = LoginChannel(app, "api", source="203.0.113.9")
+        seen = []
+        for _ in range(12):
+            response = api_login(login.client, email, "wrong-password")
+            seen.append((response.status_code, response.headers.get("Retry-After"), response.get_json()["detail"]))
+        answers[email] = seen
+        frozen_clock.advance(minutes=20)
+    known, unknown = answers.values()
+    assert known == unknown
+    assert [status for status, _, _ in known] == [401, 401, 401, 429, 429, 429, 429, 429, 429, 429, 429, 429]
+
+
+def test_failed_logins_are_capped_per_source_and_platform_wide(app, world, frozen_clock, monkeypatch):
+    busy = LoginChannel(app, "api", source="203.0.113.50")
+    for n in range(app.config["LOGIN_FAILURES_PER_SOURCE"]):
+        assert busy(f"guess{n}@example.test", "whatever-it-is") == (401, None)
+    # The source has used up its failures for this minute, whatever email it tries next.
+    assert busy("one-more@example.test", "whatever-it-is") == (429, 60)
+    assert busy(world.buyer.admin.email, PASSWORD) == (429, 60)
+    assert LoginChannel(app, "api", source="203.0.113.51")(world.buyer.admin.email, PASSWORD)[0] == 201
+    frozen_clock.advance(minutes=1)
+    assert busy(world.buyer.admin.email, PASSWORD)[0] == 201
+
+    # Spread over many addresses, guessing meets the platform-wide cap.
+    monkeypatch.setitem(app.config, "LOGIN_FAILURES_GLOBAL", 30)
+    frozen_clock.advance(minutes=1)
+    for n in range(30):
+        assert LoginChannel(app, "api", source=f"192.0.2.{n + 1}")(f"spread{n}@example.test", "whatever-it-is") == (401, None)
+    assert LoginChannel(app, "api", source="192.0.2.200")("spread-last@example.test", "whatever-it-is") == (429, 60)
+    reasons = {e.summary["reason"] for e in audit_entries(app, action="auth:login_throttled")}
+    assert reasons == {"source_rate", "global_rate"}
 
 
 def test_unknown_email_fails_like_a_wrong_password_and_is_audited(app, client, world):

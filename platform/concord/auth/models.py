@@ -46,3 +46,18 @@ class ApiToken(IdMixin, Base):
         if self.expires_at <= now:
             return "expired"
         return "active"
+
+
+class LoginThrottle(Base):
+    """Counters of failed logins, by what a failure is counted against (`scope`): one email
+    from one source address, one source address, or the whole platform. The key is a hash,
+    so the table holds no email addresses."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    window_started_at: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None] = mapped_column(index=True)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 import uuid
 from datetime import timedelta
@@ -13,11 +12,12 @@ from flask import current_app
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from concord import clock
+from concord import clock, policy
 from concord.audit.service import Action, Actor, record
-from concord.auth import passwords
+from concord.auth import passwords, throttle
 from concord.auth.models import ApiToken, UserSession
-from concord.errors import Forbidden, TooManyRequests, Unauthorized, ValidationFailed
+from concord.db import get_or_raise
+from concord.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
 from concord.policy import Principal, refusal_reason
 from concord.tenancy.models import User
 
@@ -41,70 +41,50 @@ def _settings(name: str):
     return current_app.config[name]
 
 
-def _find_user_by_email(session: Session, email: str, *, for_update: bool = False) -> User | None:
+def _find_user_by_email(session: Session, email: str) -> User | None:
     query = sa.select(User).where(User.email == email.strip().lower())
-    if for_update:
-        query = query.with_for_update(of=User)
     return session.execute(query).unique().scalar_one_or_none()
 
 
-def _throttle_delay(failures: int) -> int:
-    """Seconds a caller must wait after `failures` consecutive failures."""
-    over = failures - _settings("LOGIN_THROTTLE_AFTER")
-    return 0 if over < 0 else min(2**over, 300)
+def authenticate(session: Session, email: str, password: str, *, channel: str, source: str) -> User:
+    """Check a login from the client address `source`; commit what it teaches us (failures,
+    throttling, success) either way (see concord.auth.throttle).
 
-
-def authenticate(session: Session, email: str, password: str, *, channel: str) -> User:
-    """Check a login; commit what it teaches us (failures, lockout, success) either way.
-
-    Raises Unauthorized for a wrong email or password, TooManyRequests while throttled or
-    locked, Forbidden when the account or its organization may not act.
+    Raises Unauthorized for a wrong email or password, TooManyRequests while this source is
+    throttled, Forbidden when the account or its organization may not act.
     """
     now = clock.utcnow()
-    user = _find_user_by_email(session, email, for_update=True)
-    if user is None:
-        passwords.verify_password(passwords.dummy_hash(), password)
-        record(session, Action.LOGIN_FAILED, actor=None, email=email.strip().lower()[:254], channel=channel, reason="unknown_email")
+    email = email.strip().lower()
+    user = _find_user_by_email(session, email)
+    actor = Actor(user.id, user.organization_id) if user else None
+    about_user: dict[str, Any] = {"subject_org_id": user.organization_id, "object_type": "user", "object_id": user.id} if user else {"email": email[:254]}
+    refused = throttle.refusal(session, email, source, now)
+    if refused is not None:
+        record(session, Action.LOGIN_THROTTLED, actor=actor, channel=channel, reason=refused.reason, **about_user)
         session.commit()
-        raise Unauthorized(BAD_CREDENTIALS)
+        raise TooManyRequests(refused.detail, retry_after=refused.retry_after)
 
-    actor = Actor(user.id, user.organization_id)
-    if user.locked_until and user.locked_until > now:
-        wait = math.ceil((user.locked_until - now).total_seconds())
-        record(session, Action.LOGIN_THROTTLED, actor=actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, channel=channel, reason="locked")
-        session.commit()
-        raise TooManyRequests("This account is locked after repeated failed logins; try again later.", retry_after=wait)
-    delay = _throttle_delay(user.failed_login_count)
-    if delay and user.last_failed_login_at and user.last_failed_login_at + timedelta(seconds=delay) > now:
-        wait = math.ceil((user.last_failed_login_at + timedelta(seconds=delay) - now).total_seconds())
-        record(session, Action.LOGIN_THROTTLED, actor=actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, channel=channel, reason="throttled")
-        session.commit()
-        raise TooManyRequests("Too many failed logins; wait before trying again.", retry_after=max(wait, 1))
-
-    if not passwords.verify_password(user.password_hash, password):
-        user.failed_login_count += 1
-        user.last_failed_login_at = now
-        record(session, Action.LOGIN_FAILED, actor=actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, channel=channel, reason="wrong_password", failures=user.failed_login_count)
-        if user.failed_login_count >= _settings("LOGIN_LOCK_AFTER"):
-            user.locked_until = now + timedelta(minutes=_settings("LOGIN_LOCK_MINUTES"))
-            user.failed_login_count = 0
-            record(session, Action.ACCOUNT_LOCKED, actor=actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, until=user.locked_until.isoformat())
+    if user is None or not passwords.verify_password(user.password_hash, password):
+        if user is None:
+            passwords.verify_password(passwords.dummy_hash(), password)  # the same time either way
+        failure = throttle.record_failure(session, email, source, now)
+        record(session, Action.LOGIN_FAILED, actor=actor, channel=channel, reason="wrong_password" if user else "unknown_email", failures=failure.failures, **about_user)
+        if failure.locked_until is not None:
+            record(session, Action.ACCOUNT_LOCKED, actor=actor, until=failure.locked_until.isoformat(), channel=channel, **about_user)
         session.commit()
         raise Unauthorized(BAD_CREDENTIALS)
 
     reason = refusal_reason(user, user.organization)
     if reason:
-        record(session, Action.LOGIN_FAILED, actor=actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, channel=channel, reason=reason)
+        record(session, Action.LOGIN_FAILED, actor=actor, channel=channel, reason=reason, **about_user)
         session.commit()
         raise Forbidden(reason)
 
-    user.failed_login_count = 0
-    user.last_failed_login_at = None
-    user.locked_until = None
+    throttle.record_success(session, email, source)
     user.last_login_at = now
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
-    record(session, Action.LOGIN_SUCCEEDED, actor=actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, channel=channel)
+    record(session, Action.LOGIN_SUCCEEDED, actor=actor, channel=channel, **about_user)
     return user
 
 
@@ -220,9 +200,44 @@ def revoke_token(session: Session, principal: Principal, token: ApiToken) -> Api
     return token
 
 
-def tokens_query(principal: Principal) -> sa.Select:
-    from concord import policy
+def revoke_all_tokens(session: Session, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> int:
+    """Revoke every live API token of a user (except `keep`); the caller commits."""
+    query = sa.update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > clock.utcnow())
+    if keep is not None:
+        query = query.where(ApiToken.id != keep)
+    result = session.execute(query.values(revoked_at=clock.utcnow()))
+    return cast(CursorResult[Any], result).rowcount
 
+
+def log_out_token(session: Session, principal: Principal) -> None:
+    """End the bearer token the request came with (the API's logout)."""
+    if principal.via != "token":
+        raise Conflict("Only a request made with a bearer token can log that token out.")
+    token = get_or_raise(session, ApiToken, principal.credential_id, with_for_update=True)
+    if token.revoked_at is None:
+        token.revoked_at = clock.utcnow()
+        record(session, Action.TOKEN_REVOKED, actor=principal.actor, subject_org_id=principal.org.id, object_type="api_token", object_id=token.id, before={"state": "active"}, after={"state": "revoked"}, reason="logout")
+    session.commit()
+
+
+def member_tokens_query(session: Session, principal: Principal, user_id: uuid.UUID) -> sa.Select:
+    """The API tokens of a user of the admin's own organization (never their secrets)."""
+    user = policy.get_visible(session, User, user_id, principal)
+    policy.require_admin(principal)
+    return sa.select(ApiToken).where(ApiToken.user_id == user.id)
+
+
+def revoke_member_token(session: Session, principal: Principal, user_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken:
+    """An admin revokes a token of a user of their organization."""
+    user = policy.get_visible(session, User, user_id, principal)
+    token = session.execute(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id).with_for_update(of=ApiToken)).unique().scalar_one_or_none()
+    if token is None:
+        raise NotFound("No such api token.")
+    policy.require_admin(principal)
+    return revoke_token(session, principal, token)
+
+
+def tokens_query(principal: Principal) -> sa.Select:
     return sa.select(ApiToken).where(policy.visible(principal, ApiToken))
 
 
@@ -240,5 +255,7 @@ def change_password(session: Session, principal: Principal, *, current_password:
     # Every other session ends: whoever knew the old password is signed out.
     keep = principal.credential_id if principal.via == "session" else None
     ended = end_all_sessions(session, user.id, keep=keep)
-    record(session, Action.PASSWORD_CHANGED, actor=principal.actor, subject_org_id=principal.org.id, object_type="user", object_id=user.id, sessions_ended=ended)
+    # And every API token but the one making this request: a token is a password's equal.
+    revoked = revoke_all_tokens(session, user.id, keep=principal.credential_id if principal.via == "token" else None)
+    record(session, Action.PASSWORD_CHANGED, actor=principal.actor, subject_org_id=principal.org.id, object_type="user", object_id=user.id, sessions_ended=ended, tokens_revoked=revoked)
     session.commit()

@@ -45,7 +45,7 @@ def login() -> ResponseReturnValue:
             status = 422
         else:
             try:
-                user = service.authenticate(db.session(), email, password, channel="portal")
+                user = service.authenticate(db.session(), email, password, channel="portal", source=request.remote_addr or "unknown")
             except TooManyRequests as error:
                 flash(f"{error.detail} (about {error.retry_after} seconds)", "error")
                 status = 429

@@ -98,10 +98,6 @@ class Organization(IdMixin, TimestampMixin, Base):
 
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (
-        sa.CheckConstraint("failed_login_count >= 0", name="failed_login_count_non_negative"),
-    )
-
     organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     full_name: Mapped[str] = mapped_column(sa.String(200))
@@ -109,9 +105,6 @@ class User(IdMixin, TimestampMixin, Base):
     status: Mapped[UserStatus] = mapped_column(str_enum(UserStatus, "user_status"), default=UserStatus.ACTIVE)
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     password_changed_at: Mapped[datetime | None]
-    failed_login_count: Mapped[int] = mapped_column(default=0)
-    last_failed_login_at: Mapped[datetime | None]
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
 
     organization: Mapped[Organization] = relationship(back_populates="users", lazy="joined")

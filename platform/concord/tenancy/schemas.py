@@ -87,7 +87,6 @@ class UserSchema(OutputSchema):
     full_name = fields.String()
     role = fields.Enum(Role, by_value=True)
     status = fields.Enum(UserStatus, by_value=True)
-    locked_until = fields.DateTime(allow_none=True)
     last_login_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
 
