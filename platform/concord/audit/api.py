@@ -22,12 +22,14 @@ class AuditEntries(MethodView):
     @audit.response(200, page_of(schemas.AuditEntrySchema))
     def get(self, args):
         """Entries your organization acted in or was the subject of, newest first (the operator sees all)."""
-        query = service.visible_entries(current_principal(), action=args["action"], object_id=args["object_id"])
-        return page_response(query, [AuditEntry.seq], args)
+        principal = current_principal()
+        query = service.visible_entries(principal, action=args["action"], object_id=args["object_id"])
+        return page_response(query, service.page_keys(principal), args, transform=lambda entry: service.shown(entry, principal))
 
 
 @audit.route("/<uuid:entry_id>")
 class AuditEntryItem(MethodView):
     @audit.response(200, schemas.AuditEntrySchema)
     def get(self, entry_id: uuid.UUID):
-        return policy.get_visible(db.session(), AuditEntry, entry_id, current_principal())
+        principal = current_principal()
+        return service.shown(policy.get_visible(db.session(), AuditEntry, entry_id, principal), principal)

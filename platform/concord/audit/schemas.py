@@ -7,17 +7,17 @@ from concord.api_common import OutputSchema, PageArgsSchema
 
 class AuditEntrySchema(OutputSchema):
     id = fields.UUID()
-    seq = fields.Integer()
+    seq = fields.Integer(allow_none=True, metadata={"description": "The entry's place in the platform-wide chain (the operator only)."})
     occurred_at = fields.DateTime()
     action = fields.String()
-    actor_user_id = fields.UUID(allow_none=True)
+    actor_user_id = fields.UUID(allow_none=True, metadata={"description": "Named only for your own organization's people."})
     actor_org_id = fields.UUID(allow_none=True)
     subject_org_id = fields.UUID(allow_none=True)
     related_org_id = fields.UUID(allow_none=True)
     object_type = fields.String(allow_none=True)
     object_id = fields.String(allow_none=True)
     summary = fields.Dict()
-    ip = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True, metadata={"description": "Shown only for your own organization's people."})
     prev_hash = fields.String()
     hash = fields.String()
 

@@ -261,6 +261,31 @@ def actor_names(session: Session, entries: list[AuditEntry]) -> dict[uuid.UUID, 
     return names
 
 
+def page_keys(principal) -> list[Any]:
+    """How a principal's list of entries is ordered and paged. Members page by time: the
+    chain's sequence numbers would show them how much happened elsewhere in between."""
+    return [AuditEntry.seq] if principal.is_operator else [AuditEntry.occurred_at, AuditEntry.id]
+
+
+def shown(entry: AuditEntry, principal) -> dict[str, Any]:
+    """An entry as `principal` may see it: who acted and from where only for its own
+    organization's people (others appear as their organization), and the chain position
+    only for the operator."""
+    view = {column: getattr(entry, column) for column in _SHOWN_COLUMNS}
+    if not principal.is_operator:
+        view["seq"] = None
+        if entry.actor_org_id != principal.org.id:
+            view["actor_user_id"] = None
+            view["ip"] = None
+    return view
+
+
+_SHOWN_COLUMNS = (
+    "id", "seq", "occurred_at", "action", "actor_user_id", "actor_org_id", "subject_org_id", "related_org_id",
+    "object_type", "object_id", "summary", "ip", "prev_hash", "hash",
+)
+
+
 def visible_entries(principal, *, action: str | None = None, object_id: str | None = None) -> sa.Select:
     from concord import policy
 

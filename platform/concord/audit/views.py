@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from concord import db
-from concord.audit.models import AuditEntry
-from concord.audit.service import Action, actor_names, visible_entries
+from concord.audit.service import Action, actor_names, page_keys, shown, visible_entries
 from concord.auth.web import login_required
 from concord.pagination import paginate
 from concord.portal import principal
@@ -19,10 +18,10 @@ def log():
     action = request.args.get("action") or None
     if action not in {a.value for a in Action}:
         action = None
-    entries, next_cursor = paginate(
-        db.session(), visible_entries(principal(), action=action), [AuditEntry.seq], limit=50, cursor=request.args.get("cursor") or None
-    )
-    names = actor_names(db.session(), entries)
+    me = principal()
+    rows, next_cursor = paginate(db.session(), visible_entries(me, action=action), page_keys(me), limit=50, cursor=request.args.get("cursor") or None)
+    entries = [shown(row, me) for row in rows]
+    names = actor_names(db.session(), rows)
     return render_template(
-        "audit.html", entries=entries, next_cursor=next_cursor, actions=[a.value for a in Action], action=action, names=names
+        "audit.html", entries=entries, operator=me.is_operator, next_cursor=next_cursor, actions=[a.value for a in Action], action=action, names=names
     )
