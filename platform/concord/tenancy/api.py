@@ -55,7 +55,7 @@ class OrganizationItem(MethodView):
     @organizations.arguments(schemas.OrganizationUpdateSchema)
     @organizations.response(200, schemas.OrganizationSchema)
     def patch(self, changes, org_id: uuid.UUID):
-        """Edit your organization's profile (admins)."""
+        """Edit your organization's profile (admins). A new legal name goes to the operator for review."""
         return service.update_organization(db.session(), current_principal(), org_id, changes)
 
 
@@ -69,6 +69,22 @@ def _org_transition(action: str, summary: str):
     OrganizationTransition.post.__doc__ = summary
     OrganizationTransition.__name__ = f"Organization{action.title()}"
     organizations.route(f"/<uuid:org_id>/{action}", endpoint=f"organization_{action}")(OrganizationTransition)
+
+
+def _legal_name_review(decision: str, summary: str):
+    class LegalNameReview(MethodView):
+        @organizations.arguments(schemas.StatusChangeSchema)
+        @organizations.response(200, schemas.OrganizationSchema)
+        def post(self, data, org_id: uuid.UUID):
+            return service.review_legal_name(db.session(), current_principal(), org_id, decision, reason=data["reason"])
+
+    LegalNameReview.post.__doc__ = summary
+    LegalNameReview.__name__ = f"LegalName{decision.title()}"
+    organizations.route(f"/<uuid:org_id>/legal-name/{decision}", endpoint=f"legal_name_{decision}")(LegalNameReview)
+
+
+_legal_name_review("approve", "Give an organization the legal name it asked for (operator).")
+_legal_name_review("reject", "Refuse an organization's new legal name; it keeps its current one (operator).")
 
 
 _org_transition("approve", "Admit a pending organization to the consortium (operator).")

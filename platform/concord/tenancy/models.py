@@ -85,6 +85,9 @@ class Organization(IdMixin, TimestampMixin, Base):
     is_operator: Mapped[bool] = mapped_column(default=False)
     status: Mapped[OrgStatus] = mapped_column(str_enum(OrgStatus, "org_status"), default=OrgStatus.PENDING)
     status_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # A new legal name waits for the operator's review before other members see it.
+    pending_legal_name: Mapped[str | None] = mapped_column(sa.String(200))
+    pending_legal_name_requested_at: Mapped[datetime | None]
 
     users: Mapped[list["User"]] = relationship(back_populates="organization", lazy="raise")
 

@@ -44,6 +44,8 @@ class OrganizationSchema(OutputSchema):
     is_operator = fields.Boolean()
     status = fields.Enum(OrgStatus, by_value=True)
     status_reason = fields.String(allow_none=True)
+    pending_legal_name = fields.String(allow_none=True, metadata={"description": "A new legal name awaiting the operator's review."})
+    pending_legal_name_requested_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -58,7 +60,7 @@ class DirectoryEntrySchema(OutputSchema):
 
 
 class OrganizationUpdateSchema(InputSchema):
-    legal_name = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"\s*\S", error="Must not be blank.")])
+    legal_name = NonBlank(200, required=False, metadata={"description": "Goes to the operator for review; the current name stays until approved."})
     contact_name = fields.String(validate=[validate.Length(min=1, max=200), validate.Regexp(r"\s*\S", error="Must not be blank.")])
     contact_email = fields.Email(validate=validate.Length(max=254))
 

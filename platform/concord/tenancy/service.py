@@ -5,6 +5,8 @@ transaction as the change, and commits; nothing is half-written when it raises.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -84,6 +86,7 @@ def register_organization(session: Session, *, organization: dict[str, Any], adm
         )
     email = _check_new_user_email(session, admin["email"], "admin.email")
     _check_password(admin["password"], email, admin["full_name"], "admin.password")
+    _ensure_legal_name_free(session, organization["legal_name"], "organization.legal_name")
     org = Organization(
         legal_name=organization["legal_name"].strip(),
         registration_number=registration_number,
@@ -153,15 +156,72 @@ def directory_query(*, capability: Capability | None = None) -> sa.Select:
     return query
 
 
+def legal_name_key(name: str) -> str:
+    """What makes two legal names the same name: case, width, spacing and punctuation
+    aside ("ACME Components, Ltd." is "Acme Components Ltd")."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", name).casefold())
+
+
+def _ensure_legal_name_free(session: Session, name: str, field: str, *, org_id: uuid.UUID | None = None) -> None:
+    """No two organizations (rejected registrations aside) go by the same legal name, nor
+    ask for it. A consortium has hundreds of members, not millions: they are compared here."""
+    key = legal_name_key(name)
+    rows = session.execute(
+        sa.select(Organization.legal_name, Organization.pending_legal_name).where(Organization.status != OrgStatus.REJECTED, Organization.id != org_id)
+    ).all()
+    if any(legal_name_key(taken) == key for row in rows for taken in row if taken):
+        raise Conflict("Another organization goes by this legal name.", errors={field: ["Another organization goes by this legal name."]})
+
+
 def update_organization(session: Session, principal: Principal, org_id: uuid.UUID, changes: dict[str, Any]) -> Organization:
+    """An admin edits the organization's profile. Contact details change at once; a new
+    legal name waits for the operator's review (`review_legal_name`)."""
     org = policy.get_visible(session, Organization, org_id, principal, for_update=True)
     if org.id != principal.org.id:
         raise Forbidden("Only an organization's own admins may edit its profile.")
     policy.require_admin(principal)
-    before = {k: getattr(org, k) for k in changes}
-    for key, value in changes.items():
-        setattr(org, key, value.strip().lower() if key == "contact_email" else value.strip())
-    record(session, Action.ORG_UPDATED, actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after={k: getattr(org, k) for k in changes})
+    changes = dict(changes)
+    new_name = changes.pop("legal_name", "").strip()
+    if new_name and new_name != org.legal_name:
+        if org.is_operator:
+            changes["legal_name"] = new_name  # the operator reviews no one's name but others'
+        else:
+            _ensure_legal_name_free(session, new_name, "legal_name", org_id=org.id)
+            before = {"legal_name": org.legal_name, "pending_legal_name": org.pending_legal_name}
+            org.pending_legal_name = new_name
+            org.pending_legal_name_requested_at = clock.utcnow()
+            record(session, Action.ORG_LEGAL_NAME_REQUESTED, actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after={"pending_legal_name": new_name})
+    if changes:
+        before = {k: getattr(org, k) for k in changes}
+        for key, value in changes.items():
+            setattr(org, key, value.strip().lower() if key == "contact_email" else value.strip())
+        record(session, Action.ORG_UPDATED, actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after={k: getattr(org, k) for k in changes})
+    session.commit()
+    return org
+
+
+def pending_legal_names(session: Session, principal: Principal) -> list[Organization]:
+    """Organizations waiting for the operator's review of a new legal name, oldest first."""
+    if not principal.is_operator:
+        raise Forbidden("Only the consortium operator may do this.")
+    query = sa.select(Organization).where(Organization.pending_legal_name.is_not(None)).order_by(Organization.pending_legal_name_requested_at)
+    return list(session.execute(query).scalars())
+
+
+def review_legal_name(session: Session, principal: Principal, org_id: uuid.UUID, decision: str, *, reason: str | None = None) -> Organization:
+    """The operator approves or rejects an organization's new legal name."""
+    org = policy.get_visible(session, Organization, org_id, principal, for_update=True)
+    policy.require_operator_admin(principal)
+    if org.pending_legal_name is None:
+        raise Conflict("This organization has asked for no new legal name.")
+    before = {"legal_name": org.legal_name, "pending_legal_name": org.pending_legal_name}
+    if decision == "approve":
+        _ensure_legal_name_free(session, org.pending_legal_name, "legal_name", org_id=org.id)
+        org.legal_name = org.pending_legal_name
+    org.pending_legal_name = None
+    org.pending_legal_name_requested_at = None
+    action = Action.ORG_LEGAL_NAME_APPROVED if decision == "approve" else Action.ORG_LEGAL_NAME_REJECTED
+    record(session, action, actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after={"legal_name": org.legal_name}, reason=reason)
     session.commit()
     return org
 

@@ -125,8 +125,18 @@ def organizations() -> ResponseReturnValue:
     rows, next_cursor = _page(service.list_organizations(db.session(), me, status=status), [Organization.created_at, Organization.id])
     return render_template(
         "organizations.html", organizations=rows, next_cursor=next_cursor, status=status, statuses=list(OrgStatus),
-        allowed=service.allowed_org_actions,
+        allowed=service.allowed_org_actions, renames=service.pending_legal_names(db.session(), me),
     )
+
+
+@admin.route("/operator/organizations/<uuid:org_id>/legal-name/<any(approve, reject):decision>", methods=["POST"])
+@login_required
+def legal_name_review(org_id: uuid.UUID, decision: str) -> ResponseReturnValue:
+    reason = (request.form.get("reason") or "").strip()[:500] or None
+    org, _ = attempt(service.review_legal_name, db.session(), principal(), org_id, decision, reason=reason)
+    if org:
+        flash(f"{org.legal_name}: new legal name {'approved' if decision == 'approve' else 'rejected'}.", "success")
+    return redirect(url_for("admin.organizations"))
 
 
 @admin.route("/operator/organizations/<uuid:org_id>/<any(approve, reject, suspend, reactivate):action>", methods=["POST"])
