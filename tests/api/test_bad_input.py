@@ -115,7 +115,7 @@ def test_an_overlong_field_is_a_field_error(app, api):
             {
                 "organization": {
                     "capabilities": {"1": ["Must be one of: buyer, supplier, carrier, financier, auditor."]},
-                    "country": ["Use the ISO 3166-1 alpha-2 code, such as DE."],
+                    "country": ["Use the ISO 3166-1 alpha-2 code of a country, such as DE for Germany."],
                     "contact_email": ["Not a valid email address."],
                 }
             },

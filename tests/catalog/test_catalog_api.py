@@ -111,3 +111,18 @@ def test_locations_validate_gln_and_country_and_normalise(app, client, world):
     duplicate = client.post("/api/v1/locations", json={**DOCK, "gln": None}, headers=world.buyer.headers)
     assert duplicate.status_code == 409 and "name" in duplicate.get_json()["errors"]
     assert rows(app, Location) == 1
+
+
+@pytest.mark.parametrize("country", ["Germany", "XX", "GER", "D", "zz", "EU"])
+def test_a_location_country_is_an_assigned_iso_3166_code(app, client, world, country):
+    response = client.post("/api/v1/locations", json={**DOCK, "country": country}, headers=world.buyer.headers)
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["errors"] == {"country": ["Use the ISO 3166-1 alpha-2 code of a country, such as DE for Germany."]}
+
+
+def test_every_assigned_code_is_accepted_and_shown_by_name_in_the_portal_list():
+    from concord import countries
+
+    assert countries.names()["GE"] == "Georgia" and countries.names()["DE"] == "Germany"
+    assert len(countries.names()) == 249
+    assert ("DE", "Germany (DE)") in countries.options()

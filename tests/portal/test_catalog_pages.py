@@ -76,7 +76,7 @@ def test_locations_are_added_with_field_errors_and_edited(app, world, signed_in)
     buyer = signed_in(world.buyer)
     bad = buyer.post("/catalog/locations", {**LOCATION, "country": "Germany", "gln": "123"})
     assert bad.status_code == 422
-    assert field_error(bad, "country") == ["Use the ISO 3166-1 alpha-2 code, such as DE."]
+    assert field_error(bad, "country") == ["Use the ISO 3166-1 alpha-2 code of a country, such as DE for Germany."]
     assert field_error(bad, "gln")
     assert rows(app, Location) == []
     assert buyer.post("/catalog/locations", LOCATION).status_code == 302

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates
 
+from concord.countries import CountryCode
 from concord.api_common import InputSchema, NonBlank, OutputSchema, PageArgsSchema
 from concord.catalog import gs1
 
@@ -22,7 +23,7 @@ UNITS_OF_MEASURE = {
     "XPK": "package",
     "XPX": "pallet",
 }
-Country = lambda **kw: fields.String(validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Use the ISO 3166-1 alpha-2 code, such as DE."), **kw)  # noqa: E731
+
 Optional = lambda length: fields.String(load_default=None, allow_none=True, validate=validate.Length(max=length))  # noqa: E731
 
 
@@ -81,7 +82,7 @@ class LocationInputSchema(_GlnMixin, InputSchema):
     address_line2 = Optional(200)
     postal_code = NonBlank(20)
     city = NonBlank(100)
-    country = Country(required=True)
+    country = CountryCode(required=True)
     gln = fields.String(load_default=None, allow_none=True, metadata={"description": "GS1 Global Location Number (13 digits), check digit verified."})
 
 
@@ -91,7 +92,7 @@ class LocationUpdateSchema(_GlnMixin, InputSchema):
     address_line2 = fields.String(allow_none=True, validate=validate.Length(max=200))
     postal_code = NonBlank(20, required=False)
     city = NonBlank(100, required=False)
-    country = Country()
+    country = CountryCode()
     gln = fields.String(allow_none=True)
     active = fields.Boolean()
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from concord import db, policy
+from concord import countries, db, policy
 from concord.auth.web import login_required
 from concord.catalog import schemas, service
 from concord.catalog.models import Location, Product
@@ -16,6 +16,8 @@ from concord.pagination import paginate
 from concord.portal import attempt_with_status, form_data, load, principal
 
 catalog_portal = Blueprint("catalog_portal", __name__)
+# Country select lists (locations here, the registration form) offer ISO 3166 countries.
+catalog_portal.add_app_template_global(countries.options, "country_options")
 
 PRODUCT_FIELDS = ("sku", "name", "description", "unit_of_measure", "gtin")
 LOCATION_FIELDS = ("name", "address_line1", "address_line2", "postal_code", "city", "country", "gln")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from concord.countries import CountryCode
 from concord.api_common import InputSchema, NonBlank, OutputSchema, PageArgsSchema
 from concord.auth.passwords import MAX_LENGTH
 from concord.tenancy.models import Capability, OrgStatus, PartnershipStatus, Relation, Role, UserStatus
@@ -14,7 +15,7 @@ SIDES = sorted({side for relation in Relation for side in relation.sides})
 class OrganizationInputSchema(InputSchema):
     legal_name = NonBlank(200)
     registration_number = NonBlank(64)
-    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{2}$", error="Use the ISO 3166-1 alpha-2 code, such as DE."))
+    country = CountryCode(required=True)
     contact_name = NonBlank(200)
     contact_email = Email()
     capabilities = fields.List(

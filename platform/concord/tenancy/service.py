@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from concord import clock, policy
+from concord import clock, countries, policy
 from concord.db import commit_or_conflict, get_or_raise
 from concord.audit.service import Action, Actor, record
 from concord.auth import passwords
@@ -528,6 +528,13 @@ def are_partners(session: Session, relation: Relation, org_a_id: uuid.UUID, org_
     ).first() is not None
 
 
+def _country_code(value: str) -> str:
+    code = value.strip().upper()
+    if code not in countries.names():
+        raise ValidationFailed({"country": [countries.NOT_A_COUNTRY]})
+    return code
+
+
 def bootstrap_operator(session: Session, *, legal_name: str, registration_number: str, country: str, admin_name: str, admin_email: str, password: str) -> tuple[Organization, User]:
     """Create the consortium operator and its first admin, once, on an empty platform."""
     if session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).first():
@@ -537,7 +544,7 @@ def bootstrap_operator(session: Session, *, legal_name: str, registration_number
     org = Organization(
         legal_name=legal_name,
         registration_number=registration_number,
-        country=country.upper(),
+        country=_country_code(country),
         contact_name=admin_name,
         contact_email=email,
         capabilities=[],
