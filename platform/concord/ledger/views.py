@@ -24,10 +24,7 @@ def settlement_tokens() -> ResponseReturnValue:
     if not me.is_operator:
         abort(404)  # like every operator page: members do not learn it exists
     session = db.session()
-    members = [
-        org for org in session.execute(tenancy.directory_query().order_by(sa.func.lower(Organization.legal_name))).scalars()
-        if not org.is_operator
-    ]
+    members = list(session.execute(tenancy.directory_query().order_by(sa.func.lower(Organization.legal_name))).scalars())
     errors: dict = {}
     status = 200
     if request.method == "POST":

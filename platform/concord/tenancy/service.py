@@ -148,8 +148,9 @@ def list_organizations(session: Session, principal: Principal, *, status: OrgSta
 
 
 def directory_query(*, capability: Capability | None = None) -> sa.Select:
-    """Active consortium members, as every member may see them to find partners."""
-    query = sa.select(Organization).where(Organization.status == OrgStatus.ACTIVE)
+    """Active consortium members, as every member may see them to find partners (the
+    operator runs the consortium and is no one's trading partner)."""
+    query = sa.select(Organization).where(Organization.status == OrgStatus.ACTIVE, Organization.is_operator.is_(False))
     if capability is not None:
         # Capabilities are a JSON list of fixed enum words, so matching the quoted word is exact.
         query = query.where(sa.cast(Organization.capabilities, sa.String).like(f'%"{capability}"%'))
