@@ -90,7 +90,15 @@ def items(response) -> list[str]:
 
 
 def links(response) -> list[str]:
-    return re.findall(r'<p class="notification-summary">.*?<a href="([^"]+)">', response.get_data(as_text=True), re.S)
+    """Where each notification's link leads: through /notifications/<id>/open (which marks
+    it read) to the page named in data-opens."""
+    found = re.findall(r'<p class="notification-summary">.*?<a href="([^"]+)" data-opens="([^"]+)">', response.get_data(as_text=True), re.S)
+    assert all(re.fullmatch(r"/notifications/[0-9a-f-]{36}/open", href) for href, _ in found), found
+    return [target for _, target in found]
+
+
+def open_links(response) -> list[str]:
+    return re.findall(r'<p class="notification-summary">.*?<a href="([^"]+)"', response.get_data(as_text=True), re.S)
 
 
 @contextmanager
@@ -191,10 +199,43 @@ def test_links_only_where_the_reader_may_open_the_object(app, world, session, si
     tell(session, world.buyer, "About nothing one can open", event="webhook.test", object_type="webhook", object_id="w-1")
     page = signed_in(world.buyer).get("/notifications")
     html = page.get_data(as_text=True)
-    assert f'<a href="/orders/{order.id}">About our order</a>' in html
-    assert f'<a href="/shipments/{shipment.id}">About a shipment</a>' in html
+    assert f'data-opens="/orders/{order.id}">About our order</a>' in html
+    assert f'data-opens="/shipments/{shipment.id}">About a shipment</a>' in html
     assert f"/orders/{theirs.id}" not in html and "About someone else&#39;s order" in html
     assert len(links(page)) == 2
+
+
+def test_opening_a_notification_leads_to_its_object_and_marks_it_read(app, world, session, signed_in):
+    with app.test_request_context():
+        order = orders_factory.issued_order(session, world.buyer, world.supplier)
+    session.commit()
+    tell(session, world.buyer, "About our order", object_id=order.id)
+    buyer = signed_in(world.buyer)
+    page = buyer.get("/notifications")
+    assert items(page) == ["unread About our order"]
+    (href,) = open_links(page)
+    opened = buyer.get(href)
+    assert opened.status_code == 302 and opened.headers["Location"] == f"/orders/{order.id}"
+    assert items(buyer.get("/notifications")) == ["About our order"]
+    # Another organization's notification id: 404, like every foreign object.
+    assert signed_in(world.buyer2).get(href).status_code == 404
+
+
+def test_nobody_is_told_in_the_portal_what_their_own_organization_did(app, world, session, signed_in):
+    """A step a person takes tells the other organizations of it; their own colleagues see
+    it on the object's page and timeline, not as a notification. Their webhooks still hear it."""
+    from flask import g
+
+    from concord.notifications.models import WebhookDelivery
+
+    with app.test_request_context():
+        service.create_subscription(session, world.buyer.principal, {"url": "https://erp.example.com/in", "events": ["*"]})
+        g.principal = world.buyer.principal
+        service.notify(session, "order.received", org_ids=[world.buyer.org.id, world.supplier.org.id], object_type="order", object_id=uuid.uuid4(), summary="Receipt confirmed")
+        session.commit()
+    assert items(signed_in(world.buyer).get("/notifications")) == []
+    assert items(signed_in(world.supplier).get("/notifications")) == ["unread Receipt confirmed"]
+    assert count(app, WebhookDelivery) == 1  # the buyer's own webhook
 
 
 def test_any_member_marks_notifications_read_one_by_one_or_all_at_once(app, world, session, signed_in, frozen_clock):

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import urllib3
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,11 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} cannot go into an event")
 
 
+def _acting_organization() -> uuid.UUID | None:
+    principal = g.get("principal") if has_request_context() else None
+    return principal.org.id if principal is not None else None
+
+
 def notify(session: Session, event: str, *, org_ids: Iterable[uuid.UUID], object_type: str, object_id: Any, summary: str, data: dict | None = None) -> None:
     """Tell each organization of `org_ids` about an event, in the caller's transaction (the
     caller commits): one notification each, and one pending delivery per active webhook of
@@ -84,7 +89,10 @@ def notify(session: Session, event: str, *, org_ids: Iterable[uuid.UUID], object
         return
     now, event_id = clock.utcnow(), uuid.uuid4()
     details = json.loads(json.dumps(data or {}, default=_plain))
-    for organization_id in organizations:
+    # People are not told in the portal what their own organization just did; its webhooks
+    # still hear of it (the systems behind them may not have been the ones acting).
+    acting = _acting_organization()
+    for organization_id in (org for org in organizations if org != acting):
         session.add(
             Notification(
                 organization_id=organization_id, event_id=event_id, event=event, object_type=object_type,

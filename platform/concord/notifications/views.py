@@ -166,6 +166,14 @@ def _back_to_list():
     return redirect(url_for("notifications_portal.index", **args))
 
 
+@notifications_portal.route("/notifications/<uuid:notification_id>/open")
+@login_required
+def open_notification(notification_id: uuid.UUID):
+    """Follow a notification to what it is about; opening it marks it read."""
+    notification = service.mark_read(db.session(), principal(), notification_id)
+    return redirect(_links([notification]).get(notification.id) or url_for("notifications_portal.index"))
+
+
 @notifications_portal.route("/notifications/<uuid:notification_id>/read", methods=["POST"])
 @login_required
 def mark_read(notification_id: uuid.UUID):
