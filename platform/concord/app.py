@@ -12,6 +12,7 @@ from concord.auth import web as auth_web
 from concord.config import Config
 from concord.db import Database
 from concord.extensions import ConcordApi, csrf
+from concord.web import navigation
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
@@ -31,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     errors.register_error_handlers(app)
+    navigation.register(app)
     register_ledger_checks()
     logging.basicConfig(level=logging.INFO)
     return app
