@@ -23,6 +23,7 @@ def live_server(app):
     # SERVER_NAME pins url_for to the test host; the live server answers on 127.0.0.1.
     # Module scope: the setting comes back before any other module's tests run.
     app.config["SERVER_NAME"] = None
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"  # where invitation links point
     server = create_server(app, host="127.0.0.1", port=port, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -30,6 +31,7 @@ def live_server(app):
     server.close()
     thread.join(timeout=10)
     app.config["SERVER_NAME"] = "concord.test"
+    app.config["PUBLIC_BASE_URL"] = None
 
 
 @pytest.fixture(scope="session")

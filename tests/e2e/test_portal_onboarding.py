@@ -53,7 +53,7 @@ def test_register_approve_invite_join_and_partner_in_the_portal(live_server, bro
     page.goto(f"{live_server}/register")
     page.get_by_label("Legal name").fill("Nordic Packaging AB")
     page.get_by_label("Company registration number").fill("SE-5591234567")
-    page.get_by_label("Country").fill("SE")
+    page.get_by_label("Country").select_option("SE")
     page.get_by_label("Supplier").check()
     page.get_by_label("Contact person").fill("Erik Lund")
     page.get_by_label("Contact email").fill("contact@nordicpack.test")

@@ -44,7 +44,7 @@ def test_buyer_orders_supplier_acknowledges_and_the_escrow_is_funded(live_server
     page.get_by_label("Address", exact=True).fill("Werkstrasse 7")
     page.get_by_label("Postal code").fill("70565")
     page.get_by_label("City", exact=True).fill("Stuttgart")
-    page.get_by_label("Country").fill("DE")
+    page.get_by_label("Country").select_option("DE")
     page.get_by_role("button", name="Add location").click()
     expect(page.get_by_text("Location “Plant Stuttgart, gate 3” added.")).to_be_visible()
 
