@@ -3,6 +3,11 @@
 The key is claimed in its own transaction before the handler runs, so two concurrent
 requests with one key cannot both act; the response is stored after it. A 5xx releases
 the key so the client can retry.
+
+Stored responses may hold secrets shown once (a bearer token, a webhook's signing secret,
+an invitation's token): they are kept sealed under the master key, bound to their record,
+never in plain text. Keys of anonymous callers are scoped by address *and* request, so two
+clients behind one proxy that pick the same key do not meet each other's requests.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from concord import clock, db
 from concord.errors import Conflict, DomainError, ValidationFailed
+from concord.ledger import keys
 
 HEADER = "Idempotency-Key"
 # A claim older than this whose request never finished (a crashed worker) may be retaken.
@@ -34,8 +40,12 @@ class IdempotencyRecord(db.IdMixin, db.Base):
     completed_at: Mapped[datetime | None]
     status_code: Mapped[int | None]
     mimetype: Mapped[str | None] = mapped_column(sa.String(100))
-    body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)  # sealed (concord.ledger.keys)
+    body_nonce: Mapped[bytes | None] = mapped_column(sa.LargeBinary(12))
+    body_key_id: Mapped[str | None] = mapped_column(sa.String(16))
     location: Mapped[str | None] = mapped_column(sa.String(500))
+
+    __sealed__ = ("body_nonce", "body", "body_key_id", "id")
 
 
 class IdempotencyMismatch(DomainError):
@@ -43,9 +53,11 @@ class IdempotencyMismatch(DomainError):
     title = "Idempotency key reused"
 
 
-def _scope() -> str:
+def _scope(request_hash: str) -> str:
     principal = g.get("principal")
-    return f"user:{principal.user.id}" if principal else f"anonymous:{request.remote_addr}"
+    if principal:
+        return f"user:{principal.user.id}"
+    return "anonymous:" + hashlib.sha256(f"{request.remote_addr}\n{request_hash}".encode()).hexdigest()[:64]
 
 
 def _request_hash() -> str:
@@ -63,7 +75,8 @@ def _claim() -> Response | None:
         return None
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ValidationFailed({HEADER: ["Must be 1 to 255 printable characters."]})
-    scope, request_hash, now = _scope(), _request_hash(), clock.utcnow()
+    request_hash, now = _request_hash(), clock.utcnow()
+    scope = _scope(request_hash)
     session = db.session()
     session.commit()  # the claim must not ride on whatever the request read before
     for _attempt in range(2):
@@ -91,7 +104,10 @@ def _claim() -> Response | None:
             raise IdempotencyMismatch(f"This {HEADER} was already used for a different request.")
         if existing.completed_at is None:
             raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly.")
-        response = current_app.response_class(existing.body, status=existing.status_code, mimetype=existing.mimetype)
+        body = b""
+        if existing.body is not None and existing.body_nonce is not None and existing.body_key_id is not None:
+            body = keys.unseal(keys.KeyRing.of(current_app), existing.body_key_id, existing.body_nonce, existing.body, existing.id)
+        response = current_app.response_class(body, status=existing.status_code, mimetype=existing.mimetype)
         if existing.location:
             response.headers["Location"] = existing.location
         response.headers["Idempotent-Replayed"] = "true"
@@ -113,7 +129,7 @@ def _store(response: Response) -> Response:
             record.completed_at = clock.utcnow()
             record.status_code = response.status_code
             record.mimetype = response.mimetype
-            record.body = response.get_data()
+            record.body_nonce, record.body, record.body_key_id = keys.seal(keys.KeyRing.of(current_app), response.get_data(), record.id)
             record.location = response.headers.get("Location")
     session.commit()
     return response

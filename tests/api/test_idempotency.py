@@ -173,3 +173,37 @@ def test_a_key_on_a_get_is_ignored(app, api, consortium):
     assert api.get("/api/v1/users", headers=headers).status_code == 200
     assert api.get("/api/v1/users", headers=headers).headers.get("Idempotent-Replayed") is None
     assert records(app) == []
+
+
+def test_stored_responses_keep_their_secrets_sealed_and_replay_them(app, api, consortium):
+    headers = {**consortium.buyer.headers, "Idempotency-Key": "token-for-ci-7"}
+    first = api.post("/api/v1/tokens", json={"name": "ci", "expires_in_days": 30}, headers=headers)
+    assert first.status_code == 201
+    raw = first.get_json()["token"]
+    (record,) = records(app)
+    assert record.body is not None and raw.encode() not in record.body and b"cnc_" not in record.body
+    replay = api.post("/api/v1/tokens", json={"name": "ci", "expires_in_days": 30}, headers=headers)
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.get_json()["token"] == raw
+
+
+def test_a_sealed_response_survives_a_master_key_rotation(app, api, consortium):
+    from concord.db import database
+    from concord.ledger import keys
+
+    headers = {**consortium.buyer.headers, "Idempotency-Key": "webhook-1"}
+    first = api.post("/api/v1/webhooks", json={"url": "https://erp.example.com/in", "events": ["*"]}, headers=headers)
+    assert first.status_code == 201
+    ring = keys.KeyRing.of(app)
+    with database(app).sessionmaker() as session:
+        keys.rotate(session, app.config["INSTANCE_DIR"], ring)
+    app.extensions.pop("concord.keyring", None)  # the app reads the rotated ring again
+    replay = api.post("/api/v1/webhooks", json={"url": "https://erp.example.com/in", "events": ["*"]}, headers=headers)
+    assert replay.status_code == 201 and replay.get_json()["secret"] == first.get_json()["secret"]
+
+
+def test_anonymous_callers_behind_one_address_do_not_share_keys(app, api):
+    key = {"Idempotency-Key": "1"}  # a key two unrelated clients may well both pick
+    first = api.post("/api/v1/registrations", json=registration(), headers=key)
+    second = api.post("/api/v1/registrations", json=registration(), headers=key)
+    assert first.status_code == second.status_code == 201, (first.get_json(), second.get_json())
+    assert first.get_json()["organization"]["id"] != second.get_json()["organization"]["id"]
