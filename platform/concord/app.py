@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from flask import Flask, send_from_directory
 
-from concord import api_common, errors, idempotency
+from concord import api_common, bootstrap, errors, idempotency
 from concord.auth import web as auth_web
 from concord.config import Config
 from concord.db import Database
@@ -31,17 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     errors.register_error_handlers(app)
-    register_ledger_checks()
+    bootstrap.wire(app)
     logging.basicConfig(level=logging.INFO)
     return app
-
-
-def register_ledger_checks() -> None:
-    """What `concord ledger verify` compares with the chain beyond the ledger's own records."""
-    from concord.ledger import indexer
-    from concord.orders import verification
-
-    indexer.register_check(verification.verify_escrows)
 
 
 def register_extensions(app: Flask) -> None:
@@ -66,13 +58,15 @@ def register_blueprints(app: Flask) -> None:
     from concord.catalog import api as catalog_api
     from concord.ledger import api as ledger_api
     from concord.notifications import api as notifications_api
+    from concord.disputes import api as disputes_api
+    from concord.logistics import api as logistics_api
     from concord.orders import api as orders_api
     from concord.tenancy import api as tenancy_api
     from concord.tenancy import views as tenancy_views
     from concord.web import views as web_views
 
     api = app.extensions["concord.api"]
-    for module in (system_api, auth_api, tenancy_api, catalog_api, orders_api, audit_api, ledger_api, notifications_api):
+    for module in (system_api, auth_api, tenancy_api, catalog_api, orders_api, logistics_api, disputes_api, audit_api, ledger_api, notifications_api):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
             csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies
@@ -81,7 +75,7 @@ def register_blueprints(app: Flask) -> None:
     from concord.catalog import views as catalog_views
     from concord.ledger import views as ledger_views
     from concord.notifications import views as notifications_views
-    from concord.orders import shipment_views
+    from concord.logistics import views as shipment_views
     from concord.orders import views as orders_views
 
     for blueprint in (

@@ -199,6 +199,8 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         app.extensions["concord.db"] = self
+        # Code given only a session (the ledger's verify) finds its app's wiring through it.
+        self.sessionmaker.configure(info={"concord.app": app})
 
         def _close_session(_exc):
             session = g.pop("db_session", None)
@@ -249,3 +251,11 @@ def commit_or_conflict(session_: Session, message: str = "This conflicts with a 
     except IntegrityError:
         session_.rollback()
         raise Conflict(message, errors=errors) from None
+
+
+def locked(session: Session, model: type[_Row], object_id: Any) -> _Row:
+    """The row, locked, and read afresh (an object loaded earlier in this session keeps its
+    old values unless told otherwise, which would hide a concurrent change)."""
+    return session.execute(
+        sa.select(model).where(model.id == object_id).with_for_update().execution_options(populate_existing=True)  # type: ignore[attr-defined]
+    ).scalar_one()

@@ -28,7 +28,7 @@ from concord.tenancy.models import (
     User,
     UserStatus,
 )
-from concord import clock
+from concord import clock, wiring
 
 T = TypeVar("T")
 
@@ -118,12 +118,10 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
 
 
 def visible(principal: Principal, model: type) -> Any:
-    """The SQL condition selecting the rows of `model` the principal may see."""
-    return _VISIBILITY[model](principal)
-
-
-def register_visibility(model: type, rule: Callable[[Principal], Any]) -> None:
-    _VISIBILITY[model] = rule
+    """The SQL condition selecting the rows of `model` the principal may see (the rules
+    above, or those concord.bootstrap registered for the app's other domains)."""
+    rule = _VISIBILITY.get(model) or wiring.current().visibility[model]
+    return rule(principal)
 
 
 def get_visible(session: Session, model: type[T], object_id: Any, principal: Principal, *, for_update: bool = False) -> T:

@@ -37,7 +37,7 @@ from flask import Flask
 from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
-from concord import clock
+from concord import clock, wiring
 from concord.audit import service as audit
 from concord.db import database
 from concord.ledger import keys
@@ -79,16 +79,6 @@ _KNOWN = "known"  # the chain has the transaction after all: go on to its receip
 #: Refusals of one signed transaction before the outbox gives up on it (with backoff, about
 #: ten minutes), as long as its nonce is still unused on chain.
 MAX_REJECTIONS = 10
-
-
-#: Handlers other domains register to run, in the recording transaction, when an intent is
-#: confirmed (`Worker.on_confirmed` starts with these).
-CONFIRMATION_HANDLERS: list[Callable[[Session, ChainIntent], None]] = []
-
-
-def when_confirmed(handler: Callable[[Session, ChainIntent], None]) -> Callable[[Session, ChainIntent], None]:
-    CONFIRMATION_HANDLERS.append(handler)
-    return handler
 
 
 class IntentError(ValueError):
@@ -245,7 +235,7 @@ class Worker:
         self._presigned: dict[int, tuple[bytes, str]] = {}  # signed and committed, not yet sent
         self._contracts: dict[tuple[int, str], Any] = {}
         #: Called with (session, intent) when an intent is confirmed, in the recording transaction.
-        self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = list(CONFIRMATION_HANDLERS)
+        self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = list(wiring.of(app).on_confirmed)
 
     @property
     def chain_id(self) -> int:

@@ -409,6 +409,14 @@ def arbiter_of(session: Session, buyer_id: uuid.UUID, supplier_id: uuid.UUID) ->
     return named or session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
 
 
+def operator_id(session: Session) -> uuid.UUID:
+    return session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
+
+
+def legal_name(session: Session, organization_id: uuid.UUID) -> str:
+    return get_or_raise(session, Organization, organization_id).legal_name
+
+
 def partnerships_query(principal: Principal, *, status: PartnershipStatus | None = None, relation: Relation | None = None) -> sa.Select:
     query = sa.select(Partnership).where(policy.visible(principal, Partnership))
     if status is not None:

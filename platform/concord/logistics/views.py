@@ -4,7 +4,7 @@ milestones and the proof of delivery, and the disputes page where the consortium
 operator, as arbiter, resolves disputes with a split.
 
 The pages translate forms to service calls; what may happen is decided in
-`concord.orders.fulfilment`, whose refusals are shown on the page with the form kept."""
+`concord.logistics.service` and `concord.disputes.service`, whose refusals are shown on the page with the form kept."""
 from __future__ import annotations
 
 import uuid
@@ -15,7 +15,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from concord import clock, db, policy
 from concord.auth.web import login_required
 from concord.ledger.models import ChainIntent
-from concord.orders import fulfilment, schemas
+from concord.disputes import service as disputes
+from concord.logistics import service
+from concord.orders import schemas
 from concord.orders.models import Dispute, DisputeState, MilestoneKind, PurchaseOrder, Shipment, ShipmentState
 from concord.pagination import paginate
 from concord.portal import UTC_OFFSETS, attempt_with_status, form_data, form_moment, load, money_text, principal
@@ -106,7 +108,7 @@ def index():
     orders = _orders_of(s.order_id for s in rows)
     latest = {}
     for shipment in rows:
-        milestones = fulfilment.milestones_of(session, shipment.id)
+        milestones = service.milestones_of(session, shipment.id)
         latest[shipment.id] = milestones[-1] if milestones else None
     names = _names(*[org for s in rows for org in (s.buyer_org_id, s.supplier_org_id, s.carrier_org_id)])
     return render_template(
@@ -132,7 +134,7 @@ def _shipment_page(shipment: Shipment, *, active: str | None = None, errors: dic
     ).scalars().all()
     return render_template(
         "shipments/detail.html", shipment=shipment, order=order, party=party, carrier_acts=carrier_acts,
-        is_carrier=shipment.carrier_org_id == me.org.id, milestones=fulfilment.milestones_of(session, shipment.id),
+        is_carrier=shipment.carrier_org_id == me.org.id, milestones=service.milestones_of(session, shipment.id),
         lines_by_no={line.line_no: line for line in order.lines}, anchors=anchors,
         names=_names(shipment.buyer_org_id, shipment.supplier_org_id, shipment.carrier_org_id),
         kinds=[(k.value, k.value.replace("_", " ").capitalize()) for k in MilestoneKind], utc_offsets=UTC_OFFSETS,
@@ -163,7 +165,7 @@ def record_milestone(shipment_id: uuid.UUID):
     errors.update(schema_errors)
     status = 422
     if loaded and not errors:
-        milestone, errors, status = attempt_with_status(fulfilment.record_milestone, db.session(), principal(), shipment.id, loaded)
+        milestone, errors, status = attempt_with_status(service.record_milestone, db.session(), principal(), shipment.id, loaded)
         if milestone:
             return _shipment_done(shipment, f"Milestone recorded on shipment {shipment.number}: {milestone.kind.replace('_', ' ')} at {milestone.location}.")
     return _shipment_page(shipment, active="milestone", errors=errors, status=status)
@@ -181,7 +183,7 @@ def prove_delivery(shipment_id: uuid.UUID):
     errors.update(schema_errors)
     status = 422
     if loaded and not errors:
-        delivered, errors, status = attempt_with_status(fulfilment.record_delivery, db.session(), principal(), shipment.id, loaded)
+        delivered, errors, status = attempt_with_status(service.record_delivery, db.session(), principal(), shipment.id, loaded)
         if delivered:
             return _shipment_done(
                 delivered,
@@ -202,7 +204,7 @@ def _disputes_page(*, active: uuid.UUID | None = None, errors: dict | None = Non
     if active is not None:
         state = None  # a refused resolution shows its dispute, whatever the filter was
     partner = _partner_arg() if active is None else None
-    query = fulfilment.disputes_query(me, state=DisputeState(state) if state else None, partner_id=partner)
+    query = disputes.disputes_query(me, state=DisputeState(state) if state else None, partner_id=partner)
     rows, next_cursor = paginate(session, query, [Dispute.created_at, Dispute.id], limit=PAGE_SIZE, cursor=(args.get("cursor") or None) if active is None else None)
     if active is not None and all(d.id != active for d in rows):
         rows.insert(0, policy.get_visible(session, Dispute, active, me))
@@ -232,7 +234,7 @@ def resolve(dispute_id: uuid.UUID):
     status = 422
     if loaded:
         resolved, errors, status = attempt_with_status(
-            fulfilment.resolve_dispute, db.session(), principal(), dispute.id, loaded["payee_amount"], loaded["resolution"]
+            disputes.resolve_dispute, db.session(), principal(), dispute.id, loaded["payee_amount"], loaded["resolution"]
         )
         if resolved:
             order = db.session().get(PurchaseOrder, resolved.order_id)
