@@ -75,12 +75,13 @@ def register_blueprints(app: Flask) -> None:
     from concord.catalog import views as catalog_views
     from concord.ledger import views as ledger_views
     from concord.notifications import views as notifications_views
+    from concord.disputes import views as disputes_views
     from concord.logistics import views as shipment_views
     from concord.orders import views as orders_views
 
     for blueprint in (
         catalog_views.catalog_portal, orders_views.orders_portal, ledger_views.ledger_portal,
-        shipment_views.shipments_portal, shipment_views.disputes_portal, notifications_views.notifications_portal,
+        shipment_views.shipments_portal, disputes_views.disputes_portal, notifications_views.notifications_portal,
     ):
         app.register_blueprint(blueprint)
 

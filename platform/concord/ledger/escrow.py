@@ -34,12 +34,20 @@ from concord.ledger import outbox
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
 from concord.ledger.encoding import to_bytes32
-from concord.ledger.models import OPEN_STATES, ChainEvent, ChainIntent, IndexerCursor, IntentState, OrganizationKey, TokenBalance
+from concord.ledger.models import (
+    OPEN_STATES,
+    ChainEvent,
+    ChainIntent,
+    IndexerCursor,
+    IntentState,
+    OrganizationKey,
+    TokenBalance,
+)
 from concord.ledger.service import (
+    LedgerNotReady,
     _arbiter_ready,
     _deployment,
     _operator_id,
-    LedgerNotReady,
     address_of,
     current_chain_id,
     from_units,

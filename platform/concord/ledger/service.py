@@ -235,3 +235,12 @@ def anchor_proof(session: Session, organization_id: uuid.UUID, batch_id: uuid.UU
         session, organization_id=organization_id, contract="ProvenanceAnchor", function="anchor",
         args=[to_bytes32(batch_id), bytes.fromhex(proof_hash.removeprefix("0x")), 1], purpose=purpose, subject=subject,
     )
+
+
+def intents_about(session: Session, subject_type: str, subject_id: uuid.UUID) -> list[ChainIntent]:
+    """The chain transactions about one subject (e.g. a shipment's anchored proofs), oldest first."""
+    return list(
+        session.execute(
+            sa.select(ChainIntent).where(ChainIntent.subject_type == subject_type, ChainIntent.subject_id == str(subject_id)).order_by(ChainIntent.seq)
+        ).scalars()
+    )

@@ -28,7 +28,14 @@ from concord.ledger import escrow
 from concord.ledger import service as ledger
 from concord.logistics import lifecycle as shipment_lifecycle
 from concord.orders import lifecycle
-from concord.orders.models import Milestone, OrderState, PurchaseOrder, Shipment, ShipmentLine, ShipmentState
+from concord.orders.models import (
+    Milestone,
+    OrderState,
+    PurchaseOrder,
+    Shipment,
+    ShipmentLine,
+    ShipmentState,
+)
 from concord.orders.service import QUANTITY_STEP, audit_step, check, tell
 from concord.policy import Principal
 from concord.tenancy import service as tenancy

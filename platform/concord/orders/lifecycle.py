@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 from concord import clock, policy
 from concord.errors import Forbidden, InvalidTransition
 from concord.ledger import escrow
-from concord.orders.models import ChangeProposal, OrderState, ProposalState, PurchaseOrder
+from concord.orders.models import (
+    ChangeProposal,
+    OrderState,
+    ProposalState,
+    PurchaseOrder,
+)
 from concord.policy import Principal
 
 BUYER, SUPPLIER, EITHER = "buyer", "supplier", "either"

@@ -464,3 +464,11 @@ def revisions(session: Session, order: PurchaseOrder) -> list[OrderRevision]:
 
 def proposals(session: Session, order: PurchaseOrder) -> list[ChangeProposal]:
     return list(session.execute(sa.select(ChangeProposal).where(ChangeProposal.order_id == order.id).order_by(ChangeProposal.created_at)).scalars())
+
+
+def orders_of(session: Session, order_ids) -> dict[uuid.UUID, PurchaseOrder]:
+    """The orders of these ids (for pages showing what a shipment or dispute shows of its order)."""
+    ids = set(order_ids)
+    if not ids:
+        return {}
+    return {order.id: order for order in session.execute(sa.select(PurchaseOrder).where(PurchaseOrder.id.in_(ids))).scalars()}

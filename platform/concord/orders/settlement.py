@@ -29,7 +29,13 @@ from concord.ledger import escrow
 from concord.logistics.service import shipped_quantities
 from concord.orders import lifecycle
 from concord.orders.lifecycle import RELEASE_MARGIN, dispute_window
-from concord.orders.models import OrderLine, OrderState, PurchaseOrder, Receipt, ReceiptLine
+from concord.orders.models import (
+    OrderLine,
+    OrderState,
+    PurchaseOrder,
+    Receipt,
+    ReceiptLine,
+)
 from concord.orders.service import QUANTITY_STEP, audit_step, check, line_value, tell
 from concord.policy import Principal
 from concord.tenancy import service as tenancy

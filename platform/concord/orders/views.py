@@ -27,6 +27,7 @@ from concord.logistics import service as logistics
 from concord.orders import lifecycle, schemas, service, settlement, timeline
 from concord.orders.models import OrderState, ProposalState, PurchaseOrder
 from concord.pagination import paginate
+from concord.tenancy.service import legal_names
 from concord.portal import (
     UTC_OFFSETS,
     attempt_with_status,
@@ -65,11 +66,7 @@ def _order(order_id: uuid.UUID) -> PurchaseOrder:
 
 def _names(*org_ids: uuid.UUID) -> dict[uuid.UUID, str]:
     """Legal names of the parties to the orders shown (each viewer is a party to them)."""
-    ids = {org_id for org_id in org_ids if org_id is not None}
-    if not ids:
-        return {}
-    rows = db.session().execute(sa.select(Organization.id, Organization.legal_name).where(Organization.id.in_(ids)))
-    return dict(rows.all())
+    return legal_names(db.session(), org_ids)
 
 
 def _trading_partners(*, active_only: bool = False) -> list[tuple[Organization, str]]:

@@ -417,6 +417,14 @@ def legal_name(session: Session, organization_id: uuid.UUID) -> str:
     return get_or_raise(session, Organization, organization_id).legal_name
 
 
+def legal_names(session: Session, org_ids) -> dict[uuid.UUID, str]:
+    """Legal names of the organizations a page shows (parties to what it shows)."""
+    ids = {org_id for org_id in org_ids if org_id is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(sa.select(Organization.id, Organization.legal_name).where(Organization.id.in_(ids))).all())
+
+
 def partnerships_query(principal: Principal, *, status: PartnershipStatus | None = None, relation: Relation | None = None) -> sa.Select:
     query = sa.select(Partnership).where(policy.visible(principal, Partnership))
     if status is not None:
