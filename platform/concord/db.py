@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from concord import clock
+from concord.errors import Conflict
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -242,10 +244,6 @@ def is_postgresql(session_: Session) -> bool:
 
 def commit_or_conflict(session_: Session, message: str = "This conflicts with a record that was just created; reload and try again.", errors: dict | None = None) -> None:
     """Commit; a unique constraint hit by a concurrent request becomes a 409."""
-    from sqlalchemy.exc import IntegrityError
-
-    from concord.errors import Conflict
-
     try:
         session_.commit()
     except IntegrityError:

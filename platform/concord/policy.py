@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from concord.audit.models import AuditEntry
+from concord.audit.models import Actor, AuditEntry
 from concord.auth.models import ApiToken
 from concord.errors import Forbidden, NotFound
 from concord.catalog.models import Location, Product
@@ -47,9 +47,7 @@ class Principal:
         return self.org.is_operator
 
     @property
-    def actor(self):
-        from concord.audit.service import Actor
-
+    def actor(self) -> Actor:
         return Actor(self.user.id, self.org.id)
 
 

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from concord import clock
+from concord import clock, policy
 from concord.audit.service import Action, Actor, record
 from concord.auth import passwords
 from concord.auth.models import ApiToken, UserSession
@@ -221,8 +221,6 @@ def revoke_token(session: Session, principal: Principal, token: ApiToken) -> Api
 
 
 def tokens_query(principal: Principal) -> sa.Select:
-    from concord import policy
-
     return sa.select(ApiToken).where(policy.visible(principal, ApiToken))
 
 

@@ -112,3 +112,10 @@ def close_unresolved(session: Session, order: PurchaseOrder, to_supplier: Decima
     dispute_lifecycle.enter(dispute, "close_unresolved")
     dispute.payee_amount, dispute.buyer_amount = to_supplier, to_buyer
     dispute.resolution, dispute.resolved_at = "Closed without a decision: the escrow refused the dispute and released after its window.", order.closed_at
+
+
+def open_to_arbitrate(session: Session, principal: Principal) -> int:
+    """How many open disputes the principal's organization is the arbiter of."""
+    return session.execute(
+        sa.select(sa.func.count()).select_from(Dispute).where(Dispute.arbiter_org_id == principal.org.id, Dispute.state == DisputeState.OPEN)
+    ).scalar_one()

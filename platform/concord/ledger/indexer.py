@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from concord import wiring
 from concord.db import get_or_raise
+from concord.tenancy.models import Organization, OrgStatus
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
 from concord.ledger.encoding import to_bytes32
@@ -147,8 +148,6 @@ def verify(session: Session, chain: Chain) -> list[Disagreement]:
 
 
 def _verify_ledger(session: Session, chain: Chain) -> list[Disagreement]:
-    from concord.tenancy.models import Organization, OrgStatus
-
     chain_id = chain.chain_id
     problems: list[Disagreement] = []
     rows = {row.name: row for row in session.execute(sa.select(ContractDeployment).where(ContractDeployment.chain_id == chain_id)).scalars()}

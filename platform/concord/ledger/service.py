@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from concord import policy
 from concord.audit.service import Action, record
 from concord.errors import Conflict, ValidationFailed
+from concord.tenancy.models import Organization, OrgStatus
 from concord.ledger import keys, outbox
 from concord.ledger.encoding import MemberRole, to_bytes32
 from concord.ledger.models import OPEN_STATES, ChainIntent, ContractDeployment, IndexerCursor, IntentState, OrganizationKey, TokenBalance
@@ -47,8 +48,6 @@ def provision_key(session: Session, organization_id: uuid.UUID) -> OrganizationK
 
 
 def _operator_id(session: Session) -> uuid.UUID:
-    from concord.tenancy.models import Organization  # the operator is a tenancy fact
-
     return session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
 
 
@@ -117,8 +116,6 @@ def _arbiter_ready(session: Session, organization_id: uuid.UUID) -> ChainIntent 
         return None
     if latest is not None and latest.state in OPEN_STATES:
         return latest
-    from concord.tenancy.models import Organization
-
     return grant_arbiter(session, session.get(Organization, organization_id))
 
 
@@ -150,8 +147,6 @@ def token_name(currency: str) -> str:
 
 def mint(session: Session, principal: Principal, organization_id: uuid.UUID, currency: str, amount: Decimal) -> ChainIntent:
     """The operator issues settlement tokens (a tokenized deposit) to a member, via the outbox."""
-    from concord.tenancy.models import Organization, OrgStatus
-
     policy.require_operator_admin(principal)
     errors = {}
     organization = session.get(Organization, organization_id)

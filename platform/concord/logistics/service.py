@@ -267,3 +267,9 @@ def shipments_query(principal: Principal, *, state: ShipmentState | None = None,
     if partner_id is not None:
         query = query.where(sa.or_(Shipment.buyer_org_id == partner_id, Shipment.supplier_org_id == partner_id, Shipment.carrier_org_id == partner_id))
     return query
+
+
+def carried_by_state(session: Session, principal: Principal) -> dict[str, int]:
+    """The shipments the principal's organization carries, by state."""
+    query = sa.select(Shipment.state, sa.func.count()).where(Shipment.carrier_org_id == principal.org.id).group_by(Shipment.state)
+    return {str(state): n for state, n in session.execute(query)}

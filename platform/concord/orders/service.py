@@ -472,3 +472,14 @@ def orders_of(session: Session, order_ids) -> dict[uuid.UUID, PurchaseOrder]:
     if not ids:
         return {}
     return {order.id: order for order in session.execute(sa.select(PurchaseOrder).where(PurchaseOrder.id.in_(ids))).scalars()}
+
+
+def counts_by_side(session: Session, principal: Principal) -> dict[str, dict[str, int]]:
+    """Orders by state, as the buyer and as the supplier ({} for a side the org does not take)."""
+    out: dict[str, dict[str, int]] = {}
+    for side in ("buyer", "supplier"):
+        if not principal.org.has(side):
+            continue
+        query = orders_query(principal, role=side).with_only_columns(PurchaseOrder.state, sa.func.count()).group_by(PurchaseOrder.state)
+        out[side] = {str(state): n for state, n in session.execute(query)}
+    return out

@@ -514,3 +514,27 @@ def bootstrap_operator(session: Session, *, legal_name: str, registration_number
 
 def is_empty(session: Session) -> bool:
     return session.execute(sa.select(Organization.id).limit(1)).first() is None
+
+
+def counts(session: Session, principal: Principal) -> dict[str, int]:
+    """What the dashboard counts of the organization's own: users, active partners, requests
+    to answer, pending invitations, and (for the operator) registrations to review."""
+    out = {
+        "users": session.execute(sa.select(sa.func.count()).select_from(User).where(policy.visible(principal, User))).scalar_one(),
+        "partners": session.execute(
+            sa.select(sa.func.count()).select_from(Partnership).where(policy.visible(principal, Partnership), Partnership.status == PartnershipStatus.ACTIVE)
+        ).scalar_one(),
+        "partnership_requests": session.execute(
+            sa.select(sa.func.count()).select_from(Partnership).where(
+                policy.visible(principal, Partnership), Partnership.status == PartnershipStatus.REQUESTED, Partnership.requested_by_org_id != principal.org.id
+            )
+        ).scalar_one(),
+        "pending_invitations": sum(
+            1 for inv in session.execute(sa.select(Invitation).where(policy.visible(principal, Invitation))).scalars() if inv.state == "pending"
+        ),
+    }
+    if principal.is_operator:
+        out["pending_organizations"] = session.execute(
+            sa.select(sa.func.count()).select_from(Organization).where(Organization.status == OrgStatus.PENDING)
+        ).scalar_one()
+    return out
