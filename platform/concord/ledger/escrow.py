@@ -327,9 +327,8 @@ def funding(session: Session, order_id: uuid.UUID) -> Funding:
     latest = fundings[-1]
     if latest.state == IntentState.CONFIRMED:
         return Funding.FUNDED
-    if latest.state in OPEN_STATES:
-        signed = any(i.state == IntentState.SIGNED for i in intents if i.seq > (fundings[-2].seq if len(fundings) > 1 else -1))
-        return Funding.PENDING if signed else Funding.QUEUED
+    if latest.state in OPEN_STATES:  # earlier fundings are settled: what is open is this one's
+        return Funding.PENDING if any(i.state == IntentState.SIGNED for i in intents) else Funding.QUEUED
     revoked = any(i.function == Step.APPROVE and i.seq > latest.seq for i in intents)
     return Funding.VOIDED if revoked else Funding.REFUSED
 

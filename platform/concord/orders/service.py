@@ -4,7 +4,9 @@ A buyer writes a draft (visible only to itself), issues it to a supplier partner
 supplier acknowledges it line by line (a confirmed quantity and date per line, so part of
 an order can be confirmed), rejects it, or proposes changes, which the buyer accepts (a new
 revision; older revisions stay readable) or declines. The buyer may cancel until the
-supplier has acknowledged.
+supplier has acknowledged, and after that only while the escrow's funding is refused by
+the ledger or still queued (the funding is then voided). Which party may take which step
+in which state is the table of concord.orders.lifecycle.
 """
 from __future__ import annotations
 
@@ -59,9 +61,6 @@ _ACTIONS = {
     "receive": Action.RECEIPT_CONFIRMED,
     "open_dispute": Action.DISPUTE_OPENED,
     "release": Action.RELEASE_REQUESTED,
-    "deliver": Action.ORDER_DELIVERED,
-    "resolve": Action.DISPUTE_RESOLVED,
-    "settle": Action.ORDER_CLOSED,
 }
 
 

@@ -194,12 +194,6 @@ def release_overdue(app: Flask) -> int:
 
 
 
-def settlement_split(session: Session, order: PurchaseOrder) -> tuple[Decimal, Decimal] | None:
-    """(to the supplier, back to the buyer) as the escrow settled the order (None while
-    nothing settled it)."""
-    return escrow.settled_split(session, order)
-
-
 def receipt_of(session: Session, order_id: uuid.UUID) -> Receipt | None:
     return session.execute(sa.select(Receipt).where(Receipt.order_id == order_id)).scalar_one_or_none()
 

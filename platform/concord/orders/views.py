@@ -249,7 +249,7 @@ def _fulfilment_context(order: PurchaseOrder, side: str, allowed: list[str], for
         and (order.state, side) in ((OrderState.DELIVERED, "supplier"), (OrderState.PARTIALLY_RECEIVED, "buyer"))
     ):
         waiting = lifecycle.not_yet(session, order, side, "release")
-    split = settlement.settlement_split(session, order) if order.state == OrderState.CLOSED and order.confirmed_total is not None else None
+    split = ledger_escrow.settled_split(session, order) if order.state == OrderState.CLOSED and order.confirmed_total is not None else None
     return {
         "shipments": shipments,
         "milestones": {s.id: logistics.milestones_of(session, s.id) for s in shipments},
