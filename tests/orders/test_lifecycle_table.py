@@ -11,7 +11,6 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-
 from concord import clock
 from concord.db import database
 from concord.disputes import lifecycle as disputes
@@ -19,7 +18,14 @@ from concord.ledger.models import ChainIntent
 from concord.logistics import lifecycle as shipments
 from concord.orders import lifecycle
 from concord.orders.lifecycle import TERMINAL, TRANSITIONS
-from concord.orders.models import DisputeState, OrderState, PurchaseOrder, Receipt, ShipmentState
+from concord.orders.models import (
+    DisputeState,
+    OrderState,
+    PurchaseOrder,
+    Receipt,
+    ShipmentState,
+)
+
 from tests import orders_factory
 from tests.orders.conftest import settle
 

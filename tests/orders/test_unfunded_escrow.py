@@ -7,12 +7,12 @@ import uuid
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-
 from concord import clock
 from concord.db import database
 from concord.ledger import escrow, indexer, runtime
 from concord.ledger.models import ChainIntent, IntentState
 from concord.orders.models import OrderState, PurchaseOrder
+
 from tests import orders_factory
 from tests.orders.conftest import settle
 from tests.security.helpers import audit_entries

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-
 from concord.db import database
 from concord.ledger.models import ChainIntent
 from concord.orders import service as orders
 from concord.orders.models import OrderState, PurchaseOrder
+
 from tests import orders_factory
 from tests.portal.conftest import settle, text
 
