@@ -7,8 +7,6 @@ every state in turn, each party's allowed actions are rows of the table for that
 every other action of the API answers 409 (403 for the wrong party) and writes nothing."""
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 import sqlalchemy as sa
 from concord import clock
@@ -28,6 +26,7 @@ from concord.orders.models import (
 
 from tests import orders_factory
 from tests.orders.conftest import settle
+from tests.orders.test_orders_api import ACTION_REQUESTS
 
 ACTORS = {lifecycle.BUYER, lifecycle.SUPPLIER, lifecycle.EITHER, lifecycle.CARRIER, lifecycle.ARBITER, lifecycle.CHAIN, lifecycle.CLOCK}
 #: States reached before anything is escrowed.
@@ -79,13 +78,9 @@ def test_what_the_parties_may_do_comes_from_the_table_and_its_guards():
 
 # -- through the API, an order in every state ----------------------------------------------
 
+#: The order's own steps (as the order tests send them), and the fulfilment steps on it.
 REQUESTS = {
-    "edit": ("PATCH", "", {"payment_terms": "Net 60"}),
-    "issue": ("POST", "/issue", None),
-    "cancel": ("POST", "/cancel", {"reason": "No longer needed"}),
-    "acknowledge": ("POST", "/acknowledge", {"lines": [{"line_no": 1, "confirmed_quantity": "10", "confirmed_date": date.today().isoformat()}, {"line_no": 2, "confirmed_quantity": "4", "confirmed_date": date.today().isoformat()}]}),
-    "reject": ("POST", "/reject", {"reason": "Cannot deliver"}),
-    "propose_change": ("POST", "/change-proposals", {"lines": [{"line_no": 1, "quantity": "9"}]}),
+    **ACTION_REQUESTS,
     "receive": ("POST", "/receipts", {"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "4"}]}),
     "open_dispute": ("POST", "/disputes", {"reason": "Not as agreed"}),
     "release": ("POST", "/release", None),
