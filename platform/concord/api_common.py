@@ -9,6 +9,8 @@ import marshmallow as ma
 from flask import Flask, request
 from marshmallow import fields, validate
 
+from concord import db
+from concord.pagination import paginate
 from concord.errors import DomainError
 from concord.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -157,9 +159,6 @@ def public(view: _View) -> _View:
 
 def page_response(query, key_columns, args: dict, *, transform: Callable | None = None) -> dict:
     """Run a keyset page of `query` for the API's {"items", "next_cursor"} envelope."""
-    from concord import db
-    from concord.pagination import paginate
-
     items, next_cursor = paginate(db.session(), query, key_columns, limit=args.get("limit"), cursor=args.get("cursor"))
     if transform is not None:
         items = [transform(item) for item in items]

@@ -5,13 +5,33 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from concord import api_common, errors, idempotency
+from concord import api_common, bootstrap, errors, idempotency, system_api
+from concord.audit import api as audit_api
+from concord.audit import views as audit_views
+from concord.auth import api as auth_api
+from concord.auth import views as auth_views
 from concord.auth import web as auth_web
+from concord.catalog import api as catalog_api
+from concord.catalog import views as catalog_views
 from concord.config import Config
 from concord.db import Database
+from concord.disputes import api as disputes_api
+from concord.disputes import views as disputes_views
 from concord.extensions import ConcordApi, csrf
+from concord.ledger import api as ledger_api
+from concord.ledger import views as ledger_views
+from concord.logistics import api as logistics_api
+from concord.logistics import views as shipment_views
+from concord.notifications import api as notifications_api
+from concord.notifications import views as notifications_views
+from concord.orders import api as orders_api
+from concord.orders import views as orders_views
+from concord.tenancy import api as tenancy_api
+from concord.tenancy import views as tenancy_views
+from concord.web import views as web_views
 from concord.web import navigation
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -33,17 +53,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     errors.register_error_handlers(app)
     navigation.register(app)
-    register_ledger_checks()
+    bootstrap.wire(app)
     logging.basicConfig(level=logging.INFO)
     return app
-
-
-def register_ledger_checks() -> None:
-    """What `concord ledger verify` compares with the chain beyond the ledger's own records."""
-    from concord.ledger import indexer
-    from concord.orders import verification
-
-    indexer.register_check(verification.verify_escrows)
 
 
 def register_extensions(app: Flask) -> None:
@@ -60,39 +72,18 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from concord import system_api
-    from concord.audit import api as audit_api
-    from concord.audit import views as audit_views
-    from concord.auth import api as auth_api
-    from concord.auth import views as auth_views
-    from concord.catalog import api as catalog_api
-    from concord.ledger import api as ledger_api
-    from concord.notifications import api as notifications_api
-    from concord.orders import api as orders_api
-    from concord.tenancy import api as tenancy_api
-    from concord.tenancy import views as tenancy_views
-    from concord.web import views as web_views
-
     api = app.extensions["concord.api"]
-    for module in (system_api, auth_api, tenancy_api, catalog_api, orders_api, audit_api, ledger_api, notifications_api):
+    for module in (system_api, auth_api, tenancy_api, catalog_api, orders_api, logistics_api, disputes_api, audit_api, ledger_api, notifications_api):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
             csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies
     for blueprint in (web_views.web, auth_views.auth_portal, tenancy_views.admin, audit_views.audit_portal):
         app.register_blueprint(blueprint)
-    from concord.catalog import views as catalog_views
-    from concord.ledger import views as ledger_views
-    from concord.notifications import views as notifications_views
-    from concord.orders import shipment_views
-    from concord.orders import views as orders_views
-
     for blueprint in (
         catalog_views.catalog_portal, orders_views.orders_portal, ledger_views.ledger_portal,
-        shipment_views.shipments_portal, shipment_views.disputes_portal, notifications_views.notifications_portal,
+        shipment_views.shipments_portal, disputes_views.disputes_portal, notifications_views.notifications_portal,
     ):
         app.register_blueprint(blueprint)
-
-    import swagger_ui_bundle
 
     @app.route("/api/docs/assets/<path:filename>")
     def swagger_assets(filename: str):

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from concord import clock
+from concord.errors import Conflict
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -199,6 +201,8 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         app.extensions["concord.db"] = self
+        # Code given only a session (the ledger's verify) finds its app's wiring through it.
+        self.sessionmaker.configure(info={"concord.app": app})
 
         def _close_session(_exc):
             session = g.pop("db_session", None)
@@ -240,12 +244,16 @@ def is_postgresql(session_: Session) -> bool:
 
 def commit_or_conflict(session_: Session, message: str = "This conflicts with a record that was just created; reload and try again.", errors: dict | None = None) -> None:
     """Commit; a unique constraint hit by a concurrent request becomes a 409."""
-    from sqlalchemy.exc import IntegrityError
-
-    from concord.errors import Conflict
-
     try:
         session_.commit()
     except IntegrityError:
         session_.rollback()
         raise Conflict(message, errors=errors) from None
+
+
+def locked(session: Session, model: type[_Row], object_id: Any) -> _Row:
+    """The row, locked, and read afresh (an object loaded earlier in this session keeps its
+    old values unless told otherwise, which would hide a concurrent change)."""
+    return session.execute(
+        sa.select(model).where(model.id == object_id).with_for_update().execution_options(populate_existing=True)  # type: ignore[attr-defined]
+    ).scalar_one()

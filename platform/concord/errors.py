@@ -12,6 +12,8 @@ from typing import Any
 from flask import Flask, current_app, g, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from concord import wiring
+
 log = logging.getLogger(__name__)
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -127,9 +129,8 @@ def _portal_error(status: int, title: str, detail: str | None):
 def handle_domain_error(error: DomainError):
     _rollback()
     if isinstance(error, NotFound) and error.probe:
-        from concord.audit import service as audit
-
-        audit.record_denied_access(error.probe)
+        for hook in wiring.current().on_denied_probe:  # the audit trail's (concord.bootstrap)
+            hook(error.probe)
     if wants_problem_json():
         response = problem(error.status, error.title, error.detail, errors=error.errors, **error.extra)
     else:

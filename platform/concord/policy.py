@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from concord.audit.models import AuditEntry
+from concord.audit.models import Actor, AuditEntry
 from concord.auth.models import ApiToken
 from concord.errors import Forbidden, NotFound
 from concord.catalog.models import Location, Product
@@ -28,6 +28,7 @@ from concord.tenancy.models import (
     User,
     UserStatus,
 )
+from concord import wiring
 
 T = TypeVar("T")
 
@@ -46,9 +47,7 @@ class Principal:
         return self.org.is_operator
 
     @property
-    def actor(self):
-        from concord.audit.service import Actor
-
+    def actor(self) -> Actor:
         return Actor(self.user.id, self.org.id)
 
 
@@ -116,12 +115,10 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
 
 
 def visible(principal: Principal, model: type) -> Any:
-    """The SQL condition selecting the rows of `model` the principal may see."""
-    return _VISIBILITY[model](principal)
-
-
-def register_visibility(model: type, rule: Callable[[Principal], Any]) -> None:
-    _VISIBILITY[model] = rule
+    """The SQL condition selecting the rows of `model` the principal may see (the rules
+    above, or those concord.bootstrap registered for the app's other domains)."""
+    rule = _VISIBILITY.get(model) or wiring.current().visibility[model]
+    return rule(principal)
 
 
 def get_visible(session: Session, model: type[T], object_id: Any, principal: Principal, *, for_update: bool = False) -> T:

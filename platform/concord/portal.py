@@ -3,15 +3,19 @@ turning domain errors into messages on the page instead of error pages."""
 from __future__ import annotations
 
 import re
+import uuid
 from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import flash, g, request
 
 from concord import db
 from concord.errors import DomainError, NotFound
+from concord.orders.service import orders_of
 from concord.policy import Principal
+from concord.tenancy.service import legal_names
 
 
 def principal() -> Principal:
@@ -146,3 +150,26 @@ def money_text(value: Decimal | str | None) -> str:
     exponent = value.normalize().as_tuple().exponent  # "n", "N" or "F" unless the value is finite
     places = max(2, -exponent) if value and isinstance(exponent, int) else 2
     return f"{value:,.{places}f}"
+
+
+def partner_arg() -> uuid.UUID | None:
+    """The `partner` filter of a list page (None when absent or malformed)."""
+    try:
+        return uuid.UUID(request.args["partner"]) if request.args.get("partner") else None
+    except ValueError:
+        return None
+
+
+def counterparties(columns: list, visible: Any) -> list[tuple[uuid.UUID, str]]:
+    """The other organizations on the rows the viewer may see, by name (the partner filter)."""
+    me = principal()
+    session = db.session()
+    ids = {org_id for row in session.execute(sa.select(*columns).where(visible).distinct()) for org_id in row if org_id and org_id != me.org.id}
+    names = legal_names(session, ids)
+    return sorted(((org_id, names[org_id]) for org_id in ids), key=lambda pair: pair[1])
+
+
+def orders_by_id(order_ids) -> dict[uuid.UUID, Any]:
+    """The orders behind shipments or disputes the viewer may see: what those show of them
+    (number, ship-to address, amount), also to a carrier that cannot open the order itself."""
+    return orders_of(db.session(), order_ids)

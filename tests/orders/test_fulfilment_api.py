@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from concord import clock
 from concord.db import database
 from concord.ledger.models import ChainIntent, IntentState
-from concord.orders import fulfilment
+from concord.orders import settlement
 from concord.orders.models import OrderState, Receipt
 from concord.tenancy.models import Relation
 from tests import factories, orders_factory
@@ -136,7 +136,8 @@ def test_the_whole_story_partial_shipments_milestones_delivery_receipt_and_payme
         name: [n["event"] for n in client.get("/api/v1/notifications?limit=100", headers=headers).get_json()["items"] if n["data"].get("order_id") == order]
         for name, headers in (("buyer", buyer), ("supplier", supplier), ("carrier", carrier))
     }
-    assert {"shipment.created", "shipment.milestone", "shipment.delivered", "order.delivered", "order.received", "escrow.released"} <= set(told["buyer"])
+    assert {"shipment.created", "shipment.milestone", "shipment.delivered", "order.delivered", "escrow.released"} <= set(told["buyer"])
+    assert "order.received" not in told["buyer"]  # the buyer confirmed it: nothing to tell it
     assert {"shipment.delivered", "order.delivered", "order.received", "escrow.released"} <= set(told["supplier"])
     assert set(told["carrier"]) == {"shipment.created"}  # assigned to it; nothing of the payment
     actions = {e.action for e in audit_entries(app) if str(e.object_id) in (order, first["id"], second["id"])}
@@ -190,14 +191,14 @@ def test_a_silent_buyer_lets_the_escrow_release_in_full_after_the_window(app, cl
     delivered(app, client, world, chain_worker, order)
     early = client.post(f"/api/v1/orders/{order}/release", headers=world.supplier.headers)
     assert early.status_code == 409 and "may confirm receipt or dispute until" in early.get_json()["detail"]
-    assert fulfilment.release_overdue(app) == 0
+    assert settlement.release_overdue(app) == 0
     frozen_clock.advance(hours=72, minutes=5)  # the window, and the margin for the node's clock
     chain_worker.chain.advance_time(72 * 3600 + 300)
     late = client.post(f"/api/v1/orders/{order}/receipts", json={"lines": [{"line_no": 1, "accepted_quantity": "1"}, {"line_no": 2, "accepted_quantity": "1"}]}, headers=world.buyer.headers)
     assert late.status_code == 409 and "window closed" in late.get_json()["detail"]
     assert client.post(f"/api/v1/orders/{order}/disputes", json={"reason": "too late"}, headers=world.buyer.headers).status_code == 409
-    assert fulfilment.release_overdue(app) == 1
-    assert fulfilment.release_overdue(app) == 0  # once
+    assert settlement.release_overdue(app) == 1
+    assert settlement.release_overdue(app) == 0  # once
     settle(app, chain_worker)
     settle(app, chain_worker)
     assert client.get(f"/api/v1/orders/{order}", headers=world.buyer.headers).get_json()["state"] == "closed"
@@ -389,7 +390,7 @@ def _written(app) -> tuple[int, ...]:
 
 @pytest.mark.parametrize("state", list(EXPECTED))
 def test_every_action_a_fulfilment_state_does_not_allow_is_refused_and_changes_nothing(app, client, world, chain_worker, order, state):
-    from concord.orders.service import EITHER, TRANSITIONS
+    from concord.orders.lifecycle import EITHER, TRANSITIONS
 
     _order_in_state(app, client, world, chain_worker, order, state)
     for side, member in (("buyer", world.buyer), ("supplier", world.supplier)):
@@ -435,7 +436,7 @@ def test_a_receipt_the_chain_refused_as_too_late_still_ends_in_a_release(app, cl
     assert "DeliveryEscrowDisputeWindowClosed" in by_function["confirmReceipt"]["revert_reason"]
     # The chain's word stands: the window passed in silence, so the worker releases in full.
     frozen_clock.advance(minutes=5)
-    assert fulfilment.release_overdue(app) == 1
+    assert settlement.release_overdue(app) == 1
     settle(app, chain_worker)
     settle(app, chain_worker)
     assert client.get(f"/api/v1/orders/{order}", headers=world.buyer.headers).get_json()["state"] == "closed"
@@ -449,7 +450,7 @@ def test_the_window_is_the_one_the_escrow_was_funded_with(app, client, world, ch
     monkeypatch.setitem(app.config, "DISPUTE_WINDOW_HOURS", 24)  # changed after the escrow was funded with 72
     frozen_clock.advance(hours=25)
     chain_worker.chain.advance_time(25 * 3600)
-    assert fulfilment.release_overdue(app) == 0
+    assert settlement.release_overdue(app) == 0
     assert client.post(f"/api/v1/orders/{order}/receipts", json=RECEIVE_ALL, headers=world.buyer.headers).status_code == 201
 
 
@@ -597,16 +598,16 @@ def test_an_arbiter_no_longer_active_stops_funding_with_a_409(app, client, sessi
 
 def test_a_release_the_chain_refuses_is_retried_later_and_a_few_times_only(app, client, world, chain_worker, order, frozen_clock, monkeypatch):
     delivered(app, client, world, chain_worker, order)
-    monkeypatch.setattr(fulfilment, "dispute_window", lambda session, order: timedelta(hours=1))  # shorter than the escrow's 72 h
+    monkeypatch.setattr(settlement, "dispute_window", lambda session, order: timedelta(hours=1))  # shorter than the escrow's 72 h
     frozen_clock.advance(hours=2)
-    for attempt in range(fulfilment.MAX_RELEASE_ATTEMPTS):
-        assert fulfilment.release_overdue(app) == 1, attempt
+    for attempt in range(settlement.MAX_RELEASE_ATTEMPTS):
+        assert settlement.release_overdue(app) == 1, attempt
         settle(app, chain_worker)
-        assert fulfilment.release_overdue(app) == 0  # not again at once
+        assert settlement.release_overdue(app) == 0  # not again at once
         frozen_clock.advance(hours=1, minutes=1)
-    assert fulfilment.release_overdue(app) == 0  # given up: the escrow shows the refused steps
+    assert settlement.release_overdue(app) == 0  # given up: the escrow shows the refused steps
     escrow = client.get(f"/api/v1/orders/{order}/escrow", headers=world.buyer.headers).get_json()
-    assert escrow["failed_steps"] == ["release"] * fulfilment.MAX_RELEASE_ATTEMPTS and escrow["state"] == "delivered"
+    assert escrow["failed_steps"] == ["release"] * settlement.MAX_RELEASE_ATTEMPTS and escrow["state"] == "delivered"
 
 
 def test_shipment_and_dispute_lists_filter_by_partner_and_state(app, client, world, chain_worker, order):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from concord.db import database
 from concord.orders.models import ChangeProposal, OrderLine, OrderRevision, OrderState, PurchaseOrder
-from concord.orders.service import EITHER, TRANSITIONS
+from concord.orders.lifecycle import EITHER, TRANSITIONS
 from concord.tenancy.models import Role
 from tests import factories, orders_factory
 from tests.security.helpers import audit_entries

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from concord import clock
 from concord.db import database
-from concord.orders import fulfilment
+from concord.logistics import service as logistics
+from concord.orders import settlement
 from concord.orders import service as orders
 from concord.orders.models import (
     Dispute,
@@ -53,7 +54,7 @@ def acknowledged(app, session, world, worker, buyer=None, supplier=None) -> Purc
 
 def shipped(app, session, world, order, lines=((1, "10", None), (2, "4", None)), carrier=None):
     with app.test_request_context():
-        shipment = fulfilment.create_shipment(
+        shipment = logistics.create_shipment(
             session, world.supplier.principal, order.id,
             {"carrier_id": (carrier or world.carrier).org.id, "lines": [{"line_no": n, "quantity": Decimal(q), "lot_number": lot} for n, q, lot in lines]},
         )
@@ -64,7 +65,7 @@ def shipped(app, session, world, order, lines=((1, "10", None), (2, "4", None)),
 def delivered(app, session, world, worker, order) -> Shipment:
     shipment = shipped(app, session, world, order)
     with app.test_request_context():
-        fulfilment.record_delivery(session, world.carrier.principal, shipment.id, {"receiver_name": "Goods-in", "delivered_at": clock.utcnow() - timedelta(minutes=1)})
+        logistics.record_delivery(session, world.carrier.principal, shipment.id, {"receiver_name": "Goods-in", "delivered_at": clock.utcnow() - timedelta(minutes=1)})
     session.commit()
     settle(app, worker)
     return shipment
@@ -482,7 +483,7 @@ def test_supplier_may_dispute_a_partial_receipt_but_the_buyer_may_not_dispute_ag
     order = acknowledged(app, session, world, funded)
     delivered(app, session, world, funded, order)
     with app.test_request_context():
-        fulfilment.create_receipt(session, world.buyer.principal, order.id, {"lines": [
+        settlement.create_receipt(session, world.buyer.principal, order.id, {"lines": [
             {"line_no": 1, "accepted_quantity": Decimal("10")},
             {"line_no": 2, "accepted_quantity": Decimal("3"), "rejected_quantity": Decimal("1"), "rejection_reason": "Dented"},
         ]})

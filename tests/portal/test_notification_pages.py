@@ -22,7 +22,8 @@ from concord.db import database
 from concord.ledger import keys
 from concord.notifications import service
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
-from concord.orders import fulfilment
+from concord.logistics import service as logistics
+from concord.orders import settlement
 from concord.orders import service as orders
 from concord.tenancy.models import Relation, Role
 from tests import factories, orders_factory
@@ -42,7 +43,7 @@ def shipped_order(app, session, world, worker):
     session.commit()
     settle(app, worker)
     with app.test_request_context():
-        shipment = fulfilment.create_shipment(
+        shipment = logistics.create_shipment(
             session, world.supplier.principal, order.id,
             {"carrier_id": world.carrier.org.id, "lines": [{"line_no": 1, "quantity": Decimal("10")}, {"line_no": 2, "quantity": Decimal("4")}]},
         )

@@ -17,7 +17,9 @@ from flask import g, has_request_context, request
 from sqlalchemy.orm import Session
 
 from concord import clock, db
-from concord.audit.models import AuditEntry
+from concord import policy
+from concord.audit.models import Actor, AuditEntry
+from concord.tenancy.models import Organization, User
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key that serializes appends on PostgreSQL ("audit" in ASCII).
@@ -86,12 +88,6 @@ class Action(StrEnum):
     WEBHOOK_TEST_QUEUED = "webhook:test_queued"
     WEBHOOK_DELIVERED = "webhook:delivered"
     WEBHOOK_DELIVERY_FAILED = "webhook:delivery_failed"
-
-
-@dataclass(frozen=True)
-class Actor:
-    user_id: uuid.UUID | None
-    org_id: uuid.UUID | None
 
 
 def canonical_json(value: Any) -> str:
@@ -252,8 +248,6 @@ def verify(session: Session, batch_size: int = 1000) -> list[ChainProblem]:
 
 def actor_names(session: Session, entries: list[AuditEntry]) -> dict[uuid.UUID, str]:
     """Display names of the users and organizations named by `entries` (for the portal)."""
-    from concord.tenancy.models import Organization, User
-
     user_ids = {e.actor_user_id for e in entries if e.actor_user_id}
     org_ids = {oid for e in entries for oid in (e.actor_org_id, e.subject_org_id, e.related_org_id) if oid}
     names: dict[uuid.UUID, str] = {}
@@ -290,8 +284,6 @@ _SHOWN_COLUMNS = (
 
 
 def visible_entries(principal, *, action: str | None = None, object_id: str | None = None) -> sa.Select:
-    from concord import policy
-
     query = sa.select(AuditEntry).where(policy.visible(principal, AuditEntry))
     if action:
         query = query.where(AuditEntry.action == action)

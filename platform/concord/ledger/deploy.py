@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from concord import clock
 from concord.db import get_or_raise
+from concord.tenancy.models import Organization
 from concord.ledger import outbox
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import OPEN_STATES, ChainIntent, ContractDeployment, IntentKind, IntentState, OrganizationKey
@@ -66,8 +67,6 @@ def _token_steps(currency: str, operator_address: str) -> list[Step]:
 
 
 def _operator(session: Session):
-    from concord.tenancy.models import Organization
-
     operator = session.execute(sa.select(Organization).where(Organization.is_operator.is_(True))).scalar_one_or_none()
     if operator is None:
         raise DeploymentError("There is no operator organization yet: create it first (`concord operator create` or `concord demo`).")

@@ -3,13 +3,15 @@ database and the chain agree (`concord ledger verify`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
 from sqlalchemy.orm import Session
 
+from concord import wiring
 from concord.db import get_or_raise
+from concord.tenancy.models import Organization, OrgStatus
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
 from concord.ledger.encoding import to_bytes32
@@ -137,27 +139,15 @@ class Disagreement:
         return f"{self.subject}: database says {self.database}; chain says {self.chain}"
 
 
-#: Checks other domains register (at start-up) to compare their records with the chain.
-VerifyCheck = Callable[[Session, Chain], list[Disagreement]]
-_CHECKS: list[VerifyCheck] = []
-
-
-def register_check(check: VerifyCheck) -> None:
-    if check not in _CHECKS:
-        _CHECKS.append(check)
-
-
 def verify(session: Session, chain: Chain) -> list[Disagreement]:
     """Every disagreement between the database and the chain (after indexing to the head)."""
     problems = _verify_ledger(session, chain)
-    for check in _CHECKS:
+    for check in wiring.of_session(session).verify_checks:  # other domains' (concord.bootstrap)
         problems.extend(check(session, chain))
     return problems
 
 
 def _verify_ledger(session: Session, chain: Chain) -> list[Disagreement]:
-    from concord.tenancy.models import Organization, OrgStatus
-
     chain_id = chain.chain_id
     problems: list[Disagreement] = []
     rows = {row.name: row for row in session.execute(sa.select(ContractDeployment).where(ContractDeployment.chain_id == chain_id)).scalars()}

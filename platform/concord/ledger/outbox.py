@@ -37,7 +37,7 @@ from flask import Flask
 from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
-from concord import clock
+from concord import clock, wiring
 from concord.audit import service as audit
 from concord.db import database, get_or_raise
 from concord.ledger import keys
@@ -79,16 +79,6 @@ _KNOWN = "known"  # the chain has the transaction after all: go on to its receip
 #: Refusals of one signed transaction before the outbox gives up on it (with backoff, about
 #: ten minutes), as long as its nonce is still unused on chain.
 MAX_REJECTIONS = 10
-
-
-#: Handlers other domains register to run, in the recording transaction, when an intent is
-#: confirmed (`Worker.on_confirmed` starts with these).
-CONFIRMATION_HANDLERS: list[Callable[[Session, ChainIntent], None]] = []
-
-
-def when_confirmed(handler: Callable[[Session, ChainIntent], None]) -> Callable[[Session, ChainIntent], None]:
-    CONFIRMATION_HANDLERS.append(handler)
-    return handler
 
 
 def _signed_bytes(intent: ChainIntent) -> tuple[bytes, str]:
@@ -258,7 +248,7 @@ class Worker:
         self._presigned: dict[int, tuple[bytes, str]] = {}  # signed and committed, not yet sent
         self._contracts: dict[tuple[int, str], Any] = {}
         #: Called with (session, intent) when an intent is confirmed, in the recording transaction.
-        self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = list(CONFIRMATION_HANDLERS)
+        self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = list(wiring.of(app).on_confirmed)
 
     @property
     def chain_id(self) -> int:
@@ -329,6 +319,12 @@ class Worker:
     def drain(self, *, max_rounds: int = 10_000) -> int:
         """Process intents until none is due (or the chain is unreachable); returns how many
         intents were settled (confirmed or failed)."""
+        # The worker acts for no one: in an app context of its own, no request's principal
+        # (say, of a context a test keeps pushed) passes for who took the confirmed steps.
+        with self.app.app_context():
+            return self._drain(max_rounds)
+
+    def _drain(self, max_rounds: int) -> int:
         settled = 0
         for _ in range(max_rounds):
             settled += self.fail_orphans()

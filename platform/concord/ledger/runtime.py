@@ -7,6 +7,7 @@ import threading
 
 from flask import Flask
 
+from concord import wiring
 from concord.db import database
 from concord.ledger import indexer, outbox
 from concord.ledger.chain import Chain, open_chain
@@ -38,19 +39,16 @@ def index(app: Flask) -> int:
         return indexer.sync(session, chain(app))
 
 
-#: Jobs other domains run after each round, with the app (e.g. releasing escrows whose
-#: dispute window passed); each one's failure is logged and does not stop the others.
-ROUND_JOBS: list = []
-
-
 def after_round(app: Flask) -> None:
-    """Index what was mined, then run the other domains' round jobs."""
+    """Index what was mined, then run the other domains' round jobs (in an app context of
+    their own: they act for no one, see Worker.drain)."""
     index(app)
-    for job in ROUND_JOBS:
-        try:
-            job(app)
-        except Exception:  # noqa: BLE001 - one failing job must not stop the ledger worker
-            log.exception("round job %s failed", getattr(job, "__name__", job))
+    with app.app_context():
+        for job in wiring.of(app).round_jobs:  # registered by concord.bootstrap
+            try:
+                job(app)
+            except Exception:  # noqa: BLE001 - one failing job must not stop the ledger worker
+                log.exception("round job %s failed", getattr(job, "__name__", job))
 
 
 def work_round(app: Flask) -> None:

@@ -35,7 +35,6 @@ from concord.audit.service import Action, record
 from concord.db import database
 from concord.errors import Conflict, ValidationFailed
 from concord.ledger import keys  # the master key ring: secrets sealed like signing keys, rotated with them
-from concord.ledger import runtime
 from concord.notifications.models import DeliveryState, Notification, WebhookDelivery, WebhookSubscription
 from concord.policy import Principal
 
@@ -57,8 +56,14 @@ CLAIM_LEASE = timedelta(seconds=60)
 PARALLEL_SENDS = 8
 MAX_SUBSCRIPTIONS = 20  # per organization: every event is sent to each of them
 
-policy.register_visibility(Notification, lambda p: Notification.organization_id == p.org.id)
-policy.register_visibility(WebhookSubscription, lambda p: WebhookSubscription.organization_id == p.org.id)
+
+def visibility() -> dict[type, Any]:
+    """Who sees notifications and webhook subscriptions: their own organization (registered
+    with policy by concord.bootstrap)."""
+    return {
+        Notification: lambda p: Notification.organization_id == p.org.id,
+        WebhookSubscription: lambda p: WebhookSubscription.organization_id == p.org.id,
+    }
 
 
 # -- what other domains call ----------------------------------------------------------------
@@ -508,6 +513,3 @@ def deliver_due(app: Flask, *, limit: int = 100) -> int:
         attempted += len(claims)
     return attempted
 
-
-# The ledger worker's rounds (embedded thread or `concord worker`) send what is due.
-runtime.ROUND_JOBS.append(deliver_due)

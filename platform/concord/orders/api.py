@@ -3,27 +3,28 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from concord import db, policy
 from concord.api_common import page_of, page_response
 from concord.auth.web import current_principal
-from concord.ledger import service as ledger
-from concord.orders import fulfilment, schemas, service
-from concord.orders.models import Dispute, PurchaseOrder, Shipment, ShipmentState
+from concord.disputes import service as disputes
+from concord.disputes.api import shown_dispute
+from concord.ledger import escrow
+from concord.logistics import service as logistics
+from concord.logistics.api import shown_shipment
+from concord.orders import lifecycle, schemas, service, settlement, timeline
+from concord.orders.models import PurchaseOrder
 
 orders = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Purchase orders: draft, issue, acknowledge line by line, change proposals, revisions, receipt, escrow and timeline.")
-shipments = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", description="Advance shipping notices: the carrier's milestones and proof of delivery.")
-disputes = Blueprint("disputes", __name__, url_prefix="/api/v1/disputes", description="Disputes over an order's escrow, resolved by the arbiter with a split.")
-BLUEPRINTS = [orders, shipments, disputes]
+BLUEPRINTS = [orders]
 
 
 def _shown(order: PurchaseOrder) -> PurchaseOrder:
     """The order with what the caller may do with it now."""
     principal = current_principal()
-    order.allowed_actions = service.allowed_actions(db.session(), order, service.side_of(order, principal))
+    order.allowed_actions = lifecycle.allowed_actions(db.session(), order, lifecycle.side_of(order, principal))
     return order
 
 
@@ -138,49 +139,30 @@ class OrderEscrow(MethodView):
     @orders.response(200, schemas.EscrowSchema)
     def get(self, order_id: uuid.UUID):
         """The order's escrow, mirrored from the chain, with the transactions that fund it."""
-        return ledger.escrow_status(db.session(), _order(order_id))
+        return escrow.settlement(db.session(), _order(order_id))
 
 
-# -- fulfilment -----------------------------------------------------------------------------
-
-
-def _shown_shipment(shipment: Shipment) -> Shipment:
-    """The shipment with its order's number and address (all a carrier sees of the order),
-    its milestones, proof of delivery, and what the caller may do with it now."""
-    session = db.session()
-    order = session.get(PurchaseOrder, shipment.order_id)
-    shipment.order_number, shipment.ship_to = order.number, order.ship_to
-    shipment.milestones = fulfilment.milestones_of(session, shipment.id)
-    shipment.proof_of_delivery = shipment if shipment.state == ShipmentState.DELIVERED else None
-    carrier_acts = shipment.carrier_org_id == current_principal().org.id and shipment.state == ShipmentState.IN_TRANSIT
-    shipment.allowed_actions = ["prove_delivery", "record_milestone"] if carrier_acts else []
-    return shipment
-
-
-def _shown_dispute(dispute: Dispute) -> Dispute:
-    order = db.session().get(PurchaseOrder, dispute.order_id)
-    dispute.order_number, dispute.currency, dispute.escrowed = order.number, order.currency, order.confirmed_total
-    return dispute
+# -- fulfilment (logistics, settlement, disputes) of one order -----------------------------------------------------------------------------
 
 
 @orders.route("/<uuid:order_id>/shipments")
 class OrderShipments(MethodView):
     @orders.response(200, schemas.ShipmentSchema(many=True))
     def get(self, order_id: uuid.UUID):
-        return [_shown_shipment(s) for s in fulfilment.shipments_of(db.session(), _order(order_id).id)]
+        return [shown_shipment(s) for s in logistics.shipments_of(db.session(), _order(order_id).id)]
 
     @orders.arguments(schemas.ShipmentInputSchema)
     @orders.response(201, schemas.ShipmentSchema)
     def post(self, data, order_id: uuid.UUID):
         """Ship all or part of the confirmed lines, by lot, with a carrier partner (the supplier)."""
-        return _shown_shipment(fulfilment.create_shipment(db.session(), current_principal(), order_id, data))
+        return shown_shipment(logistics.create_shipment(db.session(), current_principal(), order_id, data))
 
 
 @orders.route("/<uuid:order_id>/receipts")
 class OrderReceipts(MethodView):
     @orders.response(200, schemas.ReceiptSchema(many=True))
     def get(self, order_id: uuid.UUID):
-        receipt = fulfilment.receipt_of(db.session(), _order(order_id).id)
+        receipt = settlement.receipt_of(db.session(), _order(order_id).id)
         return [receipt] if receipt else []
 
     @orders.arguments(schemas.ReceiptInputSchema)
@@ -188,7 +170,7 @@ class OrderReceipts(MethodView):
     def post(self, data, order_id: uuid.UUID):
         """Confirm what arrived, per line accepted and rejected (the buyer): the escrow
         releases at once when everything is accepted; otherwise the supplier answers."""
-        return fulfilment.create_receipt(db.session(), current_principal(), order_id, data)
+        return settlement.create_receipt(db.session(), current_principal(), order_id, data)
 
 
 @orders.route("/<uuid:order_id>/release")
@@ -197,21 +179,21 @@ class OrderRelease(MethodView):
     def post(self, order_id: uuid.UUID):
         """Release the escrow: the supplier accepting a partial receipt, or either party once
         the dispute window has passed."""
-        return _shown(fulfilment.release(db.session(), current_principal(), order_id))
+        return _shown(settlement.release(db.session(), current_principal(), order_id))
 
 
 @orders.route("/<uuid:order_id>/disputes")
 class OrderDisputes(MethodView):
     @orders.response(200, schemas.DisputeSchema(many=True))
     def get(self, order_id: uuid.UUID):
-        dispute = fulfilment.dispute_of(db.session(), _order(order_id).id)
-        return [_shown_dispute(dispute)] if dispute else []
+        dispute = disputes.dispute_of(db.session(), _order(order_id).id)
+        return [shown_dispute(dispute)] if dispute else []
 
     @orders.arguments(schemas.DisputeInputSchema)
     @orders.response(201, schemas.DisputeSchema)
     def post(self, data, order_id: uuid.UUID):
         """Hold the escrow for the arbiter (the buyer or the supplier), with a reason."""
-        return _shown_dispute(fulfilment.open_dispute(db.session(), current_principal(), order_id, data["reason"]))
+        return shown_dispute(disputes.open_dispute(db.session(), current_principal(), order_id, data["reason"]))
 
 
 @orders.route("/<uuid:order_id>/timeline")
@@ -219,74 +201,4 @@ class OrderTimeline(MethodView):
     @orders.response(200, schemas.TimelineEntrySchema(many=True))
     def get(self, order_id: uuid.UUID):
         """Everything that happened to the order, oldest first, with its chain transactions."""
-        return fulfilment.timeline(db.session(), _order(order_id))
-
-
-@shipments.route("")
-class Shipments(MethodView):
-    @shipments.arguments(schemas.ShipmentFilterSchema, location="query")
-    @shipments.response(200, page_of(schemas.ShipmentSchema))
-    def get(self, args):
-        """Shipments of your orders, or assigned to you as their carrier, newest first."""
-        query = sa.select(Shipment).where(policy.visible(current_principal(), Shipment))
-        if args["state"] is not None:
-            query = query.where(Shipment.state == args["state"])
-        if args["order_id"] is not None:
-            query = query.where(Shipment.order_id == args["order_id"])
-        if args["partner_id"] is not None:
-            partner = args["partner_id"]
-            query = query.where(sa.or_(Shipment.buyer_org_id == partner, Shipment.supplier_org_id == partner, Shipment.carrier_org_id == partner))
-        return page_response(query, [Shipment.created_at, Shipment.id], args, transform=_shown_shipment)
-
-
-@shipments.route("/<uuid:shipment_id>")
-class ShipmentItem(MethodView):
-    @shipments.response(200, schemas.ShipmentSchema)
-    def get(self, shipment_id: uuid.UUID):
-        return _shown_shipment(policy.get_visible(db.session(), Shipment, shipment_id, current_principal()))
-
-
-@shipments.route("/<uuid:shipment_id>/milestones")
-class ShipmentMilestones(MethodView):
-    @shipments.arguments(schemas.MilestoneInputSchema)
-    @shipments.response(201, schemas.MilestoneSchema)
-    def post(self, data, shipment_id: uuid.UUID):
-        """Record where the goods are (the carrier)."""
-        return fulfilment.record_milestone(db.session(), current_principal(), shipment_id, data)
-
-
-@shipments.route("/<uuid:shipment_id>/proof-of-delivery")
-class ShipmentProofOfDelivery(MethodView):
-    @shipments.arguments(schemas.ProofOfDeliveryInputSchema)
-    @shipments.response(201, schemas.ShipmentSchema)
-    def post(self, data, shipment_id: uuid.UUID):
-        """Who received the goods and when (the carrier), anchored on chain with its key; the
-        last one of an order attests the delivery on the escrow."""
-        return _shown_shipment(fulfilment.record_delivery(db.session(), current_principal(), shipment_id, data))
-
-
-@disputes.route("")
-class Disputes(MethodView):
-    @disputes.arguments(schemas.DisputeFilterSchema, location="query")
-    @disputes.response(200, page_of(schemas.DisputeSchema))
-    def get(self, args):
-        """Disputes on your orders, or for you to arbitrate, newest first."""
-        query = fulfilment.disputes_query(current_principal(), state=args["state"], partner_id=args["partner_id"])
-        return page_response(query, [Dispute.created_at, Dispute.id], args, transform=_shown_dispute)
-
-
-@disputes.route("/<uuid:dispute_id>")
-class DisputeItem(MethodView):
-    @disputes.response(200, schemas.DisputeSchema)
-    def get(self, dispute_id: uuid.UUID):
-        return _shown_dispute(policy.get_visible(db.session(), Dispute, dispute_id, current_principal()))
-
-
-@disputes.route("/<uuid:dispute_id>/resolve")
-class DisputeResolve(MethodView):
-    @disputes.arguments(schemas.ResolutionInputSchema)
-    @disputes.response(200, schemas.DisputeSchema)
-    def post(self, data, dispute_id: uuid.UUID):
-        """Decide the split (the arbiter's admins): the payee amount to the supplier, the
-        rest back to the buyer, settled by the escrow on chain."""
-        return _shown_dispute(fulfilment.resolve_dispute(db.session(), current_principal(), dispute_id, data["payee_amount"], data["resolution"]))
+        return timeline.timeline(db.session(), _order(order_id))

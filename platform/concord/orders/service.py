@@ -4,7 +4,9 @@ A buyer writes a draft (visible only to itself), issues it to a supplier partner
 supplier acknowledges it line by line (a confirmed quantity and date per line, so part of
 an order can be confirmed), rejects it, or proposes changes, which the buyer accepts (a new
 revision; older revisions stay readable) or declines. The buyer may cancel until the
-supplier has acknowledged.
+supplier has acknowledged, and after that only while the escrow's funding is refused by
+the ledger or still queued (the funding is then voided). Which party may take which step
+in which state is the table of concord.orders.lifecycle.
 """
 from __future__ import annotations
 
@@ -21,8 +23,11 @@ from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.catalog.models import Location, Product
 from concord.db import commit_or_conflict
-from concord.ledger import service as ledger
+from concord.ledger import escrow
 from concord.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from concord.notifications.service import notify
+from concord.orders import lifecycle
+from concord.orders.lifecycle import check
 from concord.orders.models import (
     AMOUNT,
     ChangeProposal,
@@ -43,37 +48,6 @@ MAX_AMOUNT = AMOUNT.limit - CENT
 QUANTITY_STEP = Decimal("0.001")
 PRICE_STEP = Decimal("0.0001")
 
-#: Who may take an action: "buyer", "supplier", or "either" of the two.
-EITHER = "either"
-#: (state, action) -> (next state, the party that may take it). Some next states depend on
-#: quantities: "ship" leaves the order shipped or partially shipped, "receive" received or
-#: partially received. Delivery is the carrier's (its proof of delivery of the last shipment
-#: makes the order delivered), closing the chain's (once the escrow's settlement is mined),
-#: and a dispute's resolution the arbiter's (see concord.orders.fulfilment).
-TRANSITIONS: dict[tuple[OrderState, str], tuple[OrderState, str]] = {
-    (OrderState.DRAFT, "edit"): (OrderState.DRAFT, "buyer"),
-    (OrderState.DRAFT, "issue"): (OrderState.ISSUED, "buyer"),
-    (OrderState.DRAFT, "cancel"): (OrderState.CANCELLED, "buyer"),
-    (OrderState.ISSUED, "acknowledge"): (OrderState.ACKNOWLEDGED, "supplier"),
-    (OrderState.ISSUED, "reject"): (OrderState.REJECTED, "supplier"),
-    (OrderState.ISSUED, "propose_change"): (OrderState.ISSUED, "supplier"),
-    (OrderState.ISSUED, "accept_change"): (OrderState.ISSUED, "buyer"),
-    (OrderState.ISSUED, "decline_change"): (OrderState.ISSUED, "buyer"),
-    (OrderState.ISSUED, "cancel"): (OrderState.CANCELLED, "buyer"),
-    (OrderState.ACKNOWLEDGED, "ship"): (OrderState.SHIPPED, "supplier"),
-    (OrderState.ACKNOWLEDGED, "open_dispute"): (OrderState.DISPUTED, EITHER),
-    (OrderState.PARTIALLY_SHIPPED, "ship"): (OrderState.SHIPPED, "supplier"),
-    (OrderState.PARTIALLY_SHIPPED, "open_dispute"): (OrderState.DISPUTED, EITHER),
-    (OrderState.SHIPPED, "open_dispute"): (OrderState.DISPUTED, EITHER),
-    (OrderState.DELIVERED, "receive"): (OrderState.RECEIVED, "buyer"),
-    (OrderState.DELIVERED, "open_dispute"): (OrderState.DISPUTED, EITHER),
-    (OrderState.DELIVERED, "release"): (OrderState.CLOSED, EITHER),
-    (OrderState.PARTIALLY_RECEIVED, "release"): (OrderState.CLOSED, EITHER),
-    (OrderState.PARTIALLY_RECEIVED, "open_dispute"): (OrderState.DISPUTED, "supplier"),
-}
-_WHILE_PROPOSAL_OPEN = {"accept_change", "decline_change", "cancel"}
-_NEEDS_PROPOSAL = {"accept_change", "decline_change"}
-
 _ACTIONS = {
     "edit": Action.ORDER_UPDATED,
     "issue": Action.ORDER_ISSUED,
@@ -90,54 +64,10 @@ _ACTIONS = {
 }
 
 
-def side_of(order: PurchaseOrder, principal: Principal) -> str:
-    return "buyer" if order.buyer_org_id == principal.org.id else "supplier"
-
-
 def _open_proposal(session: Session, order: PurchaseOrder) -> ChangeProposal | None:
     return session.execute(
         sa.select(ChangeProposal).where(ChangeProposal.order_id == order.id, ChangeProposal.state == ProposalState.OPEN)
     ).scalar_one_or_none()
-
-
-def _takes(party: str, side: str) -> bool:
-    return party == side or party == EITHER
-
-
-def allowed_actions(session: Session, order: PurchaseOrder, side: str) -> list[str]:
-    """What `side` may do with the order now (from TRANSITIONS, any open proposal and the
-    escrow's timing: see concord.orders.fulfilment.not_yet)."""
-    from concord.orders import fulfilment
-
-    proposal_open = _open_proposal(session, order) is not None if order.state == OrderState.ISSUED else False
-    actions = []
-    for (state, action), (_next, party) in TRANSITIONS.items():
-        if state != order.state or not _takes(party, side):
-            continue
-        if proposal_open and action not in _WHILE_PROPOSAL_OPEN:
-            continue
-        if not proposal_open and action in _NEEDS_PROPOSAL:
-            continue
-        if fulfilment.not_yet(session, order, side, action) is not None:
-            continue
-        actions.append(action)
-    return sorted(actions)
-
-
-def check(session: Session, order: PurchaseOrder, principal: Principal, action: str) -> OrderState:
-    """The next state, once actor, role, state and timing allow `action`; raises otherwise."""
-    from concord.orders import fulfilment
-
-    policy.require_writer(principal)
-    side = side_of(order, principal)
-    parties = {party for (_s, a), (_n, party) in TRANSITIONS.items() if a == action}
-    if not any(_takes(party, side) for party in parties):
-        raise Forbidden(f"Only the {' or '.join(sorted(parties))} may {action.replace('_', ' ')} an order.")
-    allowed = allowed_actions(session, order, side)
-    if action not in allowed:
-        why = fulfilment.not_yet(session, order, side, action) if (order.state, action) in TRANSITIONS else None
-        raise InvalidTransition("order", str(order.state), action, allowed, why)
-    return TRANSITIONS[(order.state, action)][0]
 
 
 # -- writing a draft ------------------------------------------------------------------------
@@ -313,8 +243,6 @@ def audit_step(session: Session, principal: Principal, order: PurchaseOrder, act
 
 def tell(session: Session, event: str, order: PurchaseOrder, org_ids, summary: str, **data: Any) -> None:
     """Notify the organizations of an order step (in-app, and their webhooks), in the caller's transaction."""
-    from concord.notifications.service import notify
-
     notify(
         session, event, org_ids=org_ids, object_type="order", object_id=order.id, summary=summary,
         data={"order_id": str(order.id), "order_number": order.number, "state": str(order.state), **data},
@@ -323,11 +251,12 @@ def tell(session: Session, event: str, order: PurchaseOrder, org_ids, summary: s
 
 def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    order.state, before = check(session, order, principal, "issue"), order.state
+    check(session, order, principal, "issue")
     if errors := value_errors([line.amount for line in order.lines]):
         raise ValidationFailed(errors)
     if not tenancy.are_partners(session, Relation.BUYER_SUPPLIER, order.buyer_org_id, order.supplier_org_id):
         raise Conflict("The supplier is no longer an active partner of your organization.", errors={"supplier_id": ["Not an active supplier partner."]})
+    before = lifecycle.enter(order, "issue")
     order.issued_at = clock.utcnow()
     _new_revision(session, order, principal, "issued")
     audit_step(session, principal, order, "issue", before)
@@ -338,7 +267,7 @@ def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> Purcha
 
 def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, answers: list[dict[str, Any]]) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    next_state = check(session, order, principal, "acknowledge")
+    check(session, order, principal, "acknowledge")
     if not tenancy.are_partners(session, Relation.BUYER_SUPPLIER, order.buyer_org_id, order.supplier_org_id):
         # The partnership names the escrow's arbiter: it must still stand.
         raise Conflict("Your organization is no longer an active supplier partner of this buyer.", current_state=str(order.state))
@@ -367,7 +296,6 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
             errors.update(value_errors(confirmed, what="confirmed part of the order"))
     if errors:
         raise ValidationFailed(errors)
-    before = order.state
     confirmed_total = Decimal("0.00")
     for line in order.lines:
         answer = by_line[line.line_no]
@@ -378,8 +306,8 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     order.arbiter_org_id = tenancy.arbiter_of(session, order.buyer_org_id, order.supplier_org_id)
     # The confirmed total goes into escrow from the buyer's settlement tokens, queued in this
     # same transaction (a 409 here leaves the order as it was).
-    fundings = ledger.fund_escrow(session, order)
-    order.state = next_state
+    fundings = escrow.fund(session, order)
+    before = lifecycle.enter(order, "acknowledge")
     order.acknowledged_at = clock.utcnow()
     partial = any(line.confirmed_quantity < line.quantity for line in order.lines)
     session.flush()
@@ -403,7 +331,9 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID, reason: 
 
 def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: str, reason: str) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    order.state, before = check(session, order, principal, action), order.state
+    check(session, order, principal, action)
+    voided = escrow.void_funding(session, order) if order.confirmed_total is not None else None
+    before = lifecycle.enter(order, action)
     order.state_reason = reason.strip()
     order.closed_at = clock.utcnow()
     proposal = _open_proposal(session, order)
@@ -414,7 +344,8 @@ def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: 
     if before == OrderState.DRAFT:
         record(session, _ACTIONS[action], actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state)}, reason=order.state_reason)
     else:
-        audit_step(session, principal, order, action, before, reason=order.state_reason)
+        extra = {"escrow_transactions": [str(voided.uid)]} if voided is not None else {}
+        audit_step(session, principal, order, action, before, reason=order.state_reason, **extra)
         other = order.buyer_org_id if action == "reject" else order.supplier_org_id
         tell(session, f"order.{order.state}", order, {other}, f"{principal.org.legal_name} {order.state} order {order.number}: {order.state_reason}", reason=order.state_reason)
     session.commit()
@@ -532,3 +463,22 @@ def revisions(session: Session, order: PurchaseOrder) -> list[OrderRevision]:
 
 def proposals(session: Session, order: PurchaseOrder) -> list[ChangeProposal]:
     return list(session.execute(sa.select(ChangeProposal).where(ChangeProposal.order_id == order.id).order_by(ChangeProposal.created_at)).scalars())
+
+
+def orders_of(session: Session, order_ids) -> dict[uuid.UUID, PurchaseOrder]:
+    """The orders of these ids (for pages showing what a shipment or dispute shows of its order)."""
+    ids = set(order_ids)
+    if not ids:
+        return {}
+    return {order.id: order for order in session.execute(sa.select(PurchaseOrder).where(PurchaseOrder.id.in_(ids))).scalars()}
+
+
+def counts_by_side(session: Session, principal: Principal) -> dict[str, dict[str, int]]:
+    """Orders by state, as the buyer and as the supplier ({} for a side the org does not take)."""
+    out: dict[str, dict[str, int]] = {}
+    for side in ("buyer", "supplier"):
+        if not principal.org.has(side):
+            continue
+        query = orders_query(principal, role=side).with_only_columns(PurchaseOrder.state, sa.func.count()).group_by(PurchaseOrder.state)
+        out[side] = {str(state): n for state, n in session.execute(query)}
+    return out

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from concord.ledger import service as ledger
+from concord.ledger import escrow
+from concord.ledger.service import address_of
 from concord.ledger.chain import Chain
 from concord.ledger.indexer import Disagreement
 from concord.orders.models import OrderState, PurchaseOrder
@@ -39,17 +40,17 @@ def verify_escrows(session: Session, chain: Chain) -> list[Disagreement]:
         if order.state == OrderState.CANCELLED and order.confirmed_total is None:
             continue  # cancelled before acknowledgement: never escrowed
         subject = f"order {order.number} ({order.id})"
-        escrow = ledger.escrow_on_chain(session, chain, order.id)
-        in_flight = ledger.escrow_in_flight(session, order.id)
-        if escrow.state not in EXPECTED_ESCROW[order.state] and not in_flight:
-            problems.append(Disagreement(subject, f"{order.state} (escrow {', '.join(sorted(EXPECTED_ESCROW[order.state]))})", f"escrow {escrow.state}"))
-        if escrow.state == "none":
+        on_chain = escrow.escrow_on_chain(session, chain, order.id)
+        in_flight = escrow.escrow_in_flight(session, order.id)
+        if on_chain.state not in EXPECTED_ESCROW[order.state] and not in_flight:
+            problems.append(Disagreement(subject, f"{order.state} (escrow {', '.join(sorted(EXPECTED_ESCROW[order.state]))})", f"escrow {on_chain.state}"))
+        if on_chain.state == "none":
             continue
-        if escrow.amount != order.confirmed_total:
-            problems.append(Disagreement(f"{subject} escrow amount", f"{order.confirmed_total} {order.currency}", f"{escrow.amount}"))
-        parties = {"buyer": (order.buyer_org_id, escrow.buyer), "payee": (order.supplier_org_id, escrow.payee)}
-        for role, (organization_id, on_chain) in parties.items():
-            expected = ledger.address_of(session, organization_id)
-            if expected is None or expected.lower() != on_chain.lower():
-                problems.append(Disagreement(f"{subject} escrow {role}", str(expected), on_chain))
+        if on_chain.amount != order.confirmed_total:
+            problems.append(Disagreement(f"{subject} escrow amount", f"{order.confirmed_total} {order.currency}", f"{on_chain.amount}"))
+        parties = {"buyer": (order.buyer_org_id, on_chain.buyer), "payee": (order.supplier_org_id, on_chain.payee)}
+        for role, (organization_id, address) in parties.items():
+            expected = address_of(session, organization_id)
+            if expected is None or expected.lower() != address.lower():
+                problems.append(Disagreement(f"{subject} escrow {role}", str(expected), address))
     return problems

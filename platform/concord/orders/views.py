@@ -21,10 +21,13 @@ from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
 from concord.catalog.schemas import UNITS_OF_MEASURE
 from concord.errors import Forbidden
-from concord.ledger import service as ledger
-from concord.orders import fulfilment, schemas, service
+from concord.disputes import service as disputes
+from concord.ledger import escrow as ledger_escrow
+from concord.logistics import service as logistics
+from concord.orders import lifecycle, schemas, service, settlement, timeline
 from concord.orders.models import OrderState, ProposalState, PurchaseOrder
 from concord.pagination import paginate
+from concord.tenancy.service import legal_names
 from concord.portal import (
     UTC_OFFSETS,
     attempt_with_status,
@@ -63,11 +66,7 @@ def _order(order_id: uuid.UUID) -> PurchaseOrder:
 
 def _names(*org_ids: uuid.UUID) -> dict[uuid.UUID, str]:
     """Legal names of the parties to the orders shown (each viewer is a party to them)."""
-    ids = {org_id for org_id in org_ids if org_id is not None}
-    if not ids:
-        return {}
-    rows = db.session().execute(sa.select(Organization.id, Organization.legal_name).where(Organization.id.in_(ids)))
-    return dict(rows.all())
+    return legal_names(db.session(), org_ids)
 
 
 def _trading_partners(*, active_only: bool = False) -> list[tuple[Organization, str]]:
@@ -195,7 +194,7 @@ def new():
 @login_required
 def edit(order_id: uuid.UUID):
     order = _order(order_id)
-    if request.method == "GET" and "edit" not in service.allowed_actions(db.session(), order, service.side_of(order, principal())):
+    if request.method == "GET" and "edit" not in lifecycle.allowed_actions(db.session(), order, lifecycle.side_of(order, principal())):
         flash(f"Order {order.number} is {order.state}: only the buyer's drafts can be edited.", "info")
         return redirect(url_for("orders_portal.detail", order_id=order.id))
     return _order_form(order)
@@ -209,11 +208,11 @@ def _detail(order: PurchaseOrder, *, active: str | None = None, errors: dict | N
     messages (`active` names the form)."""
     me = principal()
     session = db.session()
-    side = service.side_of(order, me)
-    allowed = service.allowed_actions(session, order, side)
+    side = lifecycle.side_of(order, me)
+    allowed = lifecycle.allowed_actions(session, order, side)
     writer = me.user.role in (Role.ADMIN, Role.MEMBER)
     proposals = service.proposals(session, order)
-    escrow = ledger.escrow_status(session, order) if order.state != OrderState.DRAFT else None
+    escrow = ledger_escrow.settlement(session, order) if order.state != OrderState.DRAFT else None
     forms = [a for a in allowed if a in ACTION_FORMS] if writer else []
     return render_template(
         "orders/detail.html", order=order, side=side, allowed=allowed, forms=forms,
@@ -238,22 +237,22 @@ def _carrier_partners() -> list[Organization]:
 def _fulfilment_context(order: PurchaseOrder, side: str, allowed: list[str], forms: list[str]) -> dict[str, Any]:
     """What the order page's shipments, receipt, dispute and timeline parts show."""
     session = db.session()
-    shipments = fulfilment.shipments_of(session, order.id)
-    shipped_by_id = fulfilment.shipped_quantities(session, order.id)
+    shipments = logistics.shipments_of(session, order.id)
+    shipped_by_id = logistics.shipped_quantities(session, order.id)
     shipped = {line.line_no: shipped_by_id.get(line.id, Decimal(0)) for line in order.lines}
     open_quantities = {line.line_no: (line.confirmed_quantity or Decimal(0)) - shipped[line.line_no] for line in order.lines}
     carriers = _carrier_partners() if "ship" in forms else []
-    deadline = fulfilment.buyer_deadline(session, order) if order.delivered_at else None
+    deadline = lifecycle.buyer_deadline(session, order) if order.delivered_at else None
     waiting = None
     if (
         "release" not in allowed and order.settlement_queued_at is None
         and (order.state, side) in ((OrderState.DELIVERED, "supplier"), (OrderState.PARTIALLY_RECEIVED, "buyer"))
     ):
-        waiting = fulfilment.not_yet(session, order, side, "release")
-    split = fulfilment.settlement_split(session, order) if order.state == OrderState.CLOSED and order.confirmed_total is not None else None
+        waiting = lifecycle.not_yet(session, order, side, "release")
+    split = ledger_escrow.settled_split(session, order) if order.state == OrderState.CLOSED and order.confirmed_total is not None else None
     return {
         "shipments": shipments,
-        "milestones": {s.id: fulfilment.milestones_of(session, s.id) for s in shipments},
+        "milestones": {s.id: logistics.milestones_of(session, s.id) for s in shipments},
         "shipped": shipped,
         "open_quantities": open_quantities,
         "ship_lines": [line for line in order.lines if open_quantities[line.line_no] > 0],
@@ -261,12 +260,12 @@ def _fulfilment_context(order: PurchaseOrder, side: str, allowed: list[str], for
         "carrier_names": _names(*[s.carrier_org_id for s in shipments]),
         "first_carrier_id": shipments[0].carrier_org_id if shipments else None,
         "lot_slots": LOT_SLOTS,
-        "receipt": fulfilment.receipt_of(session, order.id),
-        "dispute": fulfilment.dispute_of(session, order.id),
+        "receipt": settlement.receipt_of(session, order.id),
+        "dispute": disputes.dispute_of(session, order.id),
         "receive_until": deadline,
         "release_waiting": waiting,
         "split": split,
-        "timeline": fulfilment.timeline(session, order),
+        "timeline": timeline.timeline(session, order),
         "utc_offsets": UTC_OFFSETS,
     }
 
@@ -431,7 +430,7 @@ def ship(order_id: uuid.UUID):
     loaded, schema_errors = load(schemas.ShipmentInputSchema(), data)
     errors.update(schema_errors)
     if loaded and not errors:
-        shipment, errors, status = attempt_with_status(fulfilment.create_shipment, db.session(), principal(), order.id, loaded)
+        shipment, errors, status = attempt_with_status(logistics.create_shipment, db.session(), principal(), order.id, loaded)
         if shipment:
             what = ", ".join(
                 f"line {sl.line_no}: {plain(sl.quantity)}" + (f" (lot {sl.lot_number})" if sl.lot_number else "") for sl in shipment.lines
@@ -454,14 +453,14 @@ def receive(order_id: uuid.UUID):
     if refused:
         return _detail(order, active="receive", errors=refused[0], status=refused[1])
     session = db.session()
-    shipped = fulfilment.shipped_quantities(session, order.id)
+    shipped = logistics.shipped_quantities(session, order.id)
     line_nos = [line.line_no for line in order.lines if shipped.get(line.id)]
     given = dict(form_rows("receipt", RECEIPT_FIELDS))
     data = {**form_data("note"), "lines": [{"line_no": line_no, **given.get(line_no, {})} for line_no in line_nos]}
     loaded, errors = load(schemas.ReceiptInputSchema(), data)
     status = 422
     if loaded:
-        receipt, errors, status = attempt_with_status(fulfilment.create_receipt, session, principal(), order.id, loaded)
+        receipt, errors, status = attempt_with_status(settlement.create_receipt, session, principal(), order.id, loaded)
         if receipt:
             supplier = _names(order.supplier_org_id)[order.supplier_org_id]
             if receipt.refund_value == 0:
@@ -488,7 +487,7 @@ def open_dispute(order_id: uuid.UUID):
     loaded, errors = load(schemas.DisputeInputSchema(), form_data("reason"))
     status = 422
     if loaded:
-        dispute, errors, status = attempt_with_status(fulfilment.open_dispute, db.session(), principal(), order.id, loaded["reason"])
+        dispute, errors, status = attempt_with_status(disputes.open_dispute, db.session(), principal(), order.id, loaded["reason"])
         if dispute:
             return _done(order, f"Dispute opened on order {order.number}: its escrow is held until the consortium's arbiter decides the split.")
     return _detail(order, active="open_dispute", errors=errors, status=status)
@@ -499,10 +498,10 @@ def open_dispute(order_id: uuid.UUID):
 def release(order_id: uuid.UUID):
     order = _order(order_id)
     accepting = order.state == OrderState.PARTIALLY_RECEIVED and order.supplier_org_id == principal().org.id
-    released, errors, status = attempt_with_status(fulfilment.release, db.session(), principal(), order.id)
+    released, errors, status = attempt_with_status(settlement.release, db.session(), principal(), order.id)
     if released:
         if accepting:
-            receipt = fulfilment.receipt_of(db.session(), order.id)
+            receipt = settlement.receipt_of(db.session(), order.id)
             buyer = _names(order.buyer_org_id)[order.buyer_org_id]
             message = (
                 f"Receipt accepted: the escrow of order {order.number} pays you {money_text(receipt.accepted_value)} {order.currency} "

@@ -8,6 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from concord import clock
 from concord.db import Base, IdMixin, TimestampMixin
 
 
@@ -128,8 +129,6 @@ class Invitation(IdMixin, TimestampMixin, Base):
 
     @property
     def state(self) -> str:
-        from concord import clock
-
         if self.accepted_at:
             return "accepted"
         if self.revoked_at:

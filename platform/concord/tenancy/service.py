@@ -470,6 +470,22 @@ def arbiter_of(session: Session, buyer_id: uuid.UUID, supplier_id: uuid.UUID) ->
     return named or session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
 
 
+def operator_id(session: Session) -> uuid.UUID:
+    return session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).scalar_one()
+
+
+def legal_name(session: Session, organization_id: uuid.UUID) -> str:
+    return get_or_raise(session, Organization, organization_id).legal_name
+
+
+def legal_names(session: Session, org_ids) -> dict[uuid.UUID, str]:
+    """Legal names of the organizations a page shows (parties to what it shows)."""
+    ids = {org_id for org_id in org_ids if org_id is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(sa.select(Organization.id, Organization.legal_name).where(Organization.id.in_(ids))).all())
+
+
 def partnerships_query(principal: Principal, *, status: PartnershipStatus | None = None, relation: Relation | None = None) -> sa.Select:
     query = sa.select(Partnership).where(policy.visible(principal, Partnership))
     if status is not None:
@@ -566,3 +582,27 @@ def bootstrap_operator(session: Session, *, legal_name: str, registration_number
 
 def is_empty(session: Session) -> bool:
     return session.execute(sa.select(Organization.id).limit(1)).first() is None
+
+
+def counts(session: Session, principal: Principal) -> dict[str, int]:
+    """What the dashboard counts of the organization's own: users, active partners, requests
+    to answer, pending invitations, and (for the operator) registrations to review."""
+    out = {
+        "users": session.execute(sa.select(sa.func.count()).select_from(User).where(policy.visible(principal, User))).scalar_one(),
+        "partners": session.execute(
+            sa.select(sa.func.count()).select_from(Partnership).where(policy.visible(principal, Partnership), Partnership.status == PartnershipStatus.ACTIVE)
+        ).scalar_one(),
+        "partnership_requests": session.execute(
+            sa.select(sa.func.count()).select_from(Partnership).where(
+                policy.visible(principal, Partnership), Partnership.status == PartnershipStatus.REQUESTED, Partnership.requested_by_org_id != principal.org.id
+            )
+        ).scalar_one(),
+        "pending_invitations": sum(
+            1 for inv in session.execute(sa.select(Invitation).where(policy.visible(principal, Invitation))).scalars() if inv.state == "pending"
+        ),
+    }
+    if principal.is_operator:
+        out["pending_organizations"] = session.execute(
+            sa.select(sa.func.count()).select_from(Organization).where(Organization.status == OrgStatus.PENDING)
+        ).scalar_one()
+    return out

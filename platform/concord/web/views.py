@@ -1,16 +1,16 @@
 """Portal shell: the landing redirect and the dashboard of each capability."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, g, redirect, render_template, url_for
 
-from concord import db, policy
+from concord import db
 from concord.auth.web import login_required
+from concord.disputes import service as disputes
 from concord.ledger import service as ledger
+from concord.logistics import service as logistics
 from concord.orders import service as orders
-from concord.orders.models import PurchaseOrder
 from concord.portal import money_text, plain, principal
-from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, User
+from concord.tenancy import service as tenancy
 
 web = Blueprint("web", __name__)
 web.add_app_template_filter(plain, "plain")
@@ -53,54 +53,18 @@ def index():
 def dashboard():
     me = principal()
     session = db.session()
-    counts = {
-        "users": session.execute(sa.select(sa.func.count()).select_from(User).where(policy.visible(me, User))).scalar_one(),
-        "partners": session.execute(
-            sa.select(sa.func.count()).select_from(Partnership).where(policy.visible(me, Partnership), Partnership.status == PartnershipStatus.ACTIVE)
-        ).scalar_one(),
-        "partnership_requests": session.execute(
-            sa.select(sa.func.count()).select_from(Partnership).where(
-                policy.visible(me, Partnership), Partnership.status == PartnershipStatus.REQUESTED, Partnership.requested_by_org_id != me.org.id
-            )
-        ).scalar_one(),
-        "pending_invitations": sum(
-            1 for inv in session.execute(sa.select(Invitation).where(policy.visible(me, Invitation))).scalars() if inv.state == "pending"
-        ),
-    }
-    if me.is_operator:
-        counts["pending_organizations"] = session.execute(
-            sa.select(sa.func.count()).select_from(Organization).where(Organization.status == OrgStatus.PENDING)
-        ).scalar_one()
+    counts = tenancy.counts(session, me)
     panels = [(cap, CAPABILITY_PANELS[cap]) for cap in me.org.capabilities if cap in CAPABILITY_PANELS]
     chain_id = ledger.current_chain_id(session)
     balances = [] if me.is_operator else ledger.balances(session, me.org.id, chain_id)
     return render_template(
-        "dashboard.html", counts=counts, panels=panels, orders=_order_counts(session, me), balances=balances, shipments=_shipment_counts(session, me),
+        "dashboard.html", counts=counts, panels=panels, orders=orders.counts_by_side(session, me), balances=balances, shipments=_shipment_counts(session, me),
     )
 
 
 def _shipment_counts(session, me) -> dict[str, int]:
     """The shipments the organization carries, by state, and the disputes it arbitrates."""
-    from concord.orders.models import Dispute, DisputeState, Shipment
-
-    carried = (
-        sa.select(Shipment.state, sa.func.count()).where(Shipment.carrier_org_id == me.org.id).group_by(Shipment.state)
-        if me.org.has("carrier") else None
-    )
-    out = {str(state): n for state, n in session.execute(carried)} if carried is not None else {}
+    out = logistics.carried_by_state(session, me) if me.org.has("carrier") else {}
     if me.is_operator:
-        out["open_disputes"] = session.execute(
-            sa.select(sa.func.count()).select_from(Dispute).where(Dispute.arbiter_org_id == me.org.id, Dispute.state == DisputeState.OPEN)
-        ).scalar_one()
-    return out
-
-
-def _order_counts(session, me) -> dict[str, dict[str, int]]:
-    """Orders by state, as the buyer and as the supplier ({} for a side the org does not take)."""
-    out: dict[str, dict[str, int]] = {}
-    for side in ("buyer", "supplier"):
-        if not me.org.has(side):
-            continue
-        query = orders.orders_query(me, role=side).with_only_columns(PurchaseOrder.state, sa.func.count()).group_by(PurchaseOrder.state)
-        out[side] = {str(state): n for state, n in session.execute(query)}
+        out["open_disputes"] = disputes.open_to_arbitrate(session, me)
     return out

@@ -1,0 +1,30 @@
+"""Every reaction of one domain to another, registered for one app at start-up.
+
+`create_app` calls `wire(app)` once; nothing registers itself as a side effect of being
+imported. What is wired here:
+
+- chain confirmations: an order closes when its escrow's settlement is mined;
+- the ledger worker's round jobs: escrows whose window passed are released, webhooks sent;
+- `concord ledger verify`: every order is compared with its escrow on chain;
+- visibility of the notification tables (policy.py knows every other table's rule);
+- the audit trail's record of an attempt to reach another organization's object (404).
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from concord import wiring
+from concord.audit import service as audit
+from concord.ledger import escrow
+from concord.notifications import service as notifications
+from concord.orders import settlement, verification
+
+
+def wire(app: Flask) -> wiring.Wiring:
+    registry = wiring.of(app)
+    registry.on_confirmed.append(escrow.on_settled(settlement.close_on_settlement))
+    registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due])
+    registry.verify_checks.append(verification.verify_escrows)
+    registry.visibility.update(notifications.visibility())
+    registry.on_denied_probe.append(audit.record_denied_access)
+    return registry

@@ -1,0 +1,1 @@
+"""Disputes over an order's escrow, decided by the arbiter with a split."""

@@ -1,0 +1,1 @@
+"""Shipments (advance shipping notices), carrier milestones and proofs of delivery."""

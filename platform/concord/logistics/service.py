@@ -1,0 +1,275 @@
+"""Shipments of an acknowledged order, each step checked here, audited, and mirrored on the
+order's escrow by the key of the party who took it:
+
+- the supplier ships all or part of the confirmed lines (lots and quantities) with a
+  carrier partner; the first shipment names the escrow's carrier;
+- the carrier, and only it, records milestones and the proof of delivery; each proof is
+  anchored on the ledger, and the one that completes the order is attested on the escrow,
+  which opens the buyer's dispute window.
+
+No shipment leaves and no delivery is proven while the order's escrow is not funded on
+chain (concord.orders.lifecycle.escrow_funded).
+"""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from concord import clock, policy
+from concord.audit.service import Action, record
+from concord.db import locked
+from concord.errors import InvalidTransition, ValidationFailed
+from concord.fingerprints import fingerprint
+from concord.ledger import escrow
+from concord.ledger import service as ledger
+from concord.logistics import lifecycle as shipment_lifecycle
+from concord.orders import lifecycle
+from concord.orders.models import (
+    Milestone,
+    OrderState,
+    PurchaseOrder,
+    Shipment,
+    ShipmentLine,
+    ShipmentState,
+)
+from concord.orders.service import QUANTITY_STEP, audit_step, check, tell
+from concord.policy import Principal
+from concord.tenancy import service as tenancy
+from concord.tenancy.models import Capability, Organization, OrgStatus, Relation
+
+CLOCK_SKEW = lifecycle.CLOCK_SKEW
+
+
+def shipments_of(session: Session, order_id: uuid.UUID) -> list[Shipment]:
+    return list(session.execute(sa.select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.number)).scalars())
+
+
+def shipped_quantities(session: Session, order_id: uuid.UUID) -> dict[uuid.UUID, Decimal]:
+    """Quantity shipped so far per order line."""
+    rows = session.execute(
+        sa.select(ShipmentLine.order_line_id, sa.func.sum(ShipmentLine.quantity))
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .where(Shipment.order_id == order_id)
+        .group_by(ShipmentLine.order_line_id)
+    ).all()
+    return {line_id: Decimal(total) for line_id, total in rows}
+
+
+def _carrier_errors(session: Session, order: PurchaseOrder, carrier_id: uuid.UUID, earlier: list[Shipment]) -> list[str]:
+    carrier = session.get(Organization, carrier_id)
+    if (
+        carrier is None
+        or carrier.status != OrgStatus.ACTIVE
+        or Capability.CARRIER not in carrier.capabilities
+        or not tenancy.are_partners(session, Relation.SHIPPER_CARRIER, order.supplier_org_id, carrier_id)
+        or ledger.address_of(session, carrier_id) is None
+    ):
+        return ["Not an active carrier partner of your organization."]
+    arbiter_id = order.arbiter_org_id or tenancy.operator_id(session)
+    if carrier_id in (order.buyer_org_id, order.supplier_org_id, arbiter_id):
+        # The escrow's separation of duties: no party may prove its own delivery.
+        return ["The carrier must be neither the buyer, the supplier nor the arbiter of the order."]
+    if earlier and earlier[0].carrier_org_id != carrier_id:
+        return [f"The order's escrow names {tenancy.legal_name(session, earlier[0].carrier_org_id)} as its carrier (the first shipment's); ship every part of this order with it."]
+    return []
+
+
+def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID, data: dict[str, Any]) -> Shipment:
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    check(session, order, principal, "ship")
+    earlier = shipments_of(session, order.id)
+    errors: dict[str, Any] = {}
+    carrier_errors = _carrier_errors(session, order, data["carrier_id"], earlier)
+    if carrier_errors:
+        errors["carrier_id"] = carrier_errors
+    if data.get("shipped_at") and data["shipped_at"] > clock.utcnow() + CLOCK_SKEW:
+        errors["shipped_at"] = ["Cannot be in the future."]
+    by_line_no = {line.line_no: line for line in order.lines}
+    shipped = shipped_quantities(session, order.id)
+    adding: dict[uuid.UUID, Decimal] = {}
+    line_errors: dict[int, Any] = {}
+    lots_seen: set[tuple[int, str | None]] = set()
+    for index, item in enumerate(data["lines"]):
+        line = by_line_no.get(item["line_no"])
+        lot = (item.get("lot_number") or "").strip() or None
+        if line is None:
+            line_errors[index] = {"line_no": [f"The order has lines {sorted(by_line_no)}."]}
+            continue
+        if (line.line_no, lot) in lots_seen:
+            line_errors[index] = {"lot_number": ["List each lot of a line once."]}
+            continue
+        lots_seen.add((line.line_no, lot))
+        adding[line.id] = adding.get(line.id, Decimal(0)) + item["quantity"]
+        open_quantity = (line.confirmed_quantity or Decimal(0)) - shipped.get(line.id, Decimal(0))
+        if adding[line.id] > open_quantity:
+            line_errors[index] = {
+                "quantity": [f"At most {open_quantity} more of line {line.line_no} can be shipped (confirmed {line.confirmed_quantity}, shipped {shipped.get(line.id, Decimal(0))})."]
+            }
+    if line_errors:
+        errors["lines"] = line_errors
+    if errors:
+        raise ValidationFailed(errors)
+
+    now = clock.utcnow()
+    shipment = Shipment(
+        order_id=order.id, number=len(earlier) + 1, buyer_org_id=order.buyer_org_id, supplier_org_id=order.supplier_org_id,
+        carrier_org_id=data["carrier_id"], state=ShipmentState.IN_TRANSIT, tracking_number=(data.get("tracking_number") or "").strip() or None,
+        shipped_at=data.get("shipped_at") or now, created_by=principal.user.id,
+        lines=[
+            ShipmentLine(
+                position=position, order_line_id=by_line_no[item["line_no"]].id, line_no=item["line_no"],
+                lot_number=(item.get("lot_number") or "").strip() or None, quantity=item["quantity"].quantize(QUANTITY_STEP),
+            )
+            for position, item in enumerate(data["lines"], start=1)
+        ],
+    )
+    session.add(shipment)
+    session.flush()
+    complete = all(shipped.get(line.id, Decimal(0)) + adding.get(line.id, Decimal(0)) >= (line.confirmed_quantity or Decimal(0)) for line in order.lines)
+    before = lifecycle.enter(order, "ship", OrderState.SHIPPED if complete else OrderState.PARTIALLY_SHIPPED)
+    intents = []
+    if not earlier:
+        intents.append(
+            escrow.assign_carrier(
+                session, order, shipment.carrier_org_id,
+                f"{tenancy.legal_name(session, order.supplier_org_id)} names {tenancy.legal_name(session, shipment.carrier_org_id)} the carrier of order {order.number}",
+            )
+        )
+    session.flush()
+    audit_step(
+        session, principal, order, "ship", before, shipment_id=str(shipment.id), carrier_org_id=str(shipment.carrier_org_id),
+        lines=[{"line_no": sl.line_no, "lot_number": sl.lot_number, "quantity": str(sl.quantity)} for sl in shipment.lines],
+        escrow_transactions=[str(i.uid) for i in intents],
+    )
+    tell(session, "shipment.created", order, {order.buyer_org_id, shipment.carrier_org_id}, f"Shipment {shipment.number} of order {order.number} is on its way.", shipment_id=str(shipment.id))
+    session.commit()
+    return shipment
+
+
+def _carrier_shipment(session: Session, principal: Principal, shipment_id: uuid.UUID, action: str) -> Shipment:
+    shipment = policy.get_visible(session, Shipment, shipment_id, principal)
+    policy.require_writer(principal)
+    if shipment_lifecycle.actor_of(shipment, principal) is None:
+        shipment_lifecycle.check(shipment, principal, action)  # raises: only the carrier
+    return shipment
+
+
+def allowed_actions(session: Session, shipment: Shipment, principal: Principal) -> list[str]:
+    """What the principal may do with the shipment now: the shipment's table, while the
+    order's escrow is funded on chain (what `record_milestone`/`record_delivery` check)."""
+    actions = shipment_lifecycle.allowed_actions(shipment, principal)
+    if "prove_delivery" in actions and lifecycle.escrow_funded(session, session.get(PurchaseOrder, shipment.order_id), "carrier") is not None:
+        actions.remove("prove_delivery")
+    return actions
+
+
+def record_milestone(session: Session, principal: Principal, shipment_id: uuid.UUID, data: dict[str, Any]) -> Milestone:
+    shipment = _carrier_shipment(session, principal, shipment_id, "record_milestone")
+    shipment = locked(session, Shipment, shipment.id)
+    shipment_lifecycle.check(shipment, principal, "record_milestone")
+    shipment_lifecycle.enter(shipment, "record_milestone")
+    if data["occurred_at"] > clock.utcnow() + CLOCK_SKEW:
+        raise ValidationFailed({"occurred_at": ["Cannot be in the future."]})
+    if data["occurred_at"] < shipment.shipped_at - CLOCK_SKEW:
+        raise ValidationFailed({"occurred_at": [f"Cannot be before the shipment left ({shipment.shipped_at.isoformat()})."]})
+    milestone = Milestone(
+        shipment_id=shipment.id, kind=data["kind"], occurred_at=data["occurred_at"], location=data["location"].strip(),
+        note=(data.get("note") or "").strip() or None, recorded_by=principal.user.id, created_at=clock.utcnow(),
+    )
+    session.add(milestone)
+    session.flush()
+    record(
+        session, Action.MILESTONE_RECORDED, actor=principal.actor, subject_org_id=shipment.buyer_org_id, related_org_id=shipment.supplier_org_id,
+        object_type="shipment", object_id=shipment.id, after={"kind": str(milestone.kind), "occurred_at": milestone.occurred_at.isoformat(), "location": milestone.location},
+    )
+    order = session.get(PurchaseOrder, shipment.order_id)
+    tell(session, "shipment.milestone", order, {shipment.buyer_org_id, shipment.supplier_org_id}, f"Shipment {shipment.number} of order {order.number}: {str(milestone.kind).replace('_', ' ')} at {milestone.location}.", shipment_id=str(shipment.id), kind=str(milestone.kind))
+    session.commit()
+    return milestone
+
+
+def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UUID, data: dict[str, Any]) -> Shipment:
+    """The carrier's proof of delivery; the one completing the order is attested on the escrow."""
+    shipment = _carrier_shipment(session, principal, shipment_id, "prove_delivery")
+    order = locked(session, PurchaseOrder, shipment.order_id)  # the order first, as every other step locks
+    shipment = locked(session, Shipment, shipment.id)
+    shipment_lifecycle.check(shipment, principal, "prove_delivery")
+    if (why := lifecycle.escrow_funded(session, order, "carrier")) is not None:
+        raise InvalidTransition("shipment", str(shipment.state), "prove the delivery of", [], why)
+    delivered_at = data["delivered_at"]
+    if delivered_at > clock.utcnow() + CLOCK_SKEW:
+        raise ValidationFailed({"delivered_at": ["Cannot be in the future."]})
+    if delivered_at < shipment.shipped_at - CLOCK_SKEW:
+        raise ValidationFailed({"delivered_at": [f"Cannot be before the shipment left ({shipment.shipped_at.isoformat()})."]})
+    shipment_lifecycle.enter(shipment, "prove_delivery")
+    shipment.pod_receiver_name = data["receiver_name"].strip()
+    shipment.pod_delivered_at = delivered_at
+    shipment.pod_document_hash = data.get("document_hash")
+    shipment.pod_recorded_by = principal.user.id
+    shipment.pod_proof_hash = fingerprint(
+        {"shipment_id": str(shipment.id), "order_id": str(order.id), "receiver_name": shipment.pod_receiver_name,
+         "delivered_at": delivered_at.isoformat(), "document_hash": shipment.pod_document_hash}
+    )
+    carrier_name = tenancy.legal_name(session, shipment.carrier_org_id)
+    # Every intent is queued before anything is audited: the audit trail's lock comes last,
+    # as in the worker, which records a confirmation under that lock.
+    intents = [
+        ledger.anchor_proof(
+            session, shipment.carrier_org_id, shipment.id, shipment.pod_proof_hash,
+            f"{carrier_name} anchors the proof of delivery of shipment {shipment.number} of order {order.number}", ("shipment", shipment.id),
+        )
+    ]
+    completes = order.state == OrderState.SHIPPED and all(s.state == ShipmentState.DELIVERED for s in shipments_of(session, order.id))
+    if completes:
+        before, order.delivered_at = lifecycle.enter(order, "deliver"), clock.utcnow()
+        proofs = sorted(s.pod_proof_hash for s in shipments_of(session, order.id))
+        order_proof = fingerprint({"order_id": str(order.id), "deliveries": proofs})
+        intents.append(escrow.attest_delivery(session, order, shipment.carrier_org_id, order_proof, f"{carrier_name} attests delivery of order {order.number}"))
+    session.flush()
+    record(
+        session, Action.DELIVERY_PROVEN, actor=principal.actor, subject_org_id=shipment.buyer_org_id, related_org_id=shipment.supplier_org_id,
+        object_type="shipment", object_id=shipment.id,
+        after={"receiver_name": shipment.pod_receiver_name, "delivered_at": delivered_at.isoformat(), "proof_hash": shipment.pod_proof_hash},
+        anchor_transaction=str(intents[0].uid),
+    )
+    if completes:
+        record(
+            session, Action.ORDER_DELIVERED, actor=principal.actor, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
+            object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state), "delivery_proof": order_proof},
+            escrow_transactions=[str(i.uid) for i in intents[1:]],
+        )
+        tell(
+            session, "order.delivered", order, {order.buyer_org_id, order.supplier_org_id},
+            f"Order {order.number} is delivered; the buyer may confirm receipt or dispute until {lifecycle.buyer_deadline(session, order).isoformat()}.",
+        )
+    tell(session, "shipment.delivered", order, {order.buyer_org_id, order.supplier_org_id}, f"Shipment {shipment.number} of order {order.number} was delivered to {shipment.pod_receiver_name}.", shipment_id=str(shipment.id))
+    session.commit()
+    return shipment
+
+
+def milestones_of(session: Session, shipment_id: uuid.UUID) -> list[Milestone]:
+    return list(session.execute(sa.select(Milestone).where(Milestone.shipment_id == shipment_id).order_by(Milestone.occurred_at, Milestone.created_at)).scalars())
+
+
+
+
+def shipments_query(principal: Principal, *, state: ShipmentState | None = None, order_id: uuid.UUID | None = None, partner_id: uuid.UUID | None = None) -> sa.Select:
+    """Shipments of the principal's orders, or assigned to it as their carrier."""
+    query = sa.select(Shipment).where(policy.visible(principal, Shipment))
+    if state is not None:
+        query = query.where(Shipment.state == state)
+    if order_id is not None:
+        query = query.where(Shipment.order_id == order_id)
+    if partner_id is not None:
+        query = query.where(sa.or_(Shipment.buyer_org_id == partner_id, Shipment.supplier_org_id == partner_id, Shipment.carrier_org_id == partner_id))
+    return query
+
+
+def carried_by_state(session: Session, principal: Principal) -> dict[str, int]:
+    """The shipments the principal's organization carries, by state."""
+    query = sa.select(Shipment.state, sa.func.count()).where(Shipment.carrier_org_id == principal.org.id).group_by(Shipment.state)
+    return {str(state): n for state, n in session.execute(query)}

@@ -1,0 +1,52 @@
+"""The registries through which one domain reacts to another, kept per app.
+
+Each app gets one `Wiring` in `app.extensions`; `concord.bootstrap.wire(app)` fills it at
+start-up. Nothing registers itself on import, so two apps in one process (tests, the CLI)
+never share handlers, and the order in which modules are imported changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from concord.ledger.chain import Chain
+    from concord.ledger.models import ChainIntent
+
+KEY = "concord.wiring"
+
+
+@dataclass
+class Wiring:
+    #: Run in the worker's recording transaction when a chain intent is confirmed.
+    on_confirmed: list[Callable[[Session, "ChainIntent"], None]] = field(default_factory=list)
+    #: Run with the app after each round of the ledger worker (each failure is logged alone).
+    round_jobs: list[Callable[[Flask], Any]] = field(default_factory=list)
+    #: What `concord ledger verify` compares with the chain beyond the ledger's own records.
+    verify_checks: list[Callable[[Session, "Chain"], list]] = field(default_factory=list)
+    #: Visibility rules of domains policy.py does not know (model -> principal -> SQL condition).
+    visibility: dict[type, Callable[[Any], Any]] = field(default_factory=dict)
+    #: Called with the description of an object another organization tried to reach (404).
+    on_denied_probe: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+
+
+def of(app: Flask) -> Wiring:
+    """The app's wiring (empty until `bootstrap.wire(app)` fills it)."""
+    wiring = app.extensions.get(KEY)
+    if wiring is None:
+        wiring = app.extensions[KEY] = Wiring()
+    return wiring
+
+
+def current() -> Wiring:
+    """The wiring of the app in context (an empty one outside any app context)."""
+    return of(current_app._get_current_object()) if has_app_context() else Wiring()
+
+
+def of_session(session: Session) -> Wiring:
+    """The wiring of the app whose database made `session` (see db.Database.init_app)."""
+    app = session.info.get("concord.app")
+    return of(app) if app is not None else current()

@@ -1,0 +1,41 @@
+"""Cross-domain wiring is registered per app at start-up, never on import: two apps in one
+process each hold their own registries, filled by concord.bootstrap."""
+from __future__ import annotations
+
+from concord import policy, wiring
+from concord.app import create_app
+from concord.ledger import indexer, outbox, runtime
+from concord.notifications import service as notifications
+from concord.notifications.models import Notification, WebhookSubscription
+from concord.orders import settlement, verification
+from flask import Flask
+
+
+def _app(tmp_path, name: str):
+    return create_app({
+        "SQLALCHEMY_DATABASE_URL": f"sqlite:///{tmp_path / name}.db", "SECRET_KEY": "test-secret-key-not-for-production",
+        "INSTANCE_DIR": str(tmp_path / name), "TESTING": True,
+    })
+
+
+def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
+    first, second = _app(tmp_path, "first"), _app(tmp_path, "second")
+    one, two = wiring.of(first), wiring.of(second)
+    assert one is not two
+    for registry in (one, two):
+        assert [job.__name__ for job in registry.round_jobs] == [settlement.release_overdue.__name__, notifications.deliver_due.__name__]
+        assert registry.verify_checks == [verification.verify_escrows]
+        assert set(registry.visibility) == {Notification, WebhookSubscription}
+        assert len(registry.on_confirmed) == 1 and len(registry.on_denied_probe) == 1
+    one.round_jobs.clear()  # what one app changes, the other does not see
+    assert len(two.round_jobs) == 2
+
+
+def test_no_registry_lives_in_a_module():
+    """Nothing can register itself on import: the registries exist only on apps."""
+    assert not hasattr(outbox, "CONFIRMATION_HANDLERS") and not hasattr(outbox, "when_confirmed")
+    assert not hasattr(runtime, "ROUND_JOBS")
+    assert not hasattr(indexer, "register_check")
+    assert not hasattr(policy, "register_visibility")
+    bare = Flask("bare")  # an app create_app did not wire has empty registries
+    assert wiring.of(bare) == wiring.Wiring()
