@@ -469,6 +469,7 @@ def test_no_party_of_the_order_can_be_its_carrier(app, client, session, world, c
     settle(app, chain_worker)
     body = {"lines": [{"line_no": n, "confirmed_quantity": q, "confirmed_date": date.today().isoformat()} for n, q in ((1, "10"), (2, "4"))]}
     assert client.post(f"/api/v1/orders/{issued.id}/acknowledge", json=body, headers=world.supplier.headers).status_code == 200
+    settle(app, chain_worker)  # goods move only once the escrow is funded
     own = ship(client, world, str(issued.id), [{"line_no": 1, "quantity": "10"}], carrier=fleet)
     assert own.status_code == 422 and "neither the buyer" in own.get_json()["errors"]["carrier_id"][0]
 
@@ -578,6 +579,7 @@ def test_the_arbiter_a_partnership_names_cannot_carry_its_orders(app, client, se
     oid = _funded_buyer2_order(app, client, session, world, chain_worker)
     body = {"lines": [{"line_no": n, "confirmed_quantity": q, "confirmed_date": date.today().isoformat()} for n, q in ((1, "10"), (2, "4"))]}
     assert client.post(f"/api/v1/orders/{oid}/acknowledge", json=body, headers=world.supplier.headers).status_code == 200
+    settle(app, chain_worker)  # goods move only once the escrow is funded
     refused = ship(client, world, oid, [{"line_no": 1, "quantity": "10"}])
     assert refused.status_code == 422 and "nor the arbiter" in refused.get_json()["errors"]["carrier_id"][0]
 

@@ -79,20 +79,22 @@ def test_a_refused_funding_stops_every_step_and_offers_the_buyer_a_way_out(app, 
     assert len(entry.summary["escrow_transactions"]) == 1  # the revocation
 
 
-def test_no_proof_of_delivery_or_receipt_while_the_funding_is_on_its_way(app, client, session, world, chain_worker):
+def test_no_goods_move_and_no_dispute_opens_while_the_funding_is_on_its_way(app, client, session, world, chain_worker):
     oid = _acknowledged(app, client, session, world)  # funding queued, not sent
-    shipment = _ship(client, world, oid)  # queued behind the funding in the outbox
-    assert shipment.status_code == 201
-    assert _order(client, world.buyer, oid)["state"] == "shipped"
-    body = {"receiver_name": "Goods-in", "delivered_at": (clock.utcnow() - timedelta(minutes=1)).isoformat()}
-    proof = client.post(f"/api/v1/shipments/{shipment.get_json()['id']}/proof-of-delivery", json=body, headers=world.carrier.headers)
-    assert proof.status_code == 409 and "not funded on the ledger yet" in proof.get_json()["detail"]
-    shown = client.get(f"/api/v1/shipments/{shipment.get_json()['id']}", headers=world.carrier.headers).get_json()
-    assert shown["allowed_actions"] == ["record_milestone"]
+    assert _order(client, world.supplier, oid)["allowed_actions"] == []
+    refused = _ship(client, world, oid)
+    assert refused.status_code == 409 and "not funded on the ledger yet" in refused.get_json()["detail"]
+    disputed = client.post(f"/api/v1/orders/{oid}/disputes", json={"reason": "Wrong parts"}, headers=world.buyer.headers)
+    assert disputed.status_code == 409 and "not funded on the ledger yet" in disputed.get_json()["detail"]
+    assert _order(client, world.buyer, oid)["allowed_actions"] == ["cancel"]  # the way out meanwhile
 
-    settle(app, chain_worker)  # funded: the carrier may now prove the delivery
-    shown = client.get(f"/api/v1/shipments/{shipment.get_json()['id']}", headers=world.carrier.headers).get_json()
-    assert shown["allowed_actions"] == ["prove_delivery", "record_milestone"]
+    settle(app, chain_worker)  # funded: the goods may go, and the way out closes
+    assert _order(client, world.supplier, oid)["allowed_actions"] == ["open_dispute", "ship"]
+    assert "cancel" not in _order(client, world.buyer, oid)["allowed_actions"]
+    shipment = _ship(client, world, oid)
+    assert shipment.status_code == 201
+    body = {"receiver_name": "Goods-in", "delivered_at": (clock.utcnow() - timedelta(minutes=1)).isoformat()}
+    settle(app, chain_worker)
     assert client.post(f"/api/v1/shipments/{shipment.get_json()['id']}/proof-of-delivery", json=body, headers=world.carrier.headers).status_code == 201
 
 

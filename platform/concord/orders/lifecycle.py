@@ -127,12 +127,6 @@ def escrow_funded(session: Session, order: PurchaseOrder, side: str) -> str | No
     return _REFUSED
 
 
-def funding_not_refused(session: Session, order: PurchaseOrder, side: str) -> str | None:
-    """Shipping and disputing wait behind a funding on its way (the outbox sends the escrow's
-    steps in order, and fails them with it), never follow a refused one."""
-    return _REFUSED if escrow.funding(session, order.id) in (escrow.Funding.REFUSED, escrow.Funding.VOIDED) else None
-
-
 def funding_voidable(session: Session, order: PurchaseOrder, side: str) -> str | None:
     """An order past acknowledgement may be cancelled only while its funding can still be
     undone: refused by the chain, or queued and not yet signed."""
@@ -190,12 +184,11 @@ def _timing(action: str) -> Guard:
     return lambda session, order, side: not_yet(session, order, side, action)
 
 
-#: The guards of each row, checked in order (the first refusal is the 409's reason).
-_ON_A_FUNDED_ESCROW = ("deliver", "receive", "release")
-_NOT_ON_A_REFUSED_ESCROW = ("ship", "open_dispute")
+#: The guards of each row, checked in order (the first refusal is the 409's reason). No
+#: goods move and no dispute opens before the escrow holds the money on chain.
+_ON_A_FUNDED_ESCROW = ("ship", "deliver", "receive", "release", "open_dispute")
 GUARDS: dict[tuple[OrderState, str], tuple[Guard, ...]] = {
     **{(state, action): (escrow_funded, _timing(action)) for (state, action) in TRANSITIONS if action in _ON_A_FUNDED_ESCROW},
-    **{(state, action): (funding_not_refused, _timing(action)) for (state, action) in TRANSITIONS if action in _NOT_ON_A_REFUSED_ESCROW},
     **{(state, "cancel"): (funding_voidable,) for state in (S.ACKNOWLEDGED, S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED)},
     (S.ISSUED, "propose_change"): (no_open_proposal,),
     (S.ISSUED, "acknowledge"): (no_open_proposal,),
