@@ -3,18 +3,35 @@ indexed from the chain. (Members see their own balances on the dashboard.)"""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from concord import db, policy
+from concord import clock, db, policy
 from concord.auth.web import login_required
-from concord.ledger import schemas, service
+from concord.ledger import health, schemas, service
 from concord.ledger.models import ChainIntent
 from concord.portal import attempt_with_status, form_data, load, principal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Organization
 
 ledger_portal = Blueprint("ledger_portal", __name__)
+
+
+def ledger_stall() -> health.Stall | None:
+    """The signed-in organization's stalled chain steps (for the banner on every page)."""
+    me = g.get("principal")
+    if me is None:
+        return None
+    try:
+        return health.stall(db.session(), clock.utcnow(), organization_id=me.org.id)
+    except sa.exc.SQLAlchemyError:  # the error page of a failed request must still render
+        db.session().rollback()
+        return None
+
+
+@ledger_portal.app_context_processor
+def _banner() -> dict:
+    return {"ledger_stall": ledger_stall}
 
 
 @ledger_portal.route("/operator/settlement-tokens", methods=["GET", "POST"])
