@@ -46,6 +46,21 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page that answers confirmation questions with OK (Cancel for the next one
+    when a test sets `page.decline_next`), and keeps the questions in `page.questions`."""
     context = browser.new_context()
-    yield context.new_page()
+    new_page = context.new_page()
+    new_page.questions = []
+    new_page.decline_next = False
+
+    def answer(dialog) -> None:
+        new_page.questions.append(dialog.message)
+        if new_page.decline_next:
+            new_page.decline_next = False
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    new_page.on("dialog", answer)
+    yield new_page
     context.close()

@@ -77,6 +77,11 @@ def test_buyer_orders_supplier_acknowledges_and_the_escrow_is_funded(live_server
     page.get_by_role("link", name="PO-E2E-1").click()
     expect(page.get_by_label("Confirmed quantity, line 1")).to_have_value("120")
     expect(page.get_by_label("Confirmed date, line 1")).to_have_value(due)
+    # Acknowledging locks the buyer's money: the browser asks first. Declining sends nothing.
+    page.decline_next = True
+    page.get_by_role("button", name="Acknowledge order").click()
+    expect(page.get_by_role("button", name="Acknowledge order")).to_be_visible()
+    assert page.questions[-1].startswith("Acknowledge order PO-E2E-1? The confirmed total is locked in escrow")
     page.get_by_role("button", name="Acknowledge order").click()
     expect(page.get_by_text("Order PO-E2E-1 acknowledged: 570.00 EUR go into escrow")).to_be_visible()
     expect(page.locator("#escrow-state")).to_have_text("pending")
