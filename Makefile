@@ -8,6 +8,11 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 # The pinned npm solc (through contracts/solc-shim) and the hardhat node the ledger tests use.
 NODE_DEPS := contracts/node_modules/.package-lock.json
 CHROMIUM ?= /usr/bin/chromium
+# pytest-xdist workers for `make test` (`TEST_WORKERS=0` runs in one process). Each worker has
+# its own database (SQLite file or PostgreSQL schema), embedded chain, hardhat node and
+# Chromium. Keep xdist's default `load` distribution: with `loadfile`/`loadscope` the
+# schemathesis per-operation subtests of tests/api/test_fuzz_openapi.py are not run/reported.
+TEST_WORKERS ?= auto
 
 .PHONY: run test test-postgres lint setup browser bench clean
 
@@ -15,11 +20,11 @@ run: $(INSTALLED)
 	$(BIN)/concord run
 
 test: $(INSTALLED_DEV) $(NODE_DEPS) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The same suite against PostgreSQL (a fresh schema per run); CI runs it after `make test`.
 test-postgres: $(INSTALLED_DEV) $(NODE_DEPS) browser
-	CONCORD_TEST_DATABASE_URL=$${CONCORD_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest
+	CONCORD_TEST_DATABASE_URL=$${CONCORD_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Lint, format and type checks with zero findings (CI runs them before the tests).
 LINTED := platform tests bench migrations

@@ -133,3 +133,23 @@ def build_world(app, session: Session) -> World:
     partner(session, Relation.BUYER_SUPPLIER, world.buyer, world.supplier)
     partner(session, Relation.SHIPPER_CARRIER, world.supplier, world.carrier)
     return world
+
+
+@dataclass(frozen=True)
+class MemberIds:
+    org_id: uuid.UUID
+    admin_id: uuid.UUID
+    token: str
+
+
+def world_ids(world: World) -> dict[str, MemberIds]:
+    return {name: MemberIds(m.org.id, m.admin.id, m.token) for name, m in vars(world).items()}
+
+
+def world_in(session, ids: dict[str, MemberIds]) -> World:
+    """The world built earlier (and committed), as objects of `session`."""
+    members = {
+        name: Member(org=session.get(Organization, m.org_id), admin=session.get(User, m.admin_id), token=m.token)
+        for name, m in ids.items()
+    }
+    return World(**members)

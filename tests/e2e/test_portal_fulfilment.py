@@ -16,11 +16,11 @@ from playwright.sync_api import expect
 
 from concord.ledger import service as ledger_service
 from tests import orders_factory
-from tests.e2e.test_portal_onboarding import go_to, sign_in, sign_out
-from tests.orders.conftest import chain_worker, settle  # noqa: F401  (the deployed contracts fixture)
-from tests.orders.test_escrow_funding import contract
+from tests.e2e.helpers import go_to, sign_in, sign_out
+from tests.ledger_helpers import contract, settle
 
-pytestmark = pytest.mark.browser
+# A live server answers from its own threads: commits are real.
+pytestmark = [pytest.mark.browser, pytest.mark.real_commits]
 
 FUNDS = Decimal("10000")
 TOTAL = Decimal("73.50")  # 10 x 2.50 + 4 x 12.125
@@ -28,7 +28,7 @@ UNIT = 10**6  # token units per currency unit
 
 
 @pytest.fixture
-def funded_buyer(app, session, world, chain_worker):  # noqa: F811
+def funded_buyer(app, session, world, chain_worker):
     ledger_service.mint(session, world.operator.principal, world.buyer.org.id, "EUR", FUNDS)
     session.commit()
     settle(app, chain_worker)

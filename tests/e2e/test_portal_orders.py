@@ -11,14 +11,15 @@ import pytest
 from playwright.sync_api import expect
 
 from concord.ledger import service as ledger_service
-from tests.e2e.test_portal_onboarding import go_to, sign_in, sign_out
-from tests.orders.conftest import chain_worker, settle  # noqa: F401  (the deployed contracts fixture)
+from tests.e2e.helpers import go_to, sign_in, sign_out
+from tests.ledger_helpers import settle
 
-pytestmark = pytest.mark.browser
+# A live server answers from its own threads: commits are real.
+pytestmark = [pytest.mark.browser, pytest.mark.real_commits]
 
 
 @pytest.fixture
-def funded_buyer(app, session, world, chain_worker):  # noqa: F811
+def funded_buyer(app, session, world, chain_worker):
     ledger_service.mint(session, world.operator.principal, world.buyer.org.id, "EUR", Decimal("10000"))
     session.commit()
     settle(app, chain_worker)

@@ -12,52 +12,10 @@ import sqlalchemy as sa
 from concord.db import database
 from concord.ledger import devnode, outbox, runtime
 from concord.ledger.artifacts import load_artifact
-from concord.ledger.chain import Chain, ChainUnavailable, open_chain
+from concord.ledger.chain import Chain, open_chain
 from concord.ledger.deploy import deploy, deployments
 from concord.ledger.models import ChainIntent
-
-
-class SimulatedCrash(BaseException):
-    """The worker process dies here (a BaseException, so no handler in the worker catches it)."""
-
-
-class FaultyChain:
-    """The app's chain behind a switch: `down` makes every call fail as an unreachable node;
-    `crash_before_send` / `crash_after_send` kill the worker around a submission."""
-
-    def __init__(self, chain: Chain) -> None:
-        self._chain = chain
-        self.down = False
-        self.crash_before_send = False
-        self.crash_after_send = False
-        self.sent: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._chain, name)
-        if callable(attribute) and self.down:
-            def unreachable(*args, **kwargs):
-                raise ChainUnavailable("connection refused (simulated)")
-            return unreachable
-        return attribute
-
-    @property
-    def chain_id(self) -> int:
-        if self.down:
-            raise ChainUnavailable("connection refused (simulated)")
-        return self._chain.chain_id
-
-    def send_raw(self, raw: bytes) -> str:
-        if self.down:
-            raise ChainUnavailable("connection refused (simulated)")
-        if self.crash_before_send:
-            self.crash_before_send = False
-            raise SimulatedCrash("killed after signing, before submitting")
-        tx_hash = self._chain.send_raw(raw)
-        self.sent.append(tx_hash)
-        if self.crash_after_send:
-            self.crash_after_send = False
-            raise SimulatedCrash("killed after submitting, before recording")
-        return tx_hash
+from tests.ledger_helpers import FaultyChain
 
 
 @dataclass

@@ -104,6 +104,7 @@ def test_a_crash_after_the_database_commit_but_before_the_file_swap_loses_nothin
     assert keys.signer_for(session, recovered, op.org.id).address == address
 
 
+@pytest.mark.real_commits  # the CLI opens its own app and engine
 def test_keys_rotate_command_with_an_environment_master_key_prints_the_new_one(app, session, tmp_path):
     from concord.db import database
 

@@ -14,7 +14,7 @@ from concord.ledger import outbox
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import ChainIntent, IntentState, LedgerAccount
 from concord.tenancy import service as tenancy
-from tests.ledger.conftest import SimulatedCrash
+from tests.ledger_helpers import SimulatedCrash
 from tests.security.helpers import audit_entries
 
 BATCH = b"\x0b" * 32

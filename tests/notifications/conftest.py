@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 
 from concord import clock
-# The security tests' session, world and client: commits are real and no request context is held open.
-from tests.security.conftest import client, session, world  # noqa: F401
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -49,6 +47,21 @@ class Receiver:
     replies: list[int] = field(default_factory=list)
     secret: str = ""
     delay: float = 0.0
+
+
+@pytest.fixture
+def session(detached_session):
+    return detached_session
+
+
+@pytest.fixture
+def world(detached_world):
+    return detached_world
+
+
+@pytest.fixture
+def client(detached_client):
+    return detached_client
 
 
 @pytest.fixture
@@ -95,5 +108,3 @@ def closed_port() -> int:
 @pytest.fixture
 def private_hosts_allowed(app, monkeypatch):
     monkeypatch.setitem(app.config, "WEBHOOKS_ALLOW_PRIVATE_HOSTS", True)
-
-

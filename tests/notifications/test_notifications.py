@@ -8,23 +8,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from concord.db import database
 from concord.notifications import service
 from concord.notifications.models import Notification, WebhookDelivery
 from concord.tenancy.models import Role
 from tests import factories
+from tests.notifications.helpers import count, subscribe
 from tests.security.helpers import audit_entries
-
-
-def subscribe(client, member, url="https://erp.example.com/concord", events=("*",)) -> dict:
-    response = client.post("/api/v1/webhooks", json={"url": url, "events": list(events)}, headers=member.headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def count(app, model) -> int:
-    with database(app).sessionmaker() as s:
-        return s.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
 
 
 def test_notify_tells_each_organization_once_and_queues_one_delivery_per_matching_active_webhook(app, client, session, world):

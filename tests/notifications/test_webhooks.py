@@ -26,7 +26,7 @@ from concord.notifications import service
 from concord.notifications.models import WebhookDelivery, WebhookSubscription
 from concord.tenancy.models import Role
 from tests import factories
-from tests.notifications.test_notifications import count, subscribe
+from tests.notifications.helpers import count, subscribe
 from tests.security.helpers import audit_entries
 
 
@@ -311,6 +311,7 @@ def test_an_https_receiver_must_present_a_trusted_certificate(app, client, world
     assert logged["state"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in logged["last_error"]
 
 
+@pytest.mark.real_commits  # two dispatcher threads, each on its own connection
 def test_two_dispatchers_never_send_one_delivery_twice(app, world, receiver, hooked):
     receiver.delay = 0.05
     for n in range(12):

@@ -6,13 +6,33 @@ import threading
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from concord.db import database
 from concord.ledger import outbox
 from concord.ledger.models import ChainIntent, IntentState
-from tests import orders_factory
-from tests.orders.conftest import settle
+from tests import factories, orders_factory
+from tests.ledger_helpers import deploy_contracts, fund_buyer, settle
+
+# Threads commit on their own connections: nothing can be rolled back, so this module
+# builds its world and deployment per test and has the tables emptied afterwards.
+pytestmark = pytest.mark.real_commits
+
+
+@pytest.fixture
+def world(app, session):
+    return factories.build_world(app, session)
+
+
+@pytest.fixture
+def chain_worker(app, world):
+    return deploy_contracts(app)
+
+
+@pytest.fixture(autouse=True)
+def funded_buyer(app, session, world, chain_worker):
+    fund_buyer(app, session, world, chain_worker)
 
 
 def test_concurrent_acknowledgements_keep_each_buyers_approve_and_fund_together(app, session, world, chain_worker, monkeypatch):

@@ -8,22 +8,15 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from concord.db import database
-from concord.ledger.artifacts import load_artifact
-from concord.ledger.deploy import deployments
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import ChainIntent
 from concord.orders import service as orders
 from tests import orders_factory
-from tests.orders.conftest import BUYER_FUNDS, settle
+from tests.ledger_helpers import BUYER_FUNDS, FaultyChain, contract, settle
 from tests.security.helpers import audit_entries
 
 UNIT = 10**6
 
-
-def contract(app, worker, name):
-    with database(app).sessionmaker() as session:
-        row = deployments(session, worker.chain.chain_id)[name]
-    return worker.chain.contract(load_artifact(row.artifact).abi, row.address)
 
 
 def issued(app, session, world, lines):
@@ -94,8 +87,6 @@ def test_pending_fundings_count_against_the_balance_before_they_are_mined(app, c
 
 
 def test_with_the_chain_unreachable_the_acknowledgement_stands_and_its_funding_waits(app, client, session, world, chain_worker):
-    from tests.ledger.conftest import FaultyChain
-
     order = issued(app, session, world, ((Decimal("10"), Decimal("10")),))
     faulty = FaultyChain(chain_worker.chain)
     worker = type(chain_worker)(app, faulty, receipt_timeout=0)

@@ -13,17 +13,9 @@ from concord.db import ExactDecimal, database
 from concord.orders.models import OrderLine, PurchaseOrder
 from concord.orders.service import MAX_AMOUNT
 from tests import orders_factory
-from tests.orders.conftest import settle
+from tests.ledger_helpers import settle
 
 SOON = (date.today() + timedelta(days=14)).isoformat()
-
-
-@pytest.fixture
-def products(app, session, world):
-    with app.test_request_context():
-        products, location = orders_factory.catalog_of(session, world.buyer, count=3)
-    session.commit()
-    return {"products": [str(p.id) for p in products], "location": str(location.id)}
 
 
 def body(world, shop, *lines, number="PO-EXACT-1"):
@@ -59,8 +51,8 @@ def orders_written(app) -> int:
         ("1", "9999999999999.9999", "9999999999999.9999"),
     ],
 )
-def test_extreme_values_round_trip_exactly_through_the_api(app, client, world, products, quantity, unit_price, amount):
-    created = client.post("/api/v1/orders", json=body(world, products, (quantity, unit_price)), headers=world.buyer.headers)
+def test_extreme_values_round_trip_exactly_through_the_api(app, client, world, shop, quantity, unit_price, amount):
+    created = client.post("/api/v1/orders", json=body(world, shop, (quantity, unit_price)), headers=world.buyer.headers)
     # 9999999999999.9999 is over the unit-price bound: refused by name, nothing written.
     if Decimal(unit_price) >= 10**12:
         assert created.status_code == 422
@@ -80,14 +72,14 @@ def test_extreme_values_round_trip_exactly_through_the_api(app, client, world, p
     assert issued["total"] == amount
 
 
-def test_a_line_or_a_total_beyond_what_an_order_may_be_worth_is_refused_by_field(app, client, world, products):
-    over_a_line = client.post("/api/v1/orders", json=body(world, products, ("999999999999", "999999999999.9999")), headers=world.buyer.headers)
+def test_a_line_or_a_total_beyond_what_an_order_may_be_worth_is_refused_by_field(app, client, world, shop):
+    over_a_line = client.post("/api/v1/orders", json=body(world, shop, ("999999999999", "999999999999.9999")), headers=world.buyer.headers)
     assert over_a_line.status_code == 422
     assert over_a_line.headers["Content-Type"].startswith("application/problem+json")
     assert "at most 9999999999999999.99" in over_a_line.get_json()["errors"]["lines"]["0"]["amount"][0]
     # Each line fits; together they do not.
     over_the_total = client.post(
-        "/api/v1/orders", json=body(world, products, ("600000000000", "10000"), ("600000000000", "10000")), headers=world.buyer.headers
+        "/api/v1/orders", json=body(world, shop, ("600000000000", "10000"), ("600000000000", "10000")), headers=world.buyer.headers
     )
     assert over_the_total.status_code == 422
     assert "at most 9999999999999999.99" in over_the_total.get_json()["errors"]["total"][0]
@@ -95,17 +87,17 @@ def test_a_line_or_a_total_beyond_what_an_order_may_be_worth_is_refused_by_field
     assert MAX_AMOUNT == Decimal("9999999999999999.99")
 
 
-def test_an_order_worth_nothing_is_refused_before_anything_is_written(app, client, world, products):
+def test_an_order_worth_nothing_is_refused_before_anything_is_written(app, client, world, shop):
     # 3 lines x 1 x 0.0049 = 0.0147, each line 0.00: nothing an escrow could hold.
-    response = client.post("/api/v1/orders", json=body(world, products, ("1", "0.0049"), ("1", "0.0049"), ("1", "0.0049")), headers=world.buyer.headers)
+    response = client.post("/api/v1/orders", json=body(world, shop, ("1", "0.0049"), ("1", "0.0049"), ("1", "0.0049")), headers=world.buyer.headers)
     assert response.status_code == 422, response.get_json()
     assert "at least 0.01" in response.get_json()["errors"]["total"][0]
     assert orders_written(app) == 0
-    smallest = client.post("/api/v1/orders", json=body(world, products, ("0.001", "10")), headers=world.buyer.headers)
+    smallest = client.post("/api/v1/orders", json=body(world, shop, ("0.001", "10")), headers=world.buyer.headers)
     assert smallest.status_code == 201 and smallest.get_json()["total"] == "0.01"
     # A draft edited down to nothing is refused too, and keeps its lines.
     oid = smallest.get_json()["id"]
-    emptied = client.patch(f"/api/v1/orders/{oid}", json={"lines": body(world, products, ("0.001", "1"))["lines"]}, headers=world.buyer.headers)
+    emptied = client.patch(f"/api/v1/orders/{oid}", json={"lines": body(world, shop, ("0.001", "1"))["lines"]}, headers=world.buyer.headers)
     assert emptied.status_code == 422 and "total" in emptied.get_json()["errors"]
     assert stored(app, oid)[0] == Decimal("0.01")
 
@@ -137,7 +129,7 @@ def test_a_confirmed_part_or_a_proposal_worth_nothing_is_refused(app, client, se
     assert state["state"] == "issued" and state["confirmed_total"] is None
 
 
-def test_a_large_order_is_funded_on_chain_to_the_token_unit(app, client, world, products, chain_worker):
+def test_a_large_order_is_funded_on_chain_to_the_token_unit(app, client, world, shop, chain_worker):
     minted = client.post(
         "/api/v1/ledger/mint",
         json={"organization_id": str(world.buyer.org.id), "currency": "EUR", "amount": "999999999999999.999999"},
@@ -147,7 +139,7 @@ def test_a_large_order_is_funded_on_chain_to_the_token_unit(app, client, world, 
     settle(app, chain_worker)
     balance = {b["currency"]: b["balance"] for b in client.get("/api/v1/ledger/balances", headers=world.buyer.headers).get_json()}["EUR"]
     assert Decimal(balance) == Decimal("999999999999999.999999") + Decimal("50000")  # beyond SQLite's 64-bit integers in units
-    created = client.post("/api/v1/orders", json=body(world, products, ("123456789.123", "7654321.9876")), headers=world.buyer.headers).get_json()
+    created = client.post("/api/v1/orders", json=body(world, shop, ("123456789.123", "7654321.9876")), headers=world.buyer.headers).get_json()
     assert created["total"] == "944978015502675.42"
     client.post(f"/api/v1/orders/{created['id']}/issue", headers=world.buyer.headers)
     acknowledged = client.post(

@@ -17,8 +17,7 @@ from concord.orders import settlement
 from concord.orders.models import OrderState, Receipt
 from concord.tenancy.models import Relation
 from tests import factories, orders_factory
-from tests.orders.conftest import BUYER_FUNDS, settle
-from tests.orders.test_escrow_funding import contract
+from tests.ledger_helpers import BUYER_FUNDS, contract, settle
 from tests.security.helpers import audit_entries
 
 UNIT = 10**6
@@ -273,6 +272,7 @@ def _race(app, requests) -> list[int]:
     return sorted(statuses)
 
 
+@pytest.mark.real_commits  # two threads, each on its own connection
 def test_two_simultaneous_receipts_one_wins_the_other_gets_409(app, client, world, chain_worker, order):
     delivered(app, client, world, chain_worker, order)
     body = {"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "4"}]}
@@ -282,6 +282,7 @@ def test_two_simultaneous_receipts_one_wins_the_other_gets_409(app, client, worl
     assert sorted(i.function for i in releases) == ["confirmReceipt", "release"]
 
 
+@pytest.mark.real_commits  # two threads, each on its own connection
 def test_two_simultaneous_releases_one_wins_the_other_gets_409(app, client, world, chain_worker, order):
     delivered(app, client, world, chain_worker, order)
     body = {"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "3", "rejected_quantity": "1", "rejection_reason": "Dented"}]}
@@ -481,6 +482,7 @@ def test_every_shipped_unit_is_accepted_or_rejected(app, client, world, chain_wo
     assert response.status_code == 422 and "must be the shipped 10.000" in str(response.get_json()["errors"])
 
 
+@pytest.mark.real_commits  # two threads, each on its own connection
 def test_two_simultaneous_resolutions_one_wins_the_other_gets_409(app, client, world, chain_worker, order):
     delivered(app, client, world, chain_worker, order)
     dispute = client.post(f"/api/v1/orders/{order}/disputes", json={"reason": "Wrong alloy"}, headers=world.buyer.headers).get_json()
@@ -491,6 +493,7 @@ def test_two_simultaneous_resolutions_one_wins_the_other_gets_409(app, client, w
         assert s.execute(sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.subject_id == order, ChainIntent.function == "resolveDispute")).scalar() == 1
 
 
+@pytest.mark.real_commits  # two threads, each on its own connection
 def test_two_simultaneous_proofs_of_delivery_one_wins_the_other_gets_409(app, client, world, chain_worker, order):
     shipment = ship(client, world, order, [{"line_no": 1, "quantity": "10"}, {"line_no": 2, "quantity": "4"}]).get_json()
     body = {"receiver_name": "Gate 3", "delivered_at": now_iso(minutes=-1)}

@@ -12,7 +12,7 @@ from concord.ledger import indexer, runtime
 from concord.ledger.models import ChainIntent, IntentState
 from concord.orders.models import OrderState, PurchaseOrder
 from tests import orders_factory
-from tests.orders.conftest import settle
+from tests.ledger_helpers import settle
 
 
 def acknowledged(app, client, session, world):

@@ -25,7 +25,7 @@ from concord.orders.models import (
 )
 
 from tests import orders_factory
-from tests.orders.conftest import settle
+from tests.ledger_helpers import settle
 from tests.orders.test_orders_api import ACTION_REQUESTS
 
 ACTORS = {lifecycle.BUYER, lifecycle.SUPPLIER, lifecycle.EITHER, lifecycle.CARRIER, lifecycle.ARBITER, lifecycle.CHAIN, lifecycle.CLOCK}

@@ -14,7 +14,7 @@ from concord.orders.models import ChangeProposal, OrderLine, OrderRevision, Orde
 from concord.orders.lifecycle import EITHER, TRANSITIONS
 from concord.tenancy.models import Role
 from tests import factories, orders_factory
-from tests.orders.conftest import settle
+from tests.ledger_helpers import settle
 from tests.security.helpers import audit_entries
 
 SOON = (date.today() + timedelta(days=14)).isoformat()
@@ -236,6 +236,7 @@ def test_a_po_number_is_unique_per_buyer_and_acknowledgements_stay_within_the_or
     assert client.get(f"/api/v1/orders/{first['id']}", headers=world.supplier.headers).get_json()["state"] == "issued"
 
 
+@pytest.mark.real_commits  # two threads, each on its own connection
 def test_two_simultaneous_acknowledgements_one_wins_the_other_gets_409(app, session, world):
     oid = _order_in(app, session, world, "issued")
     body = ACTION_REQUESTS["acknowledge"][2]

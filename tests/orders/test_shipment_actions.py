@@ -7,7 +7,7 @@ from datetime import date
 from concord.tenancy.models import Role
 
 from tests import factories, orders_factory
-from tests.orders.conftest import settle
+from tests.ledger_helpers import settle
 
 
 def test_only_the_carriers_writers_are_offered_the_shipment_actions(app, client, session, world, chain_worker):

@@ -14,7 +14,7 @@ from concord.ledger.models import ChainIntent, IntentState
 from concord.orders.models import OrderState, PurchaseOrder
 
 from tests import orders_factory
-from tests.orders.conftest import settle
+from tests.ledger_helpers import settle
 from tests.security.helpers import audit_entries
 
 ALL_LINES = [{"line_no": 1, "quantity": "10"}, {"line_no": 2, "quantity": "4"}]

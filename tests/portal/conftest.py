@@ -1,27 +1,33 @@
 """Fixtures of the portal page tests: a browser-like test client per user, signed in through
-the real login form, and the ledger with the world's first buyer funded where a page needs it.
+the real login form. The ledger (`chain_worker`, `funded`) comes from the plugin.
 
 Like the security suite, the arranging session lives outside any request context (a pushed
 context would make every test-client request share `g`, hence the signed-in principal)."""
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
 
-from concord.ledger import service as ledger_service
 from tests import factories
-from tests.orders.conftest import chain_worker, settle  # noqa: F401  (fixtures and helpers shared with the order tests)
-# The security tests' session, world and client: commits are real and no request context is held open.
-from tests.security.conftest import client, session, world  # noqa: F401
 from tests.security.helpers import csrf_from, portal_login
 
-BUYER_FUNDS = Decimal("50000")
+
+@pytest.fixture
+def session(detached_session):
+    return detached_session
+
+
+@pytest.fixture
+def world(detached_world):
+    return detached_world
+
+
+@pytest.fixture
+def client(detached_client):
+    return detached_client
 
 
 @dataclass
@@ -53,26 +59,3 @@ def signed_in(app):
         return Browser(client, portal_login(client, user.email, factories.PASSWORD))
 
     return sign_in
-
-
-@pytest.fixture
-def funded(app, session, world, chain_worker):  # noqa: F811
-    """Contracts deployed on the test chain and the first buyer holding 50,000 EUR."""
-    with app.test_request_context():
-        ledger_service.mint(session, world.operator.principal, world.buyer.org.id, "EUR", BUYER_FUNDS)
-    session.commit()
-    settle(app, chain_worker)
-    return chain_worker
-
-
-def text(response) -> str:
-    """The page as a reader sees it: tags dropped, entities decoded, whitespace collapsed."""
-    body = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
-    return re.sub(r"\s+", " ", html.unescape(body)).strip()
-
-
-def field_error(response, field_id: str) -> list[str]:
-    """The messages listed under a form field (`<ul class="field-errors" id="{id}-error">`)."""
-    page = response.get_data(as_text=True)
-    found = re.search(rf'<ul class="field-errors" id="{re.escape(field_id)}-error">(.*?)</ul>', page, re.S)
-    return [html.unescape(m).strip() for m in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)] if found else []

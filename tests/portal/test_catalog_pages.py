@@ -9,7 +9,7 @@ from concord.catalog.models import Location, Product
 from concord.db import database
 from concord.tenancy.models import Role
 from tests import factories
-from tests.portal.conftest import field_error, text
+from tests.portal.helpers import field_error, text
 
 PRODUCT = {"sku": "BR-100", "name": "Steel bracket", "unit_of_measure": "H87", "gtin": "4006381333931", "description": ""}
 LOCATION = {"name": "Plant Stuttgart", "address_line1": "Werkstrasse 7", "postal_code": "70565", "city": "Stuttgart", "country": "de", "gln": "4000001000005"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests import orders_factory
-from tests.portal.conftest import text
+from tests.portal.helpers import text
 
 
 def questions(response) -> list[str]:

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from concord.db import database
 from concord.orders.models import PurchaseOrder
-from tests import orders_factory
-from tests.portal.conftest import field_error, text
+from tests.portal.helpers import field_error, text
 
 SOON = (date.today() + timedelta(days=14)).isoformat()
-
-
-@pytest.fixture
-def shop(app, session, world):
-    with app.test_request_context():
-        products, location = orders_factory.catalog_of(session, world.buyer, count=3)
-    session.commit()
-    return {"products": [str(p.id) for p in products], "location": str(location.id)}
 
 
 def form(world, shop, *lines) -> dict[str, str]:

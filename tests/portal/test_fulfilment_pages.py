@@ -31,7 +31,8 @@ from concord.orders.models import (
 )
 from concord.tenancy.models import Relation, Role
 from tests import factories, orders_factory
-from tests.portal.conftest import field_error, settle, text
+from tests.ledger_helpers import settle
+from tests.portal.helpers import field_error, text
 
 # orders_factory's lines: 10 x 2.50 = 25.00 and 4 x 12.125 = 48.50
 TOTAL = Decimal("73.50")

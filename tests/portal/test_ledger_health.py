@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from tests import orders_factory
-from tests.orders.conftest import settle
-from tests.portal.conftest import text
+from tests.ledger_helpers import settle
+from tests.portal.helpers import text
 
 
 def test_stalled_chain_steps_show_in_health_and_on_the_portal(app, client, session, world, funded, frozen_clock, signed_in):

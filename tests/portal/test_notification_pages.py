@@ -27,7 +27,8 @@ from concord.orders import settlement
 from concord.orders import service as orders
 from concord.tenancy.models import Relation, Role
 from tests import factories, orders_factory
-from tests.portal.conftest import field_error, settle, text
+from tests.ledger_helpers import settle
+from tests.portal.helpers import field_error, text
 from tests.security.helpers import audit_entries, cookie_contents, session_cookie
 
 # -- arranging ------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from concord.orders import service as orders
 from concord.orders.models import ChangeProposal, OrderState, PurchaseOrder
 from concord.tenancy.models import Relation, Role
 from tests import factories, orders_factory
-from tests.portal.conftest import field_error, settle, text
+from tests.ledger_helpers import settle
+from tests.portal.helpers import field_error, text
 
 SOON = (date.today() + timedelta(days=14)).isoformat()
 LATER = (date.today() + timedelta(days=30)).isoformat()

@@ -8,7 +8,8 @@ from concord.db import database
 from concord.ledger.models import ChainIntent
 from concord.tenancy.models import Role
 from tests import factories
-from tests.portal.conftest import field_error, settle, text
+from tests.ledger_helpers import settle
+from tests.portal.helpers import field_error, text
 
 
 def mints(app) -> list[ChainIntent]:

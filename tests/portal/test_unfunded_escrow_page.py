@@ -11,7 +11,8 @@ from concord.orders import service as orders
 from concord.orders.models import OrderState, PurchaseOrder
 
 from tests import orders_factory
-from tests.portal.conftest import settle, text
+from tests.ledger_helpers import settle
+from tests.portal.helpers import text
 
 
 def _refused(app, session, world, worker) -> PurchaseOrder:

@@ -19,6 +19,9 @@ from concord.db import database
 from tests.factories import PASSWORD
 from tests.security.helpers import portal_login
 
+# The CLI opens its own app and engine; tampering goes through connections of its own: commits are real.
+pytestmark = pytest.mark.real_commits
+
 ENTRIES = AuditEntry.__table__
 
 
@@ -191,6 +194,7 @@ def test_a_forged_entry_cannot_claim_the_link_of_an_existing_one(app, activity):
 # --- concurrent appends -----------------------------------------------------------------
 
 
+@pytest.mark.real_commits  # threads, each on its own connection
 def test_concurrent_appends_extend_one_chain_without_forking(app, activity):
     threads, per_thread = 4, 5
     barrier = threading.Barrier(threads)

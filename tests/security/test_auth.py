@@ -394,6 +394,7 @@ def test_token_last_used_at_records_use(app, client, world, frozen_clock):
     assert shown["last_used_at"] is not None
 
 
+@pytest.mark.real_commits  # reads the table on a connection of its own
 def test_raw_token_is_shown_only_at_creation_and_the_database_keeps_only_its_hash(app, client, world):
     created = client.post("/api/v1/tokens", headers=world.buyer.headers, json={"name": "secret"})
     body = created.get_json()
@@ -500,6 +501,7 @@ def test_portal_forms_show_password_rule_errors_on_the_field(app, client, world)
         assert s.execute(sa.select(User).where(User.email == "paul@pn.example")).first() is None
 
 
+@pytest.mark.production_password_hashing
 def test_passwords_are_stored_as_argon2id_with_at_least_owasp_parameters(app, client, world):
     client.post("/api/v1/me/password", headers=world.buyer.headers, json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     for user_id in (world.operator.admin.id, world.buyer.admin.id):

@@ -1,10 +1,14 @@
 """The schema comes from Alembic migrations; the models must not drift from them."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from concord import migrate
 from concord.db import database
 from concord.models import metadata
+
+# Inspects the schema on connections of its own: commits are real.
+pytestmark = pytest.mark.real_commits
 
 
 def test_migrations_create_exactly_the_schema_the_models_describe(app):
