@@ -16,7 +16,6 @@ from concord import clock, policy
 from concord.audit.service import Action, Actor, record
 from concord.auth import passwords, throttle
 from concord.auth.models import ApiToken, UserSession
-from concord.db import get_or_raise
 from concord.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
 from concord.policy import Principal, refusal_reason
 from concord.tenancy.models import User
@@ -213,7 +212,8 @@ def log_out_token(session: Session, principal: Principal) -> None:
     """End the bearer token the request came with (the API's logout)."""
     if principal.via != "token":
         raise Conflict("Only a request made with a bearer token can log that token out.")
-    token = get_or_raise(session, ApiToken, principal.credential_id, with_for_update=True)
+    # FOR UPDATE of the token's row only: its user is joined in by an outer join.
+    token = session.execute(sa.select(ApiToken).where(ApiToken.id == principal.credential_id).with_for_update(of=ApiToken)).unique().scalar_one()
     if token.revoked_at is None:
         token.revoked_at = clock.utcnow()
         record(session, Action.TOKEN_REVOKED, actor=principal.actor, subject_org_id=principal.org.id, object_type="api_token", object_id=token.id, before={"state": "active"}, after={"state": "revoked"}, reason="logout")
