@@ -43,7 +43,7 @@ def of(app: Flask) -> Wiring:
 
 def current() -> Wiring:
     """The wiring of the app in context (an empty one outside any app context)."""
-    return of(current_app._get_current_object()) if has_app_context() else Wiring()
+    return of(current_app) if has_app_context() else Wiring()
 
 
 def of_session(session: Session) -> Wiring:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -17,10 +18,16 @@ disputes = Blueprint("disputes", __name__, url_prefix="/api/v1/disputes", descri
 BLUEPRINTS = [disputes]
 
 
-def shown_dispute(dispute: Dispute) -> Dispute:
-    order = db.session().get(PurchaseOrder, dispute.order_id)
-    dispute.order_number, dispute.currency, dispute.escrowed = order.number, order.currency, order.confirmed_total
-    return dispute
+def shown_dispute(dispute: Dispute) -> dict[str, Any]:
+    """The dispute as DisputeSchema shows it, with its order's number, currency and escrowed value."""
+    order = db.get_or_raise(db.session(), PurchaseOrder, dispute.order_id)
+    return {
+        **{key: getattr(dispute, key) for key in (
+            "id", "order_id", "state", "buyer_org_id", "supplier_org_id", "arbiter_org_id", "opened_by_org_id",
+            "reason", "payee_amount", "buyer_amount", "resolution", "resolved_at", "created_at",
+        )},
+        "order_number": order.number, "currency": order.currency, "escrowed": order.confirmed_total,
+    }
 
 
 @disputes.route("")

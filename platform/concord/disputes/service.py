@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from concord import clock, policy
 from concord.audit.service import Action, record
-from concord.db import commit_or_conflict, locked
+from concord.db import commit_or_conflict, get_or_raise, locked
 from concord.disputes import lifecycle as dispute_lifecycle
 from concord.errors import Forbidden, InvalidTransition, ValidationFailed
 from concord.fingerprints import fingerprint
@@ -55,15 +55,19 @@ def resolve_dispute(session: Session, principal: Principal, dispute_id: uuid.UUI
     # A resolution the chain refused leaves the escrow disputed: the arbiter decides again.
     if (why := dispute_lifecycle.refusal(session, dispute, order, "resolve")) is not None:
         raise InvalidTransition("dispute", str(dispute.state), "resolve", [], why)
-    if payee_amount > order.confirmed_total:
-        raise ValidationFailed({"payee_amount": [f"At most the escrowed {order.confirmed_total} {order.currency}."]})
-    if payee_amount.as_tuple().exponent < -2:
+    escrowed = order.confirmed_total
+    if escrowed is None:
+        raise LookupError(f"Order {order.number} has no confirmed total: nothing is escrowed")
+    if payee_amount > escrowed:
+        raise ValidationFailed({"payee_amount": [f"At most the escrowed {escrowed} {order.currency}."]})
+    exponent = payee_amount.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent < -2:
         raise ValidationFailed({"payee_amount": ["At most two decimal places."]})
     now = clock.utcnow()
     dispute_lifecycle.enter(dispute, "resolve")
     lifecycle.enter(order, "resolve")  # the order stays disputed until the chain settles it
     dispute.payee_amount = payee_amount.quantize(Decimal("0.01"))
-    dispute.buyer_amount = order.confirmed_total - dispute.payee_amount
+    dispute.buyer_amount = escrowed - dispute.payee_amount
     dispute.resolution, dispute.resolved_by, dispute.resolved_at = resolution.strip(), principal.user.id, now
     order.settlement_queued_at = now
     intent = escrow.resolve(
@@ -100,7 +104,7 @@ def disputes_query(principal: Principal, *, state: DisputeState | None = None, p
 def allowed_actions(session: Session, dispute: Dispute, principal: Principal) -> list[str]:
     """What the principal may do with the dispute now (its arbiter's admins resolve it)."""
     actor = dispute_lifecycle.ARBITER if dispute.arbiter_org_id == principal.org.id and principal.user.role == Role.ADMIN else None
-    return dispute_lifecycle.allowed_actions(session, dispute, session.get(PurchaseOrder, dispute.order_id), actor)
+    return dispute_lifecycle.allowed_actions(session, dispute, get_or_raise(session, PurchaseOrder, dispute.order_id), actor)
 
 
 def close_unresolved(session: Session, order: PurchaseOrder, to_supplier: Decimal, to_buyer: Decimal) -> None:

@@ -88,7 +88,7 @@ def resolve(dispute_id: uuid.UUID):
             disputes.resolve_dispute, db.session(), principal(), dispute.id, loaded["payee_amount"], loaded["resolution"]
         )
         if resolved:
-            order = db.session().get(PurchaseOrder, resolved.order_id)
+            order = db.get_or_raise(db.session(), PurchaseOrder, resolved.order_id)
             flash(
                 f"Dispute on order {order.number} resolved: {money_text(resolved.payee_amount)} {order.currency} to the supplier, "
                 f"{money_text(resolved.buyer_amount)} {order.currency} back to the buyer, once the ledger confirms it.",

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from concord import clock
+from concord.db import get_or_raise
 from concord.errors import Conflict
 from concord.ledger import outbox
 from concord.ledger.artifacts import load_artifact
@@ -113,6 +114,8 @@ def _inputs(contract: str, function: str) -> list[str]:
 
 def call_args(intent: ChainIntent) -> dict[str, Any]:
     """An intent's call arguments by their names in the contract's ABI."""
+    if intent.function is None:
+        raise ValueError(f"Intent {intent.seq} calls no function (a deployment)")
     return dict(zip(_inputs(intent.contract, intent.function), intent.args, strict=True))
 
 
@@ -156,10 +159,10 @@ def fund(session: Session, order) -> list[ChainIntent]:
     escrow = _deployment(session, chain_id, ESCROW)
     # Locked before the balance is read: a concurrent funding by the same buyer waits for
     # this one to commit, then sees its reservation (and its intents stay in one run).
-    buyer, supplier = outbox.lock_sender(session, order.buyer_org_id), session.get(OrganizationKey, order.supplier_org_id)
+    buyer, supplier = outbox.lock_sender(session, order.buyer_org_id), get_or_raise(session, OrganizationKey, order.supplier_org_id)
     arbiter_id = order.arbiter_org_id or _operator_id(session)
-    arbiter = session.get(OrganizationKey, arbiter_id)
-    if session.get(Organization, arbiter_id).status != OrgStatus.ACTIVE:
+    arbiter = get_or_raise(session, OrganizationKey, arbiter_id)
+    if get_or_raise(session, Organization, arbiter_id).status != OrgStatus.ACTIVE:
         raise Conflict(
             "The arbiter your partnership names is not an active member of the consortium; the partners must agree on another before the escrow can be funded.",
             current_state=str(order.state),
@@ -172,7 +175,7 @@ def fund(session: Session, order) -> list[ChainIntent]:
             errors={"escrow": [f"Needs {order.confirmed_total} {order.currency}; available {from_units(max(available, 0))}."]},
             current_state=str(order.state),
         )
-    buyer_name = session.get(Organization, order.buyer_org_id).legal_name
+    buyer_name = get_or_raise(session, Organization, order.buyer_org_id).legal_name
     common = {"organization_id": order.buyer_org_id, "subject": (ESCROW_SUBJECT, order.id)}
     return [
         outbox.enqueue(
@@ -241,6 +244,8 @@ def withdraw(session: Session, order, organization_id: uuid.UUID, *, after: Chai
     currency, unless one is still queued: a withdrawal takes everything credited when it is
     mined, so a queued one covers this credit too (a signed one may have been mined already)."""
     chain_id = current_chain_id(session)
+    if chain_id is None:  # as _deployment finds nothing on no chain
+        raise LedgerNotReady(f"{token_name(order.currency)} is not deployed on the ledger yet; try again once the operator has deployed the contracts.")
     token = _deployment(session, chain_id, token_name(order.currency))
     sender = address_of(session, organization_id)
     pending = session.execute(
@@ -390,8 +395,8 @@ def progress(session: Session, order_id: uuid.UUID) -> Progress:
     return Progress(
         in_flight=any(i.state in OPEN_STATES for i in intents),
         settled=any(i.function in SETTLING for i in confirmed),
-        refused_releases=[i.finished_at for i in intents if i.function == Step.RELEASE and i.state == IntentState.FAILED],
-        last_step=Step(last.function) if last is not None else None,
+        refused_releases=[i.finished_at for i in intents if i.function == Step.RELEASE and i.state == IntentState.FAILED and i.finished_at is not None],
+        last_step=Step(last.function) if last is not None and last.function is not None else None,
         last_step_at=last.finished_at if last is not None else None,
     )
 
@@ -486,9 +491,9 @@ def settlement(session: Session, order) -> Settlement:
         escrow_reference="0x" + to_bytes32(order.id).hex(),
         # Steps recorded by the parties that the chain has not confirmed yet (queued while
         # the ledger is unreachable, or waiting for an earlier party's step).
-        pending_steps=[intent.function for intent in intents if intent.state in OPEN_STATES],
+        pending_steps=[intent.function for intent in intents if intent.function is not None and intent.state in OPEN_STATES],
         # Steps the chain refused: the escrow stays where the chain left it (see `state`).
-        failed_steps=[intent.function for intent in intents if intent.state == IntentState.FAILED],
+        failed_steps=[intent.function for intent in intents if intent.function is not None and intent.state == IntentState.FAILED],
         transactions=intents, events=events, **values,
     )
 

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from concord import policy
+from concord.db import get_or_raise
 from concord.audit.service import Action, record
 from concord.errors import Conflict, ValidationFailed
 from concord.tenancy.models import Organization, OrgStatus
@@ -29,7 +30,7 @@ _ROLE_OF_CAPABILITY = {
 
 
 def keyring() -> keys.KeyRing:
-    return keys.KeyRing.of(current_app._get_current_object())
+    return keys.KeyRing.of(current_app)
 
 
 def member_roles(capabilities, *, is_operator: bool = False) -> int:
@@ -89,7 +90,7 @@ ARBITER_SUBJECT = "arbiter"
 def grant_arbiter(session: Session, organization) -> ChainIntent:
     """Queue the operator's grant of the arbiter role to a member a partnership names (its
     other roles kept), so that escrows may name it to decide their disputes."""
-    key = session.get(OrganizationKey, organization.id)
+    key = get_or_raise(session, OrganizationKey, organization.id)
     return outbox.enqueue(
         session,
         organization_id=_operator_id(session),
@@ -157,6 +158,7 @@ def mint(session: Session, principal: Principal, organization_id: uuid.UUID, cur
         errors["currency"] = [f"Settlement tokens exist for {', '.join(current_app.config['SETTLEMENT_CURRENCIES'])}."]
     if errors:
         raise ValidationFailed(errors)
+    assert organization is not None and key is not None  # refused above otherwise
     intent = outbox.enqueue(
         session,
         organization_id=principal.org.id,

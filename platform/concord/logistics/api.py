@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -17,16 +18,22 @@ shipments = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", des
 BLUEPRINTS = [shipments]
 
 
-def shown_shipment(shipment: Shipment) -> Shipment:
-    """The shipment with its order's number and address (all a carrier sees of the order),
-    its milestones, proof of delivery, and what the caller may do with it now."""
+def shown_shipment(shipment: Shipment) -> dict[str, Any]:
+    """The shipment as ShipmentSchema shows it: with its order's number and address (all a
+    carrier sees of the order), its milestones, proof of delivery, and what the caller may
+    do with it now."""
     session = db.session()
-    order = session.get(PurchaseOrder, shipment.order_id)
-    shipment.order_number, shipment.ship_to = order.number, order.ship_to
-    shipment.milestones = service.milestones_of(session, shipment.id)
-    shipment.proof_of_delivery = shipment if shipment.state == ShipmentState.DELIVERED else None
-    shipment.allowed_actions = service.allowed_actions(session, shipment, current_principal())
-    return shipment
+    order = db.get_or_raise(session, PurchaseOrder, shipment.order_id)
+    return {
+        **{key: getattr(shipment, key) for key in (
+            "id", "order_id", "number", "state", "buyer_org_id", "supplier_org_id", "carrier_org_id",
+            "tracking_number", "shipped_at", "lines", "created_at",
+        )},
+        "order_number": order.number, "ship_to": order.ship_to,
+        "milestones": service.milestones_of(session, shipment.id),
+        "proof_of_delivery": shipment if shipment.state == ShipmentState.DELIVERED else None,
+        "allowed_actions": service.allowed_actions(session, shipment, current_principal()),
+    }
 
 
 @shipments.route("")

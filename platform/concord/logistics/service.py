@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from concord import clock, policy
 from concord.audit.service import Action, record
-from concord.db import locked
+from concord.db import get_or_raise, locked
 from concord.errors import InvalidTransition, ValidationFailed
 from concord.fingerprints import fingerprint
 from concord.ledger import escrow
@@ -46,6 +46,13 @@ CLOCK_SKEW = lifecycle.CLOCK_SKEW
 
 def shipments_of(session: Session, order_id: uuid.UUID) -> list[Shipment]:
     return list(session.execute(sa.select(Shipment).where(Shipment.order_id == order_id).order_by(Shipment.number)).scalars())
+
+
+def _proof_hash(shipment: Shipment) -> str:
+    """The proof of a delivered shipment (every delivered one has it)."""
+    if shipment.pod_proof_hash is None:
+        raise LookupError(f"Shipment {shipment.id} has no proof of delivery")
+    return shipment.pod_proof_hash
 
 
 def shipped_quantities(session: Session, order_id: uuid.UUID) -> dict[uuid.UUID, Decimal]:
@@ -162,7 +169,7 @@ def allowed_actions(session: Session, shipment: Shipment, principal: Principal) 
     """What the principal may do with the shipment now: the shipment's table, while the
     order's escrow is funded on chain (what `record_milestone`/`record_delivery` check)."""
     actions = shipment_lifecycle.allowed_actions(shipment, principal)
-    if "prove_delivery" in actions and lifecycle.escrow_funded(session, session.get(PurchaseOrder, shipment.order_id), "carrier") is not None:
+    if "prove_delivery" in actions and lifecycle.escrow_funded(session, get_or_raise(session, PurchaseOrder, shipment.order_id), "carrier") is not None:
         actions.remove("prove_delivery")
     return actions
 
@@ -186,7 +193,7 @@ def record_milestone(session: Session, principal: Principal, shipment_id: uuid.U
         session, Action.MILESTONE_RECORDED, actor=principal.actor, subject_org_id=shipment.buyer_org_id, related_org_id=shipment.supplier_org_id,
         object_type="shipment", object_id=shipment.id, after={"kind": str(milestone.kind), "occurred_at": milestone.occurred_at.isoformat(), "location": milestone.location},
     )
-    order = session.get(PurchaseOrder, shipment.order_id)
+    order = get_or_raise(session, PurchaseOrder, shipment.order_id)
     tell(session, "shipment.milestone", order, {shipment.buyer_org_id, shipment.supplier_org_id}, f"Shipment {shipment.number} of order {order.number}: {str(milestone.kind).replace('_', ' ')} at {milestone.location}.", shipment_id=str(shipment.id), kind=str(milestone.kind))
     session.commit()
     return milestone
@@ -226,7 +233,7 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
     completes = order.state == OrderState.SHIPPED and all(s.state == ShipmentState.DELIVERED for s in shipments_of(session, order.id))
     if completes:
         before, order.delivered_at = lifecycle.enter(order, "deliver"), clock.utcnow()
-        proofs = sorted(s.pod_proof_hash for s in shipments_of(session, order.id))
+        proofs = sorted(_proof_hash(s) for s in shipments_of(session, order.id))
         order_proof = fingerprint({"order_id": str(order.id), "deliveries": proofs})
         intents.append(escrow.attest_delivery(session, order, shipment.carrier_org_id, order_proof, f"{carrier_name} attests delivery of order {order.number}"))
     session.flush()

@@ -73,7 +73,7 @@ def _shipment_page(shipment: Shipment, *, active: str | None = None, errors: dic
     """The shipment page; after a refused form, with that form as sent and its messages."""
     me = principal()
     session = db.session()
-    order = session.get(PurchaseOrder, shipment.order_id)
+    order = db.get_or_raise(session, PurchaseOrder, shipment.order_id)
     # What the carrier may do: the same function the service checks (a viewer does nothing).
     allowed = service.allowed_actions(session, shipment, me)
     carrier_acts = bool(allowed)

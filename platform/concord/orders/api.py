@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -21,11 +22,17 @@ orders = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description=
 BLUEPRINTS = [orders]
 
 
-def _shown(order: PurchaseOrder) -> PurchaseOrder:
-    """The order with what the caller may do with it now."""
+def _shown(order: PurchaseOrder) -> dict[str, Any]:
+    """The order as OrderSchema shows it, with what the caller may do with it now."""
     principal = current_principal()
-    order.allowed_actions = lifecycle.allowed_actions(db.session(), order, lifecycle.side_of(order, principal))
-    return order
+    return {
+        **{key: getattr(order, key) for key in (
+            "id", "number", "buyer_org_id", "supplier_org_id", "state", "revision", "currency", "total", "confirmed_total",
+            "ship_to", "incoterm", "payment_terms", "state_reason", "lines", "issued_at", "acknowledged_at", "closed_at",
+            "created_at", "updated_at",
+        )},
+        "allowed_actions": lifecycle.allowed_actions(db.session(), order, lifecycle.side_of(order, principal)),
+    }
 
 
 def _order(order_id: uuid.UUID) -> PurchaseOrder:

@@ -10,6 +10,7 @@ clock (the worker releases an escrow whose window passed in silence).
 """
 from __future__ import annotations
 
+import weakref
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -135,19 +136,25 @@ def funding_voidable(session: Session, order: PurchaseOrder, side: str) -> str |
     return "its escrow is funded or being funded (open a dispute instead)"
 
 
+# The dispute window of each loaded order, for as long as the order object lives.
+_ESCROW_WINDOWS: weakref.WeakKeyDictionary[PurchaseOrder, timedelta] = weakref.WeakKeyDictionary()
+
+
 def dispute_window(session: Session, order: PurchaseOrder) -> timedelta:
     """The window the order's escrow was funded with; the configured one until the
     funding is indexed. Looked up once per loaded order."""
-    window = getattr(order, "_escrow_window", None)
+    window = _ESCROW_WINDOWS.get(order)
     if window is None:
         window = escrow.dispute_window(session, order.id) or timedelta(hours=int(current_app.config["DISPUTE_WINDOW_HOURS"]))
-        order._escrow_window = window
+        _ESCROW_WINDOWS[order] = window
     return window
 
 
 def buyer_deadline(session: Session, order: PurchaseOrder) -> datetime:
     """Until when the buyer may confirm receipt or dispute a delivered order."""
     window = dispute_window(session, order)
+    if order.delivered_at is None:
+        raise LookupError(f"Order {order.number} is not delivered: it has no buyer's deadline")
     return order.delivered_at + window - min(BUYER_MARGIN, window / 4)
 
 

@@ -297,11 +297,14 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     if errors:
         raise ValidationFailed(errors)
     confirmed_total = Decimal("0.00")
+    partial = False
     for line in order.lines:
         answer = by_line[line.line_no]
-        line.confirmed_quantity = answer["confirmed_quantity"].quantize(QUANTITY_STEP)
+        confirmed_quantity: Decimal = answer["confirmed_quantity"].quantize(QUANTITY_STEP)
+        line.confirmed_quantity = confirmed_quantity
         line.confirmed_date = answer["confirmed_date"]
-        confirmed_total += line_value(line.confirmed_quantity, line.unit_price)
+        confirmed_total += line_value(confirmed_quantity, line.unit_price)
+        partial = partial or confirmed_quantity < line.quantity
     order.confirmed_total = confirmed_total
     order.arbiter_org_id = tenancy.arbiter_of(session, order.buyer_org_id, order.supplier_org_id)
     # The confirmed total goes into escrow from the buyer's settlement tokens, queued in this
@@ -309,7 +312,6 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     fundings = escrow.fund(session, order)
     before = lifecycle.enter(order, "acknowledge")
     order.acknowledged_at = clock.utcnow()
-    partial = any(line.confirmed_quantity < line.quantity for line in order.lines)
     session.flush()
     audit_step(session, principal, order, "acknowledge", before, confirmed_total=str(confirmed_total), partial=partial, escrow_transactions=[str(i.uid) for i in fundings])
     tell(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from concord import clock, policy
 from concord.audit.service import Action, record
-from concord.db import commit_or_conflict, database, locked
+from concord.db import commit_or_conflict, database, get_or_raise, locked
 from concord.disputes import service as disputes
 from concord.errors import ValidationFailed
 from concord.ledger import escrow
@@ -87,6 +87,8 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
             )
         )
     accepted_value = sum((rl.accepted_value for rl in receipt_lines), Decimal("0.00"))
+    if order.confirmed_total is None:
+        raise LookupError(f"Order {order.number} has no confirmed total to receive against")
     now = clock.utcnow()
     receipt = Receipt(
         order_id=order.id, accepted_value=accepted_value, refund_value=order.confirmed_total - accepted_value,
@@ -151,7 +153,7 @@ def overdue(session: Session, order: PurchaseOrder) -> str | None:
     refused = steps.refused_releases
     if len(refused) >= MAX_RELEASE_ATTEMPTS or (refused and clock.utcnow() < refused[-1] + RELEASE_RETRY):
         return None  # the chain refused it: try again later, and at most a few times (failed_steps shows it)
-    if steps.last_step in (None, escrow.Step.OPEN_DISPUTE):
+    if steps.last_step in (None, escrow.Step.OPEN_DISPUTE) or steps.last_step_at is None:
         return None
     if clock.utcnow() < steps.last_step_at + dispute_window(session, order) + RELEASE_MARGIN:
         return None
@@ -172,7 +174,7 @@ def release_overdue(app: Flask) -> int:
         ).scalars().all()
         operator_id = tenancy.operator_id(session)
         for order_id in candidates:
-            if overdue(session, session.get(PurchaseOrder, order_id)) is None:
+            if overdue(session, get_or_raise(session, PurchaseOrder, order_id)) is None:
                 session.rollback()  # nothing to do: no row lock taken
                 continue
             order = locked(session, PurchaseOrder, order_id)
@@ -204,7 +206,10 @@ def close_on_settlement(session: Session, order_id: uuid.UUID, intent) -> None:
     order = session.execute(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id).with_for_update()).scalar_one_or_none()
     if order is None or order.state == OrderState.CLOSED:
         return
-    to_supplier, to_buyer = escrow.settled_split(session, order, settled_by=intent)
+    split = escrow.settled_split(session, order, settled_by=intent)
+    if split is None:
+        raise LookupError(f"Order {order.number}: no settling step of its escrow")
+    to_supplier, to_buyer = split
     before, order.closed_at = lifecycle.enter(order, "settle"), clock.utcnow()
     disputes.close_unresolved(session, order, to_supplier, to_buyer)
     withdrawals = [

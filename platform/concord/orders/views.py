@@ -412,7 +412,7 @@ def ship(order_id: uuid.UUID):
     if refused:
         return _detail(order, active="ship", errors=refused[0], status=refused[1])
     known = {line.line_no for line in order.lines}
-    lines: list[dict[str, str]] = []
+    lines: list[dict[str, str | int]] = []
     slots: list[tuple[int, str]] = []
     for line_no, values in form_rows("ship", SHIP_FIELDS):
         if line_no not in known:
@@ -502,6 +502,8 @@ def release(order_id: uuid.UUID):
     if released:
         if accepting:
             receipt = settlement.receipt_of(db.session(), order.id)
+            if receipt is None:  # the supplier just accepted it
+                raise LookupError(f"Order {order.number} has no receipt")
             buyer = _names(order.buyer_org_id)[order.buyer_org_id]
             message = (
                 f"Receipt accepted: the escrow of order {order.number} pays you {money_text(receipt.accepted_value)} {order.currency} "

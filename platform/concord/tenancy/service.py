@@ -483,7 +483,7 @@ def legal_names(session: Session, org_ids) -> dict[uuid.UUID, str]:
     ids = {org_id for org_id in org_ids if org_id is not None}
     if not ids:
         return {}
-    return dict(session.execute(sa.select(Organization.id, Organization.legal_name).where(Organization.id.in_(ids))).all())
+    return {org_id: name for org_id, name in session.execute(sa.select(Organization.id, Organization.legal_name).where(Organization.id.in_(ids)))}
 
 
 def partnerships_query(principal: Principal, *, status: PartnershipStatus | None = None, relation: Relation | None = None) -> sa.Select:

@@ -3,8 +3,9 @@ error, a bookmarked or retyped address), leads to the page that holds the form i
 answering 405."""
 from __future__ import annotations
 
-from flask import Flask, Response, redirect, request
+from flask import Flask, redirect, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Response
 
 from concord import errors
 
