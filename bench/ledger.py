@@ -10,6 +10,7 @@ wait for each receipt:
 Run: `make bench` (or `.venv/bin/python bench/ledger.py [--count N]`). Prints rates and the
 outbox/bare ratio per chain, measured side by side in one run (target: ratio >= 0.80).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.factories`, run from anywhere
 
-from eth_account import Account  # noqa: E402
+from concord import migrate
+from concord.app import create_app
+from concord.db import database
+from concord.ledger import devnode, outbox, runtime
+from concord.ledger.artifacts import load_artifact
+from concord.ledger.chain import open_chain
+from concord.ledger.deploy import deploy, deployments
+from eth_account import Account
 
-from concord import migrate  # noqa: E402
-from concord.app import create_app  # noqa: E402
-from concord.db import database  # noqa: E402
-from concord.ledger import devnode, outbox, runtime  # noqa: E402
-from concord.ledger.artifacts import load_artifact  # noqa: E402
-from concord.ledger.chain import open_chain  # noqa: E402
-from concord.ledger.deploy import deploy, deployments  # noqa: E402
-from tests import factories  # noqa: E402
+from tests import factories
 
 
 def _app(folder: Path):
@@ -69,15 +70,23 @@ def measure(app, chain, count: int) -> tuple[float, float]:
         from concord.tenancy.models import Organization
 
         operator_id = session.query(Organization.id).filter(Organization.is_operator.is_(True)).scalar()
-        outbox.enqueue(session, organization_id=operator_id, contract="Consortium", function="addMember", args=[bare.address, to_bytes32(member_id), 2], purpose="bench")
+        outbox.enqueue(
+            session, organization_id=operator_id, contract="Consortium", function="addMember", args=[bare.address, to_bytes32(member_id), 2], purpose="bench"
+        )
     worker.drain()
     chain.top_up(bare.address, worker.fee)
     nonce = chain.nonce(bare.address)
     started = time.perf_counter()
     for index in range(count):
         transaction = {
-            "to": anchor.address, "data": anchor.encode_abi("anchor", args=[_batch(1, index), b"\x01" * 32, 3]),
-            "gas": outbox.GAS_LIMITS["anchor"], "nonce": nonce + index, "chainId": chain.chain_id, "value": 0, "type": 2, **worker.fee,
+            "to": anchor.address,
+            "data": anchor.encode_abi("anchor", args=[_batch(1, index), b"\x01" * 32, 3]),
+            "gas": outbox.GAS_LIMITS["anchor"],
+            "nonce": nonce + index,
+            "chainId": chain.chain_id,
+            "value": 0,
+            "type": 2,
+            **worker.fee,
         }
         tx_hash = chain.send_raw(bare.sign_transaction(transaction).raw_transaction)
         assert chain.receipt(tx_hash, timeout=30)["status"] == 1
@@ -87,7 +96,9 @@ def measure(app, chain, count: int) -> tuple[float, float]:
     chain.top_up(factories_address(app, member_id), worker.fee)
     with database(app).sessionmaker() as session, session.begin():
         for index in range(count):
-            outbox.enqueue(session, organization_id=member_id, contract="ProvenanceAnchor", function="anchor", args=[_batch(2, index), b"\x02" * 32, 3], purpose="bench")
+            outbox.enqueue(
+                session, organization_id=member_id, contract="ProvenanceAnchor", function="anchor", args=[_batch(2, index), b"\x02" * 32, 3], purpose="bench"
+            )
     started = time.perf_counter()
     settled = worker.drain()
     outbox_rate = count / (time.perf_counter() - started)

@@ -22,6 +22,7 @@ Run: `make bench` (or `.venv/bin/python bench/orders.py [--orders N] [--requests
 [--database-url postgresql://postgres@127.0.0.1:5432/test]`). On PostgreSQL the run works in
 a fresh schema and drops it afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,20 +42,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.factories`, run from anywhere
 
-import sqlalchemy as sa  # noqa: E402
-from flask import Flask, jsonify  # noqa: E402
+import sqlalchemy as sa
+from concord import clock, migrate
+from concord.app import create_app
+from concord.db import database
+from concord.ledger import indexer, outbox, runtime
+from concord.ledger.artifacts import load_artifact
+from concord.ledger.deploy import deploy, deployments
+from concord.ledger.models import ChainIntent, IntentState
+from concord.ledger.service import address_of, token_units
+from concord.orders.models import OrderLine, OrderState, PurchaseOrder
+from concord.tenancy.models import Relation
+from flask import Flask, jsonify
 
-from concord import clock, migrate  # noqa: E402
-from concord.app import create_app  # noqa: E402
-from concord.db import database  # noqa: E402
-from concord.ledger import indexer, outbox, runtime  # noqa: E402
-from concord.ledger.artifacts import load_artifact  # noqa: E402
-from concord.ledger.deploy import deploy, deployments  # noqa: E402
-from concord.ledger.models import ChainIntent, IntentState  # noqa: E402
-from concord.ledger.service import address_of, token_units  # noqa: E402
-from concord.orders.models import OrderLine, OrderState, PurchaseOrder  # noqa: E402
-from concord.tenancy.models import Relation  # noqa: E402
-from tests import factories  # noqa: E402
+from tests import factories
 
 CURRENCY = "EUR"
 DEFAULT_PAGE = 50  # concord.pagination.DEFAULT_LIMIT
@@ -83,7 +84,7 @@ def bench_app(folder: Path, database_url: str | None):
         url = database_url
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
-                url = "postgresql+psycopg://" + url[len(prefix):]
+                url = "postgresql+psycopg://" + url[len(prefix) :]
         schema = f"bench_{uuid.uuid4().hex[:12]}"
         admin = sa.create_engine(url)
         with admin.begin() as connection:
@@ -161,7 +162,11 @@ def full_story(app, client, operator, buyer, supplier, carrier, count: int) -> d
 
     # The buyer's catalog and funds (set-up, not timed).
     products = [
-        expect(client.post("/api/v1/products", json={"sku": f"BENCH-{i}", "name": f"Bench part {i}", "unit_of_measure": "H87"}, headers=buyer.headers), 201, "product")["id"]
+        expect(
+            client.post("/api/v1/products", json={"sku": f"BENCH-{i}", "name": f"Bench part {i}", "unit_of_measure": "H87"}, headers=buyer.headers),
+            201,
+            "product",
+        )["id"]
         for i in (1, 2)
     ]
     location = expect(
@@ -170,10 +175,15 @@ def full_story(app, client, operator, buyer, supplier, carrier, count: int) -> d
             json={"name": "Plant Bench", "address_line1": "Werkstrasse 7", "postal_code": "70565", "city": "Stuttgart", "country": "DE"},
             headers=buyer.headers,
         ),
-        201, "location",
+        201,
+        "location",
     )["id"]
     funds = sum((sum((q * p for q, p in order_lines(i)), Decimal(0)) for i in range(count)), Decimal(0)) + Decimal(1000)
-    expect(client.post("/api/v1/ledger/mint", json={"organization_id": str(buyer.org.id), "currency": CURRENCY, "amount": str(funds)}, headers=operator.headers), 202, "mint")
+    expect(
+        client.post("/api/v1/ledger/mint", json={"organization_id": str(buyer.org.id), "currency": CURRENCY, "amount": str(funds)}, headers=operator.headers),
+        202,
+        "mint",
+    )
     settle(app, worker)
     with database(app).sessionmaker() as session:
         first_seq = session.execute(sa.select(sa.func.coalesce(sa.func.max(ChainIntent.seq), 0))).scalar_one()
@@ -190,11 +200,15 @@ def full_story(app, client, operator, buyer, supplier, carrier, count: int) -> d
     orders: dict[str, Decimal] = {}
     for index in range(count):
         body = {
-            "number": f"PO-BENCH-{index:05d}", "supplier_id": str(supplier.org.id), "currency": CURRENCY, "ship_to_location_id": location,
-            "incoterm": "DAP", "payment_terms": "Escrow, released on receipt",
+            "number": f"PO-BENCH-{index:05d}",
+            "supplier_id": str(supplier.org.id),
+            "currency": CURRENCY,
+            "ship_to_location_id": location,
+            "incoterm": "DAP",
+            "payment_terms": "Escrow, released on receipt",
             "lines": [
                 {"product_id": product, "quantity": str(quantity), "unit_price": str(price), "requested_date": (date.today() + timedelta(days=14)).isoformat()}
-                for product, (quantity, price) in zip(products, order_lines(index))
+                for product, (quantity, price) in zip(products, order_lines(index), strict=False)
             ],
         }
         created = expect(client.post("/api/v1/orders", json=body, headers=buyer.headers), 201, "create order")
@@ -209,7 +223,9 @@ def full_story(app, client, operator, buyer, supplier, carrier, count: int) -> d
     shipments = []
     for index, order_id in enumerate(orders):
         body = {
-            "carrier_id": str(carrier.org.id), "tracking_number": f"TRK-{index}", "shipped_at": now_iso(hours=-2),
+            "carrier_id": str(carrier.org.id),
+            "tracking_number": f"TRK-{index}",
+            "shipped_at": now_iso(hours=-2),
             "lines": [{"line_no": n, "quantity": str(q)} for n, (q, _p) in enumerate(order_lines(index), 1)],
         }
         shipments.append(expect(client.post(f"/api/v1/orders/{order_id}/shipments", json=body, headers=supplier.headers), 201, "ship")["id"])
@@ -230,7 +246,7 @@ def full_story(app, client, operator, buyer, supplier, carrier, count: int) -> d
 
     # Every order closed, its escrow released, every transaction confirmed, and the money
     # where it belongs to the last token unit.
-    for order_id, total in orders.items():
+    for order_id in orders:
         shown = expect(client.get(f"/api/v1/orders/{order_id}", headers=supplier.headers), 200, "order")
         if shown["state"] != "closed":
             raise BenchFailure(f"order {order_id} ended {shown['state']!r}, not closed")
@@ -258,9 +274,15 @@ def full_story(app, client, operator, buyer, supplier, carrier, count: int) -> d
     if left != token_units(funds) - expected:
         raise BenchFailure(f"buyer holds {left} token units on chain, expected {token_units(funds) - expected}")
     return {
-        "orders": count, "seconds": elapsed, "chain_seconds": chain_seconds, "per_minute": count / elapsed * 60, "requests": requests,
-        "tx_per_order": len(intents) / count, "gas_per_order": sum(g or 0 for _f, _s, g in intents) / count,
-        "functions": Counter(f for f, _s, _g in intents), "supplier_units": paid,
+        "orders": count,
+        "seconds": elapsed,
+        "chain_seconds": chain_seconds,
+        "per_minute": count / elapsed * 60,
+        "requests": requests,
+        "tx_per_order": len(intents) / count,
+        "gas_per_order": sum(g or 0 for _f, _s, g in intents) / count,
+        "functions": Counter(f for f, _s, _g in intents),
+        "supplier_units": paid,
     }
 
 
@@ -268,9 +290,18 @@ def full_story(app, client, operator, buyer, supplier, carrier, count: int) -> d
 
 #: How a buyer's order book of a year or so might look (weights per state).
 STATE_WEIGHTS = {
-    OrderState.CLOSED: 50, OrderState.DRAFT: 4, OrderState.ISSUED: 6, OrderState.ACKNOWLEDGED: 8, OrderState.PARTIALLY_SHIPPED: 4,
-    OrderState.SHIPPED: 6, OrderState.DELIVERED: 5, OrderState.PARTIALLY_RECEIVED: 2, OrderState.RECEIVED: 3, OrderState.REJECTED: 3,
-    OrderState.CANCELLED: 6, OrderState.DISPUTED: 3,
+    OrderState.CLOSED: 50,
+    OrderState.DRAFT: 4,
+    OrderState.ISSUED: 6,
+    OrderState.ACKNOWLEDGED: 8,
+    OrderState.PARTIALLY_SHIPPED: 4,
+    OrderState.SHIPPED: 6,
+    OrderState.DELIVERED: 5,
+    OrderState.PARTIALLY_RECEIVED: 2,
+    OrderState.RECEIVED: 3,
+    OrderState.REJECTED: 3,
+    OrderState.CANCELLED: 6,
+    OrderState.DISPUTED: 3,
 }
 _ACKNOWLEDGED = set(STATE_WEIGHTS) - {OrderState.DRAFT, OrderState.ISSUED, OrderState.REJECTED, OrderState.CANCELLED}
 _DELIVERED = {OrderState.DELIVERED, OrderState.PARTIALLY_RECEIVED, OrderState.RECEIVED, OrderState.CLOSED}
@@ -279,7 +310,13 @@ _DELIVERED = {OrderState.DELIVERED, OrderState.PARTIALLY_RECEIVED, OrderState.RE
 def seed_orders(app, client, buyer, supplier, count: int) -> Counter:
     """`count` orders of 1-4 lines each, written with bulk inserts (not through the API)."""
     products = [
-        expect(client.post("/api/v1/products", json={"sku": f"SEED-{i}", "name": f"Seeded part {i}", "unit_of_measure": "H87", "gtin": None}, headers=buyer.headers), 201, "product")
+        expect(
+            client.post(
+                "/api/v1/products", json={"sku": f"SEED-{i}", "name": f"Seeded part {i}", "unit_of_measure": "H87", "gtin": None}, headers=buyer.headers
+            ),
+            201,
+            "product",
+        )
         for i in range(1, 5)
     ]
     location = expect(
@@ -288,11 +325,12 @@ def seed_orders(app, client, buyer, supplier, count: int) -> Counter:
             json={"name": "Plant Seed", "address_line1": "Hafenstrasse 1", "postal_code": "20457", "city": "Hamburg", "country": "DE"},
             headers=buyer.headers,
         ),
-        201, "location",
+        201,
+        "location",
     )
     ship_to = {k: location.get(k) for k in ("name", "address_line1", "address_line2", "postal_code", "city", "country", "gln")}
     rng = random.Random(7)
-    states, weights = zip(*STATE_WEIGHTS.items())
+    states, weights = zip(*STATE_WEIGHTS.items(), strict=True)
     now = clock.utcnow()
     order_rows, line_rows = [], []
     for index in range(count):
@@ -307,32 +345,57 @@ def seed_orders(app, client, buyer, supplier, count: int) -> Counter:
             total += amount
             confirmed_quantity = quantity if state in _ACKNOWLEDGED else None
             confirmed += amount if confirmed_quantity else 0
-            line_rows.append({
-                "id": uuid.uuid4(), "order_id": order_id, "line_no": line_no, "product_id": uuid.UUID(product["id"]), "sku": product["sku"],
-                "product_name": product["name"], "unit_of_measure": "H87", "gtin": None, "quantity": quantity, "unit_price": price, "amount": amount,
-                "requested_date": (created + timedelta(days=21)).date(), "confirmed_quantity": confirmed_quantity,
-                "confirmed_date": (created + timedelta(days=20)).date() if confirmed_quantity else None,
-            })
+            line_rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "order_id": order_id,
+                    "line_no": line_no,
+                    "product_id": uuid.UUID(product["id"]),
+                    "sku": product["sku"],
+                    "product_name": product["name"],
+                    "unit_of_measure": "H87",
+                    "gtin": None,
+                    "quantity": quantity,
+                    "unit_price": price,
+                    "amount": amount,
+                    "requested_date": (created + timedelta(days=21)).date(),
+                    "confirmed_quantity": confirmed_quantity,
+                    "confirmed_date": (created + timedelta(days=20)).date() if confirmed_quantity else None,
+                }
+            )
         delivered = created + timedelta(days=10) if state in _DELIVERED else None
-        order_rows.append({
-            "id": order_id, "number": f"PO-SEED-{index:06d}", "buyer_org_id": buyer.org.id, "supplier_org_id": supplier.org.id, "currency": CURRENCY,
-            "ship_to_location_id": uuid.UUID(location["id"]), "ship_to": ship_to, "incoterm": "DAP", "payment_terms": "Escrow, released on receipt",
-            "state": state, "revision": 0 if state == OrderState.DRAFT else 1, "total": total,
-            "confirmed_total": confirmed if state in _ACKNOWLEDGED else None, "created_by": buyer.admin.id,
-            "issued_at": None if state == OrderState.DRAFT else created + timedelta(hours=1),
-            "acknowledged_at": created + timedelta(days=1) if state in _ACKNOWLEDGED else None,
-            "closed_at": created + timedelta(days=14) if state == OrderState.CLOSED else None,
-            # Delivered orders are still inside the buyer's dispute window (receive is allowed).
-            "delivered_at": now - timedelta(hours=1) if state == OrderState.DELIVERED else delivered,
-            "settlement_queued_at": created + timedelta(days=12) if state in (OrderState.RECEIVED, OrderState.CLOSED) else None,
-            "state_reason": "Capacity fully booked" if state == OrderState.REJECTED else ("Requirement changed" if state == OrderState.CANCELLED else None),
-            "created_at": created, "updated_at": created + timedelta(days=1),
-        })
+        order_rows.append(
+            {
+                "id": order_id,
+                "number": f"PO-SEED-{index:06d}",
+                "buyer_org_id": buyer.org.id,
+                "supplier_org_id": supplier.org.id,
+                "currency": CURRENCY,
+                "ship_to_location_id": uuid.UUID(location["id"]),
+                "ship_to": ship_to,
+                "incoterm": "DAP",
+                "payment_terms": "Escrow, released on receipt",
+                "state": state,
+                "revision": 0 if state == OrderState.DRAFT else 1,
+                "total": total,
+                "confirmed_total": confirmed if state in _ACKNOWLEDGED else None,
+                "created_by": buyer.admin.id,
+                "issued_at": None if state == OrderState.DRAFT else created + timedelta(hours=1),
+                "acknowledged_at": created + timedelta(days=1) if state in _ACKNOWLEDGED else None,
+                "closed_at": created + timedelta(days=14) if state == OrderState.CLOSED else None,
+                # Delivered orders are still inside the buyer's dispute window (receive is allowed).
+                "delivered_at": now - timedelta(hours=1) if state == OrderState.DELIVERED else delivered,
+                "settlement_queued_at": created + timedelta(days=12) if state in (OrderState.RECEIVED, OrderState.CLOSED) else None,
+                "state_reason": "Capacity fully booked" if state == OrderState.REJECTED else ("Requirement changed" if state == OrderState.CANCELLED else None),
+                "created_at": created,
+                "updated_at": created + timedelta(days=1),
+            }
+        )
     with database(app).sessionmaker() as session, session.begin():
         for start in range(0, len(order_rows), 2000):
-            session.execute(sa.insert(PurchaseOrder), order_rows[start:start + 2000])
+            session.execute(sa.insert(PurchaseOrder), order_rows[start : start + 2000])
         for start in range(0, len(line_rows), 5000):
-            session.execute(sa.insert(OrderLine), line_rows[start:start + 5000])
+            session.execute(sa.insert(OrderLine), line_rows[start : start + 5000])
     if database(app).engine.dialect.name == "postgresql":
         with database(app).engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE purchase_orders; ANALYZE order_lines"))
@@ -391,7 +454,11 @@ def main() -> int:
     parser.add_argument("--list-orders", type=int, default=10_000, help="orders seeded for the list measurement (default 10000)")
     parser.add_argument("--requests", type=int, default=200, help="timed list requests per page size and side (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests before each measurement (default 20)")
-    parser.add_argument("--database-url", default=os.environ.get("CONCORD_BENCH_DATABASE_URL", ""), help="PostgreSQL URL (a fresh schema is used and dropped); SQLite in a temp folder by default")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("CONCORD_BENCH_DATABASE_URL", ""),
+        help="PostgreSQL URL (a fresh schema is used and dropped); SQLite in a temp folder by default",
+    )
     args = parser.parse_args()
     if args.orders < 1 or args.list_orders <= BIG_PAGE or args.requests < 2 or args.warmup < 1:
         parser.error(f"needs --orders >= 1, --list-orders > {BIG_PAGE}, --requests >= 2 and --warmup >= 1")
@@ -436,14 +503,19 @@ def main() -> int:
     print()
     print(f"Orders through the full story on the embedded chain ({backend}, one run, {os.cpu_count()} CPUs)")
     print(f"  orders                  {story['orders']:>10}      create, issue, acknowledge, ship, proof of delivery, receipt, release, withdraw")
-    print(f"  wall time               {story['seconds']:>10.1f} s    {story['requests']} API calls, and {story['chain_seconds']:.1f} s of worker drains + indexer syncs")
+    print(
+        f"  wall time               {story['seconds']:>10.1f} s    {story['requests']} API calls, and {story['chain_seconds']:.1f} s of worker drains + indexer syncs"
+    )
     print(f"  orders per minute       {story['per_minute']:>10.1f}")
     print(f"  chain tx per order      {story['tx_per_order']:>10.2f}      {', '.join(f'{f} {n}' for f, n in sorted(story['functions'].items()))}")
     print(f"  gas per order           {story['gas_per_order']:>10,.0f}")
     print(f"  supplier paid on chain  {Decimal(story['supplier_units']).scaleb(-6):>10}      = sum of order totals, to the unit (verified)")
     print()
-    print(f"GET /api/v1/orders for a buyer with {args.list_orders:,} orders (bulk-seeded in {seeded_in:.1f} s: "
-          + ", ".join(f"{s} {n}" for s, n in states.most_common()) + ")")
+    print(
+        f"GET /api/v1/orders for a buyer with {args.list_orders:,} orders (bulk-seeded in {seeded_in:.1f} s: "
+        + ", ".join(f"{s} {n}" for s, n in states.most_common())
+        + ")"
+    )
     print(f"{'request':30} {'items':>5} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'bare p50':>9} {'bare req/s':>10} {'concord/bare':>12} {'SQL/req':>8}")
     for path, limit, latencies, bare_latencies in rows:
         print(

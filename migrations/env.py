@@ -1,8 +1,8 @@
 """Alembic environment: the engine comes from the platform (concord.migrate)."""
+
 from __future__ import annotations
 
 from alembic import context
-
 from concord.models import metadata
 
 config = context.config

@@ -1,16 +1,16 @@
 """Factories: organizations, users and tokens made through the real services."""
+
 from __future__ import annotations
 
 import itertools
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
-
 from concord.auth import service as auth_service
 from concord.policy import Principal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Organization, Relation, Role, User
+from sqlalchemy.orm import Session
 
 PASSWORD = "Correct-Horse-42"
 _counter = itertools.count(1)
@@ -57,8 +57,13 @@ def token_for(session: Session, user: User) -> str:
 def operator(session: Session) -> Member:
     n = next(_counter)
     org, admin = tenancy.bootstrap_operator(
-        session, legal_name="Operator", registration_number=f"OP-{n}", country="NL",
-        admin_name="Olivia Operator", admin_email=f"operator{n}@concord.test", password=PASSWORD,
+        session,
+        legal_name="Operator",
+        registration_number=f"OP-{n}",
+        country="NL",
+        admin_name="Olivia Operator",
+        admin_email=f"operator{n}@concord.test",
+        password=PASSWORD,
     )
     return Member(org=org, admin=admin, token=token_for(session, admin))
 
@@ -69,8 +74,12 @@ def member(session: Session, operator_member: Member | None, *capabilities: str,
     org, admin = tenancy.register_organization(
         session,
         organization={
-            "legal_name": name, "registration_number": f"REG-{n}-{uuid.uuid4().hex[:6]}", "country": "DE",
-            "contact_name": "Contact", "contact_email": f"contact{n}@example.test", "capabilities": list(capabilities),
+            "legal_name": name,
+            "registration_number": f"REG-{n}-{uuid.uuid4().hex[:6]}",
+            "country": "DE",
+            "contact_name": "Contact",
+            "contact_email": f"contact{n}@example.test",
+            "capabilities": list(capabilities),
         },
         admin={"full_name": f"Admin {n}", "email": f"admin{n}@example.test", "password": PASSWORD},
     )
@@ -148,8 +157,5 @@ def world_ids(world: World) -> dict[str, MemberIds]:
 
 def world_in(session, ids: dict[str, MemberIds]) -> World:
     """The world built earlier (and committed), as objects of `session`."""
-    members = {
-        name: Member(org=session.get(Organization, m.org_id), admin=session.get(User, m.admin_id), token=m.token)
-        for name, m in ids.items()
-    }
+    members = {name: Member(org=session.get(Organization, m.org_id), admin=session.get(User, m.admin_id), token=m.token) for name, m in ids.items()}
     return World(**members)

@@ -1,6 +1,7 @@
 """What the ledger, order, portal and browser tests share about the chain: settling the
 outbox, reading a deployed contract, a chain that fails on demand, and a checkpoint of the
 embedded chain that a test can go back to (its memory and its durable journal alike)."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -63,8 +64,10 @@ class FaultyChain:
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._chain, name)
         if callable(attribute) and self.down:
+
             def unreachable(*args, **kwargs):
                 raise ChainUnavailable("connection refused (simulated)")
+
             return unreachable
         return attribute
 

@@ -16,17 +16,16 @@ Isolation, cheapest first:
 * Passwords are hashed with a cheap argon2id in tests, except those marked
   `production_password_hashing`, which check the production parameters.
 """
+
 from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher, Type
-from flask import has_app_context
-
 from concord import clock, migrate
 from concord.app import create_app
 from concord.auth import passwords
@@ -34,6 +33,7 @@ from concord.db import database
 from concord.ledger import runtime
 from concord.ledger.chain import EmbeddedChain
 from concord.models import metadata
+from flask import has_app_context
 
 from tests import factories, orders_factory
 from tests.ledger_helpers import ChainCheckpoint, deploy_contracts, fund_buyer
@@ -55,7 +55,7 @@ def _database_url(tmp_path_factory) -> tuple[str, str | None]:
     if not url:
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'concord-test.db'}", None
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(url)
     with admin.begin() as connection:
@@ -200,7 +200,7 @@ class FrozenClock:
 
 @pytest.fixture
 def frozen_clock(monkeypatch):
-    fake = FrozenClock(datetime.now(timezone.utc).replace(microsecond=0))
+    fake = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     monkeypatch.setattr(clock, "utcnow", fake)
     return fake
 

@@ -1,18 +1,19 @@
 """What every API module shares: base schemas, the page envelope, problem documents,
 and the marker for endpoints that need no bearer token."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask import Flask, request
 from marshmallow import fields, validate
 
 from concord import db
-from concord.pagination import paginate
 from concord.errors import DomainError
-from concord.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from concord.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
 
 # JSON bodies nest objects and arrays at most this deep. The JSON parser recurses once per
 # level, and eth_account's import raises the interpreter's recursion limit to 100,000: a

@@ -1,9 +1,11 @@
 """The application factory."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
@@ -31,8 +33,8 @@ from concord.orders import api as orders_api
 from concord.orders import views as orders_views
 from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
-from concord.web import views as web_views
 from concord.web import navigation
+from concord.web import views as web_views
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
@@ -66,7 +68,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     api = ConcordApi()
     app.extensions["concord.api"] = api
-    api.init_app(app, spec_kwargs={"info": {"description": "Concord: purchase orders, shipments, escrow and provenance shared across a supply-chain consortium."}})
+    api.init_app(
+        app, spec_kwargs={"info": {"description": "Concord: purchase orders, shipments, escrow and provenance shared across a supply-chain consortium."}}
+    )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
@@ -80,8 +84,12 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (web_views.web, auth_views.auth_portal, tenancy_views.admin, audit_views.audit_portal):
         app.register_blueprint(blueprint)
     for blueprint in (
-        catalog_views.catalog_portal, orders_views.orders_portal, ledger_views.ledger_portal,
-        shipment_views.shipments_portal, disputes_views.disputes_portal, notifications_views.notifications_portal,
+        catalog_views.catalog_portal,
+        orders_views.orders_portal,
+        ledger_views.ledger_portal,
+        shipment_views.shipments_portal,
+        disputes_views.disputes_portal,
+        notifications_views.notifications_portal,
     ):
         app.register_blueprint(blueprint)
 

@@ -9,6 +9,7 @@ imported. What is wired here:
 - visibility of the notification tables (policy.py knows every other table's rule);
 - the audit trail's record of an attempt to reach another organization's object (404).
 """
+
 from __future__ import annotations
 
 from flask import Flask

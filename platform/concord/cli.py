@@ -1,5 +1,6 @@
 """The `concord` command: init, demo, run, worker, audit verify, contracts build/deploy,
 ledger verify, keys rotate, operator create."""
+
 from __future__ import annotations
 
 import os
@@ -220,8 +221,7 @@ def worker() -> None:
     app = _app()
     if _embedded_chain(app):
         raise click.ClickException(
-            "The embedded chain lives inside `concord run`, which runs its own worker; "
-            "`concord worker` is for a chain node given by CONCORD_CHAIN_URL."
+            "The embedded chain lives inside `concord run`, which runs its own worker; `concord worker` is for a chain node given by CONCORD_CHAIN_URL."
         )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -278,8 +278,13 @@ def operator_create(legal_name, registration_number, country, admin_name, admin_
     with app.app_context(), _session(app) as session:
         try:
             org, user = bootstrap_operator(
-                session, legal_name=legal_name, registration_number=registration_number, country=country,
-                admin_name=admin_name, admin_email=admin_email, password=password,
+                session,
+                legal_name=legal_name,
+                registration_number=registration_number,
+                country=country,
+                admin_name=admin_name,
+                admin_email=admin_email,
+                password=password,
             )
         except DomainError as error:
             details = "; ".join(f"{k}: {' '.join(v)}" for k, v in (error.errors or {}).items())

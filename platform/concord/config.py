@@ -3,6 +3,7 @@
 Nothing here runs at import time: `Config.from_env()` is called by the app factory and
 the CLI, and tests pass their own mapping to `create_app`.
 """
+
 from __future__ import annotations
 
 import os
@@ -88,7 +89,7 @@ class Config:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Config":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
         env = os.environ if environ is None else environ
         instance = Path(env.get("CONCORD_INSTANCE_DIR") or Path.cwd() / "instance").resolve()
         database_url = env.get("DATABASE_URL", "").strip()
@@ -97,9 +98,9 @@ class Config:
             instance.mkdir(parents=True, exist_ok=True)
             database_url = f"sqlite:///{instance / 'concord.db'}"
         elif database_url.startswith("postgres://"):
-            database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+            database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
         elif database_url.startswith("postgresql://"):
-            database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
         secret = env.get("CONCORD_SECRET_KEY") or _read_or_create_secret(instance / "secret_key")
         return cls(
             INSTANCE_DIR=str(instance),
@@ -120,11 +121,9 @@ class Config:
 
     @classmethod
     def defaults(cls) -> dict:
-        return {
-            name: spec.default
-            for name, spec in cls.__dataclass_fields__.items()
-            if name.isupper() and spec.default is not MISSING
-        } | {"EMBEDDED_DEFAULTS": False}
+        return {name: spec.default for name, spec in cls.__dataclass_fields__.items() if name.isupper() and spec.default is not MISSING} | {
+            "EMBEDDED_DEFAULTS": False
+        }
 
     def as_mapping(self) -> dict:
         values = {k: v for k, v in self.__dict__.items() if k.isupper()}

@@ -1,4 +1,5 @@
 """Countries by their ISO 3166-1 alpha-2 codes, from pycountry's copy of the standard."""
+
 from __future__ import annotations
 
 from functools import lru_cache

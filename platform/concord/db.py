@@ -1,8 +1,9 @@
 """Engine, sessions, the declarative base and tenant-scoped query helpers."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -36,13 +37,13 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where UTC is required")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def load_dialect_impl(self, dialect):
         return dialect.type_descriptor(sa.DateTime(timezone=dialect.name != "sqlite"))
@@ -242,7 +243,9 @@ def is_postgresql(session_: Session) -> bool:
     return session_.get_bind().dialect.name == "postgresql"
 
 
-def commit_or_conflict(session_: Session, message: str = "This conflicts with a record that was just created; reload and try again.", errors: dict | None = None) -> None:
+def commit_or_conflict(
+    session_: Session, message: str = "This conflicts with a record that was just created; reload and try again.", errors: dict | None = None
+) -> None:
     """Commit; a unique constraint hit by a concurrent request becomes a 409."""
     try:
         session_.commit()

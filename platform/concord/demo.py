@@ -1,14 +1,14 @@
 """The demo consortium: an operator, two manufacturers (with products and a plant), three
 suppliers, two carriers, a financier and an auditor, each with an admin; partnerships
 between them; and one pending registration for the operator to review."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
-
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from concord.catalog import service as catalog
 from concord.ledger import service as ledger

@@ -4,6 +4,7 @@ Services raise the domain exceptions below; one handler turns each into a proble
 document for the API or an error page for the portal. Unknown exceptions are logged and
 answered with a generic 500 that leaks nothing.
 """
+
 from __future__ import annotations
 
 import logging

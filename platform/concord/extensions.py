@@ -1,4 +1,5 @@
 """Extensions, created unbound and attached to an app by `create_app`."""
+
 from __future__ import annotations
 
 from flask_smorest import Api

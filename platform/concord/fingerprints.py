@@ -1,4 +1,5 @@
 """Fingerprints of records (a proof of delivery, a dispute's reason) as chain hashes."""
+
 from __future__ import annotations
 
 import hashlib

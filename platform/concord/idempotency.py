@@ -9,6 +9,7 @@ an invitation's token): they are kept sealed under the master key, bound to thei
 never in plain text. Keys of anonymous callers are scoped by address *and* request, so two
 clients behind one proxy that pick the same key do not meet each other's requests.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,9 +89,7 @@ def _claim() -> Response | None:
             return None
         except IntegrityError:
             session.rollback()
-        existing = session.execute(
-            sa.select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
-        ).scalar_one_or_none()
+        existing = session.execute(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)).scalar_one_or_none()
         if existing is None:
             continue
         expired = existing.created_at + timedelta(hours=current_app.config["IDEMPOTENCY_HOURS"]) < now

@@ -1,4 +1,5 @@
 """Links sent to people outside the request that made them (an invitation's accept link)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Running Alembic from the platform (the schema comes from migrations, never create_all)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,8 +1,9 @@
 """Every table of the platform, imported in one place for Alembic and the test fixtures."""
+
 from concord.audit.models import AuditEntry  # noqa: F401
 from concord.auth.models import ApiToken, UserSession  # noqa: F401
 from concord.catalog.models import Location, Product  # noqa: F401
-from concord.db import Base  # noqa: F401
+from concord.db import Base
 from concord.idempotency import IdempotencyRecord  # noqa: F401
 from concord.ledger.models import OrganizationKey  # noqa: F401
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription  # noqa: F401

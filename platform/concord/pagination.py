@@ -1,11 +1,13 @@
 """Cursor (keyset) pagination: stable under inserts, no OFFSET scans."""
+
 from __future__ import annotations
 
 import base64
 import json
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -43,12 +45,12 @@ def _decode(cursor: str, key_columns: Sequence[QueryableAttribute[Any]]) -> list
         if not isinstance(values, list) or len(values) != len(key_columns):
             raise ValueError("wrong arity")
         out = []
-        for v, column in zip(values, key_columns):
+        for v, column in zip(values, key_columns, strict=True):
             if isinstance(v, dict) and "dt" in v:
                 v = datetime.fromisoformat(v["dt"])
                 if v.tzinfo is None:
                     raise ValueError("naive datetime")
-                v = v.astimezone(timezone.utc)  # OverflowError at the edges of the calendar
+                v = v.astimezone(UTC)  # OverflowError at the edges of the calendar
             elif isinstance(v, dict) and "uuid" in v:
                 v = uuid.UUID(v["uuid"])
             elif isinstance(v, bool) or not isinstance(v, (int, str)):
@@ -83,7 +85,7 @@ def paginate(
     rows: list[Any] = []
     for branch in branches:
         if after is not None:
-            branch = branch.where(sa.tuple_(*key_columns) < sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(after, key_columns)]))
+            branch = branch.where(sa.tuple_(*key_columns) < sa.tuple_(*[sa.literal(v, type_=c.type) for v, c in zip(after, key_columns, strict=True)]))
         rows += session.execute(branch.order_by(*[c.desc() for c in key_columns]).limit(limit + 1)).unique().scalars()
     if len(branches) > 1:
         rows = sorted(rows, key=lambda row: tuple(getattr(row, c.key) for c in key_columns), reverse=True)[: limit + 1]

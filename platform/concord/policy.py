@@ -4,19 +4,22 @@ Visibility is a SQL condition per model, used both to fetch one object and to li
 so that a list can never show what a direct fetch would hide. An object another
 organization owns answers 404 (and the attempt is audited), never 403.
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from concord import wiring
 from concord.audit.models import Actor, AuditEntry
 from concord.auth.models import ApiToken
-from concord.errors import Forbidden, NotFound
 from concord.catalog.models import Location, Product
+from concord.errors import Forbidden, NotFound
 from concord.ledger.models import ChainIntent
 from concord.orders.models import ChangeProposal, Dispute, OrderState, PurchaseOrder, Shipment
 from concord.tenancy.models import (
@@ -28,7 +31,6 @@ from concord.tenancy.models import (
     User,
     UserStatus,
 )
-from concord import wiring
 
 T = TypeVar("T")
 
@@ -105,11 +107,13 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
     Dispute: lambda p: sa.or_(Dispute.buyer_org_id == p.org.id, Dispute.supplier_org_id == p.org.id, Dispute.arbiter_org_id == p.org.id),
     # A refused probe of another organization's object is the operator's to see: shown to
     # the prober, it would tell a real id (which leaves an entry) from a made-up one.
-    AuditEntry: lambda p: sa.true()
-    if p.is_operator
-    else sa.and_(
-        AuditEntry.action != "access:denied",
-        sa.or_(AuditEntry.actor_org_id == p.org.id, AuditEntry.subject_org_id == p.org.id, AuditEntry.related_org_id == p.org.id),
+    AuditEntry: lambda p: (
+        sa.true()
+        if p.is_operator
+        else sa.and_(
+            AuditEntry.action != "access:denied",
+            sa.or_(AuditEntry.actor_org_id == p.org.id, AuditEntry.subject_org_id == p.org.id, AuditEntry.related_org_id == p.org.id),
+        )
     ),
 }
 

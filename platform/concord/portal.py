@@ -1,5 +1,6 @@
 """Helpers the portal views share: form validation through the API's own schemas, and
 turning domain errors into messages on the page instead of error pages."""
+
 from __future__ import annotations
 
 import re
@@ -79,8 +80,21 @@ def attempt_with_status(action, *args, **kwargs) -> tuple[Any, dict[str, list[st
 UTC_OFFSETS = tuple(
     f"{sign}{hours:02d}:{minutes:02d}"
     for sign, hours, minutes in sorted(
-        {("-", h, 0) for h in range(1, 13)} | {("+", h, 0) for h in range(0, 15)}
-        | {("-", 9, 30), ("-", 3, 30), ("+", 3, 30), ("+", 4, 30), ("+", 5, 30), ("+", 5, 45), ("+", 6, 30), ("+", 8, 45), ("+", 9, 30), ("+", 10, 30), ("+", 12, 45)},
+        {("-", h, 0) for h in range(1, 13)}
+        | {("+", h, 0) for h in range(0, 15)}
+        | {
+            ("-", 9, 30),
+            ("-", 3, 30),
+            ("+", 3, 30),
+            ("+", 4, 30),
+            ("+", 5, 30),
+            ("+", 5, 45),
+            ("+", 6, 30),
+            ("+", 8, 45),
+            ("+", 9, 30),
+            ("+", 10, 30),
+            ("+", 12, 45),
+        },
         key=lambda o: (-1 if o[0] == "-" else 1) * (o[1] * 60 + o[2]),
     )
 )

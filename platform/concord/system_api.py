@@ -1,4 +1,5 @@
 """Liveness and readiness of the platform."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -41,8 +42,11 @@ class Health(MethodView):
         ledger = "unknown" if database != "ok" else ("stalled" if stalled else "ok")
         healthy = database == "ok" and ledger == "ok"
         body = {
-            "status": "ok" if healthy else "degraded", "database": database, "ledger": ledger,
-            "ledger_steps_waiting": stalled.waiting if stalled else 0, "ledger_stalled_since": stalled.since if stalled else None,
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "ledger": ledger,
+            "ledger_steps_waiting": stalled.waiting if stalled else 0,
+            "ledger_stalled_since": stalled.since if stalled else None,
             "version": __version__,
         }
         return body, (200 if healthy else 503)

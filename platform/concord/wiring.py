@@ -4,10 +4,12 @@ Each app gets one `Wiring` in `app.extensions`; `concord.bootstrap.wire(app)` fi
 start-up. Nothing registers itself on import, so two apps in one process (tests, the CLI)
 never share handlers, and the order in which modules are imported changes nothing.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
@@ -22,11 +24,11 @@ KEY = "concord.wiring"
 @dataclass
 class Wiring:
     #: Run in the worker's recording transaction when a chain intent is confirmed.
-    on_confirmed: list[Callable[[Session, "ChainIntent"], None]] = field(default_factory=list)
+    on_confirmed: list[Callable[[Session, ChainIntent], None]] = field(default_factory=list)
     #: Run with the app after each round of the ledger worker (each failure is logged alone).
     round_jobs: list[Callable[[Flask], Any]] = field(default_factory=list)
     #: What `concord ledger verify` compares with the chain beyond the ledger's own records.
-    verify_checks: list[Callable[[Session, "Chain"], list]] = field(default_factory=list)
+    verify_checks: list[Callable[[Session, Chain], list]] = field(default_factory=list)
     #: Visibility rules of domains policy.py does not know (model -> principal -> SQL condition).
     visibility: dict[type, Callable[[Any], Any]] = field(default_factory=dict)
     #: Called with the description of an object another organization tried to reach (404).

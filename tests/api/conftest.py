@@ -6,14 +6,15 @@ and Flask would then share `g`, hence the principal and the database session, be
 requests of a test). Arranging happens in `arrange`, a session outside any context; the
 factories run inside a short-lived request context.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
+from concord.db import database
 from flask import has_app_context
 
-from concord.db import database
 from tests import factories
 
 

@@ -1,4 +1,5 @@
 """What the API behaviour tests share: problem+json checks, row counts and payloads."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,11 +7,11 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
-
 from concord.db import database
 from concord.errors import PROBLEM_MIMETYPE
 from concord.models import metadata
+from flask import Flask
+
 from tests.factories import PASSWORD
 
 _numbers = itertools.count(1)
@@ -33,10 +34,7 @@ def assert_problem(response, status: int, **fields: Any) -> dict[str, Any]:
 def row_counts(app: Flask) -> dict[str, int]:
     """Rows in every table of the platform."""
     with database(app).sessionmaker() as session:
-        return {
-            table.name: session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-            for table in metadata.sorted_tables
-        }
+        return {table.name: session.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() for table in metadata.sorted_tables}
 
 
 def fetch(app: Flask, model, object_id):

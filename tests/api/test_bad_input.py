@@ -2,6 +2,7 @@
 
 Every test counts the rows of every table before and after: a refused request leaves the
 database as it found it."""
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,10 @@ import sys
 import uuid
 
 import pytest
-
 from concord.auth.models import ApiToken
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, PartnershipStatus, Role, User
+
 from tests import factories
 from tests.api.helpers import assert_problem, fetch, login, registration, row_counts
 from tests.factories import PASSWORD, bearer
@@ -145,7 +146,8 @@ def test_registration_reports_every_missing_field(app, api):
     assert_problem(api.post("/api/v1/registrations", json={}), 422, errors={"organization": [missing], "admin": [missing]})
     response = api.post("/api/v1/registrations", json={"organization": {}, "admin": {"email": "a@b.test"}})
     assert_problem(
-        response, 422,
+        response,
+        422,
         errors={
             "organization": {name: [missing] for name in ("legal_name", "registration_number", "country", "contact_name", "contact_email", "capabilities")},
             "admin": {"full_name": [missing], "password": [missing]},
@@ -362,8 +364,12 @@ def test_partnership_fields_are_checked(app, api, consortium):
     assert body["errors"]["message"] == ["Longer than maximum length 500."]
     assert set(body["errors"]) == {"relation", "counterparty_id", "my_side", "message"}
     # A relation the two organizations' capabilities cannot fill.
-    response = api.post("/api/v1/partnerships", json={"relation": "shipper_carrier", "counterparty_id": str(consortium.supplier.org.id)}, headers=consortium.buyer.headers)
-    assert_problem(response, 422, errors={"my_side": ["A shipper_carrier partnership needs a shipper and a carrier; these organizations' capabilities do not fit."]})
+    response = api.post(
+        "/api/v1/partnerships", json={"relation": "shipper_carrier", "counterparty_id": str(consortium.supplier.org.id)}, headers=consortium.buyer.headers
+    )
+    assert_problem(
+        response, 422, errors={"my_side": ["A shipper_carrier partnership needs a shipper and a carrier; these organizations' capabilities do not fit."]}
+    )
     assert row_counts(app) == before
 
 
@@ -373,9 +379,13 @@ def test_asking_twice_for_the_same_partnership_is_409_from_either_side(app, api,
     assert first.status_code == 201
     partnership_id = first.get_json()["id"]
     before = row_counts(app)
-    again = api.post("/api/v1/partnerships", json={"relation": "buyer_supplier", "counterparty_id": str(supplier.org.id), "message": "hello?"}, headers=buyer.headers)
+    again = api.post(
+        "/api/v1/partnerships", json={"relation": "buyer_supplier", "counterparty_id": str(supplier.org.id), "message": "hello?"}, headers=buyer.headers
+    )
     assert_problem(again, 409, current_state="requested", partnership_id=partnership_id, detail="This partnership already exists and is requested.")
-    mirrored = api.post("/api/v1/partnerships", json={"relation": "buyer_supplier", "counterparty_id": str(buyer.org.id), "my_side": "supplier"}, headers=supplier.headers)
+    mirrored = api.post(
+        "/api/v1/partnerships", json={"relation": "buyer_supplier", "counterparty_id": str(buyer.org.id), "my_side": "supplier"}, headers=supplier.headers
+    )
     assert_problem(mirrored, 409, current_state="requested", partnership_id=partnership_id)
     assert row_counts(app) == before
     assert api.post(f"/api/v1/partnerships/{partnership_id}/accept", headers=supplier.headers).status_code == 200

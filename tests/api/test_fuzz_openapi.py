@@ -12,6 +12,7 @@ What must hold for every request: no 5xx; the status, content type, headers and 
 every response match what the document says; invalid input is refused; an operation that
 declares bearer authentication refuses a request without it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,6 +24,13 @@ from typing import Any
 
 import pytest
 import schemathesis
+from concord.app import create_app
+from concord.catalog import service as catalog
+from concord.notifications import service as notifications
+from concord.notifications.models import Notification
+from concord.orders import service as orders
+from concord.tenancy import service as tenancy
+from concord.tenancy.models import Relation, Role
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -39,13 +47,6 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from concord.app import create_app
-from concord.catalog import service as catalog
-from concord.notifications import service as notifications
-from concord.notifications.models import Notification
-from concord.orders import service as orders
-from concord.tenancy import service as tenancy
-from concord.tenancy.models import Relation, Role
 from tests import factories, orders_factory
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -77,9 +78,7 @@ class _TestApp:
     loads is the one this platform serves, rendered by an app built only for that."""
 
     def __init__(self) -> None:
-        self.target = create_app(
-            {"SQLALCHEMY_DATABASE_URL": "sqlite://", "SECRET_KEY": "openapi-only", "INSTANCE_DIR": tempfile.mkdtemp(), "TESTING": True}
-        )
+        self.target = create_app({"SQLALCHEMY_DATABASE_URL": "sqlite://", "SECRET_KEY": "openapi-only", "INSTANCE_DIR": tempfile.mkdtemp(), "TESTING": True})
 
     def __call__(self, environ, start_response):
         return self.target(environ, start_response)
@@ -106,9 +105,9 @@ def fuzz_target(app, session):
     requested = factories.partner(session, Relation.BUYER_SUPPLIER, buyer, supplier, accept=False)
     active = factories.partner(session, Relation.SHIPPER_CARRIER, supplier, carrier)
     invitation, invitation_token = tenancy.invite_user(session, buyer.principal, email="fuzz-invitee@example.test", role=Role.MEMBER)
+    import sqlalchemy as sa
     from concord.audit.models import AuditEntry
     from concord.auth.models import ApiToken
-    import sqlalchemy as sa
 
     product = catalog.create_product(session, buyer.principal, {"sku": "FZ-1", "name": "Fuzz bolt", "unit_of_measure": "H87"})
     location = catalog.create_location(
@@ -121,7 +120,9 @@ def fuzz_target(app, session):
     factories.partner(session, Relation.SHIPPER_CARRIER, trading, carrier)
     shipment, dispute = orders_factory.shipped_and_disputed(session, buyer, trading, carrier, op)
     webhook, _secret = notifications.create_subscription(session, buyer.principal, {"url": "https://erp.example.com/fuzz", "events": ["*"]})
-    notifications.notify(session, "order.issued", org_ids=[buyer.org.id, trading.org.id], object_type="purchase_order", object_id=order.id, summary="Fuzz order issued")
+    notifications.notify(
+        session, "order.issued", org_ids=[buyer.org.id, trading.org.id], object_type="purchase_order", object_id=order.id, summary="Fuzz order issued"
+    )
     session.commit()
     notification_ids = [str(i) for i in session.execute(sa.select(Notification.id)).scalars()]
     audit_ids = [str(i) for i in session.execute(sa.select(AuditEntry.id).order_by(AuditEntry.seq.desc()).limit(5)).scalars()]

@@ -1,5 +1,6 @@
 """Text no database can store and cursors at the edges of the calendar are refused with a
 422 naming the field, never a 500 (issue 9, findings 1 and 2)."""
+
 from __future__ import annotations
 
 import base64

@@ -1,16 +1,17 @@
 """`Idempotency-Key` on POST: a retry with the same key and body gets the first answer
 and acts once; the same key with another body is refused; keys belong to their user."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 
 import sqlalchemy as sa
-
 from concord import clock
 from concord.idempotency import IdempotencyRecord
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, Organization, User
+
 from tests.api.helpers import assert_problem, login, registration, row_counts, select_all
 from tests.factories import bearer
 
@@ -75,9 +76,7 @@ def test_keys_belong_to_their_user_not_to_the_whole_platform(app, api, consortiu
     # A different body under the same key is refused only for the key's own user.
     other = api.post("/api/v1/invitations", json={"email": "other@example.test"}, headers={**consortium.operator.headers, KEY: "same-key"})
     assert other.status_code == 201
-    assert sorted(r.scope for r in records(app)) == sorted(
-        f"user:{m.admin.id}" for m in (consortium.buyer, consortium.supplier, consortium.operator)
-    )
+    assert sorted(r.scope for r in records(app)) == sorted(f"user:{m.admin.id}" for m in (consortium.buyer, consortium.supplier, consortium.operator))
     # The same user with another token is the same caller: the retry is replayed.
     second_token = login(api, consortium.buyer.admin.email)
     replay = api.post("/api/v1/invitations", json=body, headers={**bearer(second_token), KEY: "same-key"})

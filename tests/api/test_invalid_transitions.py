@@ -1,13 +1,14 @@
 """An action the current state does not allow answers 409 problem+json with the current
 state and the actions that are allowed, and changes nothing."""
+
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from concord.audit.models import AuditEntry
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
+
 from tests import factories
 from tests.api.helpers import assert_problem, fetch, row_counts, select_all
 
@@ -72,7 +73,12 @@ def test_approving_an_already_active_organization_is_409_with_its_state_and_allo
     before, head = row_counts(app), audit_head(app)
     response = api.post(f"/api/v1/organizations/{org.id}/approve", json={"reason": "again"}, headers=consortium.operator.headers)
     assert_refused_unchanged(
-        app, response, before_counts=before, before_head=head, current_state="active", allowed=["suspend"],
+        app,
+        response,
+        before_counts=before,
+        before_head=head,
+        current_state="active",
+        allowed=["suspend"],
         detail="Cannot approve this organization: it is active.",
     )
     stored = fetch(app, Organization, org.id)
@@ -96,7 +102,12 @@ def test_every_organization_action_its_state_does_not_allow_is_409(app, api, con
             before, head = row_counts(app), audit_head(app)
             response = api.post(f"/api/v1/organizations/{org.id}/{action}", json={}, headers=headers)
             assert_refused_unchanged(
-                app, response, before_counts=before, before_head=head, current_state=str(status), allowed=ORG_ALLOWED[status],
+                app,
+                response,
+                before_counts=before,
+                before_head=head,
+                current_state=str(status),
+                allowed=ORG_ALLOWED[status],
                 detail=f"Cannot {action} this organization: it is {status}.",
             )
             assert fetch(app, Organization, org.id).status == status
@@ -158,7 +169,12 @@ def test_accepting_a_withdrawn_partnership_is_409_with_no_allowed_actions(app, a
     before, head = row_counts(app), audit_head(app)
     response = api.post(f"/api/v1/partnerships/{partnership_id}/accept", headers=addressee.headers)
     assert_refused_unchanged(
-        app, response, before_counts=before, before_head=head, current_state="ended", allowed=[],
+        app,
+        response,
+        before_counts=before,
+        before_head=head,
+        current_state="ended",
+        allowed=[],
         detail="Cannot accept this partnership: it is ended.",
     )
     assert fetch(app, Partnership, partnership_id).status == PartnershipStatus.ENDED
@@ -169,7 +185,12 @@ def test_the_requesting_side_cannot_accept_its_own_request(app, api, partnership
     before, head = row_counts(app), audit_head(app)
     response = api.post(f"/api/v1/partnerships/{partnership_id}/accept", headers=requester.headers)
     assert_refused_unchanged(
-        app, response, before_counts=before, before_head=head, current_state="requested", allowed=["withdraw"],
+        app,
+        response,
+        before_counts=before,
+        before_head=head,
+        current_state="requested",
+        allowed=["withdraw"],
         detail="Only the other organization may accept this partnership request.",
     )
     stored = fetch(app, Partnership, partnership_id)
@@ -177,7 +198,12 @@ def test_the_requesting_side_cannot_accept_its_own_request(app, api, partnership
     # ... and the other side may not withdraw it.
     response = api.post(f"/api/v1/partnerships/{partnership_id}/withdraw", headers=addressee.headers)
     assert_refused_unchanged(
-        app, response, before_counts=before, before_head=head, current_state="requested", allowed=["accept", "decline"],
+        app,
+        response,
+        before_counts=before,
+        before_head=head,
+        current_state="requested",
+        allowed=["accept", "decline"],
         detail="Only the requesting organization may withdraw this partnership request.",
     )
 

@@ -1,5 +1,6 @@
 """Legal names are unique among members after normalisation, and a new one waits for the
 operator's review (issue 9, finding 6)."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,7 +38,9 @@ def test_a_new_name_waits_for_the_operator_then_shows_everywhere(app, client, wo
     # Only the operator decides: the member itself is refused, another member sees no such organization.
     assert_problem(client.post(f"/api/v1/organizations/{world.buyer.org.id}/legal-name/approve", json={}, headers=world.buyer.headers), 403)
     assert_problem(client.post(f"/api/v1/organizations/{world.buyer.org.id}/legal-name/approve", json={}, headers=world.supplier.headers), 404)
-    approved = client.post(f"/api/v1/organizations/{world.buyer.org.id}/legal-name/approve", json={"reason": "Commercial register extract checked"}, headers=world.operator.headers)
+    approved = client.post(
+        f"/api/v1/organizations/{world.buyer.org.id}/legal-name/approve", json={"reason": "Commercial register extract checked"}, headers=world.operator.headers
+    )
     assert approved.status_code == 200, approved.get_json()
     assert approved.get_json()["legal_name"] == "Buyer One Holding GmbH" and approved.get_json()["pending_legal_name"] is None
     assert "Buyer One Holding GmbH" in directory_names(client, world.supplier)
@@ -48,7 +51,9 @@ def test_a_new_name_waits_for_the_operator_then_shows_everywhere(app, client, wo
 
 def test_a_rejected_name_leaves_the_current_one(client, world):
     assert rename(client, world.supplier, "Supplier One International Ltd").status_code == 200
-    rejected = client.post(f"/api/v1/organizations/{world.supplier.org.id}/legal-name/reject", json={"reason": "Not the registered name"}, headers=world.operator.headers)
+    rejected = client.post(
+        f"/api/v1/organizations/{world.supplier.org.id}/legal-name/reject", json={"reason": "Not the registered name"}, headers=world.operator.headers
+    )
     assert rejected.status_code == 200
     assert rejected.get_json()["legal_name"] == "Supplier One Ltd" and rejected.get_json()["pending_legal_name"] is None
     assert "Supplier One Ltd" in directory_names(client, world.buyer)
@@ -64,4 +69,3 @@ def test_registration_under_a_members_name_is_refused_and_writes_nothing(app, cl
 def test_contact_details_still_change_at_once(client, world):
     response = client.patch(f"/api/v1/organizations/{world.buyer.org.id}", json={"contact_name": "Procurement desk"}, headers=world.buyer.headers)
     assert response.status_code == 200 and response.get_json()["contact_name"] == "Procurement desk"
-

@@ -2,14 +2,15 @@
 admits it, its admin logs in and invites a colleague, who joins; the newcomer asks an
 existing member for a partnership, which that member accepts. Every step leaves an audit
 entry the new organization can read."""
+
 from __future__ import annotations
 
 import uuid
 
 import sqlalchemy as sa
-
 from concord.audit.models import AuditEntry
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Role, User
+
 from tests.api.helpers import assert_problem, fetch, login, registration, select_all
 from tests.factories import bearer
 
@@ -126,12 +127,29 @@ def test_a_company_registers_is_approved_invites_a_colleague_and_partners_with_a
     assert [e["object_id"] for e in by_action["user:joined"]] == [invitee["id"]]
     assert [(e["object_id"], e["related_org_id"]) for e in by_action["partnership:requested"]] == [(partnership["id"], str(supplier.org.id))]
     accepted_entry = by_action["partnership:accepted"][0]
-    assert (accepted_entry["object_id"], accepted_entry["actor_org_id"], accepted_entry["related_org_id"]) == (partnership["id"], str(supplier.org.id), str(org_id))
+    assert (accepted_entry["object_id"], accepted_entry["actor_org_id"], accepted_entry["related_org_id"]) == (
+        partnership["id"],
+        str(supplier.org.id),
+        str(org_id),
+    )
     # The story in order, and nothing the new organization did is missing from its view.
-    story = ["organization:registered", "auth:login_failed", "organization:approved", "auth:login", "token:created", "user:invited",
-             "user:joined", "auth:login", "token:created", "partnership:requested", "partnership:accepted"]
+    story = [
+        "organization:registered",
+        "auth:login_failed",
+        "organization:approved",
+        "auth:login",
+        "token:created",
+        "user:invited",
+        "user:joined",
+        "auth:login",
+        "token:created",
+        "partnership:requested",
+        "partnership:accepted",
+    ]
     assert [e["action"] for e in reversed(entries)] == story
-    in_db = select_all(app, sa.select(AuditEntry.id).where(sa.or_(AuditEntry.actor_org_id == org_id, AuditEntry.subject_org_id == org_id, AuditEntry.related_org_id == org_id)))
+    in_db = select_all(
+        app, sa.select(AuditEntry.id).where(sa.or_(AuditEntry.actor_org_id == org_id, AuditEntry.subject_org_id == org_id, AuditEntry.related_org_id == org_id))
+    )
     assert sorted(str(i) for i in in_db) == sorted(e["id"] for e in entries)
     # One entry can be fetched by id; another organization's entry is a 404.
     one = api.get(f"/api/v1/audit/{approved_entry['id']}", headers=admin_headers)

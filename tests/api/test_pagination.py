@@ -1,6 +1,7 @@
 """Cursor pagination: `limit` and `cursor` walk a list newest first with no duplicates and
 no gaps, even when rows share a timestamp or new rows arrive between pages; a cursor the
 API did not issue, or a limit out of range, is a 422 problem."""
+
 from __future__ import annotations
 
 import base64
@@ -9,11 +10,11 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-
 from concord.audit.models import AuditEntry
 from concord.pagination import MAX_LIMIT
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, Role
+
 from tests.api.helpers import assert_problem, row_counts, select_all
 
 BAD_CURSOR = {"cursor": ["Not a cursor this API issued."]}
@@ -135,11 +136,7 @@ def list_operations(client, path_ids: dict[str, str] | None = None) -> list[str]
     """Every GET path of the OpenAPI document that takes a `cursor`; with `path_ids`, its
     path parameters filled in (a list under a parameter they lack fails the test)."""
     document = client.get("/api/v1/openapi.json").get_json()
-    paths = [
-        path
-        for path, item in document["paths"].items()
-        if any(p.get("name") == "cursor" for p in item.get("get", {}).get("parameters", []))
-    ]
+    paths = [path for path, item in document["paths"].items() if any(p.get("name") == "cursor" for p in item.get("get", {}).get("parameters", []))]
     return paths if path_ids is None else [path.format(**path_ids) for path in paths]
 
 
@@ -156,7 +153,13 @@ def path_ids(app, arrange, consortium) -> dict[str, str]:
 def test_every_foundation_list_endpoint_pages(api):
     # The refusal tests below walk every list the document names, later domains' included.
     assert set(list_operations(api)) >= {
-        "/api/v1/tokens", "/api/v1/organizations", "/api/v1/directory", "/api/v1/users", "/api/v1/invitations", "/api/v1/partnerships", "/api/v1/audit",
+        "/api/v1/tokens",
+        "/api/v1/organizations",
+        "/api/v1/directory",
+        "/api/v1/users",
+        "/api/v1/invitations",
+        "/api/v1/partnerships",
+        "/api/v1/audit",
     }
 
 
@@ -212,8 +215,15 @@ def test_an_overlong_cursor_is_422(api, consortium):
 
 @pytest.mark.parametrize(
     "limit, errors",
-    [("0", LIMIT_RANGE), ("-1", LIMIT_RANGE), (str(MAX_LIMIT + 1), LIMIT_RANGE), ("10000000000000000000000", LIMIT_RANGE),
-     ("ten", {"limit": ["Not a valid integer."]}), ("1.5", {"limit": ["Not a valid integer."]}), ("", {"limit": ["Not a valid integer."]})],
+    [
+        ("0", LIMIT_RANGE),
+        ("-1", LIMIT_RANGE),
+        (str(MAX_LIMIT + 1), LIMIT_RANGE),
+        ("10000000000000000000000", LIMIT_RANGE),
+        ("ten", {"limit": ["Not a valid integer."]}),
+        ("1.5", {"limit": ["Not a valid integer."]}),
+        ("", {"limit": ["Not a valid integer."]}),
+    ],
 )
 def test_a_limit_out_of_range_is_422_on_every_list(api, consortium, path_ids, limit, errors):
     for path in list_operations(api, path_ids):

@@ -1,12 +1,13 @@
 """Links handed out for other people are built on the configured public address, never on
 the Host header of the request (issue 9, finding 10)."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from concord.tenancy.models import Invitation
+
 from tests.api.helpers import assert_problem, row_counts
 from tests.factories import PASSWORD
 from tests.security.helpers import portal_login
@@ -20,7 +21,8 @@ def public_address(app, monkeypatch):
 
 def test_an_invitation_link_ignores_a_forged_host_header(api, consortium, public_address):
     response = api.post(
-        "/api/v1/invitations", json={"email": "new.person@example.test", "role": "member"},
+        "/api/v1/invitations",
+        json={"email": "new.person@example.test", "role": "member"},
         headers={**consortium.buyer.headers, "Host": "evil.example"},
     )
     assert response.status_code == 201, response.get_json()

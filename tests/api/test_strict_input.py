@@ -2,6 +2,7 @@
 finding 9): digits of other scripts, underscores, padding and exponents in amounts; NUL,
 control characters and bidirectional overrides in names and numbers; delivery dates no
 one can mean; fractional whole numbers; passwords holding control characters."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -24,8 +25,12 @@ def shop(app, session, world):
 
 def order(world, shop, *, number="PO-STRICT-1", **line):
     return {
-        "number": number, "supplier_id": str(world.supplier.org.id), "currency": "EUR", "ship_to_location_id": shop["location"],
-        "incoterm": "DAP", "payment_terms": "Escrow",
+        "number": number,
+        "supplier_id": str(world.supplier.org.id),
+        "currency": "EUR",
+        "ship_to_location_id": shop["location"],
+        "incoterm": "DAP",
+        "payment_terms": "Escrow",
         "lines": [{"product_id": shop["product"], "quantity": "5", "unit_price": "1.00", "requested_date": SOON, **line}],
     }
 
@@ -61,12 +66,16 @@ def test_product_names_refuse_control_characters_and_bidi_overrides(app, client,
 
 
 def test_nul_is_refused_in_free_text_too(client, world):
-    response = client.post("/api/v1/products", json={"sku": "S-9", "name": "Bolt", "unit_of_measure": "H87", "description": "a\x00b"}, headers=world.buyer.headers)
+    response = client.post(
+        "/api/v1/products", json={"sku": "S-9", "name": "Bolt", "unit_of_measure": "H87", "description": "a\x00b"}, headers=world.buyer.headers
+    )
     body = assert_problem(response, 422)
     assert body["errors"]["description"] == ["Must not contain NUL characters."]
 
 
-@pytest.mark.parametrize("requested", ["0001-01-01", "9999-12-31", (date.today() - timedelta(days=30)).isoformat(), (date.today() + timedelta(days=6 * 366)).isoformat()])
+@pytest.mark.parametrize(
+    "requested", ["0001-01-01", "9999-12-31", (date.today() - timedelta(days=30)).isoformat(), (date.today() + timedelta(days=6 * 366)).isoformat()]
+)
 def test_delivery_dates_no_one_can_mean_are_refused(client, world, shop, requested):
     response = client.post("/api/v1/orders", json=order(world, shop, requested_date=requested), headers=world.buyer.headers)
     body = assert_problem(response, 422)

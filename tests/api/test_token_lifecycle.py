@@ -1,10 +1,11 @@
 """API tokens end when they should (issue 9, finding 4): a password change revokes the
 user's other tokens, a token can log itself out, and an admin can revoke a member's token."""
+
 from __future__ import annotations
 
 import pytest
-
 from concord.tenancy.models import Role
+
 from tests import factories
 from tests.api.helpers import assert_problem
 from tests.factories import PASSWORD

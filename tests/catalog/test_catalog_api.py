@@ -1,19 +1,27 @@
 """Products and locations through the API: validation field by field, uniqueness per
 organization, roles, privacy between organizations, and the audit trail."""
+
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from concord.catalog import gs1
 from concord.catalog.models import Location, Product
 from concord.db import database
 from concord.tenancy.models import Role
+
 from tests import factories
 from tests.security.helpers import audit_entries
 
 BOLT = {"sku": "BLT-M8", "name": "Hex bolt M8 x 40", "unit_of_measure": "H87", "gtin": "4006381333931"}
-DOCK = {"name": "Stuttgart plant, gate 3", "address_line1": "Werkstrasse 7", "postal_code": "70565", "city": "Stuttgart", "country": "de", "gln": "4012345000009"}
+DOCK = {
+    "name": "Stuttgart plant, gate 3",
+    "address_line1": "Werkstrasse 7",
+    "postal_code": "70565",
+    "city": "Stuttgart",
+    "country": "de",
+    "gln": "4012345000009",
+}
 
 
 def rows(app, model) -> int:
@@ -23,8 +31,17 @@ def rows(app, model) -> int:
 
 @pytest.mark.parametrize(
     ("value", "valid"),
-    [("4006381333931", True), ("96385074", True), ("036000291452", True), ("10614141000415", True),
-     ("4006381333932", False), ("400638133393", False), ("40063813339310", False), ("4OO6381333931", False), ("٤٠٠٦٣٨١٣٣٣٩٣١", False)],
+    [
+        ("4006381333931", True),
+        ("96385074", True),
+        ("036000291452", True),
+        ("10614141000415", True),
+        ("4006381333932", False),
+        ("400638133393", False),
+        ("40063813339310", False),
+        ("4OO6381333931", False),
+        ("٤٠٠٦٣٨١٣٣٣٩٣١", False),
+    ],
 )
 def test_gtin_check_digits(value, valid):
     assert (gs1.problem(value, gs1.GTIN_LENGTHS, "GTIN") is None) is valid

@@ -5,14 +5,19 @@ will be mined in, with its timestamp), so that a revert is reported with the exa
 data the contract produced and nothing is mined. eth-tester reports revert data only as
 the text of the bytes, which `_revert_bytes` turns back into bytes.
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+from concord.ledger.artifacts import Artifact, load_artifact
+from concord.ledger.chain import tester_revert_data
+from concord.ledger.encoding import MemberRole
 from eth_abi import encode
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
@@ -20,10 +25,6 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.logs import DISCARD
 from web3.providers.eth_tester import EthereumTesterProvider
-
-from concord.ledger.artifacts import Artifact, load_artifact
-from concord.ledger.chain import tester_revert_data
-from concord.ledger.encoding import MemberRole
 
 GAS = 3_000_000
 DAY = 24 * 60 * 60
@@ -47,9 +48,7 @@ MEMBERS: dict[str, int] = {
     "arbiter": MemberRole.ARBITER,
     "arbiter2": MemberRole.ARBITER,
     "keeper": 0,
-    "suspended": int(
-        MemberRole.BUYER | MemberRole.SUPPLIER | MemberRole.CARRIER | MemberRole.FINANCIER | MemberRole.AUDITOR | MemberRole.ARBITER
-    ),
+    "suspended": int(MemberRole.BUYER | MemberRole.SUPPLIER | MemberRole.CARRIER | MemberRole.FINANCIER | MemberRole.AUDITOR | MemberRole.ARBITER),
 }
 ACCOUNT_NAMES = ("operator", *MEMBERS, "outsider")
 NOT_ACTIVE = ("operator", "suspended", "outsider")
@@ -99,7 +98,7 @@ class Chain:
     errors: dict[bytes, tuple[str, list[str]]] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, names: tuple[str, ...] = ACCOUNT_NAMES, extra_accounts: int = 4) -> "Chain":
+    def start(cls, names: tuple[str, ...] = ACCOUNT_NAMES, extra_accounts: int = 4) -> Chain:
         backend = PyEVMBackend(genesis_state=PyEVMBackend.generate_genesis_state(num_accounts=len(names) + extra_accounts))
         tester = EthereumTester(backend)
         w3 = Web3(EthereumTesterProvider(tester))
@@ -107,7 +106,7 @@ class Chain:
         # Calls without a sender come from the first account (what eth-tester would guess,
         # but without asking it for the account list on every call).
         w3.eth.default_account = addresses[0]
-        chain = cls(tester=tester, w3=w3, accounts=dict(zip(names, addresses)))
+        chain = cls(tester=tester, w3=w3, accounts=dict(zip(names, addresses, strict=False)))
         for index in range(extra_accounts):
             chain.accounts[f"extra{index}"] = addresses[len(names) + index]
         # Put the chain a day ahead of the wall clock: every block is then its parent + 1 s,
@@ -221,10 +220,10 @@ def events(contract, receipt, name: str) -> list[dict[str, Any]]:
 def struct(function, block: str = "latest") -> dict[str, Any]:
     """Calls a view that returns one struct; its fields by name."""
     components = function.abi["outputs"][0]["components"]
-    return dict(zip((component["name"] for component in components), function.call(block_identifier=block)))
+    return dict(zip((component["name"] for component in components), function.call(block_identifier=block), strict=True))
 
 
-def block_timestamp(chain: "Chain", receipt: dict[str, Any]) -> int:
+def block_timestamp(chain: Chain, receipt: dict[str, Any]) -> int:
     return chain.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
 
 
@@ -282,7 +281,5 @@ def fund_escrow(
     to be assigned; the EUR token unless `token`)."""
     token = token if token is not None else concord.token
     carrier_address = ZERO_ADDRESS if carrier is None else concord[carrier]
-    function = concord.escrow.functions.fund(
-        order, concord[payee], carrier_address, concord[arbiter], token.address, amount
-    )
+    function = concord.escrow.functions.fund(order, concord[payee], carrier_address, concord[arbiter], token.address, amount)
     return concord.chain.transact(function, buyer)

@@ -1,5 +1,6 @@
 """Contract tests: one eth-tester chain and one deployment per test module, and a
 snapshot taken before and restored after every test, so tests never see each other."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The committed artifacts in contracts/build: complete, and built from the sources as they
 are now (checked through the source hash alone, so no compiler or Node is needed)."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-
 from concord import cli
 from concord.ledger.artifacts import CONTRACTS_DIR, PRODUCTION_CONTRACTS, build_dir, load_artifact
 from concord.ledger.compiler import pinned_versions, source_files, source_hash, stale_artifacts

@@ -1,9 +1,10 @@
 """Consortium: the operator admits, re-roles, suspends and reinstates members."""
+
 from __future__ import annotations
 
 import pytest
-
 from concord.ledger.encoding import MemberRole
+
 from tests.contracts.chain import ACCOUNT_NAMES, MEMBERS, OPERATOR_ROLE, events, org_id
 
 ACTIVE, SUSPENDED, NONE = 1, 2, 0
@@ -17,16 +18,10 @@ def test_role_flags_match_python(concord):
 
 def test_operator_adds_a_member(concord):
     chain, consortium = concord.chain, concord.consortium
-    receipt = chain.transact(
-        consortium.functions.addMember(chain["outsider"], org_id("newco"), int(MemberRole.BUYER | MemberRole.AUDITOR))
-    )
-    assert events(consortium, receipt, "MemberAdded") == [
-        {"account": chain["outsider"], "organizationId": org_id("newco"), "roles": 0b10001}
-    ]
+    receipt = chain.transact(consortium.functions.addMember(chain["outsider"], org_id("newco"), int(MemberRole.BUYER | MemberRole.AUDITOR)))
+    assert events(consortium, receipt, "MemberAdded") == [{"account": chain["outsider"], "organizationId": org_id("newco"), "roles": 0b10001}]
     block = chain.w3.eth.get_block(receipt["blockNumber"])
-    assert tuple(consortium.functions.memberOf(chain["outsider"]).call()) == (
-        org_id("newco"), 0b10001, ACTIVE, block["timestamp"]
-    )
+    assert tuple(consortium.functions.memberOf(chain["outsider"]).call()) == (org_id("newco"), 0b10001, ACTIVE, block["timestamp"])
     assert consortium.functions.isActiveMember(chain["outsider"]).call()
     assert consortium.functions.organizationOf(chain["outsider"]).call() == org_id("newco")
     assert consortium.functions.hasMemberRole(chain["outsider"], int(MemberRole.BUYER)).call()
@@ -72,9 +67,7 @@ def test_add_member_refuses_bad_input(concord, account, organization, roles, err
 def test_operator_updates_roles(concord):
     chain, consortium = concord.chain, concord.consortium
     receipt = chain.transact(consortium.functions.updateMemberRoles(chain["buyer"], int(MemberRole.BUYER | MemberRole.SUPPLIER)))
-    assert events(consortium, receipt, "MemberRolesUpdated") == [
-        {"account": chain["buyer"], "previousRoles": 1, "roles": 3}
-    ]
+    assert events(consortium, receipt, "MemberRolesUpdated") == [{"account": chain["buyer"], "previousRoles": 1, "roles": 3}]
     assert consortium.functions.hasMemberRole(chain["buyer"], int(MemberRole.SUPPLIER)).call()
     # A suspended member's roles can change too; it stays suspended.
     chain.transact(consortium.functions.updateMemberRoles(chain["suspended"], 0))
@@ -92,17 +85,13 @@ def test_update_roles_refuses_unknown_members_and_flags(concord):
 def test_suspend_and_reinstate(concord):
     chain, consortium = concord.chain, concord.consortium
     receipt = chain.transact(consortium.functions.suspendMember(chain["supplier"]))
-    assert events(consortium, receipt, "MemberSuspended") == [
-        {"account": chain["supplier"], "organizationId": org_id("supplier")}
-    ]
+    assert events(consortium, receipt, "MemberSuspended") == [{"account": chain["supplier"], "organizationId": org_id("supplier")}]
     assert not consortium.functions.isActiveMember(chain["supplier"]).call()
     assert not consortium.functions.hasMemberRole(chain["supplier"], int(MemberRole.SUPPLIER)).call()
     assert consortium.functions.memberOf(chain["supplier"]).call()[2] == SUSPENDED
 
     receipt = chain.transact(consortium.functions.reinstateMember(chain["supplier"]))
-    assert events(consortium, receipt, "MemberReinstated") == [
-        {"account": chain["supplier"], "organizationId": org_id("supplier")}
-    ]
+    assert events(consortium, receipt, "MemberReinstated") == [{"account": chain["supplier"], "organizationId": org_id("supplier")}]
     assert consortium.functions.isActiveMember(chain["supplier"]).call()
     assert consortium.functions.hasMemberRole(chain["supplier"], int(MemberRole.SUPPLIER)).call()
 

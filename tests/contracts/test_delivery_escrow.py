@@ -1,12 +1,13 @@
 """DeliveryEscrow: fund -> carrier's proof of delivery -> buyer's receipt -> release to the
 payee and refund of the rest; disputes frozen until the arbiter splits; release of the full
 value once the buyer let the dispute window pass; pull-based withdrawals."""
+
 from __future__ import annotations
 
 import pytest
+from concord.ledger.encoding import MemberRole
 from eth_utils import keccak
 
-from concord.ledger.encoding import MemberRole
 from tests.contracts.chain import (
     ACCOUNT_NAMES,
     DISPUTE_WINDOW,
@@ -166,9 +167,7 @@ def test_buyer_funds_an_escrow(concord):
             "disputeWindow": DISPUTE_WINDOW,
         }
     ]
-    assert events(token, receipt, "Transfer") == [
-        {"from": chain["buyer"], "to": concord.escrow.address, "value": AMOUNT}
-    ]
+    assert events(token, receipt, "Transfer") == [{"from": chain["buyer"], "to": concord.escrow.address, "value": AMOUNT}]
     assert escrow_of(concord) == {
         "buyer": chain["buyer"],
         "fundedAt": block_timestamp(chain, receipt),
@@ -233,9 +232,7 @@ def test_fund_refuses_bad_input(concord, change, error):
 
 def test_fund_refuses_the_zero_address_as_a_party(concord):
     chain = concord.chain
-    function = concord.escrow.functions.fund(
-        ORDER, ZERO_ADDRESS, chain["carrier"], chain["arbiter"], concord.token.address, AMOUNT
-    )
+    function = concord.escrow.functions.fund(ORDER, ZERO_ADDRESS, chain["carrier"], chain["arbiter"], concord.token.address, AMOUNT)
     with chain.reverts("ConsortiumMemberNotActive", ZERO_ADDRESS):
         chain.transact(function, "buyer")
 
@@ -320,9 +317,7 @@ def test_carrier_attests_delivery(concord):
     chain = concord.chain
     fund_escrow(concord, ORDER)
     receipt = deliver(concord)
-    assert events(concord.escrow, receipt, "DeliveryAttested") == [
-        {"orderId": ORDER, "carrier": chain["carrier"], "proofHash": PROOF}
-    ]
+    assert events(concord.escrow, receipt, "DeliveryAttested") == [{"orderId": ORDER, "carrier": chain["carrier"], "proofHash": PROOF}]
     escrow = escrow_of(concord)
     assert escrow["state"] == EscrowState.DELIVERED
     assert escrow["deliveredAt"] == block_timestamp(chain, receipt)
@@ -374,9 +369,7 @@ def test_buyer_confirms_receipt(concord, accepted):
     chain = concord.chain
     delivered(concord)
     receipt = confirm(concord, accepted)
-    assert events(concord.escrow, receipt, "ReceiptConfirmed") == [
-        {"orderId": ORDER, "buyer": chain["buyer"], "acceptedValue": accepted}
-    ]
+    assert events(concord.escrow, receipt, "ReceiptConfirmed") == [{"orderId": ORDER, "buyer": chain["buyer"], "acceptedValue": accepted}]
     escrow = escrow_of(concord)
     assert (escrow["state"], escrow["acceptedValue"]) == (EscrowState.RECEIPT_CONFIRMED, accepted)
     assert escrow["confirmedAt"] == block_timestamp(chain, receipt)
@@ -443,9 +436,7 @@ def test_a_party_opens_a_dispute(concord, reached, by):
     chain = concord.chain
     reach(concord, reached)
     receipt = dispute(concord, by)
-    assert events(concord.escrow, receipt, "DisputeOpened") == [
-        {"orderId": ORDER, "openedBy": chain[by], "reasonHash": REASON}
-    ]
+    assert events(concord.escrow, receipt, "DisputeOpened") == [{"orderId": ORDER, "openedBy": chain[by], "reasonHash": REASON}]
     assert state_of(concord) == EscrowState.DISPUTED
     assert liabilities(concord) == AMOUNT
 
@@ -533,9 +524,7 @@ def test_arbiter_splits_a_dispute(concord, payee_amount):
     ]
     credited = [(chain["supplier"], payee_amount), (chain["buyer"], buyer_amount)]
     assert events(escrow, receipt, "PaymentCredited") == [
-        {"orderId": ORDER, "account": account, "token": concord.token.address, "amount": amount}
-        for account, amount in credited
-        if amount
+        {"orderId": ORDER, "account": account, "token": concord.token.address, "amount": amount} for account, amount in credited if amount
     ]
     assert (owed(concord, "supplier"), owed(concord, "buyer")) == (payee_amount, buyer_amount)
     escrow_record = escrow_of(concord)
@@ -587,9 +576,7 @@ def test_release_after_full_acceptance_is_immediate(concord):
             "refundAmount": 0,
         }
     ]
-    assert events(escrow, receipt, "PaymentCredited") == [
-        {"orderId": ORDER, "account": chain["supplier"], "token": concord.token.address, "amount": AMOUNT}
-    ]
+    assert events(escrow, receipt, "PaymentCredited") == [{"orderId": ORDER, "account": chain["supplier"], "token": concord.token.address, "amount": AMOUNT}]
     assert events(concord.token, receipt, "Transfer") == []  # pull payments: release moves nothing
     assert (owed(concord, "supplier"), owed(concord, "buyer")) == (AMOUNT, 0)
     escrow_record = escrow_of(concord)
@@ -705,12 +692,8 @@ def test_payee_and_buyer_withdraw_what_was_credited(concord):
     confirm(concord, 70 * UNIT)
     release(concord, "supplier")
     receipt = withdraw(concord, "supplier")
-    assert events(escrow, receipt, "Withdrawn") == [
-        {"account": chain["supplier"], "token": token.address, "amount": 70 * UNIT}
-    ]
-    assert events(token, receipt, "Transfer") == [
-        {"from": escrow.address, "to": chain["supplier"], "value": 70 * UNIT}
-    ]
+    assert events(escrow, receipt, "Withdrawn") == [{"account": chain["supplier"], "token": token.address, "amount": 70 * UNIT}]
+    assert events(token, receipt, "Transfer") == [{"from": escrow.address, "to": chain["supplier"], "value": 70 * UNIT}]
     assert liabilities(concord) == 30 * UNIT == balance(concord, escrow.address)
     withdraw(concord, "buyer")
     assert balance(concord, "supplier") == 70 * UNIT
@@ -817,7 +800,7 @@ def test_only_the_operator_administers_the_escrow(concord, call, who):
 
 
 def test_an_order_from_funding_to_withdrawal_keeps_the_books_balanced(concord):
-    chain, token = concord.chain, concord.token
+    token = concord.token
     supply = token.functions.totalSupply().call()
     fund_escrow(concord, ORDER, AMOUNT)
     fund_escrow(concord, OTHER_ORDER, 50 * UNIT, buyer="buyer2", payee="supplier2", carrier="carrier2", arbiter="arbiter2")

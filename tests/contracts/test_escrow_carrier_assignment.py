@@ -1,12 +1,13 @@
 """DeliveryEscrow funded before the carrier is chosen: the buyer funds with the zero address
 as carrier (when the supplier acknowledges the purchase order), the payee assigns the carrier
 once (when it ships), and only then can delivery be attested. Disputes work without one."""
+
 from __future__ import annotations
 
 import pytest
+from concord.ledger.encoding import MemberRole
 from eth_utils import keccak
 
-from concord.ledger.encoding import MemberRole
 from tests.contracts.chain import (
     ACCOUNT_NAMES,
     DISPUTE_WINDOW,
@@ -201,9 +202,7 @@ def test_the_assigned_carrier_delivers_and_the_escrow_releases(concord):
     with chain.reverts("DeliveryEscrowCallerNotCarrier", ORDER, chain["carrier2"]):
         deliver(concord, carrier="carrier2")
     receipt = deliver(concord)
-    assert events(escrow, receipt, "DeliveryAttested") == [
-        {"orderId": ORDER, "carrier": chain["carrier"], "proofHash": PROOF}
-    ]
+    assert events(escrow, receipt, "DeliveryAttested") == [{"orderId": ORDER, "carrier": chain["carrier"], "proofHash": PROOF}]
     chain.transact(escrow.functions.confirmReceipt(ORDER, 60 * UNIT), "buyer")
     release(concord, by="supplier")
     assert state_of(concord) == EscrowState.RELEASED

@@ -13,11 +13,12 @@ Each attack runs twice: with the attacker swallowing the refused call (the outer
 succeeds and the books show exactly one payment) and with the attacker bubbling it (the
 whole outer call reverts and nothing changes).
 """
+
 from __future__ import annotations
 
 import pytest
-
 from concord.ledger.encoding import MemberRole
+
 from tests.contracts.chain import (
     DISPUTE_WINDOW,
     UNIT,
@@ -98,9 +99,7 @@ def test_a_token_re_entering_release_during_funding_is_refused(concord, evil):
 
 def test_a_token_re_entering_fund_bubbles_up_and_nothing_is_funded(concord, evil):
     chain, escrow = concord.chain, concord.escrow
-    payload = escrow.encode_abi(
-        "fund", args=[BYSTANDER, chain["supplier"], chain["carrier"], chain["arbiter"], evil.address, AMOUNT]
-    )
+    payload = escrow.encode_abi("fund", args=[BYSTANDER, chain["supplier"], chain["carrier"], chain["arbiter"], evil.address, AMOUNT])
     chain.transact(evil.functions.arm(escrow.address, payload, True))
     with chain.reverts(GUARD):
         fund_escrow(concord, ORDER, AMOUNT, token=evil)
@@ -120,9 +119,7 @@ def test_a_token_re_entering_during_a_refund_is_refused(concord, evil, payload):
     deliver_and_confirm(concord, ORDER, ACCEPTED)
     chain.transact(escrow.functions.release(ORDER), "supplier")
     # The token is the payee of a released bystander order, so it has a credit of its own.
-    chain.transact(
-        escrow.functions.fund(BYSTANDER, evil.address, chain["carrier"], chain["arbiter"], evil.address, AMOUNT), "buyer2"
-    )
+    chain.transact(escrow.functions.fund(BYSTANDER, evil.address, chain["carrier"], chain["arbiter"], evil.address, AMOUNT), "buyer2")
     deliver_and_confirm(concord, BYSTANDER, AMOUNT, buyer="buyer2")
     if payload == "withdraw":
         chain.transact(escrow.functions.release(BYSTANDER), "keeper")
@@ -135,9 +132,7 @@ def test_a_token_re_entering_during_a_refund_is_refused(concord, evil, payload):
     receipt = chain.transact(escrow.functions.withdraw(evil.address), "buyer")
 
     assert_refused_by_the_guard(concord, evil)
-    assert events(escrow, receipt, "Withdrawn") == [
-        {"account": chain["buyer"], "token": evil.address, "amount": AMOUNT - ACCEPTED}
-    ]
+    assert events(escrow, receipt, "Withdrawn") == [{"account": chain["buyer"], "token": evil.address, "amount": AMOUNT - ACCEPTED}]
     assert evil.functions.balanceOf(chain["buyer"]).call() == buyer_before + AMOUNT - ACCEPTED
     assert escrow.functions.owedTo(chain["buyer"], evil.address).call() == 0
     if payload == "withdraw":
@@ -215,9 +210,7 @@ def act(concord, receiver, contract, function, *args):
 @pytest.mark.parametrize("bubble", [False, True])
 def test_a_payee_contract_cannot_withdraw_its_payment_twice(concord, hooked, mallory, bubble):
     chain, escrow = concord.chain, concord.escrow
-    chain.transact(
-        escrow.functions.fund(ORDER, mallory.address, chain["carrier"], chain["arbiter"], hooked.address, AMOUNT), "buyer"
-    )
+    chain.transact(escrow.functions.fund(ORDER, mallory.address, chain["carrier"], chain["arbiter"], hooked.address, AMOUNT), "buyer")
     fund_escrow(concord, BYSTANDER, AMOUNT, token=hooked)  # more of the token sits in the escrow
     deliver_and_confirm(concord, ORDER, AMOUNT)
     chain.transact(escrow.functions.release(ORDER), "keeper")

@@ -11,6 +11,7 @@ that runs get deep: funded, delivered, confirmed, released, withdrawn), and one 
 tries any operation on any order, which mostly exercises refusals. Orders are funded with or
 without a carrier; one funded without waits for the supplier to assign it before delivery.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -323,9 +324,7 @@ class EscrowMachine(RuleBasedStateMachine):
     # -- rule: any step on any order -------------------------------------------------------
 
     @rule(
-        action=st.sampled_from(
-            ["fund", "assign", "attest", "confirm", "dispute", "resolve", "release", "finance", "withdraw"]
-        ),
+        action=st.sampled_from(["fund", "assign", "attest", "confirm", "dispute", "resolve", "release", "finance", "withdraw"]),
         index=indexes,
         amount=amounts,
         percentage=percent,

@@ -1,4 +1,5 @@
 """ProvenanceAnchor: members anchor Merkle roots of event batches once; anyone reads them."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,16 +1,17 @@
 """ReceivableRegistry: one registration per invoice fingerprint, assignment to financiers,
 and the escrow paying (and settling) whoever holds the receivable."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import date
 
 import pytest
+from concord.ledger.encoding import MemberRole, fingerprint
 from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from concord.ledger.encoding import MemberRole, fingerprint
 from tests.contracts.chain import (
     ACCOUNT_NAMES,
     DISPUTE_WINDOW,
@@ -90,9 +91,7 @@ def test_fingerprint_of_a_known_invoice(concord):
 )
 def test_python_and_the_contract_compute_the_same_fingerprint(concord, issuer, debtor, number, amount, currency, due):
     expected = fingerprint(issuer, debtor, number, amount, currency, due)
-    on_chain = concord.registry.functions.fingerprint(
-        issuer.bytes.rjust(32, b"\0"), debtor.bytes.rjust(32, b"\0"), number, amount, currency, due
-    ).call()
+    on_chain = concord.registry.functions.fingerprint(issuer.bytes.rjust(32, b"\0"), debtor.bytes.rjust(32, b"\0"), number, amount, currency, due).call()
     assert on_chain == expected
 
 
@@ -110,9 +109,7 @@ def test_the_payee_registers_a_receivable(concord):
     chain, registry = concord.chain, concord.registry
     fund_escrow(concord, ORDER)
     receipt = register(concord)
-    assert events(registry, receipt, "ReceivableRegistered") == [
-        {"fingerprint": INVOICE, "orderId": ORDER, "issuer": chain["supplier"]}
-    ]
+    assert events(registry, receipt, "ReceivableRegistered") == [{"fingerprint": INVOICE, "orderId": ORDER, "issuer": chain["supplier"]}]
     assert receivable_of(concord) == {
         "orderId": ORDER,
         "issuer": chain["supplier"],
@@ -197,9 +194,7 @@ def test_register_needs_a_linked_escrow(concord):
         chain.transact(registry.functions.register(INVOICE, ORDER), "supplier")
 
 
-@pytest.mark.parametrize(
-    "who", [name for name in ACCOUNT_NAMES if name in NOT_ACTIVE or not MEMBERS[name] & MemberRole.SUPPLIER]
-)
+@pytest.mark.parametrize("who", [name for name in ACCOUNT_NAMES if name in NOT_ACTIVE or not MEMBERS[name] & MemberRole.SUPPLIER])
 def test_only_suppliers_register(concord, who):
     chain = concord.chain
     fund_escrow(concord, ORDER)
@@ -215,18 +210,14 @@ def test_the_holder_assigns_to_a_financier_who_may_assign_on(concord):
     chain, registry = concord.chain, concord.registry
     funded_and_registered(concord)
     receipt = assign(concord, "financier")
-    assert events(registry, receipt, "ReceivableAssigned") == [
-        {"fingerprint": INVOICE, "from": chain["supplier"], "to": chain["financier"]}
-    ]
+    assert events(registry, receipt, "ReceivableAssigned") == [{"fingerprint": INVOICE, "from": chain["supplier"], "to": chain["financier"]}]
     assert receivable_of(concord)["holder"] == chain["financier"]
     assert registry.functions.payeeOf(ORDER).call() == chain["financier"]
     # the issuer no longer holds it
     with chain.reverts("ReceivableRegistryNotHolder", INVOICE, chain["supplier"]):
         assign(concord, "financier2")
     receipt = assign(concord, "financier2", who="financier")
-    assert events(registry, receipt, "ReceivableAssigned") == [
-        {"fingerprint": INVOICE, "from": chain["financier"], "to": chain["financier2"]}
-    ]
+    assert events(registry, receipt, "ReceivableAssigned") == [{"fingerprint": INVOICE, "from": chain["financier"], "to": chain["financier2"]}]
     assert registry.functions.payeeOf(ORDER).call() == chain["financier2"]
     assert receivable_of(concord)["issuer"] == chain["supplier"]
 
@@ -240,9 +231,7 @@ def test_only_the_holder_assigns(concord, who):
         assign(concord, "financier", who=who)
 
 
-@pytest.mark.parametrize(
-    "to", [name for name in ACCOUNT_NAMES if name in NOT_ACTIVE or not MEMBERS[name] & MemberRole.FINANCIER]
-)
+@pytest.mark.parametrize("to", [name for name in ACCOUNT_NAMES if name in NOT_ACTIVE or not MEMBERS[name] & MemberRole.FINANCIER])
 def test_receivables_go_only_to_active_financiers(concord, to):
     chain = concord.chain
     funded_and_registered(concord)
@@ -287,9 +276,7 @@ def test_release_pays_the_holder_and_settles_the_receivable(concord, assigned):
     chain.advance(DISPUTE_WINDOW)
     receipt = chain.transact(escrow.functions.release(ORDER), "keeper")
     assert events(escrow, receipt, "EscrowReleased")[0]["recipient"] == chain[holder]
-    assert events(registry, receipt, "ReceivableSettled") == [
-        {"fingerprint": INVOICE, "orderId": ORDER, "holder": chain[holder], "amountPaid": 70 * UNIT}
-    ]
+    assert events(registry, receipt, "ReceivableSettled") == [{"fingerprint": INVOICE, "orderId": ORDER, "holder": chain[holder], "amountPaid": 70 * UNIT}]
     assert (owed(concord, holder), owed(concord, "buyer")) == (70 * UNIT, 30 * UNIT)
     if assigned:
         assert owed(concord, "supplier") == 0

@@ -1,4 +1,5 @@
 """SettlementToken: a 6-decimal deposit token that moves only between allowed holders."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """A live server on a free local port and Debian's Chromium driven by Playwright."""
+
 from __future__ import annotations
 
 import socket
@@ -8,7 +9,15 @@ import pytest
 from waitress.server import create_server
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:

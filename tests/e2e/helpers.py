@@ -1,4 +1,5 @@
 """What the browser tests share: signing in and out, and the main navigation."""
+
 from __future__ import annotations
 
 from playwright.sync_api import expect

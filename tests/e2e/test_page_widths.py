@@ -1,14 +1,15 @@
 """Every portal page fits the screen: at 390 px (a phone) and 1280 px (a laptop) no page
 scrolls sideways, for every kind of member and the operator (issue 9, section 2, finding 11).
 Long unbroken words in what people type wrap instead of stretching the page."""
+
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
-
 from concord.orders import service as orders
 from concord.tenancy.models import Relation
+
 from tests import factories, orders_factory
 from tests.e2e.test_portal_onboarding import sign_in
 

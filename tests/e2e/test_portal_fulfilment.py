@@ -5,6 +5,7 @@ records a milestone and the proof of delivery on each; the buyer confirms receip
 escrow settles and the buyer sees the order closed, the escrow released and every chain
 transaction on the order's timeline. The test mines what the outbox queued, as the ledger
 worker would, and checks the token balances on chain to the last unit."""
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from concord.ledger import service as ledger_service
 from playwright.sync_api import expect
 
-from concord.ledger import service as ledger_service
 from tests import orders_factory
 from tests.e2e.helpers import go_to, sign_in, sign_out
 from tests.ledger_helpers import contract, settle
@@ -97,15 +98,27 @@ def test_order_to_payment_with_partial_shipments_milestones_proof_and_receipt(li
     expect(page.get_by_label("Carrier", exact=True)).to_have_value(str(world.carrier.org.id))  # its one carrier partner
     expect(page.get_by_label("Quantity, line 1", exact=True)).to_have_value("10")  # what is left, offered
     page.get_by_label("Tracking number").fill("SWF-0001")
-    ship(page, {
-        "Quantity, line 1": "6", "Lot number, line 1": "L-A",
-        "Quantity, line 2": "2", "Lot number, line 2": "L-B", "Second lot quantity, line 2": "1", "Second lot number, line 2": "L-C",
-    }, f"Shipment 1 of order {number} created with {carrier_name}")
+    ship(
+        page,
+        {
+            "Quantity, line 1": "6",
+            "Lot number, line 1": "L-A",
+            "Quantity, line 2": "2",
+            "Lot number, line 2": "L-B",
+            "Second lot quantity, line 2": "1",
+            "Second lot number, line 2": "L-C",
+        },
+        f"Shipment 1 of order {number} created with {carrier_name}",
+    )
     expect(page.locator("#order-state")).to_contain_text("partially_shipped")
     # ... and the rest, which the form offers: 4 of line 1 and 1 of line 2.
     expect(page.get_by_label("Quantity, line 1", exact=True)).to_have_value("4")
     expect(page.get_by_label("Quantity, line 2", exact=True)).to_have_value("1")
-    ship(page, {"Lot number, line 1": "L-D", "Lot number, line 2": "L-C"}, f"Shipment 2 of order {number} created with {carrier_name} (line 1: 4 (lot L-D), line 2: 1 (lot L-C)): everything confirmed is on its way.")
+    ship(
+        page,
+        {"Lot number, line 1": "L-D", "Lot number, line 2": "L-C"},
+        f"Shipment 2 of order {number} created with {carrier_name} (line 1: 4 (lot L-D), line 2: 1 (lot L-C)): everything confirmed is on its way.",
+    )
     expect(page.locator("#order-state")).to_have_text(re.compile(r"^\s*shipped"))
     shipments = page.locator("#shipments")
     expect(shipments.get_by_role("heading", name=re.compile("^Shipment [12] in_transit"))).to_have_count(2)
@@ -154,7 +167,15 @@ def test_order_to_payment_with_partial_shipments_milestones_proof_and_receipt(li
     transactions = timeline.get_by_role("row").filter(has_text=re.compile(r"0x[0-9a-f]{64}")).filter(has=page.locator(".badge-confirmed"))
     # approve, fund, assignCarrier, two anchors, attestDelivery, confirmReceipt, release, withdraw
     expect(transactions).to_have_count(9)
-    for what in ("locks 73.50 EUR in escrow", "names " + carrier_name, "anchors the proof of delivery of shipment 2", "attests delivery", "confirms receipt", "releases the escrow", "Withdraw EUR"):
+    for what in (
+        "locks 73.50 EUR in escrow",
+        "names " + carrier_name,
+        "anchors the proof of delivery of shipment 2",
+        "attests delivery",
+        "confirms receipt",
+        "releases the escrow",
+        "Withdraw EUR",
+    ):
         expect(transactions.filter(has_text=what).first).to_be_visible()
     expect(timeline.get_by_text(re.compile(r"^0x[0-9a-f]{64}$"))).to_have_count(9)
     expect(timeline.get_by_text("Receipt: 73.50 EUR accepted, 0.00 to be refunded.")).to_be_visible()

@@ -1,5 +1,6 @@
 """The foundation's story in a real browser: the operator admits a registered company, its
 admin invites a colleague who joins, and it opens a partnership that the partner accepts."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-
 from tests.e2e.helpers import go_to, sign_in, sign_out
 
 # A live server answers from its own threads: commits are real.
@@ -77,7 +77,7 @@ def test_register_approve_invite_join_and_partner_in_the_portal(live_server, bro
 
     # The colleague joins through the link in their own browser.
     colleague = browser.new_context().new_page()
-    colleague.goto(live_server + invite_link[invite_link.index("/invitations/"):])
+    colleague.goto(live_server + invite_link[invite_link.index("/invitations/") :])
     colleague.get_by_label("Full name").fill("Anna Berg")
     colleague.get_by_label("Choose a password").fill("Boxes-and-Pallets-9")
     colleague.get_by_role("button", name="Create my account").click()

@@ -1,6 +1,7 @@
 """The order story in a real browser: a buyer adds a product and a location, writes an
 order and issues it; the supplier acknowledges it; the buyer sees it acknowledged with its
 escrow funded on the ledger (the test mines what the outbox queued, as the worker would)."""
+
 from __future__ import annotations
 
 import re
@@ -8,9 +9,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from concord.ledger import service as ledger_service
 from playwright.sync_api import expect
 
-from concord.ledger import service as ledger_service
 from tests.e2e.helpers import go_to, sign_in, sign_out
 from tests.ledger_helpers import settle
 

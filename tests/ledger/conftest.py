@@ -1,20 +1,22 @@
 """Ledger tests, each run on two chains: the test app's embedded chain (one per session,
 kept between tests while the database is emptied) and a hardhat node started for the
 session. Concord's contracts are deployed afresh for each test."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from concord.db import database
 from concord.ledger import devnode, outbox, runtime
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain, open_chain
 from concord.ledger.deploy import deploy, deployments
 from concord.ledger.models import ChainIntent
+
 from tests.ledger_helpers import FaultyChain
 
 

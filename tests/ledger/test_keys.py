@@ -1,5 +1,6 @@
 """Custodial signing keys: created at admission, encrypted at rest, bound to their
 organization, and re-encryptable under a new master key without losing any."""
+
 from __future__ import annotations
 
 import os
@@ -8,10 +9,10 @@ import stat
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-
 from concord import cli
 from concord.ledger import keys
 from concord.ledger.models import OrganizationKey
+
 from tests import factories
 
 

@@ -1,5 +1,6 @@
 """The outbox: intents commit with business changes, reach the chain exactly once through
 outages and crashes, and a reverting intent fails alone with its reason."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-
 from concord import clock
 from concord.db import database
 from concord.ledger import outbox
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import ChainIntent, IntentState, LedgerAccount
 from concord.tenancy import service as tenancy
+
 from tests.ledger_helpers import SimulatedCrash
 from tests.security.helpers import audit_entries
 
@@ -24,8 +25,13 @@ ROOT = b"\x0c" * 32
 def anchor(app, member, batch: bytes = BATCH, root: bytes = ROOT, size: int = 3) -> str:
     with database(app).sessionmaker() as session, session.begin():
         intent = outbox.enqueue(
-            session, organization_id=member.org.id, contract="ProvenanceAnchor", function="anchor",
-            args=[batch, root, size], purpose="Anchor a provenance batch", subject=("batch", batch.hex()),
+            session,
+            organization_id=member.org.id,
+            contract="ProvenanceAnchor",
+            function="anchor",
+            args=[batch, root, size],
+            purpose="Anchor a provenance batch",
+            subject=("batch", batch.hex()),
         )
         session.flush()
         return str(intent.uid)
@@ -144,7 +150,10 @@ def test_a_crash_before_the_signature_commits_leaves_the_intent_queued_and_the_n
         worker.drain()
     assert state_of(ledger, uid).state == IntentState.QUEUED
     with database(ledger.app).sessionmaker() as session:
-        assert session.execute(sa.select(LedgerAccount.next_nonce).where(LedgerAccount.address == world.supplier.signing_address(ledger.app))).scalar() in (None, 0)
+        assert session.execute(sa.select(LedgerAccount.next_nonce).where(LedgerAccount.address == world.supplier.signing_address(ledger.app))).scalar() in (
+            None,
+            0,
+        )
     assert ledger.restarted_worker().drain() == 1
     assert state_of(ledger, uid).nonce == 0
 

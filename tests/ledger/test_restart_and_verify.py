@@ -1,11 +1,11 @@
 """The embedded chain survives a restart; deployment runs once per chain; `concord ledger
 verify` finds every disagreement between the database and the chain."""
+
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-
 from concord import cli, migrate
 from concord.app import create_app
 from concord.db import database
@@ -59,12 +59,14 @@ def test_a_restart_keeps_every_contract_balance_anchor_and_member(tmp_path):
 
         buyer_address = address_of(session, buyer.id)
         operator = session.execute(sa.select(Organization).where(Organization.is_operator.is_(True))).scalar_one()
-        outbox.enqueue(session, organization_id=operator.id, contract="SettlementToken.EUR", function="mint", args=[buyer_address, 12_345 * UNIT], purpose="Mint")
-        outbox.enqueue(session, organization_id=supplier.id, contract="ProvenanceAnchor", function="anchor", args=[b"\x42" * 32, b"\x43" * 32, 7], purpose="Anchor")
+        outbox.enqueue(
+            session, organization_id=operator.id, contract="SettlementToken.EUR", function="mint", args=[buyer_address, 12_345 * UNIT], purpose="Mint"
+        )
+        outbox.enqueue(
+            session, organization_id=supplier.id, contract="ProvenanceAnchor", function="anchor", args=[b"\x42" * 32, b"\x43" * 32, 7], purpose="Anchor"
+        )
     assert worker.drain() == 2
-    before = {
-        name: row.address for name, row in _deployments(first).items()
-    }
+    before = {name: row.address for name, row in _deployments(first).items()}
     anchored_before = _contract(first, "ProvenanceAnchor").functions.anchorOf(b"\x42" * 32).call()
     blocks_before = runtime.chain(first).block_number()
 
@@ -91,7 +93,9 @@ def test_a_restart_keeps_every_contract_balance_anchor_and_member(tmp_path):
         assert indexer.verify(session, chain) == []
     # And the restored chain keeps working.
     with database(second).sessionmaker() as session, session.begin():
-        outbox.enqueue(session, organization_id=supplier.id, contract="ProvenanceAnchor", function="anchor", args=[b"\x44" * 32, b"\x45" * 32, 1], purpose="Anchor")
+        outbox.enqueue(
+            session, organization_id=supplier.id, contract="ProvenanceAnchor", function="anchor", args=[b"\x44" * 32, b"\x45" * 32, 1], purpose="Anchor"
+        )
     assert runtime.worker(second).drain() == 1
     runtime.close(second)
 
@@ -166,7 +170,9 @@ def test_verify_reports_an_intent_marked_failed_that_the_chain_mined(ledger, wor
         intent.state = IntentState.FAILED
         tx_hash = intent.tx_hash
     problems = _verify(ledger)
-    assert [p for p in problems if tx_hash in p] == [f"transaction {tx_hash} ({intent.purpose}): database says failed; chain says mined with status 1 in block {intent.block_number}"]
+    assert [p for p in problems if tx_hash in p] == [
+        f"transaction {tx_hash} ({intent.purpose}): database says failed; chain says mined with status 1 in block {intent.block_number}"
+    ]
 
 
 def test_deploy_refuses_when_the_chain_was_reset_under_the_database(ledger):

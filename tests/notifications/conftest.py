@@ -1,6 +1,7 @@
 """Fixtures of the notification tests: requests one at a time (no pushed context, as in the
 security suite), and a real HTTP receiver on 127.0.0.1 that checks each delivery's
 signature and timestamp with the verification code the README gives subscribers."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from concord import clock
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -71,7 +71,7 @@ def receiver():
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             valid = bool(state.secret) and verify(state.secret, self.headers, body)
             with lock:

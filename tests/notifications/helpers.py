@@ -1,8 +1,8 @@
 """What the notification tests share: subscribing a webhook through the API and counting rows."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from concord.db import database
 
 

@@ -1,5 +1,6 @@
 """notify(): one notification per organization and one delivery per matching active webhook,
 in the caller's transaction; reading and marking notifications through the API."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-
 from concord.notifications import service
 from concord.notifications.models import Notification, WebhookDelivery
 from concord.tenancy.models import Role
+
 from tests import factories
 from tests.notifications.helpers import count, subscribe
 from tests.security.helpers import audit_entries
@@ -25,8 +26,12 @@ def test_notify_tells_each_organization_once_and_queues_one_delivery_per_matchin
     order_id = uuid.uuid4()
 
     service.notify(
-        session, "order.issued", org_ids=[world.buyer.org.id, world.supplier.org.id, world.buyer.org.id],
-        object_type="purchase_order", object_id=order_id, summary="PO-1 issued to Supplier One Ltd",
+        session,
+        "order.issued",
+        org_ids=[world.buyer.org.id, world.supplier.org.id, world.buyer.org.id],
+        object_type="purchase_order",
+        object_id=order_id,
+        summary="PO-1 issued to Supplier One Ltd",
         data={"number": "PO-1", "total": Decimal("1250.00"), "currency": "EUR"},
     )
     session.commit()
@@ -42,7 +47,14 @@ def test_notify_tells_each_organization_once_and_queues_one_delivery_per_matchin
         "id": str(delivery.event_id),
         "type": "order.issued",
         "created_at": notifications[0].created_at.isoformat(),
-        "data": {"number": "PO-1", "total": "1250.00", "currency": "EUR", "object_type": "purchase_order", "object_id": str(order_id), "summary": "PO-1 issued to Supplier One Ltd"},
+        "data": {
+            "number": "PO-1",
+            "total": "1250.00",
+            "currency": "EUR",
+            "object_type": "purchase_order",
+            "object_id": str(order_id),
+            "summary": "PO-1 issued to Supplier One Ltd",
+        },
     }
 
 

@@ -1,6 +1,7 @@
 """Webhooks end to end: subscriptions through the API, deliveries sent by `deliver_due` to a
 real receiver on 127.0.0.1 that verifies signature and timestamp, retries with backoff,
 and who may see what."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,17 +15,17 @@ from http.server import HTTPServer
 
 import pytest
 import sqlalchemy as sa
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from concord import clock
 from concord.db import database
 from concord.ledger import keys
 from concord.notifications import service
 from concord.notifications.models import WebhookDelivery, WebhookSubscription
 from concord.tenancy.models import Role
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
 from tests import factories
 from tests.notifications.helpers import count, subscribe
 from tests.security.helpers import audit_entries
@@ -54,7 +55,11 @@ def hooked(app, client, world, receiver, private_hosts_allowed):
 
 
 def test_the_secret_is_shown_once_and_stored_only_encrypted(app, client, world):
-    response = client.post("/api/v1/webhooks", json={"url": "https://erp.example.com/concord?src=concord", "events": ["order.issued", "order.issued", "shipment.delivered"]}, headers=world.buyer.headers)
+    response = client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://erp.example.com/concord?src=concord", "events": ["order.issued", "order.issued", "shipment.delivered"]},
+        headers=world.buyer.headers,
+    )
     assert response.status_code == 201, response.get_json()
     assert response.headers["Cache-Control"] == "no-store"
     created = response.get_json()
@@ -285,10 +290,15 @@ def test_an_address_stored_before_these_checks_is_refused_when_sending(app, clie
 def test_an_https_receiver_must_present_a_trusted_certificate(app, client, world, private_hosts_allowed, tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()).serial_number(1)
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -331,7 +341,9 @@ def test_two_dispatchers_never_send_one_delivery_twice(app, world, receiver, hoo
 
 def test_a_paused_webhook_gets_nothing_until_resumed_and_a_test_event_goes_to_it_alone(app, client, world, receiver, hooked):
     announce(app, world.buyer, object_id="before-pause")
-    paused = client.patch(f"/api/v1/webhooks/{hooked['id']}", json={"active": False, "events": ["order.acknowledged", "escrow.released"]}, headers=world.buyer.headers)
+    paused = client.patch(
+        f"/api/v1/webhooks/{hooked['id']}", json={"active": False, "events": ["order.acknowledged", "escrow.released"]}, headers=world.buyer.headers
+    )
     assert paused.status_code == 200 and paused.get_json()["active"] is False
     announce(app, world.buyer, object_id="while-paused")  # no delivery for a paused webhook
     assert service.deliver_due(app) == 0
@@ -370,7 +382,9 @@ def test_the_delivery_log_is_the_subscribers_alone(app, client, world, receiver,
     assert client.get(f"/api/v1/webhooks/{hooked['id']}/deliveries?state=failed", headers=world.buyer.headers).get_json()["items"] == []
     for member in (world.supplier, world.buyer2):  # a partner, and a stranger
         for method, suffix in (("GET", ""), ("GET", "/deliveries"), ("POST", "/test"), ("PATCH", ""), ("DELETE", "")):
-            response = client.open(f"/api/v1/webhooks/{hooked['id']}{suffix}", method=method, json={"active": False} if method == "PATCH" else None, headers=member.headers)
+            response = client.open(
+                f"/api/v1/webhooks/{hooked['id']}{suffix}", method=method, json={"active": False} if method == "PATCH" else None, headers=member.headers
+            )
             assert response.status_code == 404, (method, suffix, response.status_code)
         assert client.get("/api/v1/webhooks", headers=member.headers).get_json()["items"] == []
     assert client.get(f"/api/v1/webhooks/{hooked['id']}", headers=world.buyer.headers).get_json()["active"] is True

@@ -1,11 +1,12 @@
 """Orders fund their escrow on acknowledgement, so these tests run with Concord's contracts
 deployed on the test app's embedded chain and the world's first buyer funded: a state built
 once per module (`tests.plugin.FundedWorld`) that each test starts from."""
+
 from __future__ import annotations
 
 import pytest
-
 from concord.ledger import outbox, runtime
+
 from tests.factories import world_in
 
 

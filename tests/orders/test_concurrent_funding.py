@@ -1,5 +1,6 @@
 """One buyer's orders acknowledged at the same moment: each escrow's `approve` and `fund`
 stay one run in the buyer's outbox, so no funding finds its allowance taken by another."""
+
 from __future__ import annotations
 
 import threading
@@ -8,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-
 from concord.db import database
 from concord.ledger import outbox
 from concord.ledger.models import ChainIntent, IntentState
+
 from tests import factories, orders_factory
 from tests.ledger_helpers import deploy_contracts, fund_buyer, settle
 

@@ -1,22 +1,22 @@
 """Acknowledging an order locks its confirmed total in DeliveryEscrow from the buyer's
 settlement tokens, through the outbox, exactly to the token unit."""
+
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-
 from concord.db import database
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import ChainIntent
 from concord.orders import service as orders
+
 from tests import orders_factory
 from tests.ledger_helpers import BUYER_FUNDS, FaultyChain, contract, settle
 from tests.security.helpers import audit_entries
 
 UNIT = 10**6
-
 
 
 def issued(app, session, world, lines):
@@ -38,10 +38,12 @@ def intents_for(app, order):
 
 def test_acknowledging_locks_the_confirmed_total_in_escrow_to_the_last_unit(app, client, session, world, chain_worker):
     order = issued(app, session, world, ((Decimal("3"), Decimal("333.3333")), (Decimal("2.5"), Decimal("0.0199"))))
-    body = {"lines": [
-        {"line_no": 1, "confirmed_quantity": "2", "confirmed_date": date.today().isoformat()},
-        {"line_no": 2, "confirmed_quantity": "2.5", "confirmed_date": date.today().isoformat()},
-    ]}
+    body = {
+        "lines": [
+            {"line_no": 1, "confirmed_quantity": "2", "confirmed_date": date.today().isoformat()},
+            {"line_no": 2, "confirmed_quantity": "2.5", "confirmed_date": date.today().isoformat()},
+        ]
+    }
     response = client.post(f"/api/v1/orders/{order.id}/acknowledge", json=body, headers=world.supplier.headers)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["confirmed_total"] == "666.72"  # 666.6666 -> 666.67, plus 0.04975 -> 0.05

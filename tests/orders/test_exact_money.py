@@ -1,5 +1,6 @@
 """Money and quantities are exact on every database, at the bounds the API enforces, and an
 order is worth at least one minor unit: through the API, the database and the chain."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-
 from concord.db import ExactDecimal, database
 from concord.orders.models import OrderLine, PurchaseOrder
 from concord.orders.service import MAX_AMOUNT
+
 from tests import orders_factory
 from tests.ledger_helpers import settle
 
@@ -20,8 +21,12 @@ SOON = (date.today() + timedelta(days=14)).isoformat()
 
 def body(world, shop, *lines, number="PO-EXACT-1"):
     return {
-        "number": number, "supplier_id": str(world.supplier.org.id), "currency": "EUR", "ship_to_location_id": shop["location"],
-        "incoterm": "DAP", "payment_terms": "Escrow",
+        "number": number,
+        "supplier_id": str(world.supplier.org.id),
+        "currency": "EUR",
+        "ship_to_location_id": shop["location"],
+        "incoterm": "DAP",
+        "payment_terms": "Escrow",
         "lines": [
             {"product_id": shop["products"][index], "quantity": quantity, "unit_price": price, "requested_date": SOON}
             for index, (quantity, price) in enumerate(lines)
@@ -78,9 +83,7 @@ def test_a_line_or_a_total_beyond_what_an_order_may_be_worth_is_refused_by_field
     assert over_a_line.headers["Content-Type"].startswith("application/problem+json")
     assert "at most 9999999999999999.99" in over_a_line.get_json()["errors"]["lines"]["0"]["amount"][0]
     # Each line fits; together they do not.
-    over_the_total = client.post(
-        "/api/v1/orders", json=body(world, shop, ("600000000000", "10000"), ("600000000000", "10000")), headers=world.buyer.headers
-    )
+    over_the_total = client.post("/api/v1/orders", json=body(world, shop, ("600000000000", "10000"), ("600000000000", "10000")), headers=world.buyer.headers)
     assert over_the_total.status_code == 422
     assert "at most 9999999999999999.99" in over_the_total.get_json()["errors"]["total"][0]
     assert orders_written(app) == 0
@@ -120,10 +123,14 @@ def test_a_confirmed_part_or_a_proposal_worth_nothing_is_refused(app, client, se
         order = orders_factory.issued_order(session, world.buyer, world.supplier, lines=((Decimal("1"), Decimal("0.0049")), (Decimal("10"), Decimal("5"))))
     session.commit()
     soon = date.today().isoformat()
-    only_the_cheap_line = {"lines": [{"line_no": 1, "confirmed_quantity": "1", "confirmed_date": soon}, {"line_no": 2, "confirmed_quantity": "0", "confirmed_date": soon}]}
+    only_the_cheap_line = {
+        "lines": [{"line_no": 1, "confirmed_quantity": "1", "confirmed_date": soon}, {"line_no": 2, "confirmed_quantity": "0", "confirmed_date": soon}]
+    }
     refused = client.post(f"/api/v1/orders/{order.id}/acknowledge", json=only_the_cheap_line, headers=world.supplier.headers)
     assert refused.status_code == 422 and "at least 0.01" in refused.get_json()["errors"]["total"][0]
-    proposal = client.post(f"/api/v1/orders/{order.id}/change-proposals", json={"lines": [{"line_no": 2, "unit_price": "0.0001"}]}, headers=world.supplier.headers)
+    proposal = client.post(
+        f"/api/v1/orders/{order.id}/change-proposals", json={"lines": [{"line_no": 2, "unit_price": "0.0001"}]}, headers=world.supplier.headers
+    )
     assert proposal.status_code == 422 and "total" in proposal.get_json()["errors"]
     state = client.get(f"/api/v1/orders/{order.id}", headers=world.supplier.headers).get_json()
     assert state["state"] == "issued" and state["confirmed_total"] is None

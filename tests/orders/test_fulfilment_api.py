@@ -1,6 +1,7 @@
 """From acknowledgement to released payment, through the API, with three organizations'
 users (buyer, supplier, carrier) and the operator as arbiter; every escrow step on the
 embedded chain, and the token balances checked to the last unit."""
+
 from __future__ import annotations
 
 import threading
@@ -9,13 +10,13 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-
 from concord import clock
 from concord.db import database
 from concord.ledger.models import ChainIntent, IntentState
 from concord.orders import settlement
-from concord.orders.models import OrderState, Receipt
+from concord.orders.models import Receipt
 from concord.tenancy.models import Relation
+
 from tests import factories, orders_factory
 from tests.ledger_helpers import BUYER_FUNDS, contract, settle
 from tests.security.helpers import audit_entries
@@ -75,13 +76,22 @@ def units(amount: str | Decimal) -> int:
 
 def test_the_whole_story_partial_shipments_milestones_delivery_receipt_and_payment(app, client, world, chain_worker, order):
     buyer, supplier, carrier = world.buyer.headers, world.supplier.headers, world.carrier.headers
-    first = ship(client, world, order, [{"line_no": 1, "quantity": "6", "lot_number": "L-A"}, {"line_no": 2, "quantity": "2", "lot_number": "L-B"}, {"line_no": 2, "quantity": "1", "lot_number": "L-C"}])
+    first = ship(
+        client,
+        world,
+        order,
+        [
+            {"line_no": 1, "quantity": "6", "lot_number": "L-A"},
+            {"line_no": 2, "quantity": "2", "lot_number": "L-B"},
+            {"line_no": 2, "quantity": "1", "lot_number": "L-C"},
+        ],
+    )
     assert first.status_code == 201, first.get_json()
     first = first.get_json()
     lots = [(1, "L-A", "6.000"), (2, "L-B", "2.000"), (2, "L-C", "1.000")]
-    assert [(l["line_no"], l["lot_number"], l["quantity"]) for l in first["lines"]] == lots
+    assert [(line["line_no"], line["lot_number"], line["quantity"]) for line in first["lines"]] == lots
     reread = client.get(f"/api/v1/shipments/{first['id']}", headers=buyer).get_json()
-    assert [(l["line_no"], l["lot_number"], l["quantity"]) for l in reread["lines"]] == lots  # as the supplier listed them
+    assert [(line["line_no"], line["lot_number"], line["quantity"]) for line in reread["lines"]] == lots  # as the supplier listed them
     assert client.get(f"/api/v1/orders/{order}", headers=buyer).get_json()["state"] == "partially_shipped"
 
     # The carrier sees the shipment (with where it goes), records milestones and the proof.
@@ -89,8 +99,15 @@ def test_the_whole_story_partial_shipments_milestones_delivery_receipt_and_payme
     assert [s["id"] for s in seen] == [first["id"]] and seen[0]["ship_to"]["city"] == "Stuttgart"
     assert seen[0]["allowed_actions"] == ["prove_delivery", "record_milestone"]
     assert client.get(f"/api/v1/orders/{order}", headers=carrier).status_code == 404  # the order itself is not the carrier's
-    for kind, where in (("picked_up", "Supplier dock, Leeds"), ("departed", "Leeds, GB"), ("customs_cleared", "Rotterdam, NL"), ("out_for_delivery", "Stuttgart, DE")):
-        milestone = client.post(f"/api/v1/shipments/{first['id']}/milestones", json={"kind": kind, "occurred_at": now_iso(minutes=-30), "location": where}, headers=carrier)
+    for kind, where in (
+        ("picked_up", "Supplier dock, Leeds"),
+        ("departed", "Leeds, GB"),
+        ("customs_cleared", "Rotterdam, NL"),
+        ("out_for_delivery", "Stuttgart, DE"),
+    ):
+        milestone = client.post(
+            f"/api/v1/shipments/{first['id']}/milestones", json={"kind": kind, "occurred_at": now_iso(minutes=-30), "location": where}, headers=carrier
+        )
         assert milestone.status_code == 201, milestone.get_json()
     pod = deliver(client, world, first["id"])
     assert pod.status_code == 201, pod.get_json()
@@ -140,12 +157,24 @@ def test_the_whole_story_partial_shipments_milestones_delivery_receipt_and_payme
     assert {"shipment.delivered", "order.delivered", "order.received", "escrow.released"} <= set(told["supplier"])
     assert set(told["carrier"]) == {"shipment.created"}  # assigned to it; nothing of the payment
     actions = {e.action for e in audit_entries(app) if str(e.object_id) in (order, first["id"], second["id"])}
-    assert {"shipment:created", "shipment:milestone_recorded", "shipment:delivery_proven", "order:delivered", "order:receipt_confirmed", "order:closed"} <= actions
+    assert {
+        "shipment:created",
+        "shipment:milestone_recorded",
+        "shipment:delivery_proven",
+        "order:delivered",
+        "order:receipt_confirmed",
+        "order:closed",
+    } <= actions
 
 
 def test_partial_acceptance_refunds_the_rejected_value_once_the_supplier_accepts(app, client, world, chain_worker, order):
     delivered(app, client, world, chain_worker, order)
-    body = {"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "2", "rejected_quantity": "2", "rejection_reason": "Two housings cracked"}]}
+    body = {
+        "lines": [
+            {"line_no": 1, "accepted_quantity": "10"},
+            {"line_no": 2, "accepted_quantity": "2", "rejected_quantity": "2", "rejection_reason": "Two housings cracked"},
+        ]
+    }
     receipt = client.post(f"/api/v1/orders/{order}/receipts", json=body, headers=world.buyer.headers).get_json()
     assert (receipt["accepted_value"], receipt["refund_value"]) == ("49.25", "24.25")  # 2 x 12.125 rejected
     shown = client.get(f"/api/v1/orders/{order}", headers=world.supplier.headers).get_json()
@@ -165,7 +194,10 @@ def test_a_dispute_holds_the_escrow_until_the_arbiter_splits_it(app, client, wor
     assert opened.status_code == 201, opened.get_json()
     dispute = opened.get_json()
     assert client.get(f"/api/v1/orders/{order}", headers=world.buyer.headers).get_json()["allowed_actions"] == []
-    assert client.post(f"/api/v1/orders/{order}/receipts", json={"lines": [{"line_no": 1, "accepted_quantity": "1"}]}, headers=world.buyer.headers).status_code == 409
+    assert (
+        client.post(f"/api/v1/orders/{order}/receipts", json={"lines": [{"line_no": 1, "accepted_quantity": "1"}]}, headers=world.buyer.headers).status_code
+        == 409
+    )
     # Only the arbiter decides; the parties see the dispute, strangers do not.
     split = {"payee_amount": "30.00", "resolution": "Line 1 as agreed, line 2 half"}
     assert client.post(f"/api/v1/disputes/{dispute['id']}/resolve", json=split, headers=world.buyer.headers).status_code == 403
@@ -193,7 +225,11 @@ def test_a_silent_buyer_lets_the_escrow_release_in_full_after_the_window(app, cl
     assert settlement.release_overdue(app) == 0
     frozen_clock.advance(hours=72, minutes=5)  # the window, and the margin for the node's clock
     chain_worker.chain.advance_time(72 * 3600 + 300)
-    late = client.post(f"/api/v1/orders/{order}/receipts", json={"lines": [{"line_no": 1, "accepted_quantity": "1"}, {"line_no": 2, "accepted_quantity": "1"}]}, headers=world.buyer.headers)
+    late = client.post(
+        f"/api/v1/orders/{order}/receipts",
+        json={"lines": [{"line_no": 1, "accepted_quantity": "1"}, {"line_no": 2, "accepted_quantity": "1"}]},
+        headers=world.buyer.headers,
+    )
     assert late.status_code == 409 and "window closed" in late.get_json()["detail"]
     assert client.post(f"/api/v1/orders/{order}/disputes", json={"reason": "too late"}, headers=world.buyer.headers).status_code == 409
     assert settlement.release_overdue(app) == 1
@@ -231,7 +267,9 @@ def test_only_the_carrier_records_milestones_and_proof_and_only_once(app, client
     assert client.post(f"/api/v1/shipments/{shipment['id']}/milestones", json=milestone, headers=world.buyer2.headers).status_code == 404
     future = client.post(f"/api/v1/shipments/{shipment['id']}/milestones", json={**milestone, "occurred_at": now_iso(hours=2)}, headers=world.carrier.headers)
     assert future.status_code == 422 and "occurred_at" in future.get_json()["errors"]
-    naive = client.post(f"/api/v1/shipments/{shipment['id']}/milestones", json={**milestone, "occurred_at": "2026-01-01T10:00:00"}, headers=world.carrier.headers)
+    naive = client.post(
+        f"/api/v1/shipments/{shipment['id']}/milestones", json={**milestone, "occurred_at": "2026-01-01T10:00:00"}, headers=world.carrier.headers
+    )
     assert naive.status_code == 422
     assert deliver(client, world, shipment["id"]).status_code == 201
     assert deliver(client, world, shipment["id"]).status_code == 409
@@ -243,14 +281,24 @@ def test_receipt_quantities_cannot_exceed_what_was_shipped_and_rejections_need_a
     assert early.status_code == 409 and early.get_json()["current_state"] == "acknowledged"
     delivered(app, client, world, chain_worker, order)
     for lines, field in (
-        ([{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "4", "rejected_quantity": "1", "rejection_reason": "x"}], "accepted_quantity"),
+        (
+            [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "4", "rejected_quantity": "1", "rejection_reason": "x"}],
+            "accepted_quantity",
+        ),
         ([{"line_no": 1, "accepted_quantity": "9", "rejected_quantity": "1"}, {"line_no": 2, "accepted_quantity": "4"}], "rejection_reason"),
     ):
         response = client.post(f"/api/v1/orders/{order}/receipts", json={"lines": lines}, headers=world.buyer.headers)
         assert response.status_code == 422 and field in str(response.get_json()["errors"]), response.get_json()
     missing = client.post(f"/api/v1/orders/{order}/receipts", json={"lines": [{"line_no": 1, "accepted_quantity": "10"}]}, headers=world.buyer.headers)
     assert missing.status_code == 422 and "missing: [2]" in str(missing.get_json()["errors"])
-    assert client.post(f"/api/v1/orders/{order}/receipts", json={"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "4"}]}, headers=world.supplier.headers).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/orders/{order}/receipts",
+            json={"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "4"}]},
+            headers=world.supplier.headers,
+        ).status_code
+        == 403
+    )
     with database(app).sessionmaker() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(Receipt)).scalar() == 0
 
@@ -278,18 +326,25 @@ def test_two_simultaneous_receipts_one_wins_the_other_gets_409(app, client, worl
     body = {"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "4"}]}
     assert _race(app, [(f"/api/v1/orders/{order}/receipts", body, world.buyer.headers)] * 2) == [201, 409]
     with database(app).sessionmaker() as s:
-        releases = s.execute(sa.select(ChainIntent).where(ChainIntent.subject_id == order, ChainIntent.function.in_(["confirmReceipt", "release"]))).scalars().all()
+        releases = (
+            s.execute(sa.select(ChainIntent).where(ChainIntent.subject_id == order, ChainIntent.function.in_(["confirmReceipt", "release"]))).scalars().all()
+        )
     assert sorted(i.function for i in releases) == ["confirmReceipt", "release"]
 
 
 @pytest.mark.real_commits  # two threads, each on its own connection
 def test_two_simultaneous_releases_one_wins_the_other_gets_409(app, client, world, chain_worker, order):
     delivered(app, client, world, chain_worker, order)
-    body = {"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "3", "rejected_quantity": "1", "rejection_reason": "Dented"}]}
+    body = {
+        "lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "3", "rejected_quantity": "1", "rejection_reason": "Dented"}]
+    }
     assert client.post(f"/api/v1/orders/{order}/receipts", json=body, headers=world.buyer.headers).status_code == 201
     assert _race(app, [(f"/api/v1/orders/{order}/release", None, world.supplier.headers)] * 2) == [200, 409]
     with database(app).sessionmaker() as s:
-        assert s.execute(sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.subject_id == order, ChainIntent.function == "release")).scalar() == 1
+        assert (
+            s.execute(sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.subject_id == order, ChainIntent.function == "release")).scalar()
+            == 1
+        )
 
 
 def test_with_the_chain_down_the_steps_are_recorded_and_queue_in_order(app, client, world, chain_worker, order, monkeypatch):
@@ -334,7 +389,9 @@ def test_a_failed_escrow_step_fails_the_steps_waiting_for_it(app, client, sessio
 # -- every action in every fulfilment state -------------------------------------------------
 
 RECEIVE_ALL = {"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "4"}]}
-RECEIVE_SOME = {"lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "3", "rejected_quantity": "1", "rejection_reason": "Dented"}]}
+RECEIVE_SOME = {
+    "lines": [{"line_no": 1, "accepted_quantity": "10"}, {"line_no": 2, "accepted_quantity": "3", "rejected_quantity": "1", "rejection_reason": "Dented"}]
+}
 #: What each side may do in each state (the window after delivery still open).
 EXPECTED = {
     "acknowledged": {"buyer": ["open_dispute"], "supplier": ["open_dispute", "ship"]},
@@ -353,7 +410,16 @@ def _requests(world) -> dict[str, tuple[str, str, dict | None]]:
         "edit": ("PATCH", "", {"payment_terms": "Net 60"}),
         "issue": ("POST", "/issue", None),
         "cancel": ("POST", "/cancel", {"reason": "No longer needed"}),
-        "acknowledge": ("POST", "/acknowledge", {"lines": [{"line_no": 1, "confirmed_quantity": "10", "confirmed_date": date.today().isoformat()}, {"line_no": 2, "confirmed_quantity": "4", "confirmed_date": date.today().isoformat()}]}),
+        "acknowledge": (
+            "POST",
+            "/acknowledge",
+            {
+                "lines": [
+                    {"line_no": 1, "confirmed_quantity": "10", "confirmed_date": date.today().isoformat()},
+                    {"line_no": 2, "confirmed_quantity": "4", "confirmed_date": date.today().isoformat()},
+                ]
+            },
+        ),
         "reject": ("POST", "/reject", {"reason": "Cannot deliver"}),
         "propose_change": ("POST", "/change-proposals", {"lines": [{"line_no": 1, "quantity": "9"}]}),
         "ship": ("POST", "/shipments", {"carrier_id": str(world.carrier.org.id), "lines": [{"line_no": 1, "quantity": "1"}]}),
@@ -488,9 +554,20 @@ def test_two_simultaneous_resolutions_one_wins_the_other_gets_409(app, client, w
     dispute = client.post(f"/api/v1/orders/{order}/disputes", json={"reason": "Wrong alloy"}, headers=world.buyer.headers).get_json()
     settle(app, chain_worker)
     path = f"/api/v1/disputes/{dispute['id']}/resolve"
-    assert _race(app, [(path, {"payee_amount": "73.50", "resolution": "All"}, world.operator.headers), (path, {"payee_amount": "0.00", "resolution": "None"}, world.operator.headers)]) == [200, 409]
+    assert _race(
+        app,
+        [
+            (path, {"payee_amount": "73.50", "resolution": "All"}, world.operator.headers),
+            (path, {"payee_amount": "0.00", "resolution": "None"}, world.operator.headers),
+        ],
+    ) == [200, 409]
     with database(app).sessionmaker() as s:
-        assert s.execute(sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.subject_id == order, ChainIntent.function == "resolveDispute")).scalar() == 1
+        assert (
+            s.execute(
+                sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.subject_id == order, ChainIntent.function == "resolveDispute")
+            ).scalar()
+            == 1
+        )
 
 
 @pytest.mark.real_commits  # two threads, each on its own connection
@@ -500,7 +577,12 @@ def test_two_simultaneous_proofs_of_delivery_one_wins_the_other_gets_409(app, cl
     path = f"/api/v1/shipments/{shipment['id']}/proof-of-delivery"
     assert _race(app, [(path, body, world.carrier.headers)] * 2) == [201, 409]
     with database(app).sessionmaker() as s:
-        assert s.execute(sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.function == "anchor", ChainIntent.subject_id == shipment["id"])).scalar() == 1
+        assert (
+            s.execute(
+                sa.select(sa.func.count()).select_from(ChainIntent).where(ChainIntent.function == "anchor", ChainIntent.subject_id == shipment["id"])
+            ).scalar()
+            == 1
+        )
 
 
 def test_senders_waiting_for_another_senders_step_do_not_crowd_out_the_ready_ones(app, session, world, chain_worker):
@@ -508,8 +590,13 @@ def test_senders_waiting_for_another_senders_step_do_not_crowd_out_the_ready_one
 
     def anchor(member, n, after=None):
         return outbox.enqueue(
-            session, organization_id=member.org.id, contract="ProvenanceAnchor", function="anchor",
-            args=[(n).to_bytes(32, "big"), b"\x02" * 32, 1], purpose="probe", after=after,
+            session,
+            organization_id=member.org.id,
+            contract="ProvenanceAnchor",
+            function="anchor",
+            args=[(n).to_bytes(32, "big"), b"\x02" * 32, 1],
+            purpose="probe",
+            after=after,
         )
 
     stuck = anchor(world.carrier, 1)
@@ -561,7 +648,9 @@ def test_a_partnership_may_name_another_arbiter_who_alone_decides_its_disputes(a
 
 def _partners_naming(client, world, buyer, arbiter):
     asked = client.post(
-        "/api/v1/partnerships", json={"relation": "buyer_supplier", "counterparty_id": str(world.supplier.org.id), "arbiter_id": str(arbiter.org.id)}, headers=buyer.headers
+        "/api/v1/partnerships",
+        json={"relation": "buyer_supplier", "counterparty_id": str(world.supplier.org.id), "arbiter_id": str(arbiter.org.id)},
+        headers=buyer.headers,
     ).get_json()
     assert client.post(f"/api/v1/partnerships/{asked['id']}/accept", headers=world.supplier.headers).status_code == 200
 

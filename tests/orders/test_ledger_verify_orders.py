@@ -1,16 +1,17 @@
 """`concord ledger verify` compares every order with its escrow on chain: state, amount and
 parties, so an order that moved on while its funding failed is reported."""
+
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-
 from concord.db import database
 from concord.ledger import indexer, runtime
 from concord.ledger.models import ChainIntent, IntentState
 from concord.orders.models import OrderState, PurchaseOrder
+
 from tests import orders_factory
 from tests.ledger_helpers import settle
 

@@ -5,6 +5,7 @@ hold no open money or goods (they are entered only before anything was escrowed,
 chain's settlement, or by voiding a funding the chain refused); and, for an order put in
 every state in turn, each party's allowed actions are rows of the table for that party, and
 every other action of the API answers 409 (403 for the wrong party) and writes nothing."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,11 +38,15 @@ def _targets(row) -> tuple:
     return row[0] if isinstance(row[0], tuple) else (row[0],)
 
 
-@pytest.mark.parametrize("table, states, terminal", [
-    (TRANSITIONS, set(OrderState), TERMINAL),
-    (shipments.TRANSITIONS, set(ShipmentState), shipments.TERMINAL),
-    (disputes.TRANSITIONS, set(DisputeState), disputes.TERMINAL),
-], ids=["order", "shipment", "dispute"])
+@pytest.mark.parametrize(
+    "table, states, terminal",
+    [
+        (TRANSITIONS, set(OrderState), TERMINAL),
+        (shipments.TRANSITIONS, set(ShipmentState), shipments.TERMINAL),
+        (disputes.TRANSITIONS, set(DisputeState), disputes.TERMINAL),
+    ],
+    ids=["order", "shipment", "dispute"],
+)
 def test_every_state_is_in_its_table_and_every_open_one_has_a_way_on(table, states, terminal):
     sources = {state for state, _action in table}
     reached = {target for row in table.values() for target in _targets(row)}

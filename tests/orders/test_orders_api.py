@@ -1,5 +1,6 @@
 """Purchase orders through the API: the shared story of buyer and supplier, every invalid
 transition, wrong actors, bad input that writes nothing, and two answers at once."""
+
 from __future__ import annotations
 
 import threading
@@ -8,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-
 from concord.db import database
-from concord.orders.models import ChangeProposal, OrderLine, OrderRevision, OrderState, PurchaseOrder
 from concord.orders.lifecycle import EITHER, TRANSITIONS
+from concord.orders.models import ChangeProposal, OrderLine, OrderRevision, OrderState, PurchaseOrder
 from concord.tenancy.models import Role
+
 from tests import factories, orders_factory
 from tests.ledger_helpers import settle
 from tests.security.helpers import audit_entries
@@ -32,8 +33,12 @@ def shop(app, session, world):
 
 def order_body(world, shop, **overrides):
     body = {
-        "number": "PO-2026-0001", "supplier_id": str(world.supplier.org.id), "currency": "EUR",
-        "ship_to_location_id": shop["location"], "incoterm": "DAP", "payment_terms": "Escrow, released on receipt",
+        "number": "PO-2026-0001",
+        "supplier_id": str(world.supplier.org.id),
+        "currency": "EUR",
+        "ship_to_location_id": shop["location"],
+        "incoterm": "DAP",
+        "payment_terms": "Escrow, released on receipt",
         "lines": [
             {"product_id": shop["products"][0], "quantity": "250", "unit_price": "1.2345", "requested_date": SOON},
             {"product_id": shop["products"][1], "quantity": "12.5", "unit_price": "80", "requested_date": SOON},
@@ -91,7 +96,12 @@ def test_buyer_and_supplier_take_an_order_from_draft_to_partial_acknowledgement(
 
     acknowledged = client.post(
         f"/api/v1/orders/{oid}/acknowledge",
-        json={"lines": [{"line_no": 1, "confirmed_quantity": "200", "confirmed_date": SOON}, {"line_no": 2, "confirmed_quantity": "12.5", "confirmed_date": LATER}]},
+        json={
+            "lines": [
+                {"line_no": 1, "confirmed_quantity": "200", "confirmed_date": SOON},
+                {"line_no": 2, "confirmed_quantity": "12.5", "confirmed_date": LATER},
+            ]
+        },
         headers=supplier,
     )
     assert acknowledged.status_code == 200, acknowledged.get_json()
@@ -110,7 +120,11 @@ ACTION_REQUESTS = {
     "edit": ("PATCH", "", {"payment_terms": "Net 60"}),
     "issue": ("POST", "/issue", None),
     "cancel": ("POST", "/cancel", {"reason": "No longer needed"}),
-    "acknowledge": ("POST", "/acknowledge", {"lines": [{"line_no": 1, "confirmed_quantity": "10", "confirmed_date": SOON}, {"line_no": 2, "confirmed_quantity": "4", "confirmed_date": SOON}]}),
+    "acknowledge": (
+        "POST",
+        "/acknowledge",
+        {"lines": [{"line_no": 1, "confirmed_quantity": "10", "confirmed_date": SOON}, {"line_no": 2, "confirmed_quantity": "4", "confirmed_date": SOON}]},
+    ),
     "reject": ("POST", "/reject", {"reason": "Cannot deliver"}),
     "propose_change": ("POST", "/change-proposals", {"lines": [{"line_no": 1, "quantity": "9"}]}),
 }
@@ -127,7 +141,12 @@ def _order_in(app, session, world, state: str, worker=None):
 
             service.issue(session, world.buyer.principal, order.id)
             if state == "acknowledged":
-                service.acknowledge(session, world.supplier.principal, order.id, [{"line_no": n, "confirmed_quantity": Decimal(1), "confirmed_date": date.today()} for n in (1, 2)])
+                service.acknowledge(
+                    session,
+                    world.supplier.principal,
+                    order.id,
+                    [{"line_no": n, "confirmed_quantity": Decimal(1), "confirmed_date": date.today()} for n in (1, 2)],
+                )
             elif state == "rejected":
                 service.reject(session, world.supplier.principal, order.id, "No capacity")
             elif state == "cancelled":
@@ -152,7 +171,11 @@ def test_every_action_the_table_does_not_allow_answers_409_with_the_allowed_ones
         assert response.status_code == 409, (state, action, response.get_json())
         problem = response.get_json()
         assert problem["current_state"] == state
-        expected = sorted(a for (s, a), (_n, p) in TRANSITIONS.items() if s == OrderState(state) and p in (PARTY[action], EITHER) and a not in ("accept_change", "decline_change"))
+        expected = sorted(
+            a
+            for (s, a), (_n, p) in TRANSITIONS.items()
+            if s == OrderState(state) and p in (PARTY[action], EITHER) and a not in ("accept_change", "decline_change")
+        )
         if state == "acknowledged":  # the escrow is funded: the buyer disputes instead of cancelling
             expected = [a for a in expected if a != "cancel"]
         assert problem["allowed_actions"] == expected, (state, action)
@@ -176,8 +199,13 @@ def test_the_wrong_party_gets_403_and_a_stranger_404(app, client, session, world
         products, location = orders_factory.catalog_of(session, world.supplier)
     session.commit()
     body = {
-        "number": "S-1", "supplier_id": str(world.buyer.org.id), "currency": "EUR", "ship_to_location_id": str(location.id),
-        "incoterm": "EXW", "payment_terms": "Net 30", "lines": [{"product_id": str(products[0].id), "quantity": "1", "unit_price": "1", "requested_date": SOON}],
+        "number": "S-1",
+        "supplier_id": str(world.buyer.org.id),
+        "currency": "EUR",
+        "ship_to_location_id": str(location.id),
+        "incoterm": "EXW",
+        "payment_terms": "Net 30",
+        "lines": [{"product_id": str(products[0].id), "quantity": "1", "unit_price": "1", "requested_date": SOON}],
     }
     assert client.post("/api/v1/orders", json=body, headers=world.supplier.headers).status_code == 403
 
@@ -202,7 +230,12 @@ def test_bad_order_input_is_refused_by_field_and_writes_nothing(app, client, ses
     with app.test_request_context():
         foreign_products, foreign_location = orders_factory.catalog_of(session, world.buyer2)
     session.commit()
-    names = {"{p0}": shop["products"][0], "{foreign}": str(foreign_products[0].id), "{stranger}": str(world.supplier2.org.id), "{foreign_location}": str(foreign_location.id)}
+    names = {
+        "{p0}": shop["products"][0],
+        "{foreign}": str(foreign_products[0].id),
+        "{stranger}": str(world.supplier2.org.id),
+        "{foreign_location}": str(foreign_location.id),
+    }
 
     def fill(value):
         if isinstance(value, dict):
@@ -226,7 +259,9 @@ def test_a_po_number_is_unique_per_buyer_and_acknowledgements_stay_within_the_or
     again = client.post("/api/v1/orders", json=order_body(world, shop), headers=world.buyer.headers)
     assert again.status_code == 409 and "number" in again.get_json()["errors"]
     client.post(f"/api/v1/orders/{first['id']}/issue", headers=world.buyer.headers)
-    too_much = {"lines": [{"line_no": 1, "confirmed_quantity": "251", "confirmed_date": SOON}, {"line_no": 2, "confirmed_quantity": "1", "confirmed_date": SOON}]}
+    too_much = {
+        "lines": [{"line_no": 1, "confirmed_quantity": "251", "confirmed_date": SOON}, {"line_no": 2, "confirmed_quantity": "1", "confirmed_date": SOON}]
+    }
     nothing = {"lines": [{"line_no": 1, "confirmed_quantity": "0", "confirmed_date": SOON}, {"line_no": 2, "confirmed_quantity": "0", "confirmed_date": SOON}]}
     missing = {"lines": [{"line_no": 1, "confirmed_quantity": "1", "confirmed_date": SOON}]}
     for body in (too_much, nothing, missing):
@@ -260,7 +295,9 @@ def test_two_simultaneous_acknowledgements_one_wins_the_other_gets_409(app, sess
 def test_a_decided_proposal_cannot_be_decided_again_and_belongs_to_its_order(app, client, session, world):
     oid = _order_in(app, session, world, "issued")
     other = _order_in(app, session, world, "issued")
-    proposal = client.post(f"/api/v1/orders/{oid}/change-proposals", json={"lines": [{"line_no": 2, "quantity": "3"}]}, headers=world.supplier.headers).get_json()
+    proposal = client.post(
+        f"/api/v1/orders/{oid}/change-proposals", json={"lines": [{"line_no": 2, "quantity": "3"}]}, headers=world.supplier.headers
+    ).get_json()
     second = client.post(f"/api/v1/orders/{oid}/change-proposals", json={"lines": [{"line_no": 1, "quantity": "3"}]}, headers=world.supplier.headers)
     assert second.status_code == 409 and second.get_json()["allowed_actions"] == []  # one open proposal at a time
     assert client.post(f"/api/v1/orders/{other}/change-proposals/{proposal['id']}/accept", headers=world.buyer.headers).status_code == 404
@@ -276,6 +313,7 @@ def test_a_decided_proposal_cannot_be_decided_again_and_belongs_to_its_order(app
 def test_an_organization_on_both_sides_pages_through_all_its_orders_once_newest_first(app, client, session, world):
     """The list reads the orders placed and the orders received separately and merges them."""
     from concord.tenancy.models import Relation
+
     from tests import factories
 
     trader = factories.member(session, world.operator, "buyer", "supplier", name="Trading House KG")

@@ -1,5 +1,6 @@
 """A shipment's allowed actions are what its service accepts: the carrier's members and
 admins may record milestones and prove delivery, its viewers may not, nor any party."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,7 +20,8 @@ def test_only_the_carriers_writers_are_offered_the_shipment_actions(app, client,
     assert client.post(f"/api/v1/orders/{issued.id}/acknowledge", json=body, headers=world.supplier.headers).status_code == 200
     settle(app, chain_worker)
     shipped = client.post(
-        f"/api/v1/orders/{issued.id}/shipments", headers=world.supplier.headers,
+        f"/api/v1/orders/{issued.id}/shipments",
+        headers=world.supplier.headers,
         json={"carrier_id": str(world.carrier.org.id), "lines": [{"line_no": 1, "quantity": "10"}, {"line_no": 2, "quantity": "4"}]},
     )
     assert shipped.status_code == 201

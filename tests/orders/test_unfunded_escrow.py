@@ -1,6 +1,7 @@
 """An order whose escrow is not funded on chain: no proof of delivery, receipt or release
 while its funding is on its way; nothing at all once the chain refused it, except the way
 out (the buyer cancels, the funding is voided), offered in the API and on the order page."""
+
 from __future__ import annotations
 
 import uuid
@@ -67,9 +68,9 @@ def test_a_refused_funding_stops_every_step_and_offers_the_buyer_a_way_out(app, 
     settle(app, chain_worker)
     # The approval went through before the funding was refused: it is revoked on chain.
     with database(app).sessionmaker() as s:
-        approvals = s.execute(
-            sa.select(ChainIntent).where(ChainIntent.subject_id == oid, ChainIntent.function == "approve").order_by(ChainIntent.seq)
-        ).scalars().all()
+        approvals = (
+            s.execute(sa.select(ChainIntent).where(ChainIntent.subject_id == oid, ChainIntent.function == "approve").order_by(ChainIntent.seq)).scalars().all()
+        )
         assert [a.state for a in approvals] == [IntentState.CONFIRMED, IntentState.CONFIRMED]
         assert int(approvals[-1].args[1]) == 0
         assert escrow.funding(s, oid) == escrow.Funding.VOIDED

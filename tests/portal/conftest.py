@@ -3,6 +3,7 @@ the real login form. The ledger (`chain_worker`, `funded`) comes from the plugin
 
 Like the security suite, the arranging session lives outside any request context (a pushed
 context would make every test-client request share `g`, hence the signed-in principal)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

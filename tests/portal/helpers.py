@@ -1,5 +1,6 @@
 """What the portal page tests share: reading a page as its reader sees it, and a form
 field's error messages."""
+
 from __future__ import annotations
 
 import html

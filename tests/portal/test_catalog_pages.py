@@ -1,13 +1,14 @@
 """Products and locations in the portal: each organization's own, added and edited through
 forms that show the schema's and the service's messages field by field."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
 from concord.db import database
 from concord.tenancy.models import Role
+
 from tests import factories
 from tests.portal.helpers import field_error, text
 

@@ -1,5 +1,6 @@
 """Irreversible actions ask before they are sent (issue 9, section 2, finding 7): the forms
 carry the question, and the page loads the script that asks it (served from the project)."""
+
 from __future__ import annotations
 
 import re

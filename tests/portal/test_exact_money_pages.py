@@ -1,13 +1,14 @@
 """Exact money in the portal: the order form keeps every digit up to the bounds, and a
 line or an order worth too much, or nothing, is refused on the form where it belongs."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-
 from concord.db import database
 from concord.orders.models import PurchaseOrder
+
 from tests.portal.helpers import field_error, text
 
 SOON = (date.today() + timedelta(days=14)).isoformat()
@@ -15,15 +16,24 @@ SOON = (date.today() + timedelta(days=14)).isoformat()
 
 def form(world, shop, *lines) -> dict[str, str]:
     fields = {
-        "number": "PO-EXACT-PORTAL", "supplier_id": str(world.supplier.org.id), "currency": "EUR", "ship_to_location_id": shop["location"],
-        "incoterm": "DAP", "payment_terms": "Escrow", "line_rows": "3",
+        "number": "PO-EXACT-PORTAL",
+        "supplier_id": str(world.supplier.org.id),
+        "currency": "EUR",
+        "ship_to_location_id": shop["location"],
+        "incoterm": "DAP",
+        "payment_terms": "Escrow",
+        "line_rows": "3",
     }
     for row in range(3):
         quantity, price = lines[row] if row < len(lines) else ("", "")
-        fields.update({
-            f"lines-{row}-product_id": shop["products"][row] if quantity else "", f"lines-{row}-quantity": quantity,
-            f"lines-{row}-unit_price": price, f"lines-{row}-requested_date": SOON if quantity else "",
-        })
+        fields.update(
+            {
+                f"lines-{row}-product_id": shop["products"][row] if quantity else "",
+                f"lines-{row}-quantity": quantity,
+                f"lines-{row}-unit_price": price,
+                f"lines-{row}-requested_date": SOON if quantity else "",
+            }
+        )
     return fields
 
 

@@ -3,20 +3,19 @@ records milestones and the proof of delivery on its shipment pages, the buyer co
 receipt, the supplier accepts a partial receipt, either party disputes and the operator
 resolves; every refusal is shown on the page with the form as it was sent, and nothing is
 written."""
+
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta, timezone
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
-
 from concord import clock
 from concord.db import database
 from concord.logistics import service as logistics
-from concord.orders import settlement
 from concord.orders import service as orders
+from concord.orders import settlement
 from concord.orders.models import (
     Dispute,
     DisputeState,
@@ -30,6 +29,7 @@ from concord.orders.models import (
     ShipmentState,
 )
 from concord.tenancy.models import Relation, Role
+
 from tests import factories, orders_factory
 from tests.ledger_helpers import settle
 from tests.portal.helpers import field_error, text
@@ -56,7 +56,9 @@ def acknowledged(app, session, world, worker, buyer=None, supplier=None) -> Purc
 def shipped(app, session, world, order, lines=((1, "10", None), (2, "4", None)), carrier=None):
     with app.test_request_context():
         shipment = logistics.create_shipment(
-            session, world.supplier.principal, order.id,
+            session,
+            world.supplier.principal,
+            order.id,
             {"carrier_id": (carrier or world.carrier).org.id, "lines": [{"line_no": n, "quantity": Decimal(q), "lot_number": lot} for n, q, lot in lines]},
         )
     session.commit()
@@ -66,7 +68,9 @@ def shipped(app, session, world, order, lines=((1, "10", None), (2, "4", None)),
 def delivered(app, session, world, worker, order) -> Shipment:
     shipment = shipped(app, session, world, order)
     with app.test_request_context():
-        logistics.record_delivery(session, world.carrier.principal, shipment.id, {"receiver_name": "Goods-in", "delivered_at": clock.utcnow() - timedelta(minutes=1)})
+        logistics.record_delivery(
+            session, world.carrier.principal, shipment.id, {"receiver_name": "Goods-in", "delivered_at": clock.utcnow() - timedelta(minutes=1)}
+        )
     session.commit()
     settle(app, worker)
     return shipment
@@ -119,12 +123,20 @@ def test_supplier_ships_two_lots_of_one_line_with_its_carrier_partner_and_the_re
     assert 'name="ship-1-quantity" value="10"' in html and 'name="ship-2-quantity" value="4"' in html  # what is left to ship
     assert "Ship the confirmed lines with a carrier partner" in text(page)
 
-    sent = supplier.post(f"/orders/{order.id}/shipments", ship_form(
-        world.carrier, tracking_number="TRK-1", **{"ship-1-quantity": "6", "ship-1-lot_number": "L-A", "ship-1-quantity_2": "2", "ship-1-lot_number_2": "L-B"},
-    ))
+    sent = supplier.post(
+        f"/orders/{order.id}/shipments",
+        ship_form(
+            world.carrier,
+            tracking_number="TRK-1",
+            **{"ship-1-quantity": "6", "ship-1-lot_number": "L-A", "ship-1-quantity_2": "2", "ship-1-lot_number_2": "L-B"},
+        ),
+    )
     assert sent.status_code == 302, text(sent)[:3000]
     shown = text(supplier.get(sent.headers["Location"]))
-    assert f"Shipment 1 of order {order.number} created with {world.carrier.org.legal_name} (line 1: 6 (lot L-A), line 1: 2 (lot L-B)): the rest can follow in another shipment." in shown
+    assert (
+        f"Shipment 1 of order {order.number} created with {world.carrier.org.legal_name} (line 1: 6 (lot L-A), line 1: 2 (lot L-B)): the rest can follow in another shipment."
+        in shown
+    )
     assert fetch(app, PurchaseOrder, order.id).state == OrderState.PARTIALLY_SHIPPED
     with database(app).sessionmaker() as s:
         (shipment,) = s.execute(sa.select(Shipment)).scalars().all()
@@ -133,7 +145,11 @@ def test_supplier_ships_two_lots_of_one_line_with_its_carrier_partner_and_the_re
     again = supplier.get(f"/orders/{order.id}").get_data(as_text=True)
     assert 'name="ship-1-quantity" value="2"' in again and 'name="ship-2-quantity" value="4"' in again
 
-    rest = supplier.post(f"/orders/{order.id}/shipments", ship_form(world.carrier, **{"ship-1-quantity": "2", "ship-2-quantity": "4", "ship-2-lot_number": "L-C"}), follow_redirects=True)
+    rest = supplier.post(
+        f"/orders/{order.id}/shipments",
+        ship_form(world.carrier, **{"ship-1-quantity": "2", "ship-2-quantity": "4", "ship-2-lot_number": "L-C"}),
+        follow_redirects=True,
+    )
     assert "Shipment 2 of order" in text(rest) and "everything confirmed is on its way" in text(rest)
     assert fetch(app, PurchaseOrder, order.id).state == OrderState.SHIPPED
     assert "shipments" not in forms_on(rest)
@@ -145,17 +161,24 @@ def test_supplier_ships_two_lots_of_one_line_with_its_carrier_partner_and_the_re
 def test_shipment_form_errors_point_at_the_lot_row_and_nothing_is_written(app, world, session, signed_in, funded):
     order = acknowledged(app, session, world, funded)
     supplier = signed_in(world.supplier)
-    bad_decimals = supplier.post(f"/orders/{order.id}/shipments", ship_form(world.carrier, **{"ship-1-quantity": "5", "ship-2-quantity_2": "1.0001", "ship-2-lot_number_2": "L-9"}))
+    bad_decimals = supplier.post(
+        f"/orders/{order.id}/shipments", ship_form(world.carrier, **{"ship-1-quantity": "5", "ship-2-quantity_2": "1.0001", "ship-2-lot_number_2": "L-9"})
+    )
     assert bad_decimals.status_code == 422
     assert field_error(bad_decimals, "ship-2-quantity_2") == ["At most 3 decimal places."]
     assert field_error(bad_decimals, "ship-1-quantity") == []
     page = bad_decimals.get_data(as_text=True)
     assert 'value="1.0001"' in page and 'value="L-9"' in page and 'name="ship-2-quantity" value=""' in page  # the form as sent
 
-    too_much = supplier.post(f"/orders/{order.id}/shipments", ship_form(world.carrier, **{"ship-1-quantity": "6", "ship-1-quantity_2": "5", "ship-1-lot_number_2": "L-2"}))
+    too_much = supplier.post(
+        f"/orders/{order.id}/shipments", ship_form(world.carrier, **{"ship-1-quantity": "6", "ship-1-quantity_2": "5", "ship-1-lot_number_2": "L-2"})
+    )
     assert too_much.status_code == 422
     assert field_error(too_much, "ship-1-quantity_2") == ["At most 10.000 more of line 1 can be shipped (confirmed 10.000, shipped 0)."]
-    same_lot = supplier.post(f"/orders/{order.id}/shipments", ship_form(world.carrier, **{"ship-1-quantity": "1", "ship-1-lot_number": "L-1", "ship-1-quantity_2": "1", "ship-1-lot_number_2": "L-1"}))
+    same_lot = supplier.post(
+        f"/orders/{order.id}/shipments",
+        ship_form(world.carrier, **{"ship-1-quantity": "1", "ship-1-lot_number": "L-1", "ship-1-quantity_2": "1", "ship-1-lot_number_2": "L-1"}),
+    )
     assert same_lot.status_code == 422 and field_error(same_lot, "ship-1-lot_number_2") == ["List each lot of a line once."]
     lot_only = supplier.post(f"/orders/{order.id}/shipments", ship_form(world.carrier, **{"ship-1-lot_number": "L-1"}))
     assert lot_only.status_code == 422 and field_error(lot_only, "ship-1-quantity") == ["Missing data for required field."]
@@ -164,7 +187,9 @@ def test_shipment_form_errors_point_at_the_lot_row_and_nothing_is_written(app, w
     assert nothing.status_code == 422
     assert field_error(nothing, "lines") == ["Give a quantity for at least one line."]
     assert field_error(nothing, "carrier_id") == ["Missing data for required field."]
-    future = supplier.post(f"/orders/{order.id}/shipments", ship_form(world.carrier, shipped_at=local(clock.utcnow() + timedelta(hours=3), 0), **{"ship-1-quantity": "1"}))
+    future = supplier.post(
+        f"/orders/{order.id}/shipments", ship_form(world.carrier, shipped_at=local(clock.utcnow() + timedelta(hours=3), 0), **{"ship-1-quantity": "1"})
+    )
     assert future.status_code == 422 and field_error(future, "shipped_at") == ["Cannot be in the future."]
     assert count(app, Shipment) == 0 and fetch(app, PurchaseOrder, order.id).state == OrderState.ACKNOWLEDGED
 
@@ -208,7 +233,7 @@ def test_carrier_sees_only_its_shipments_and_records_a_milestone_and_the_proof(a
 
     carrier = signed_in(world.carrier)
     home = carrier.get("/dashboard").get_data(as_text=True)
-    nav = home[home.index('<nav aria-label="Main">'):home.index("</nav>")]
+    nav = home[home.index('<nav aria-label="Main">') : home.index("</nav>")]
     assert ">Shipments<" in nav and ">Orders<" not in nav and ">Disputes<" not in nav
     listed = carrier.get("/shipments")
     assert listed.status_code == 200
@@ -225,15 +250,23 @@ def test_carrier_sees_only_its_shipments_and_records_a_milestone_and_the_proof(a
 
     # Read on a clock two hours ahead of UTC (09:00 there is 07:00 UTC).
     occurred = clock.utcnow().replace(second=0, microsecond=0)
-    recorded = carrier.post(f"/shipments/{ours.id}/milestones", {"kind": "departed", "occurred_at": local(occurred, 2), "occurred_at_offset": "+02:00", "location": "Leeds, GB", "note": "On time"}, follow_redirects=True)
+    recorded = carrier.post(
+        f"/shipments/{ours.id}/milestones",
+        {"kind": "departed", "occurred_at": local(occurred, 2), "occurred_at_offset": "+02:00", "location": "Leeds, GB", "note": "On time"},
+        follow_redirects=True,
+    )
     assert recorded.status_code == 200, text(recorded)
-    assert f"Milestone recorded on shipment 1: departed at Leeds, GB." in text(recorded)
+    assert "Milestone recorded on shipment 1: departed at Leeds, GB." in text(recorded)
     with database(app).sessionmaker() as s:
         (milestone,) = s.execute(sa.select(Milestone)).scalars().all()
         assert milestone.kind == MilestoneKind.DEPARTED and milestone.occurred_at == occurred and milestone.note == "On time"
     assert occurred.strftime("%Y-%m-%d %H:%M UTC") in text(recorded)
 
-    proof = carrier.post(f"/shipments/{ours.id}/proof-of-delivery", {"receiver_name": "Goods-in, gate 3", "delivered_at": local(clock.utcnow(), 0), "document_hash": "AB" * 32}, follow_redirects=True)
+    proof = carrier.post(
+        f"/shipments/{ours.id}/proof-of-delivery",
+        {"receiver_name": "Goods-in, gate 3", "delivered_at": local(clock.utcnow(), 0), "document_hash": "AB" * 32},
+        follow_redirects=True,
+    )
     assert "Proof of delivery of shipment 1 recorded: received by Goods-in, gate 3." in text(proof)
     assert forms_on(proof) == set()  # delivered: nothing more to record
     stored = fetch(app, Shipment, ours.id)
@@ -260,16 +293,25 @@ def test_milestone_and_proof_errors_are_shown_by_field_and_nothing_is_written(ap
     assert blank.status_code == 422
     assert field_error(blank, "kind") == ["Missing data for required field."]
     assert field_error(blank, "location") == ["Must not be blank."]
-    future = carrier.post(f"/shipments/{shipment.id}/milestones", {"kind": "arrived", "occurred_at": local(clock.utcnow() + timedelta(hours=2), 0), "location": "Hamburg"})
+    future = carrier.post(
+        f"/shipments/{shipment.id}/milestones", {"kind": "arrived", "occurred_at": local(clock.utcnow() + timedelta(hours=2), 0), "location": "Hamburg"}
+    )
     assert future.status_code == 422 and field_error(future, "occurred_at") == ["Cannot be in the future."]
     assert 'value="Hamburg"' in future.get_data(as_text=True)  # the form as sent
-    odd_offset = carrier.post(f"/shipments/{shipment.id}/milestones", {"kind": "arrived", "occurred_at": local(clock.utcnow(), 0), "occurred_at_offset": "+02:17", "location": "Hamburg"})
+    odd_offset = carrier.post(
+        f"/shipments/{shipment.id}/milestones",
+        {"kind": "arrived", "occurred_at": local(clock.utcnow(), 0), "occurred_at_offset": "+02:17", "location": "Hamburg"},
+    )
     assert odd_offset.status_code == 422 and field_error(odd_offset, "occurred_at_offset") == ["Choose a UTC offset from the list."]
     garbage = carrier.post(f"/shipments/{shipment.id}/milestones", {"kind": "arrived", "occurred_at": "yesterday", "location": "Hamburg"})
     assert garbage.status_code == 422 and field_error(garbage, "occurred_at") == ["Not a valid datetime."]
-    bad_hash = carrier.post(f"/shipments/{shipment.id}/proof-of-delivery", {"receiver_name": "Goods-in", "delivered_at": local(clock.utcnow(), 0), "document_hash": "xyz"})
+    bad_hash = carrier.post(
+        f"/shipments/{shipment.id}/proof-of-delivery", {"receiver_name": "Goods-in", "delivered_at": local(clock.utcnow(), 0), "document_hash": "xyz"}
+    )
     assert bad_hash.status_code == 422 and field_error(bad_hash, "document_hash") == ["A SHA-256 as 64 hex digits."]
-    before_shipping = carrier.post(f"/shipments/{shipment.id}/proof-of-delivery", {"receiver_name": "Goods-in", "delivered_at": local(clock.utcnow() - timedelta(days=2), 0)})
+    before_shipping = carrier.post(
+        f"/shipments/{shipment.id}/proof-of-delivery", {"receiver_name": "Goods-in", "delivered_at": local(clock.utcnow() - timedelta(days=2), 0)}
+    )
     assert before_shipping.status_code == 422 and field_error(before_shipping, "delivered_at")[0].startswith("Cannot be before the shipment left")
     assert count(app, Milestone) == 0 and fetch(app, Shipment, shipment.id).state == ShipmentState.IN_TRANSIT
 
@@ -287,7 +329,9 @@ def test_only_the_carrier_records_milestones_and_not_after_delivery(app, world, 
     carrier = signed_in(world.carrier)
     forged = carrier.client.post(f"/shipments/{shipment.id}/milestones", data=milestone)  # no CSRF token
     assert forged.status_code == 400 and "CSRF" in forged.get_data(as_text=True)
-    assert carrier.post(f"/shipments/{shipment.id}/proof-of-delivery", {"receiver_name": "Goods-in", "delivered_at": local(clock.utcnow(), 0)}).status_code == 302
+    assert (
+        carrier.post(f"/shipments/{shipment.id}/proof-of-delivery", {"receiver_name": "Goods-in", "delivered_at": local(clock.utcnow(), 0)}).status_code == 302
+    )
     late = carrier.post(f"/shipments/{shipment.id}/milestones", milestone)
     assert late.status_code == 409 and "Cannot record a milestone on this shipment: it is delivered." in text(late)
     assert count(app, Milestone) == 0
@@ -297,11 +341,19 @@ def test_the_shipments_list_pages(app, world, session, signed_in):
     with app.test_request_context():
         order = orders_factory.issued_order(session, world.buyer, world.supplier)
         for number in range(1, 28):
-            session.add(Shipment(
-                order_id=order.id, number=number, buyer_org_id=world.buyer.org.id, supplier_org_id=world.supplier.org.id, carrier_org_id=world.carrier.org.id,
-                state=ShipmentState.IN_TRANSIT, shipped_at=clock.utcnow(), created_by=world.supplier.admin.id,
-                lines=[ShipmentLine(position=1, order_line_id=order.lines[0].id, line_no=1, quantity=Decimal(1))],
-            ))
+            session.add(
+                Shipment(
+                    order_id=order.id,
+                    number=number,
+                    buyer_org_id=world.buyer.org.id,
+                    supplier_org_id=world.supplier.org.id,
+                    carrier_org_id=world.carrier.org.id,
+                    state=ShipmentState.IN_TRANSIT,
+                    shipped_at=clock.utcnow(),
+                    created_by=world.supplier.admin.id,
+                    lines=[ShipmentLine(position=1, order_line_id=order.lines[0].id, line_no=1, quantity=Decimal(1))],
+                )
+            )
     session.commit()
     carrier = signed_in(world.carrier)
     first = carrier.get("/shipments").get_data(as_text=True)
@@ -333,9 +385,15 @@ def test_buyer_confirms_receipt_in_full_and_sees_the_order_closed_with_its_chain
     assert "Delivered: confirm what you received" in text(page)
     assert "supplier" not in forms_on(signed_in(world.supplier).get(f"/orders/{order.id}"))
 
-    done = buyer.post(f"/orders/{order.id}/receipt", {"receipt-1-accepted_quantity": "10", "receipt-2-accepted_quantity": "4", "receipt-2-rejected_quantity": "", "note": "All fine"}, follow_redirects=True)
+    done = buyer.post(
+        f"/orders/{order.id}/receipt",
+        {"receipt-1-accepted_quantity": "10", "receipt-2-accepted_quantity": "4", "receipt-2-rejected_quantity": "", "note": "All fine"},
+        follow_redirects=True,
+    )
     assert done.status_code == 200
-    assert f"Receipt of order {order.number} confirmed in full: 73.50 EUR are released to {world.supplier.org.legal_name} once the ledger confirms it." in text(done)
+    assert f"Receipt of order {order.number} confirmed in full: 73.50 EUR are released to {world.supplier.org.legal_name} once the ledger confirms it." in text(
+        done
+    )
     assert fetch(app, PurchaseOrder, order.id).state == OrderState.RECEIVED
     assert "Waiting for the ledger confirmReceipt , release" in text(done)
     settle(app, funded)
@@ -346,7 +404,7 @@ def test_buyer_confirms_receipt_in_full_and_sees_the_order_closed_with_its_chain
     assert f"Closed: the escrow paid 73.50 EUR to {world.supplier.org.legal_name} and refunded 0.00 EUR to {world.buyer.org.legal_name}." in shown
     assert "Escrow state released" in shown and "Waiting for the ledger" not in shown
     timeline = closed.get_data(as_text=True)
-    timeline = timeline[timeline.index('id="timeline"'):]
+    timeline = timeline[timeline.index('id="timeline"') :]
     for function in ("approve", "fund", "assignCarrier", "attestDelivery", "confirmReceipt", "release", "withdraw"):
         assert function in timeline or function in text(closed), function
     assert len(set(re.findall(r"0x[0-9a-f]{64}", timeline))) >= 9  # each transaction with its hash (and the proof's fingerprint)
@@ -358,13 +416,17 @@ def test_receipt_errors_are_shown_on_their_line_and_nothing_is_written(app, worl
     order = acknowledged(app, session, world, funded)
     delivered(app, session, world, funded, order)
     buyer = signed_in(world.buyer)
-    no_reason = buyer.post(f"/orders/{order.id}/receipt", {"receipt-1-accepted_quantity": "10", "receipt-2-accepted_quantity": "3", "receipt-2-rejected_quantity": "1"})
+    no_reason = buyer.post(
+        f"/orders/{order.id}/receipt", {"receipt-1-accepted_quantity": "10", "receipt-2-accepted_quantity": "3", "receipt-2-rejected_quantity": "1"}
+    )
     assert no_reason.status_code == 422
     assert field_error(no_reason, "receipt-2-rejection_reason") == ["Say why the goods are rejected."]
     assert 'value="3"' in no_reason.get_data(as_text=True)
     too_many = buyer.post(f"/orders/{order.id}/receipt", {"receipt-1-accepted_quantity": "11", "receipt-2-accepted_quantity": "4"})
     assert too_many.status_code == 422
-    assert field_error(too_many, "receipt-1-accepted_quantity") == ["Accepted and rejected together must be the shipped 10.000 (count missing goods as rejected, with a reason)."]
+    assert field_error(too_many, "receipt-1-accepted_quantity") == [
+        "Accepted and rejected together must be the shipped 10.000 (count missing goods as rejected, with a reason)."
+    ]
     missing = buyer.post(f"/orders/{order.id}/receipt", {"receipt-1-accepted_quantity": "10"})
     assert missing.status_code == 422 and field_error(missing, "receipt-2-accepted_quantity") == ["Missing data for required field."]
     negative = buyer.post(f"/orders/{order.id}/receipt", {"receipt-1-accepted_quantity": "-1", "receipt-2-accepted_quantity": "4"})
@@ -387,9 +449,16 @@ def test_supplier_accepts_a_partial_receipt_and_the_rejected_value_goes_back(app
     order = acknowledged(app, session, world, funded)
     delivered(app, session, world, funded, order)
     buyer = signed_in(world.buyer)
-    partial = buyer.post(f"/orders/{order.id}/receipt", {
-        "receipt-1-accepted_quantity": "10", "receipt-2-accepted_quantity": "2", "receipt-2-rejected_quantity": "2", "receipt-2-rejection_reason": "Two housings cracked",
-    }, follow_redirects=True)
+    partial = buyer.post(
+        f"/orders/{order.id}/receipt",
+        {
+            "receipt-1-accepted_quantity": "10",
+            "receipt-2-accepted_quantity": "2",
+            "receipt-2-rejected_quantity": "2",
+            "receipt-2-rejection_reason": "Two housings cracked",
+        },
+        follow_redirects=True,
+    )
     assert "confirmed: 49.25 EUR accepted, 24.25 EUR to come back to you." in text(partial)
     assert f"Waiting for {world.supplier.org.legal_name} to accept your receipt or dispute it." in text(partial)
     assert forms_on(partial) == set()
@@ -447,7 +516,7 @@ def test_buyer_disputes_and_the_operator_resolves_with_a_split(app, world, sessi
 
     operator = signed_in(world.operator)
     home = operator.get("/dashboard").get_data(as_text=True)
-    assert ">Disputes<" in home[home.index('<nav aria-label="Main">'):home.index("</nav>")]
+    assert ">Disputes<" in home[home.index('<nav aria-label="Main">') : home.index("</nav>")]
     listed = operator.get("/disputes?state=open")
     shown = text(listed)
     assert f"Order {order.number} open" in shown and world.buyer.org.legal_name in shown and world.supplier.org.legal_name in shown
@@ -484,10 +553,17 @@ def test_supplier_may_dispute_a_partial_receipt_but_the_buyer_may_not_dispute_ag
     order = acknowledged(app, session, world, funded)
     delivered(app, session, world, funded, order)
     with app.test_request_context():
-        settlement.create_receipt(session, world.buyer.principal, order.id, {"lines": [
-            {"line_no": 1, "accepted_quantity": Decimal("10")},
-            {"line_no": 2, "accepted_quantity": Decimal("3"), "rejected_quantity": Decimal("1"), "rejection_reason": "Dented"},
-        ]})
+        settlement.create_receipt(
+            session,
+            world.buyer.principal,
+            order.id,
+            {
+                "lines": [
+                    {"line_no": 1, "accepted_quantity": Decimal("10")},
+                    {"line_no": 2, "accepted_quantity": Decimal("3"), "rejected_quantity": Decimal("1"), "rejection_reason": "Dented"},
+                ]
+            },
+        )
     session.commit()
     buyer = signed_in(world.buyer)
     refused = buyer.post(f"/orders/{order.id}/disputes", {"reason": "Changed my mind"})

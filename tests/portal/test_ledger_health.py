@@ -1,6 +1,7 @@
 """When the ledger stops (the worker is down, the journal not writable, the chain refusing),
 health says so and the portal tells the organizations whose steps wait; orders wait for
 their escrow meanwhile (issue 9, finding 12)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -35,6 +36,11 @@ def test_stalled_chain_steps_show_in_health_and_on_the_portal(app, client, sessi
 
     settle(app, funded)  # the worker is back
     assert client.get("/api/v1/health").get_json() | {"version": None} == {
-        "status": "ok", "database": "ok", "ledger": "ok", "ledger_steps_waiting": 0, "ledger_stalled_since": None, "version": None,
+        "status": "ok",
+        "database": "ok",
+        "ledger": "ok",
+        "ledger_steps_waiting": 0,
+        "ledger_stalled_since": None,
+        "version": None,
     }
     assert "Ledger steps" not in text(signed_in(world.buyer).get("/dashboard"))

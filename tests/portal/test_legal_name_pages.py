@@ -1,4 +1,5 @@
 """The operator reviews members' new legal names on the members page (issue 9, finding 6)."""
+
 from __future__ import annotations
 
 

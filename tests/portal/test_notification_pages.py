@@ -4,6 +4,7 @@ member marks them read, one by one or all at once; the navigation counts the unr
 Admins manage webhooks: the signing secret is shown once, on the answer to the creation
 (never in a flash, which the session cookie carries), refusals are shown field by field
 with nothing written, and another organization's webhook is not there (404)."""
+
 from __future__ import annotations
 
 import re
@@ -16,16 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
-
 from concord import clock
 from concord.db import database
 from concord.ledger import keys
+from concord.logistics import service as logistics
 from concord.notifications import service
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
-from concord.logistics import service as logistics
-from concord.orders import settlement
 from concord.orders import service as orders
 from concord.tenancy.models import Relation, Role
+
 from tests import factories, orders_factory
 from tests.ledger_helpers import settle
 from tests.portal.helpers import field_error, text
@@ -45,7 +45,9 @@ def shipped_order(app, session, world, worker):
     settle(app, worker)
     with app.test_request_context():
         shipment = logistics.create_shipment(
-            session, world.supplier.principal, order.id,
+            session,
+            world.supplier.principal,
+            order.id,
             {"carrier_id": world.carrier.org.id, "lines": [{"line_no": 1, "quantity": Decimal("10")}, {"line_no": 2, "quantity": Decimal("4")}]},
         )
     session.commit()
@@ -73,7 +75,7 @@ def webhook_of(app, session, member, url="https://erp.example.com/concord", even
 
 def nav_of(response) -> str:
     page = response.get_data(as_text=True)
-    return page[page.index('<nav aria-label="Main">'):page.index("</nav>")]
+    return page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
 
 
 def badge_in(response) -> str | None:
@@ -126,7 +128,7 @@ def receiver(app, monkeypatch):
     replies: list[tuple[int, bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
+        def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
             status, body = replies.pop(0) if replies else (204, b"")
             self.send_response(status)
@@ -177,7 +179,9 @@ def test_an_order_step_notifies_the_organizations_it_concerns_with_links_each_ma
     assert badge_in(page) is None
 
     # The carrier's milestone, through its page, tells the buyer and the supplier.
-    recorded = carrier.post(f"/shipments/{shipment.id}/milestones", {"kind": "departed", "occurred_at": clock.utcnow().strftime("%Y-%m-%dT%H:%M"), "location": "Leeds, GB"})
+    recorded = carrier.post(
+        f"/shipments/{shipment.id}/milestones", {"kind": "departed", "occurred_at": clock.utcnow().strftime("%Y-%m-%dT%H:%M"), "location": "Leeds, GB"}
+    )
     assert recorded.status_code == 302, text(recorded)
     milestone = f"Shipment 1 of order {order.number}: departed at Leeds, GB."
     assert items(supplier.get("/notifications")) == [f"unread {milestone}"]
@@ -226,14 +230,20 @@ def test_opening_a_notification_leads_to_its_object_and_marks_it_read(app, world
 def test_nobody_is_told_in_the_portal_what_their_own_organization_did(app, world, session, signed_in):
     """A step a person takes tells the other organizations of it; their own colleagues see
     it on the object's page and timeline, not as a notification. Their webhooks still hear it."""
-    from flask import g
-
     from concord.notifications.models import WebhookDelivery
+    from flask import g
 
     with app.test_request_context():
         service.create_subscription(session, world.buyer.principal, {"url": "https://erp.example.com/in", "events": ["*"]})
         g.principal = world.buyer.principal
-        service.notify(session, "order.received", org_ids=[world.buyer.org.id, world.supplier.org.id], object_type="order", object_id=uuid.uuid4(), summary="Receipt confirmed")
+        service.notify(
+            session,
+            "order.received",
+            org_ids=[world.buyer.org.id, world.supplier.org.id],
+            object_type="order",
+            object_id=uuid.uuid4(),
+            summary="Receipt confirmed",
+        )
         session.commit()
     assert items(signed_in(world.buyer).get("/notifications")) == []
     assert items(signed_in(world.supplier).get("/notifications")) == ["unread Receipt confirmed"]
@@ -328,7 +338,10 @@ def test_the_unread_badge_costs_one_count_and_nothing_when_signed_out(app, world
 def test_a_new_webhooks_secret_is_shown_once_and_never_again(app, world, session, signed_in):
     admin = signed_in(world.supplier)
     assert admin.get("/webhooks").status_code == 200
-    created = admin.post("/webhooks", {"url": "https://erp.example.com/concord", "events": ["shipment.delivered", "dispute.opened"], "other_events": "order.issued, shipment.delivered"})
+    created = admin.post(
+        "/webhooks",
+        {"url": "https://erp.example.com/concord", "events": ["shipment.delivered", "dispute.opened"], "other_events": "order.issued, shipment.delivered"},
+    )
     assert created.status_code == 201, text(created)
     assert created.headers["Cache-Control"] == "no-store"
     page = created.get_data(as_text=True)
@@ -338,7 +351,9 @@ def test_a_new_webhooks_secret_is_shown_once_and_never_again(app, world, session
     assert "copy its signing secret now" in text(created) and "This is the only time Concord shows it." in text(created)
     with database(app).sessionmaker() as s:
         (subscription,) = s.execute(sa.select(WebhookSubscription)).scalars().all()
-        stored = keys.unseal(keys.KeyRing.of(app), subscription.secret_key_id, subscription.secret_nonce, subscription.secret_ciphertext, subscription.id).decode()
+        stored = keys.unseal(
+            keys.KeyRing.of(app), subscription.secret_key_id, subscription.secret_nonce, subscription.secret_ciphertext, subscription.id
+        ).decode()
     assert stored == secret
     assert subscription.events == ["shipment.delivered", "dispute.opened", "order.issued"] and subscription.active
     assert subscription.organization_id == world.supplier.org.id and subscription.created_by == world.supplier.admin.id
@@ -387,10 +402,18 @@ def test_only_admins_manage_webhooks(app, world, session, signed_in):
     [
         ({"url": "ftp://erp.example.com/concord", "events": ["*"]}, "url", ["Use an http or https URL."]),
         ({"url": "http://127.0.0.1:8080/hooks", "events": ["*"]}, "url", ["Concord does not deliver to loopback, private or link-local hosts."]),
-        ({"url": "https://user:pw@erp.example.com/concord", "events": ["*"]}, "url", ["Put no credentials in the URL: check the Concord-Signature header instead."]),
+        (
+            {"url": "https://user:pw@erp.example.com/concord", "events": ["*"]},
+            "url",
+            ["Put no credentials in the URL: check the Concord-Signature header instead."],
+        ),
         ({"url": "", "events": ["*"]}, "url", ["Missing data for required field."]),
         ({"url": "https://erp.example.com/concord"}, "events", ["Choose the events to send, or all events."]),
-        ({"url": "https://erp.example.com/concord", "events": ["order.received"], "other_events": "Order.Issued"}, "other_events", ["“Order.Issued”: Use an event name such as order.issued, or * for every event."]),
+        (
+            {"url": "https://erp.example.com/concord", "events": ["order.received"], "other_events": "Order.Issued"},
+            "other_events",
+            ["“Order.Issued”: Use an event name such as order.issued, or * for every event."],
+        ),
     ],
 )
 def test_bad_webhook_input_is_shown_by_field_with_the_form_kept_and_nothing_written(app, world, signed_in, form, field, messages):

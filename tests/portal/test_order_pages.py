@@ -1,6 +1,7 @@
 """Purchase orders in the portal: the buyer writes and issues an order, the supplier
 acknowledges it line by line (funding the escrow), rejects it or proposes a change that the
 buyer decides; every refusal is shown on the page with the form as it was sent."""
+
 from __future__ import annotations
 
 import re
@@ -9,11 +10,11 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-
 from concord.db import database
 from concord.orders import service as orders
 from concord.orders.models import ChangeProposal, OrderState, PurchaseOrder
 from concord.tenancy.models import Relation, Role
+
 from tests import factories, orders_factory
 from tests.ledger_helpers import settle
 from tests.portal.helpers import field_error, text
@@ -34,10 +35,21 @@ def shop(app, session, world):
 def order_form(world, shop, **overrides) -> dict[str, str]:
     """Two filled rows of five (rows 1 and 4), the others left blank."""
     form = {
-        "number": "PO-2026-0100", "supplier_id": str(world.supplier.org.id), "currency": "EUR",
-        "ship_to_location_id": shop["location"], "incoterm": "DAP", "payment_terms": "Escrow, released on receipt", "line_rows": "5",
-        "lines-0-product_id": shop["products"][0], "lines-0-quantity": "250", "lines-0-unit_price": "1.2345", "lines-0-requested_date": SOON,
-        "lines-3-product_id": shop["products"][1], "lines-3-quantity": "12.5", "lines-3-unit_price": "80", "lines-3-requested_date": LATER,
+        "number": "PO-2026-0100",
+        "supplier_id": str(world.supplier.org.id),
+        "currency": "EUR",
+        "ship_to_location_id": shop["location"],
+        "incoterm": "DAP",
+        "payment_terms": "Escrow, released on receipt",
+        "line_rows": "5",
+        "lines-0-product_id": shop["products"][0],
+        "lines-0-quantity": "250",
+        "lines-0-unit_price": "1.2345",
+        "lines-0-requested_date": SOON,
+        "lines-3-product_id": shop["products"][1],
+        "lines-3-quantity": "12.5",
+        "lines-3-unit_price": "80",
+        "lines-3-requested_date": LATER,
     }
     for row in (1, 2, 4):
         form.update({f"lines-{row}-{field}": "" for field in ("product_id", "quantity", "unit_price", "requested_date")})
@@ -54,7 +66,7 @@ def issued(app, session, world, **kwargs) -> PurchaseOrder:
 def fetch(app, order_id) -> PurchaseOrder:
     with database(app).sessionmaker() as s:
         order = s.get(PurchaseOrder, order_id)
-        order.lines  # loaded while the session is open
+        order.lines  # noqa: B018 - loaded while the session is open
         return order
 
 
@@ -101,7 +113,8 @@ def test_buyer_writes_a_draft_with_two_of_five_rows_and_issues_it(app, world, sh
     assert forms_on(detail) == {"issue", "cancel"} and "Edit draft" in shown
     order = fetch(app, only_order_id(app))
     assert [(line.line_no, line.quantity, line.requested_date.isoformat()) for line in order.lines] == [
-        (1, Decimal("250.000"), SOON), (2, Decimal("12.500"), LATER)
+        (1, Decimal("250.000"), SOON),
+        (2, Decimal("12.500"), LATER),
     ]
     assert order.total == Decimal("1308.62")  # 308.625 -> 308.62 (half to even) + 1000.00
 
@@ -245,7 +258,9 @@ def test_a_change_proposal_is_accepted_by_the_buyer_as_a_new_revision(app, world
     assert nothing.status_code == 422 and field_error(nothing, "lines") == ["Give a new quantity, unit price or date for at least one line."]
     bad = supplier.post(f"/orders/{order.id}/change-proposals", {"change-2-unit_price": "-1"})
     assert bad.status_code == 422 and field_error(bad, "change-2-unit_price") == ["Must be greater than zero."]
-    proposed = supplier.post(f"/orders/{order.id}/change-proposals", {"change-2-unit_price": "13", "change-2-requested_date": LATER, "note": "Steel went up"}, follow_redirects=True)
+    proposed = supplier.post(
+        f"/orders/{order.id}/change-proposals", {"change-2-unit_price": "13", "change-2-requested_date": LATER, "note": "Steel went up"}, follow_redirects=True
+    )
     assert "Change proposed to the buyer for 1 line" in text(proposed)
     assert forms_on(proposed) == set() and f"Waiting for {world.buyer.org.legal_name} to decide on your change proposal." in text(proposed)
 
@@ -348,6 +363,6 @@ def test_the_order_list_filters_by_state_and_partner_and_pages(app, world, signe
 def test_nav_shows_orders_and_catalog_to_buyers_and_suppliers_only(world, signed_in):
     for member, expected in ((world.buyer, True), (world.supplier, True), (world.carrier, False)):
         page = signed_in(member).get("/dashboard").get_data(as_text=True)
-        nav = page[page.index('<nav aria-label="Main">'):page.index("</nav>")]
+        nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
         assert (">Orders<" in nav and ">Products<" in nav and ">Locations<" in nav) is expected, member.org.legal_name
         assert ">Settlement tokens<" not in nav

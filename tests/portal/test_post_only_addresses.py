@@ -1,5 +1,6 @@
 """Opening a form's POST-only address with GET (a refresh after a form error, a retyped
 address) leads to the page holding the form, not a 405 (issue 9, section 2, finding 3)."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,12 +1,13 @@
 """The operator mints settlement tokens in the portal and reads every member's balance;
 members read their own on the dashboard and never reach the operator's page."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from concord.db import database
 from concord.ledger.models import ChainIntent
 from concord.tenancy.models import Role
+
 from tests import factories
 from tests.ledger_helpers import settle
 from tests.portal.helpers import field_error, text
@@ -23,7 +24,9 @@ def test_operator_mints_to_a_member_and_sees_the_balance_once_indexed(app, world
     assert page.status_code == 200
     assert f'<option value="{world.supplier.org.id}"' in page.get_data(as_text=True)
     assert f'<option value="{world.operator.org.id}"' not in page.get_data(as_text=True)  # members only
-    done = operator.post("/operator/settlement-tokens", {"organization_id": str(world.supplier.org.id), "currency": "USD", "amount": "1250.5"}, follow_redirects=True)
+    done = operator.post(
+        "/operator/settlement-tokens", {"organization_id": str(world.supplier.org.id), "currency": "USD", "amount": "1250.5"}, follow_redirects=True
+    )
     assert done.status_code == 200
     assert f"Mint 1250.5 USD to {world.supplier.org.legal_name}: queued for the ledger." in text(done)
     (intent,) = mints(app)

@@ -1,5 +1,6 @@
 """The order page of an order whose escrow the ledger refused to fund: no shipment form, and
 the buyer's way out (cancel, the funding voided) offered and working."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """Pages say what is true for the reader (issue 9, section 2, finding 12)."""
+
 from __future__ import annotations
 
 

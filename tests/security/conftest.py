@@ -1,6 +1,7 @@
 """Fixtures of the security suite: each request is seen on its own, so the arranging
 session, the world and the client come from the plugin's detached variants (no request
 context stays pushed; see `tests.plugin.detached_session`)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """What the security tests share: a portal login through the real form (with its CSRF
 token), reading the session cookie, and reading the audit trail."""
+
 from __future__ import annotations
 
 import html
@@ -7,11 +8,10 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, has_app_context
-from flask.testing import FlaskClient
-
 from concord.audit.models import AuditEntry
 from concord.db import database
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
 
 COOKIE = "concord_session"
 HOST = "concord.test"  # the test app's SERVER_NAME: the cookie's host

@@ -1,5 +1,6 @@
 """The audit trail is a hash chain: whoever edits the table behind the platform's back —
 alters, removes or slips in an entry — is named by `concord audit verify`, entry and kind."""
+
 from __future__ import annotations
 
 import re
@@ -10,12 +11,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from sqlalchemy.exc import IntegrityError
-
 from concord import cli
 from concord.audit.models import AuditEntry
-from concord.audit.service import Action, Actor, GENESIS, compute_hash, record, verify
+from concord.audit.service import GENESIS, Action, Actor, compute_hash, record, verify
 from concord.db import database
+from sqlalchemy.exc import IntegrityError
+
 from tests.factories import PASSWORD
 from tests.security.helpers import portal_login
 
@@ -151,9 +152,19 @@ def test_removing_several_entries_names_the_gap(app, activity, run_verify):
 
 def _forged(seq: int, prev_hash: str, occurred_at) -> dict:
     entry = AuditEntry(
-        seq=seq, id=uuid.uuid4(), occurred_at=occurred_at, action="organization:approved", actor_user_id=None, actor_org_id=None,
-        subject_org_id=None, related_org_id=None, object_type="organization", object_id=str(uuid.uuid4()),
-        summary={"after": {"status": "active"}}, ip=None, prev_hash=prev_hash,
+        seq=seq,
+        id=uuid.uuid4(),
+        occurred_at=occurred_at,
+        action="organization:approved",
+        actor_user_id=None,
+        actor_org_id=None,
+        subject_org_id=None,
+        related_org_id=None,
+        object_type="organization",
+        object_id=str(uuid.uuid4()),
+        summary={"after": {"status": "active"}},
+        ip=None,
+        prev_hash=prev_hash,
     )
     entry.hash = compute_hash(prev_hash, entry)  # well-formed: only its place in the chain is wrong
     return {c.key: getattr(entry, c.key) for c in ENTRIES.columns}
@@ -222,7 +233,7 @@ def test_concurrent_appends_extend_one_chain_without_forking(app, activity):
     assert [r.seq for r in rows] == list(range(1, activity + threads * per_thread + 1))
     assert len({r.prev_hash for r in rows}) == len(rows)
     assert rows[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:]))
+    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
 
 
 def test_two_writers_that_read_the_same_head_cannot_both_append(app, activity):

@@ -1,6 +1,7 @@
 """What the audit view shows whom (issue 9, finding 7): a stranger's refused probe is not
 readable by the stranger, other organizations' people and addresses are not named, and
 members do not see the platform-wide sequence."""
+
 from __future__ import annotations
 
 from tests import orders_factory

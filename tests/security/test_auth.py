@@ -1,5 +1,6 @@
 """Authentication: portal sessions, CSRF, login throttling and lockout, API tokens,
 password rules and hashing, and who may not sign in at all."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,10 +10,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-
 from concord.auth.models import ApiToken, UserSession
 from concord.db import database
 from concord.tenancy.models import Invitation, Organization, Role, User
+
 from tests import factories
 from tests.factories import PASSWORD, bearer
 from tests.security.helpers import (
@@ -443,7 +444,14 @@ BAD_PASSWORDS = [
 
 def _registration(email: str, password: str) -> dict:
     return {
-        "organization": {"legal_name": "Newcomer AG", "registration_number": "NEW-1", "country": "CH", "contact_name": "N", "contact_email": "n@example.test", "capabilities": ["buyer"]},
+        "organization": {
+            "legal_name": "Newcomer AG",
+            "registration_number": "NEW-1",
+            "country": "CH",
+            "contact_name": "N",
+            "contact_email": "n@example.test",
+            "capabilities": ["buyer"],
+        },
         "admin": {"full_name": "Nora Newcomer", "email": email, "password": password},
     }
 
@@ -490,9 +498,16 @@ def test_portal_forms_show_password_rule_errors_on_the_field(app, client, world)
     assert "most commonly used" in html.unescape(response.get_data(as_text=True))
     stranger = app.test_client()
     form = {
-        "legal_name": "Portal Newcomer", "registration_number": "PN-1", "country": "FR", "contact_name": "P",
-        "contact_email": "p@pn.example", "capabilities": "supplier", "full_name": "Paul", "email": "paul@pn.example",
-        "password": "qwertyuiop", "csrf_token": csrf_from(stranger.get("/register")),
+        "legal_name": "Portal Newcomer",
+        "registration_number": "PN-1",
+        "country": "FR",
+        "contact_name": "P",
+        "contact_email": "p@pn.example",
+        "capabilities": "supplier",
+        "full_name": "Paul",
+        "email": "paul@pn.example",
+        "password": "qwertyuiop",
+        "csrf_token": csrf_from(stranger.get("/register")),
     }
     response = stranger.post("/register", data=form)
     assert response.status_code == 422

@@ -4,38 +4,55 @@ organization's admin with ids of objects it does not own, answers 404 and change
 The routes come from the app's URL map, not from a list kept by hand: a new endpoint whose
 id argument this file does not know makes the suite fail until it is added to TARGETS.
 """
+
 from __future__ import annotations
 
 import re
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
-from werkzeug.routing import Map, Rule
-from werkzeug.routing.converters import AnyConverter, UUIDConverter
-
 from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
-from concord.db import database
 from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
+from concord.db import database
 from concord.ledger import outbox
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
 from concord.orders import service as orders
 from concord.orders.models import ChangeProposal, OrderLine, PurchaseOrder
-from decimal import Decimal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
-from tests import factories
-from tests import orders_factory
+from werkzeug.routing import Map, Rule
+from werkzeug.routing.converters import AnyConverter, UUIDConverter
+
+from tests import factories, orders_factory
 from tests.factories import PASSWORD, bearer
 from tests.security.helpers import audit_entries, audit_head, portal_login
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # The uuid arguments the scene has objects for (its `targets` keys).
 TARGET_ARGUMENTS = frozenset(
-    {"org_id", "user_id", "token_id", "invitation_id", "partnership_id", "entry_id", "transaction_id", "product_id", "location_id", "order_id", "proposal_id", "shipment_id", "dispute_id", "webhook_id", "notification_id"}
+    {
+        "org_id",
+        "user_id",
+        "token_id",
+        "invitation_id",
+        "partnership_id",
+        "entry_id",
+        "transaction_id",
+        "product_id",
+        "location_id",
+        "order_id",
+        "proposal_id",
+        "shipment_id",
+        "dispute_id",
+        "webhook_id",
+        "notification_id",
+    }
 )
 
 # What an attacker would send to each endpoint: bodies valid enough to get past input
@@ -114,9 +131,15 @@ def _build_scene(session, world) -> Scene:
     member, member_token = factories.add_user(session, owner, Role.MEMBER)
     viewer, viewer_token = factories.add_user(session, owner, Role.VIEWER)
     invitation, _ = tenancy.invite_user(session, owner.principal, email="newcomer@example.test", role=Role.MEMBER)
-    active = session.execute(
-        sa.select(Partnership).where(Partnership.relation == Relation.SHIPPER_CARRIER, Partnership.org_a_id == owner.org.id, Partnership.org_b_id == world.carrier.org.id)
-    ).unique().scalar_one()
+    active = (
+        session.execute(
+            sa.select(Partnership).where(
+                Partnership.relation == Relation.SHIPPER_CARRIER, Partnership.org_a_id == owner.org.id, Partnership.org_b_id == world.carrier.org.id
+            )
+        )
+        .unique()
+        .scalar_one()
+    )
     assert active.status == PartnershipStatus.ACTIVE
     incoming = tenancy.request_partnership(
         session, world.financier.principal, relation=Relation.SUPPLIER_FINANCIER, counterparty_id=owner.org.id, my_side="financier", message=None
@@ -126,17 +149,27 @@ def _build_scene(session, world) -> Scene:
     )
     admin_token_id = session.execute(sa.select(ApiToken.id).where(ApiToken.user_id == owner.admin.id)).scalar_one()
     member_token_id = session.execute(sa.select(ApiToken.id).where(ApiToken.user_id == member.id)).scalar_one()
-    entry_id = session.execute(
-        sa.select(AuditEntry.id).where(AuditEntry.action == "token:created", AuditEntry.object_id == str(admin_token_id))
-    ).scalar_one()
+    entry_id = session.execute(sa.select(AuditEntry.id).where(AuditEntry.action == "token:created", AuditEntry.object_id == str(admin_token_id))).scalar_one()
     pending_org, _ = tenancy.register_organization(
         session,
-        organization={"legal_name": "Pending Applicant KG", "registration_number": "PEND-1", "country": "AT", "contact_name": "P", "contact_email": "p@example.test", "capabilities": ["supplier"]},
+        organization={
+            "legal_name": "Pending Applicant KG",
+            "registration_number": "PEND-1",
+            "country": "AT",
+            "contact_name": "P",
+            "contact_email": "p@example.test",
+            "capabilities": ["supplier"],
+        },
         admin={"full_name": "Pending Admin", "email": "pending-admin@example.test", "password": PASSWORD},
     )
     anchor = outbox.enqueue(
-        session, organization_id=owner.org.id, contract="ProvenanceAnchor", function="anchor",
-        args=[b"\x01" * 32, b"\x02" * 32, 3], purpose="Anchor a batch", subject=("batch", "b-1"),
+        session,
+        organization_id=owner.org.id,
+        contract="ProvenanceAnchor",
+        function="anchor",
+        args=[b"\x01" * 32, b"\x02" * 32, 3],
+        purpose="Anchor a batch",
+        subject=("batch", "b-1"),
     )
     product = catalog.create_product(session, owner.principal, {"sku": "A-1", "name": "A's bracket", "unit_of_measure": "H87", "gtin": "4006381333931"})
     location = catalog.create_location(
@@ -175,9 +208,19 @@ def _build_scene(session, world) -> Scene:
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
-        world=world, owner=owner, attacker=attacker, targets=targets, pending_org=pending_org, member=member, viewer=viewer,
-        member_token=member_token, viewer_token=viewer_token, invitation=invitation, active_partnership=active,
-        incoming_request=incoming, outgoing_request=outgoing,
+        world=world,
+        owner=owner,
+        attacker=attacker,
+        targets=targets,
+        pending_org=pending_org,
+        member=member,
+        viewer=viewer,
+        member_token=member_token,
+        viewer_token=viewer_token,
+        invitation=invitation,
+        active_partnership=active,
+        incoming_request=incoming,
+        outgoing_request=outgoing,
     )
 
 
@@ -229,7 +272,9 @@ def test_every_object_route_argument_is_known_to_the_matrix(app):
     assert not problems, "\n".join(problems)
     # An id smuggled in as a plain string would escape the matrix: ids are uuid-typed.
     loose = [
-        f"{rule.rule}: <{name}>" for rule in app.url_map.iter_rules() for name, converter in rule._converters.items()
+        f"{rule.rule}: <{name}>"
+        for rule in app.url_map.iter_rules()
+        for name, converter in rule._converters.items()
         if (name == "id" or name.endswith("_id")) and not isinstance(converter, UUIDConverter)
     ]
     assert not loose, "id arguments without the uuid converter: " + ", ".join(loose)
@@ -253,7 +298,20 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
     use). Timestamps included: nothing at all may move."""
     with database(app).sessionmaker() as s:
         out = {}
-        for model in (Organization, User, Invitation, Partnership, Product, Location, PurchaseOrder, OrderLine, ChangeProposal, WebhookSubscription, WebhookDelivery, Notification):
+        for model in (
+            Organization,
+            User,
+            Invitation,
+            Partnership,
+            Product,
+            Location,
+            PurchaseOrder,
+            OrderLine,
+            ChangeProposal,
+            WebhookSubscription,
+            WebhookDelivery,
+            Notification,
+        ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(table.c.id))]
         tokens = ApiToken.__table__

@@ -1,9 +1,9 @@
 """The `concord` command: demo data only where it belongs, and the operator bootstrap."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 from click.testing import CliRunner
-
 from concord import cli
 from concord.app import create_app
 from concord.tenancy.models import Organization, OrgStatus, User
@@ -58,8 +58,22 @@ def test_demo_command_prints_logins_and_refuses_a_non_empty_database(tmp_path):
 def test_operator_create_bootstraps_an_active_operator_once(tmp_path):
     runner = CliRunner()
     env = _env(tmp_path, f"sqlite:///{tmp_path / 'prod.db'}")
-    args = ["operator", "create", "--name", "Consortium Op", "--registration-number", "NL-1", "--country", "nl",
-            "--admin-name", "Ops Admin", "--admin-email", "ops@example.test", "--password", "Long-enough-pass-7"]
+    args = [
+        "operator",
+        "create",
+        "--name",
+        "Consortium Op",
+        "--registration-number",
+        "NL-1",
+        "--country",
+        "nl",
+        "--admin-name",
+        "Ops Admin",
+        "--admin-email",
+        "ops@example.test",
+        "--password",
+        "Long-enough-pass-7",
+    ]
     result = runner.invoke(cli.main, args, env=env)
     assert result.exit_code == 0, result.output
     app = create_app({"SQLALCHEMY_DATABASE_URL": env["DATABASE_URL"], "SECRET_KEY": "x", "INSTANCE_DIR": str(tmp_path)})

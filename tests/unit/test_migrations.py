@@ -1,8 +1,8 @@
 """The schema comes from Alembic migrations; the models must not drift from them."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-
 from concord import migrate
 from concord.db import database
 from concord.models import metadata
@@ -28,7 +28,6 @@ def test_exact_money_migration_converts_floats_stored_by_sqlite(tmp_path):
     from decimal import Decimal
 
     import sqlalchemy as sa
-
     from concord.db import make_engine
     from concord.ledger.models import TokenBalance
     from concord.orders.models import OrderLine, PurchaseOrder
@@ -41,7 +40,17 @@ def test_exact_money_migration_converts_floats_stored_by_sqlite(tmp_path):
     def insert(table: str, **values) -> None:
         for _cid, name, declared, notnull, _default, _pk in raw.execute(f"PRAGMA table_info({table})").fetchall():
             if name not in values and notnull:
-                values[name] = "x" * 32 if "CHAR" in declared or declared in ("UUID", "") else 1 if "INT" in declared or "BOOL" in declared else "2026-01-01 00:00:00" if "DATETIME" in declared or "DATE" in declared else "{}" if "JSON" in declared else 1
+                values[name] = (
+                    "x" * 32
+                    if "CHAR" in declared or declared in ("UUID", "")
+                    else 1
+                    if "INT" in declared or "BOOL" in declared
+                    else "2026-01-01 00:00:00"
+                    if "DATETIME" in declared or "DATE" in declared
+                    else "{}"
+                    if "JSON" in declared
+                    else 1
+                )
         raw.execute(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
 
     order_id, line_id = "a" * 32, "b" * 32

@@ -1,5 +1,6 @@
 """Cross-domain wiring is registered per app at start-up, never on import: two apps in one
 process each hold their own registries, filled by concord.bootstrap."""
+
 from __future__ import annotations
 
 from concord import policy, wiring
@@ -12,10 +13,14 @@ from flask import Flask
 
 
 def _app(tmp_path, name: str):
-    return create_app({
-        "SQLALCHEMY_DATABASE_URL": f"sqlite:///{tmp_path / name}.db", "SECRET_KEY": "test-secret-key-not-for-production",
-        "INSTANCE_DIR": str(tmp_path / name), "TESTING": True,
-    })
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URL": f"sqlite:///{tmp_path / name}.db",
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "INSTANCE_DIR": str(tmp_path / name),
+            "TESTING": True,
+        }
+    )
 
 
 def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):

@@ -1,4 +1,5 @@
 """The audit entries the caller's organization may see."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """The append-only, hash-chained audit trail."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,13 +12,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from concord.db import Base
 
 
-
 @dataclass(frozen=True)
 class Actor:
     """Who did something: a user acting for an organization (None for the platform itself)."""
 
     user_id: uuid.UUID | None
     org_id: uuid.UUID | None
+
 
 class AuditEntry(Base):
     """One entry; `hash` covers `prev_hash` and the entry's canonical JSON, so altering,

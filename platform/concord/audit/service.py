@@ -3,6 +3,7 @@
 Every state change calls `record()` inside the transaction that makes the change, so the
 entry commits or rolls back with it. Entries are never updated or deleted by the platform.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,7 @@ import sqlalchemy as sa
 from flask import g, has_request_context, request
 from sqlalchemy.orm import Session
 
-from concord import clock, db
-from concord import policy
+from concord import clock, db, policy
 from concord.audit.models import Actor, AuditEntry
 from concord.tenancy.models import Organization, User
 
@@ -140,9 +140,7 @@ def record(
     """Append one entry in the caller's transaction (the caller commits)."""
     if db.is_postgresql(session):
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
-    head = session.execute(
-        sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     summary: dict[str, Any] = {}
     if before is not None:
         summary["before"] = before
@@ -216,9 +214,7 @@ def verify(session: Session, batch_size: int = 1000) -> list[ChainProblem]:
         hash_ok = compute_hash(current.prev_hash, current) == current.hash
         link_ok = current.prev_hash == expected_prev
         if current.seq > expected_seq:
-            missing = (
-                f"entry {expected_seq}" if current.seq == expected_seq + 1 else f"entries {expected_seq} to {current.seq - 1}"
-            )
+            missing = f"entry {expected_seq}" if current.seq == expected_seq + 1 else f"entries {expected_seq} to {current.seq - 1}"
             problems.append(ChainProblem(expected_seq, "removed", f"{missing} missing before entry {current.seq}"))
             link_ok = True  # the break is the removal; judge this entry by its own hash
         if link_ok and not hash_ok:
@@ -230,13 +226,13 @@ def verify(session: Session, batch_size: int = 1000) -> list[ChainProblem]:
                 # authentic: the entry before it was changed and its hash recomputed.
                 already = problems and problems[-1].seq == current.seq - 1 and problems[-1].kind == "altered"
                 if not already:
-                    problems.append(ChainProblem(current.seq - 1, "altered", "its hash was recomputed after a change; the next entry still links to the original"))
+                    problems.append(
+                        ChainProblem(current.seq - 1, "altered", "its hash was recomputed after a change; the next entry still links to the original")
+                    )
             elif following_links_here:
                 problems.append(ChainProblem(current.seq, "altered", "its link to the previous entry was changed"))
             else:
-                problems.append(
-                    ChainProblem(current.seq, "inserted", "it does not follow from the entry before it")
-                )
+                problems.append(ChainProblem(current.seq, "inserted", "it does not follow from the entry before it"))
                 # An inserted entry is skipped: the chain should continue from the last good hash.
                 expected_seq = current.seq + 1
                 current, following = following, next_row()
@@ -278,8 +274,20 @@ def shown(entry: AuditEntry, principal) -> dict[str, Any]:
 
 
 _SHOWN_COLUMNS = (
-    "id", "seq", "occurred_at", "action", "actor_user_id", "actor_org_id", "subject_org_id", "related_org_id",
-    "object_type", "object_id", "summary", "ip", "prev_hash", "hash",
+    "id",
+    "seq",
+    "occurred_at",
+    "action",
+    "actor_user_id",
+    "actor_org_id",
+    "subject_org_id",
+    "related_org_id",
+    "object_type",
+    "object_id",
+    "summary",
+    "ip",
+    "prev_hash",
+    "hash",
 )
 
 

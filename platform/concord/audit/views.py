@@ -1,4 +1,5 @@
 """The audit log in the portal."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request

@@ -1,4 +1,5 @@
 """API tokens, password login for machines, and the caller's own account."""
+
 from __future__ import annotations
 
 import uuid

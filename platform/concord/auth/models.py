@@ -1,4 +1,5 @@
 """Portal sessions and API tokens. Only hashes of their secrets are stored."""
+
 from __future__ import annotations
 
 import uuid

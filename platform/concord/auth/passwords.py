@@ -1,8 +1,8 @@
 """Password hashing (argon2id) and the password rules OWASP ASVS asks for."""
+
 from __future__ import annotations
 
 import unicodedata
-
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type

@@ -1,4 +1,5 @@
 """Login with throttling and lockout, portal sessions and API tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -67,7 +68,15 @@ def authenticate(session: Session, email: str, password: str, *, channel: str, s
         if user is None:
             passwords.verify_password(passwords.dummy_hash(), password)  # the same time either way
         failure = throttle.record_failure(session, email, source, now)
-        record(session, Action.LOGIN_FAILED, actor=actor, channel=channel, reason="wrong_password" if user else "unknown_email", failures=failure.failures, **about_user)
+        record(
+            session,
+            Action.LOGIN_FAILED,
+            actor=actor,
+            channel=channel,
+            reason="wrong_password" if user else "unknown_email",
+            failures=failure.failures,
+            **about_user,
+        )
         if failure.locked_until is not None:
             record(session, Action.ACCOUNT_LOCKED, actor=actor, until=failure.locked_until.isoformat(), channel=channel, **about_user)
         session.commit()
@@ -109,9 +118,9 @@ def start_session(session: Session, user: User, *, ip: str | None, user_agent: s
 
 def resolve_session(session: Session, raw: str) -> Principal | None:
     """The principal behind a live session id, or None when it ended, expired or idled out."""
-    found = session.execute(
-        sa.select(UserSession).where(UserSession.token_hash == secret_hash(raw), UserSession.ended_at.is_(None))
-    ).unique().scalar_one_or_none()
+    found = (
+        session.execute(sa.select(UserSession).where(UserSession.token_hash == secret_hash(raw), UserSession.ended_at.is_(None))).unique().scalar_one_or_none()
+    )
     if found is None:
         return None
     now = clock.utcnow()
@@ -163,7 +172,15 @@ def create_token(session: Session, principal: Principal, *, name: str, expires_i
     )
     session.add(token)
     session.flush()
-    record(session, Action.TOKEN_CREATED, actor=principal.actor, subject_org_id=principal.org.id, object_type="api_token", object_id=token.id, after={"name": token.name, "expires_at": token.expires_at.isoformat()})
+    record(
+        session,
+        Action.TOKEN_CREATED,
+        actor=principal.actor,
+        subject_org_id=principal.org.id,
+        object_type="api_token",
+        object_id=token.id,
+        after={"name": token.name, "expires_at": token.expires_at.isoformat()},
+    )
     session.commit()
     return token, raw
 
@@ -191,10 +208,21 @@ def resolve_token(session: Session, raw: str) -> Principal:
     return Principal(user=token.user, org=token.user.organization, via="token", credential_id=token.id)
 
 
-def revoke_token(session: Session, principal: Principal, token: ApiToken) -> ApiToken:
+def revoke_token(session: Session, principal: Principal, token: ApiToken, *, reason: str | None = None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = clock.utcnow()
-        record(session, Action.TOKEN_REVOKED, actor=principal.actor, subject_org_id=principal.org.id, object_type="api_token", object_id=token.id, before={"state": "active"}, after={"state": "revoked"})
+        extra: dict[str, Any] = {"reason": reason} if reason else {}
+        record(
+            session,
+            Action.TOKEN_REVOKED,
+            actor=principal.actor,
+            subject_org_id=principal.org.id,
+            object_type="api_token",
+            object_id=token.id,
+            before={"state": "active"},
+            after={"state": "revoked"},
+            **extra,
+        )
         session.commit()
     return token
 
@@ -214,10 +242,7 @@ def log_out_token(session: Session, principal: Principal) -> None:
         raise Conflict("Only a request made with a bearer token can log that token out.")
     # FOR UPDATE of the token's row only: its user is joined in by an outer join.
     token = session.execute(sa.select(ApiToken).where(ApiToken.id == principal.credential_id).with_for_update(of=ApiToken)).unique().scalar_one()
-    if token.revoked_at is None:
-        token.revoked_at = clock.utcnow()
-        record(session, Action.TOKEN_REVOKED, actor=principal.actor, subject_org_id=principal.org.id, object_type="api_token", object_id=token.id, before={"state": "active"}, after={"state": "revoked"}, reason="logout")
-    session.commit()
+    revoke_token(session, principal, token, reason="logout")
 
 
 def member_tokens_query(session: Session, principal: Principal, user_id: uuid.UUID) -> sa.Select:
@@ -230,7 +255,11 @@ def member_tokens_query(session: Session, principal: Principal, user_id: uuid.UU
 def revoke_member_token(session: Session, principal: Principal, user_id: uuid.UUID, token_id: uuid.UUID) -> ApiToken:
     """An admin revokes a token of a user of their organization."""
     user = policy.get_visible(session, User, user_id, principal)
-    token = session.execute(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id).with_for_update(of=ApiToken)).unique().scalar_one_or_none()
+    token = (
+        session.execute(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id).with_for_update(of=ApiToken))
+        .unique()
+        .scalar_one_or_none()
+    )
     if token is None:
         raise NotFound("No such api token.")
     policy.require_admin(principal)
@@ -257,5 +286,14 @@ def change_password(session: Session, principal: Principal, *, current_password:
     ended = end_all_sessions(session, user.id, keep=keep)
     # And every API token but the one making this request: a token is a password's equal.
     revoked = revoke_all_tokens(session, user.id, keep=principal.credential_id if principal.via == "token" else None)
-    record(session, Action.PASSWORD_CHANGED, actor=principal.actor, subject_org_id=principal.org.id, object_type="user", object_id=user.id, sessions_ended=ended, tokens_revoked=revoked)
+    record(
+        session,
+        Action.PASSWORD_CHANGED,
+        actor=principal.actor,
+        subject_org_id=principal.org.id,
+        object_type="user",
+        object_id=user.id,
+        sessions_ended=ended,
+        tokens_revoked=revoked,
+    )
     session.commit()

@@ -12,6 +12,7 @@ count exactly like known ones, so a 429 tells nothing about whether an email exi
 Counters are read without locks before the password is checked and written after it, so
 no row lock is held while argon2 runs.
 """
+
 from __future__ import annotations
 
 import hashlib

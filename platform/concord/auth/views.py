@@ -1,10 +1,12 @@
 """Portal pages for signing in and out, registering, joining by invitation, and one's account."""
+
 from __future__ import annotations
 
 import uuid
 from urllib.parse import urlparse
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session as cookie, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask.typing import ResponseReturnValue
 
 from concord import clock, db, policy

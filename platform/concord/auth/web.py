@@ -1,11 +1,13 @@
 """Resolving the caller of each request: bearer tokens for the API, session cookies
 (with CSRF on every form) for the portal."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
-from flask import Flask, current_app, g, redirect, request, session as cookie, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
+from flask import session as cookie
 
 from concord import db
 from concord.api_common import PUBLIC_MARKER

@@ -1,4 +1,5 @@
 """Your organization's products and locations."""
+
 from __future__ import annotations
 
 import uuid

@@ -3,6 +3,7 @@
 Both end in a mod-10 check digit: from the right, the digits before it are weighted 3, 1,
 3, 1, ... and the check digit brings the sum to a multiple of ten.
 """
+
 from __future__ import annotations
 
 GTIN_LENGTHS = (8, 12, 13, 14)

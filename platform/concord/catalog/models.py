@@ -1,5 +1,6 @@
 """An organization's own item master and places: private to it; documents such as purchase
 orders copy what their parties need to see."""
+
 from __future__ import annotations
 
 import uuid

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates
 
-from concord.countries import CountryCode
 from concord.api_common import InputSchema, NonBlank, OutputSchema, PageArgsSchema
 from concord.catalog import gs1
+from concord.countries import CountryCode
 
 #: UN/ECE Recommendation 20 codes offered as units of measure.
 UNITS_OF_MEASURE = {

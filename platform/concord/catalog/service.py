@@ -1,4 +1,5 @@
 """Products and locations: only their organization sees and edits them (viewers read)."""
+
 from __future__ import annotations
 
 import uuid
@@ -49,8 +50,18 @@ def _create(session: Session, principal: Principal, model, fields, data: dict[st
     item = model(organization_id=principal.org.id, **values)
     session.add(item)
     session.flush()
-    record(session, action, actor=principal.actor, subject_org_id=principal.org.id, object_type=model.__tablename__[:-1], object_id=item.id, after=_snapshot(item, fields))
-    commit_or_conflict(session, f"Your organization already has a {model.__name__.lower()} with this {unique}.", {unique: ["Already in use in your organization."]})
+    record(
+        session,
+        action,
+        actor=principal.actor,
+        subject_org_id=principal.org.id,
+        object_type=model.__tablename__[:-1],
+        object_id=item.id,
+        after=_snapshot(item, fields),
+    )
+    commit_or_conflict(
+        session, f"Your organization already has a {model.__name__.lower()} with this {unique}.", {unique: ["Already in use in your organization."]}
+    )
     return item
 
 
@@ -63,8 +74,19 @@ def _update(session: Session, principal: Principal, model, fields, item_id: uuid
     before = {key: getattr(item, key) for key in values}
     for key, value in values.items():
         setattr(item, key, value)
-    record(session, action, actor=principal.actor, subject_org_id=item.organization_id, object_type=model.__tablename__[:-1], object_id=item.id, before=before, after={key: getattr(item, key) for key in values})
-    commit_or_conflict(session, f"Your organization already has a {model.__name__.lower()} with this {unique}.", {unique: ["Already in use in your organization."]})
+    record(
+        session,
+        action,
+        actor=principal.actor,
+        subject_org_id=item.organization_id,
+        object_type=model.__tablename__[:-1],
+        object_id=item.id,
+        before=before,
+        after={key: getattr(item, key) for key in values},
+    )
+    commit_or_conflict(
+        session, f"Your organization already has a {model.__name__.lower()} with this {unique}.", {unique: ["Already in use in your organization."]}
+    )
     return item
 
 

@@ -1,5 +1,6 @@
 """Portal pages for an organization's own catalog: products (SKU, unit, GTIN) and
 locations (address, GLN). Viewers read; members and admins add and edit."""
+
 from __future__ import annotations
 
 import uuid
@@ -72,8 +73,14 @@ def products() -> ResponseReturnValue:
                 return redirect(url_for("catalog_portal.products"))
     rows, next_cursor = _page(service.products_query(me, **_filters()), Product)
     return render_template(
-        "catalog/products.html", products=rows, next_cursor=next_cursor, units=schemas.UNITS_OF_MEASURE, unit_options=UNIT_OPTIONS, errors=errors,
-        form=request.form if request.method == "POST" else {}, list_args=_list_args(),
+        "catalog/products.html",
+        products=rows,
+        next_cursor=next_cursor,
+        units=schemas.UNITS_OF_MEASURE,
+        unit_options=UNIT_OPTIONS,
+        errors=errors,
+        form=request.form if request.method == "POST" else {},
+        list_args=_list_args(),
     ), status
 
 
@@ -92,10 +99,17 @@ def product(product_id: uuid.UUID) -> ResponseReturnValue:
             if updated:
                 flash(f"Product {updated.sku} saved{'' if updated.active else ' (retired: new orders cannot use it)'}.", "success")
                 return redirect(url_for("catalog_portal.products"))
-    form = request.form if request.method == "POST" else {
-        **{name: getattr(item, name) or "" for name in PRODUCT_FIELDS}, "active": "on" if item.active else "",
-    }
-    return render_template("catalog/product_edit.html", product=item, units=schemas.UNITS_OF_MEASURE, unit_options=UNIT_OPTIONS, errors=errors, form=form), status
+    form = (
+        request.form
+        if request.method == "POST"
+        else {
+            **{name: getattr(item, name) or "" for name in PRODUCT_FIELDS},
+            "active": "on" if item.active else "",
+        }
+    )
+    return render_template(
+        "catalog/product_edit.html", product=item, units=schemas.UNITS_OF_MEASURE, unit_options=UNIT_OPTIONS, errors=errors, form=form
+    ), status
 
 
 @catalog_portal.route("/catalog/locations", methods=["GET", "POST"])
@@ -114,8 +128,12 @@ def locations() -> ResponseReturnValue:
                 return redirect(url_for("catalog_portal.locations"))
     rows, next_cursor = _page(service.locations_query(me, **_filters()), Location)
     return render_template(
-        "catalog/locations.html", locations=rows, next_cursor=next_cursor, errors=errors,
-        form=request.form if request.method == "POST" else {}, list_args=_list_args(),
+        "catalog/locations.html",
+        locations=rows,
+        next_cursor=next_cursor,
+        errors=errors,
+        form=request.form if request.method == "POST" else {},
+        list_args=_list_args(),
     ), status
 
 
@@ -134,7 +152,12 @@ def location(location_id: uuid.UUID) -> ResponseReturnValue:
             if updated:
                 flash(f"Location “{updated.name}” saved{'' if updated.active else ' (retired: new orders cannot ship to it)'}.", "success")
                 return redirect(url_for("catalog_portal.locations"))
-    form = request.form if request.method == "POST" else {
-        **{name: getattr(item, name) or "" for name in LOCATION_FIELDS}, "active": "on" if item.active else "",
-    }
+    form = (
+        request.form
+        if request.method == "POST"
+        else {
+            **{name: getattr(item, name) or "" for name in LOCATION_FIELDS},
+            "active": "on" if item.active else "",
+        }
+    )
     return render_template("catalog/location_edit.html", location=item, errors=errors, form=form), status

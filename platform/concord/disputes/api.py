@@ -1,4 +1,5 @@
 """Disputes over an order's escrow, resolved by the arbiter with a split."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,11 +23,27 @@ def shown_dispute(dispute: Dispute) -> dict[str, Any]:
     """The dispute as DisputeSchema shows it, with its order's number, currency and escrowed value."""
     order = db.get_or_raise(db.session(), PurchaseOrder, dispute.order_id)
     return {
-        **{key: getattr(dispute, key) for key in (
-            "id", "order_id", "state", "buyer_org_id", "supplier_org_id", "arbiter_org_id", "opened_by_org_id",
-            "reason", "payee_amount", "buyer_amount", "resolution", "resolved_at", "created_at",
-        )},
-        "order_number": order.number, "currency": order.currency, "escrowed": order.confirmed_total,
+        **{
+            key: getattr(dispute, key)
+            for key in (
+                "id",
+                "order_id",
+                "state",
+                "buyer_org_id",
+                "supplier_org_id",
+                "arbiter_org_id",
+                "opened_by_org_id",
+                "reason",
+                "payee_amount",
+                "buyer_amount",
+                "resolution",
+                "resolved_at",
+                "created_at",
+            )
+        },
+        "order_number": order.number,
+        "currency": order.currency,
+        "escrowed": order.confirmed_total,
     }
 
 

@@ -4,9 +4,10 @@ The arbiter the escrow names resolves an open dispute with a split; a resolution
 refused leaves the escrow disputed, so the arbiter decides again. A dispute the chain
 refused to open (too late) is closed by the chain when the escrow is released past its
 window."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
@@ -55,7 +56,8 @@ def refusal(session: Session, dispute: Dispute, order: PurchaseOrder, action: st
 
 def allowed_actions(session: Session, dispute: Dispute, order: PurchaseOrder, actor: str | None) -> list[str]:
     return sorted(
-        action for (state, action), (_next, who) in TRANSITIONS.items()
+        action
+        for (state, action), (_next, who) in TRANSITIONS.items()
         if state == dispute.state and who == actor and refusal(session, dispute, order, action) is None
     )
 

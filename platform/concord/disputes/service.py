@@ -1,5 +1,6 @@
 """Disputes over an order's escrow: either party opens one (the escrow freezes), the
 arbiter the escrow names resolves it with a split (see concord.disputes.lifecycle)."""
+
 from __future__ import annotations
 
 import uuid
@@ -29,17 +30,35 @@ def open_dispute(session: Session, principal: Principal, order_id: uuid.UUID, re
     reason = reason.strip()
     arbiter_id = order.arbiter_org_id or tenancy.operator_id(session)
     dispute = Dispute(
-        order_id=order.id, buyer_org_id=order.buyer_org_id, supplier_org_id=order.supplier_org_id, arbiter_org_id=arbiter_id,
-        opened_by_org_id=principal.org.id, opened_by=principal.user.id, state=DisputeState.OPEN, reason=reason, order_state_before=str(order.state),
+        order_id=order.id,
+        buyer_org_id=order.buyer_org_id,
+        supplier_org_id=order.supplier_org_id,
+        arbiter_org_id=arbiter_id,
+        opened_by_org_id=principal.org.id,
+        opened_by=principal.user.id,
+        state=DisputeState.OPEN,
+        reason=reason,
+        order_state_before=str(order.state),
     )
     session.add(dispute)
     before = lifecycle.enter(order, "open_dispute")
     intent = escrow.dispute(
-        session, order, principal.org.id, fingerprint({"order_id": str(order.id), "reason": reason}), f"{principal.org.legal_name} disputes order {order.number}"
+        session,
+        order,
+        principal.org.id,
+        fingerprint({"order_id": str(order.id), "reason": reason}),
+        f"{principal.org.legal_name} disputes order {order.number}",
     )
     session.flush()
     audit_step(session, principal, order, "open_dispute", before, dispute_id=str(dispute.id), reason=reason, escrow_transactions=[str(intent.uid)])
-    tell(session, "dispute.opened", order, {order.buyer_org_id, order.supplier_org_id, arbiter_id}, f"{principal.org.legal_name} opened a dispute on order {order.number}: {reason}", dispute_id=str(dispute.id))
+    tell(
+        session,
+        "dispute.opened",
+        order,
+        {order.buyer_org_id, order.supplier_org_id, arbiter_id},
+        f"{principal.org.legal_name} opened a dispute on order {order.number}: {reason}",
+        dispute_id=str(dispute.id),
+    )
     commit_or_conflict(session, "A dispute on this order was just opened by another request.")
     return dispute
 
@@ -71,20 +90,35 @@ def resolve_dispute(session: Session, principal: Principal, dispute_id: uuid.UUI
     dispute.resolution, dispute.resolved_by, dispute.resolved_at = resolution.strip(), principal.user.id, now
     order.settlement_queued_at = now
     intent = escrow.resolve(
-        session, order, principal.org.id, dispute.payee_amount,
+        session,
+        order,
+        principal.org.id,
+        dispute.payee_amount,
         f"{principal.org.legal_name} resolves the dispute on order {order.number}: {dispute.payee_amount} to the supplier, {dispute.buyer_amount} back to the buyer",
     )
     session.flush()
     record(
-        session, Action.DISPUTE_RESOLVED, actor=principal.actor, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
-        object_type="dispute", object_id=dispute.id, before={"state": "open"},
+        session,
+        Action.DISPUTE_RESOLVED,
+        actor=principal.actor,
+        subject_org_id=order.buyer_org_id,
+        related_org_id=order.supplier_org_id,
+        object_type="dispute",
+        object_id=dispute.id,
+        before={"state": "open"},
         after={"state": "resolved", "payee_amount": str(dispute.payee_amount), "buyer_amount": str(dispute.buyer_amount)},
-        resolution=dispute.resolution, escrow_transactions=[str(intent.uid)],
+        resolution=dispute.resolution,
+        escrow_transactions=[str(intent.uid)],
     )
     tell(
-        session, "dispute.resolved", order, {order.buyer_org_id, order.supplier_org_id},
+        session,
+        "dispute.resolved",
+        order,
+        {order.buyer_org_id, order.supplier_org_id},
         f"The dispute on order {order.number} is resolved: {dispute.payee_amount} {order.currency} to the supplier, {dispute.buyer_amount} back to the buyer.",
-        dispute_id=str(dispute.id), payee_amount=str(dispute.payee_amount), buyer_amount=str(dispute.buyer_amount),
+        dispute_id=str(dispute.id),
+        payee_amount=str(dispute.payee_amount),
+        buyer_amount=str(dispute.buyer_amount),
     )
     session.commit()
     return dispute

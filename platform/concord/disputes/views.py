@@ -1,6 +1,7 @@
 """The disputes page: the parties read their disputes, and the arbiter an escrow names
 (the consortium's operator, or a member a partnership names) resolves them with a split.
 What may happen is decided in `concord.disputes.service`."""
+
 from __future__ import annotations
 
 import uuid
@@ -44,6 +45,7 @@ def _dispute_navigation() -> dict:
     deciding = sa.select(Dispute.id).where(Dispute.arbiter_org_id == me.org.id)
     return {"sees_disputes": db.session().execute(named.union_all(deciding).limit(1)).first() is not None}
 
+
 # -- disputes (the arbiter's page) --------------------------------------------------------------
 
 
@@ -56,7 +58,9 @@ def _disputes_page(*, active: uuid.UUID | None = None, errors: dict | None = Non
         state = None  # a refused resolution shows its dispute, whatever the filter was
     partner = partner_arg() if active is None else None
     query = disputes.disputes_query(me, state=DisputeState(state) if state else None, partner_id=partner)
-    rows, next_cursor = paginate(session, query, [Dispute.created_at, Dispute.id], limit=PAGE_SIZE, cursor=(args.get("cursor") or None) if active is None else None)
+    rows, next_cursor = paginate(
+        session, query, [Dispute.created_at, Dispute.id], limit=PAGE_SIZE, cursor=(args.get("cursor") or None) if active is None else None
+    )
     if active is not None and all(d.id != active for d in rows):
         rows.insert(0, policy.get_visible(session, Dispute, active, me))
     orders = orders_by_id(d.order_id for d in rows)
@@ -64,10 +68,18 @@ def _disputes_page(*, active: uuid.UUID | None = None, errors: dict | None = Non
     # The arbiter's admins decide: the same function the service checks; the parties only read.
     can_resolve = {d.id for d in rows if "resolve" in disputes.allowed_actions(session, d, me)}
     return render_template(
-        "disputes/list.html", disputes=rows, next_cursor=next_cursor, orders=orders, names=names, can_resolve=can_resolve,
-        states=[s.value for s in DisputeState], filters={k: v for k, v in (("state", state), ("partner", str(partner) if partner else None)) if v},
+        "disputes/list.html",
+        disputes=rows,
+        next_cursor=next_cursor,
+        orders=orders,
+        names=names,
+        can_resolve=can_resolve,
+        states=[s.value for s in DisputeState],
+        filters={k: v for k, v in (("state", state), ("partner", str(partner) if partner else None)) if v},
         partners=counterparties([Dispute.buyer_org_id, Dispute.supplier_org_id], policy.visible(me, Dispute)),
-        active=active, errors=errors or {}, form=request.form if active is not None else {},
+        active=active,
+        errors=errors or {},
+        form=request.form if active is not None else {},
     ), status
 
 

@@ -1,6 +1,7 @@
 """The ledger adapter: contract artifacts and their compiler, the chain gateway, custodial
 keys, the transaction outbox and the indexer. Only this package imports web3 and its
 relatives."""
+
 import sys as _sys
 
 _recursion_limit = _sys.getrecursionlimit()

@@ -1,4 +1,5 @@
 """The chain transactions (outbox intents) of the caller's organization and their states."""
+
 from __future__ import annotations
 
 import uuid

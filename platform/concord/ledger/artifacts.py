@@ -3,6 +3,7 @@
 The runtime never needs a compiler: `concord contracts build` (see `compiler.py`) writes
 one JSON file per contract, and this module reads them.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ class Artifact:
     source_hash: str
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Artifact":
+    def from_json(cls, data: dict[str, Any]) -> Artifact:
         return cls(
             name=data["contractName"],
             source_name=data["sourceName"],

@@ -13,6 +13,7 @@ timestamps, which rebuilds the same contracts, balances and anchors. A block the
 mined but did not journal before a crash is gone after restart exactly as if it had never
 been sent: the outbox finds its transaction missing and sends the same signed bytes again.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,14 +23,16 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, cast
+from typing import Any, cast
 
 import requests
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import get_default_account_keys
-from eth_tester.exceptions import TransactionFailed, TransactionNotFound as TesterTransactionNotFound
+from eth_tester.exceptions import TransactionFailed
+from eth_tester.exceptions import TransactionNotFound as TesterTransactionNotFound
 from eth_typing import HexStr
 from eth_utils import to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
@@ -184,9 +187,7 @@ class Chain:
 
     def logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict[str, Any]]:
         with self._rpc():
-            entries = self.w3.eth.get_logs(
-                {"address": [to_checksum_address(a) for a in addresses], "fromBlock": from_block, "toBlock": to_block}
-            )
+            entries = self.w3.eth.get_logs({"address": [to_checksum_address(a) for a in addresses], "fromBlock": from_block, "toBlock": to_block})
         return [dict(entry) for entry in entries]
 
     def contract(self, abi: list[dict[str, Any]], address: str | None = None, *, bytecode: str | None = None):
@@ -253,13 +254,9 @@ class EmbeddedChain(Chain):
         self._journal = sqlite3.connect(directory / self.JOURNAL, isolation_level=None, check_same_thread=False)
         self._journal.execute("PRAGMA synchronous=FULL")
         self._journal.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._journal.execute(
-            "CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, raw BLOB)"
-        )
+        self._journal.execute("CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, raw BLOB)")
         genesis_timestamp = self._genesis_timestamp()
-        self.backend = PyEVMBackend(
-            genesis_parameters=PyEVMBackend.generate_genesis_params(overrides={"timestamp": genesis_timestamp})
-        )
+        self.backend = PyEVMBackend(genesis_parameters=PyEVMBackend.generate_genesis_params(overrides={"timestamp": genesis_timestamp}))
         self.tester = EthereumTester(self.backend)
         funder_key = get_default_account_keys(quantity=1)[0].to_bytes()
         super().__init__(Web3(EthereumTesterProvider(self.tester)), url=EMBEDDED, funder_key=funder_key)
@@ -286,17 +283,14 @@ class EmbeddedChain(Chain):
             mined = self.tester.get_block_by_number("latest")
             if mined["number"] != number or mined["timestamp"] != timestamp:
                 raise RuntimeError(
-                    f"The embedded chain journal in {self.directory} does not replay: block {number} "
-                    f"came out as {mined['number']} at {mined['timestamp']}."
+                    f"The embedded chain journal in {self.directory} does not replay: block {number} came out as {mined['number']} at {mined['timestamp']}."
                 )
             count += 1
         return count
 
     def _write_journal(self, raw: bytes | None) -> None:
         block = self.tester.get_block_by_number("latest")
-        self._journal.execute(
-            "INSERT INTO blocks (number, timestamp, raw) VALUES (?, ?, ?)", (block["number"], block["timestamp"], raw)
-        )
+        self._journal.execute("INSERT INTO blocks (number, timestamp, raw) VALUES (?, ?, ?)", (block["number"], block["timestamp"], raw))
 
     def send_raw(self, raw: bytes) -> str:
         with self._lock:
@@ -415,7 +409,7 @@ def tester_revert_data(error: TransactionFailed) -> bytes:
         return message
     text = str(message)
     if text.startswith("execution reverted: "):
-        text = text[len("execution reverted: "):]
+        text = text[len("execution reverted: ") :]
     if text.startswith(("b'", 'b"')):
         import ast
 

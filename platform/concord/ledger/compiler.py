@@ -9,6 +9,7 @@ Each artifact carries a source hash: sha256 over every source file, the compiler
 and the pinned compiler and OpenZeppelin versions. `stale_artifacts()` recomputes it
 without any compiler, so a test can fail when committed artifacts lag behind the sources.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,9 +83,7 @@ def source_hash(contracts_dir: Path = CONTRACTS_DIR) -> str:
     document = {
         "pinned": pinned_versions(contracts_dir),
         "settings": compiler_settings(),
-        "sources": {
-            name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in source_files(contracts_dir).items()
-        },
+        "sources": {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in source_files(contracts_dir).items()},
     }
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
@@ -109,7 +108,7 @@ def find_solc(contracts_dir: Path = CONTRACTS_DIR) -> Path:
         try:
             if str(get_solc_version(native)) == wanted:
                 return Path(native)
-        except Exception:  # an unusable or foreign `solc` on PATH: fall back to the shim
+        except Exception:  # noqa: BLE001 - an unusable or foreign `solc` on PATH: fall back to the shim
             pass
     shim = shim_path(contracts_dir)
     if not shim.is_file():
@@ -182,9 +181,7 @@ def build(contracts_dir: Path = CONTRACTS_DIR, solc_binary: Path | str | None = 
     digest = source_hash(contracts_dir)
     output = compile_contracts(contracts_dir, solc_binary)
     settings = compiler_settings()
-    warnings = [
-        error["formattedMessage"] for error in output.get("errors", []) if error.get("severity") != "error"
-    ]
+    warnings = [error["formattedMessage"] for error in output.get("errors", []) if error.get("severity") != "error"]
 
     artifacts: dict[str, tuple[bool, dict[str, Any]]] = {}
     for source_name, contracts in sorted(output.get("contracts", {}).items()):

@@ -5,22 +5,24 @@ intent of the operator identified by the chain id and the step's name. Running i
 skips every confirmed step, finishes an interrupted one (its intent is still open) and
 changes nothing on a chain that has them all.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from concord import clock
 from concord.db import get_or_raise
-from concord.tenancy.models import Organization
 from concord.ledger import outbox
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import OPEN_STATES, ChainIntent, ContractDeployment, IntentKind, IntentState, OrganizationKey
 from concord.ledger.service import member_roles
+from concord.tenancy.models import Organization
 
 DEPLOYMENT_SUBJECT = "deployment"
 
@@ -98,17 +100,14 @@ def deploy(app, chain, worker: outbox.Worker, *, log: Callable[[str], None] = la
         for row in deployments(session, chain_id).values():
             if not chain.code(row.address):
                 raise DeploymentError(
-                    f"{row.name} is recorded at {row.address} on chain {chain_id}, but the chain has no code there: "
-                    "the chain was reset under this database."
+                    f"{row.name} is recorded at {row.address} on chain {chain_id}, but the chain has no code there: the chain was reset under this database."
                 )
     done: list[str] = []
     for step in steps:
         subject_id = f"{chain_id}:{step.name}"
         with sessionmaker() as session, session.begin():
             intents = list(
-                session.execute(
-                    sa.select(ChainIntent).where(ChainIntent.subject_type == DEPLOYMENT_SUBJECT, ChainIntent.subject_id == subject_id)
-                ).scalars()
+                session.execute(sa.select(ChainIntent).where(ChainIntent.subject_type == DEPLOYMENT_SUBJECT, ChainIntent.subject_id == subject_id)).scalars()
             )
             if any(i.state == IntentState.CONFIRMED for i in intents):
                 continue
@@ -132,11 +131,7 @@ def deploy(app, chain, worker: outbox.Worker, *, log: Callable[[str], None] = la
 
 def _settle(worker: outbox.Worker, subject_id: str, *, attempts: int = 20) -> None:
     """Drain the outbox until the step's intent is settled; fail loudly if it failed."""
-    query = (
-        sa.select(ChainIntent)
-        .where(ChainIntent.subject_type == DEPLOYMENT_SUBJECT, ChainIntent.subject_id == subject_id)
-        .order_by(ChainIntent.seq.desc())
-    )
+    query = sa.select(ChainIntent).where(ChainIntent.subject_type == DEPLOYMENT_SUBJECT, ChainIntent.subject_id == subject_id).order_by(ChainIntent.seq.desc())
     for attempt in range(attempts):
         worker.drain()
         with worker.sessionmaker() as session:

@@ -1,4 +1,5 @@
 """A local hardhat node (pinned in contracts/package.json) for tests and benchmarks."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,8 +7,8 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import requests
 

@@ -6,12 +6,13 @@
 - `fingerprint`: a receivable's fingerprint, the EIP-712 struct hash that
   `ReceivableRegistry.fingerprint` computes on chain.
 """
+
 from __future__ import annotations
 
 import enum
 import re
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from eth_abi import encode
 from eth_utils import keccak
@@ -28,9 +29,7 @@ class MemberRole(enum.IntFlag):
     ARBITER = 1 << 5
 
 
-RECEIVABLE_TYPE = (
-    "Receivable(bytes32 issuer,bytes32 debtor,string invoiceNumber,uint256 amount,string currency,uint64 dueDate)"
-)
+RECEIVABLE_TYPE = "Receivable(bytes32 issuer,bytes32 debtor,string invoiceNumber,uint256 amount,string currency,uint64 dueDate)"
 RECEIVABLE_TYPEHASH = keccak(text=RECEIVABLE_TYPE)
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -54,7 +53,7 @@ def due_date_timestamp(value: date | int) -> int:
     if isinstance(value, datetime):
         raise TypeError("a due date is a date, not a datetime")
     if isinstance(value, date):
-        return int(datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp())
+        return int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp())
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"a due date is a date or a Unix time, not {type(value).__name__}")
     return value

@@ -16,14 +16,16 @@ outbox knows them) or `EscrowOnChain` (the contract's own record, read from the 
     withdraw        a party takes what the escrow credited it
     void_funding    a funding the chain refused: the buyer's allowance to the escrow is revoked
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -134,7 +136,9 @@ def _reserved_units(session: Session, chain_id: int, buyer_address: str, token_a
     indexed_to = cursor.next_block if cursor else 0
     fundings = session.execute(
         sa.select(ChainIntent).where(
-            ChainIntent.sender == buyer_address, ChainIntent.contract == ESCROW, ChainIntent.function == Step.FUND,
+            ChainIntent.sender == buyer_address,
+            ChainIntent.contract == ESCROW,
+            ChainIntent.function == Step.FUND,
             sa.or_(ChainIntent.state.in_(OPEN_STATES), sa.and_(ChainIntent.state == IntentState.CONFIRMED, ChainIntent.block_number >= indexed_to)),
         )
     ).scalars()
@@ -180,13 +184,21 @@ def fund(session: Session, order) -> list[ChainIntent]:
     return [
         outbox.enqueue(
             # A named arbiter must hold its role on chain before an escrow may name it.
-            session, contract=token.name, function=Step.APPROVE.value, args=[escrow.address, units], after=_arbiter_ready(session, arbiter_id),
-            purpose=f"Allow the escrow to take {order.confirmed_total} {order.currency} for order {order.number}", **common,
+            session,
+            contract=token.name,
+            function=Step.APPROVE.value,
+            args=[escrow.address, units],
+            after=_arbiter_ready(session, arbiter_id),
+            purpose=f"Allow the escrow to take {order.confirmed_total} {order.currency} for order {order.number}",
+            **common,
         ),
         outbox.enqueue(
-            session, contract=ESCROW, function=Step.FUND.value,
+            session,
+            contract=ESCROW,
+            function=Step.FUND.value,
             args=[to_bytes32(order.id), supplier.address, ZERO_ADDRESS, arbiter.address, token.address, units],
-            purpose=f"{buyer_name} locks {order.confirmed_total} {order.currency} in escrow for order {order.number}", **common,
+            purpose=f"{buyer_name} locks {order.confirmed_total} {order.currency} in escrow for order {order.number}",
+            **common,
         ),
     ]
 
@@ -206,8 +218,14 @@ def _step(session: Session, order, organization_id: uuid.UUID, step: Step, args:
         .limit(1)
     ).scalar_one_or_none()
     return outbox.enqueue(
-        session, organization_id=organization_id, contract=ESCROW, function=step.value, args=[to_bytes32(order.id), *args],
-        purpose=purpose, subject=(ESCROW_SUBJECT, order.id), after=previous,
+        session,
+        organization_id=organization_id,
+        contract=ESCROW,
+        function=step.value,
+        args=[to_bytes32(order.id), *args],
+        purpose=purpose,
+        subject=(ESCROW_SUBJECT, order.id),
+        after=previous,
     )
 
 
@@ -248,17 +266,32 @@ def withdraw(session: Session, order, organization_id: uuid.UUID, *, after: Chai
         raise LedgerNotReady(f"{token_name(order.currency)} is not deployed on the ledger yet; try again once the operator has deployed the contracts.")
     token = _deployment(session, chain_id, token_name(order.currency))
     sender = address_of(session, organization_id)
-    pending = session.execute(
-        sa.select(ChainIntent.seq).where(
-            ChainIntent.sender == sender, ChainIntent.contract == ESCROW, ChainIntent.function == Step.WITHDRAW,
-            ChainIntent.state == IntentState.QUEUED, ChainIntent.args[0].as_string() == token.address,
-        ).limit(1)
-    ).first() if sender else None
+    pending = (
+        session.execute(
+            sa.select(ChainIntent.seq)
+            .where(
+                ChainIntent.sender == sender,
+                ChainIntent.contract == ESCROW,
+                ChainIntent.function == Step.WITHDRAW,
+                ChainIntent.state == IntentState.QUEUED,
+                ChainIntent.args[0].as_string() == token.address,
+            )
+            .limit(1)
+        ).first()
+        if sender
+        else None
+    )
     if sender is None or pending is not None:
         return None
     return outbox.enqueue(
-        session, organization_id=organization_id, contract=ESCROW, function=Step.WITHDRAW.value, args=[token.address],
-        purpose=f"Withdraw {order.currency} paid out by the escrow (order {order.number})", subject=(ESCROW_SUBJECT, order.id), after=after,
+        session,
+        organization_id=organization_id,
+        contract=ESCROW,
+        function=Step.WITHDRAW.value,
+        args=[token.address],
+        purpose=f"Withdraw {order.currency} paid out by the escrow (order {order.number})",
+        subject=(ESCROW_SUBJECT, order.id),
+        after=after,
     )
 
 
@@ -269,8 +302,10 @@ def void_funding(session: Session, order) -> ChainIntent | None:
     outbox.lock_sender(session, order.buyer_org_id)  # the worker signs under this lock
     intents = list(
         session.execute(
-            sa.select(ChainIntent).where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order.id))
-            .order_by(ChainIntent.seq).execution_options(populate_existing=True)
+            sa.select(ChainIntent)
+            .where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order.id))
+            .order_by(ChainIntent.seq)
+            .execution_options(populate_existing=True)
         ).scalars()
     )
     if funding(session, order.id) in (Funding.PENDING, Funding.FUNDED):
@@ -283,8 +318,13 @@ def void_funding(session: Session, order) -> ChainIntent | None:
     if approved is None:
         return None
     return outbox.enqueue(
-        session, organization_id=order.buyer_org_id, contract=approved.contract, function=Step.APPROVE.value, args=[approved.args[0], 0],
-        purpose=f"Revoke the escrow's allowance for order {order.number}, whose funding the chain refused", subject=(ESCROW_SUBJECT, order.id),
+        session,
+        organization_id=order.buyer_org_id,
+        contract=approved.contract,
+        function=Step.APPROVE.value,
+        args=[approved.args[0], 0],
+        purpose=f"Revoke the escrow's allowance for order {order.number}, whose funding the chain refused",
+        subject=(ESCROW_SUBJECT, order.id),
     )
 
 
@@ -304,23 +344,28 @@ def transactions(session: Session, order_id: uuid.UUID, shipment_ids: list[str])
     """The escrow's transactions and those anchoring the order's shipments, oldest first."""
     return list(
         session.execute(
-            sa.select(ChainIntent).where(
+            sa.select(ChainIntent)
+            .where(
                 sa.or_(
                     sa.and_(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id)),
                     sa.and_(ChainIntent.subject_type == "shipment", ChainIntent.subject_id.in_(shipment_ids)),
                 )
-            ).order_by(ChainIntent.seq)
+            )
+            .order_by(ChainIntent.seq)
         ).scalars()
     )
 
 
 def escrow_in_flight(session: Session, order_id: uuid.UUID) -> bool:
     """Whether a step of the order's escrow is queued or sent and not yet settled."""
-    return session.execute(
-        sa.select(ChainIntent.seq)
-        .where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id), ChainIntent.state.in_(OPEN_STATES))
-        .limit(1)
-    ).first() is not None
+    return (
+        session.execute(
+            sa.select(ChainIntent.seq)
+            .where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id), ChainIntent.state.in_(OPEN_STATES))
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def funding(session: Session, order_id: uuid.UUID) -> Funding:
@@ -341,19 +386,25 @@ def funding(session: Session, order_id: uuid.UUID) -> Funding:
 def confirmed_at(session: Session, order_id: uuid.UUID, step: Step) -> datetime | None:
     """When the worker saw the order's escrow `step` confirmed (None: not yet)."""
     return session.execute(
-        sa.select(ChainIntent.finished_at).where(
-            ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id),
-            ChainIntent.function == step, ChainIntent.state == IntentState.CONFIRMED,
-        ).order_by(ChainIntent.seq.desc()).limit(1)
+        sa.select(ChainIntent.finished_at)
+        .where(
+            ChainIntent.subject_type == ESCROW_SUBJECT,
+            ChainIntent.subject_id == str(order_id),
+            ChainIntent.function == step,
+            ChainIntent.state == IntentState.CONFIRMED,
+        )
+        .order_by(ChainIntent.seq.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
 def refused(session: Session, order_id: uuid.UUID, step: Step) -> bool:
     """Whether the order's latest escrow `step` was refused by the chain."""
     state = session.execute(
-        sa.select(ChainIntent.state).where(
-            ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id), ChainIntent.function == step
-        ).order_by(ChainIntent.seq.desc()).limit(1)
+        sa.select(ChainIntent.state)
+        .where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id == str(order_id), ChainIntent.function == step)
+        .order_by(ChainIntent.seq.desc())
+        .limit(1)
     ).scalar_one_or_none()
     return state == IntentState.FAILED
 
@@ -465,8 +516,14 @@ def settlement(session: Session, order) -> Settlement:
     for event in events:
         args = event.args
         if event.event == "EscrowFunded":
-            values.update(payer=args.get("buyer"), payee=args.get("payee"), carrier=args.get("carrier") or values.get("carrier"),
-                          arbiter=args.get("arbiter"), funded_amount=from_units(args["amount"]), dispute_window=timedelta(seconds=int(args["disputeWindow"])))
+            values.update(
+                payer=args.get("buyer"),
+                payee=args.get("payee"),
+                carrier=args.get("carrier") or values.get("carrier"),
+                arbiter=args.get("arbiter"),
+                funded_amount=from_units(args["amount"]),
+                dispute_window=timedelta(seconds=int(args["disputeWindow"])),
+            )
         elif event.event == "CarrierAssigned":
             values["carrier"] = args.get("carrier")
         elif event.event == "ReceiptConfirmed":
@@ -487,14 +544,19 @@ def settlement(session: Session, order) -> Settlement:
     else:
         state = "none"
     return Settlement(
-        order_id=order.id, state=state, currency=order.currency, amount=order.confirmed_total,
+        order_id=order.id,
+        state=state,
+        currency=order.currency,
+        amount=order.confirmed_total,
         escrow_reference="0x" + to_bytes32(order.id).hex(),
         # Steps recorded by the parties that the chain has not confirmed yet (queued while
         # the ledger is unreachable, or waiting for an earlier party's step).
         pending_steps=[intent.function for intent in intents if intent.function is not None and intent.state in OPEN_STATES],
         # Steps the chain refused: the escrow stays where the chain left it (see `state`).
         failed_steps=[intent.function for intent in intents if intent.function is not None and intent.state == IntentState.FAILED],
-        transactions=intents, events=events, **values,
+        transactions=intents,
+        events=events,
+        **values,
     )
 
 
@@ -523,8 +585,13 @@ def escrow_on_chain(session: Session, chain: Chain, order_id: uuid.UUID) -> Escr
     fields_ = dict(zip([item["name"] for item in _escrow_struct(contract.abi)], escrow, strict=True))
     return EscrowOnChain(
         state=ESCROW_STATES[int(fields_["state"])],
-        buyer=fields_["buyer"], payee=fields_["payee"], carrier=fields_["carrier"], arbiter=fields_["arbiter"], token=fields_["token"],
-        amount=from_units(fields_["amount"]), accepted_value=from_units(fields_["acceptedValue"]),
+        buyer=fields_["buyer"],
+        payee=fields_["payee"],
+        carrier=fields_["carrier"],
+        arbiter=fields_["arbiter"],
+        token=fields_["token"],
+        amount=from_units(fields_["amount"]),
+        accepted_value=from_units(fields_["acceptedValue"]),
     )
 
 

@@ -1,5 +1,6 @@
 """Whether the ledger keeps up: chain steps that are due but not sent tell, whatever
 process runs the worker (this one in embedded mode, `concord worker` elsewhere)."""
+
 from __future__ import annotations
 
 import uuid

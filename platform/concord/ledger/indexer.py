@@ -1,5 +1,6 @@
 """The indexer: reads the contracts' events back into the database, and checks that the
 database and the chain agree (`concord ledger verify`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from concord import wiring
 from concord.db import get_or_raise
-from concord.tenancy.models import Organization, OrgStatus
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
 from concord.ledger.encoding import to_bytes32
@@ -27,6 +27,7 @@ from concord.ledger.models import (
     TokenBalance,
 )
 from concord.ledger.outbox import to_json
+from concord.tenancy.models import Organization, OrgStatus
 
 #: Blocks read per `eth_getLogs` request.
 PAGE = 2_000
@@ -82,8 +83,14 @@ def _index(session: Session, chain_id: int, entry: dict[str, Any], decoders) -> 
     args = {name: to_json(value) for name, value in dict(decoded["args"]).items()}
     session.add(
         ChainEvent(
-            chain_id=chain_id, tx_hash=key[1], log_index=key[2], block_number=int(entry["blockNumber"]),
-            contract=contract_name, event=decoded["event"], args=args, order_ref=args.get("orderId"),
+            chain_id=chain_id,
+            tx_hash=key[1],
+            log_index=key[2],
+            block_number=int(entry["blockNumber"]),
+            contract=contract_name,
+            event=decoded["event"],
+            args=args,
+            order_ref=args.get("orderId"),
         )
     )
     if contract_name == "Consortium":
@@ -163,7 +170,9 @@ def _verify_ledger(session: Session, chain: Chain) -> list[Disagreement]:
     for intent in confirmed:
         receipt = chain.receipt(intent.tx_hash) if intent.tx_hash is not None else None
         if receipt is None:
-            problems.append(Disagreement(f"transaction {intent.tx_hash} ({intent.purpose})", f"confirmed in block {intent.block_number}", "no such transaction"))
+            problems.append(
+                Disagreement(f"transaction {intent.tx_hash} ({intent.purpose})", f"confirmed in block {intent.block_number}", "no such transaction")
+            )
         elif int(receipt["status"]) != 1 or int(receipt["blockNumber"]) != intent.block_number:
             problems.append(
                 Disagreement(
@@ -194,16 +203,14 @@ def _verify_ledger(session: Session, chain: Chain) -> list[Disagreement]:
         on_chain[address] = ("0x" + bytes(organization_id).hex(), int(roles), status == _MEMBER_ACTIVE)
         member = projected[address]
         if on_chain[address] != (member.organization_ref, member.roles, member.active):
-            problems.append(Disagreement(f"indexed member {address}", _member_text(member.organization_ref, member.roles, member.active), _member_text(*on_chain[address])))
+            problems.append(
+                Disagreement(f"indexed member {address}", _member_text(member.organization_ref, member.roles, member.active), _member_text(*on_chain[address]))
+            )
 
     pending = set(
-        session.execute(
-            sa.select(ChainIntent.subject_id).where(ChainIntent.subject_type == "organization", ChainIntent.state.in_(OPEN_STATES))
-        ).scalars()
+        session.execute(sa.select(ChainIntent.subject_id).where(ChainIntent.subject_type == "organization", ChainIntent.state.in_(OPEN_STATES))).scalars()
     )
-    deploying = session.execute(
-        sa.select(ChainIntent.seq).where(ChainIntent.subject_type == "deployment", ChainIntent.state.in_(OPEN_STATES)).limit(1)
-    ).first()
+    deploying = session.execute(sa.select(ChainIntent.seq).where(ChainIntent.subject_type == "deployment", ChainIntent.state.in_(OPEN_STATES)).limit(1)).first()
     organizations = session.execute(
         sa.select(Organization, OrganizationKey.address).join(OrganizationKey, OrganizationKey.organization_id == Organization.id)
     ).all()

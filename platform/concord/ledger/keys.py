@@ -6,6 +6,7 @@ Rotation re-encrypts every key under a new master key in one transaction; the ne
 written beside the old one first (`master_key.next`), so a crash at any point leaves a
 key ring that still opens every blob.
 """
+
 from __future__ import annotations
 
 import base64
@@ -69,7 +70,7 @@ class KeyRing:
     source: str = "environment"
 
     @classmethod
-    def of(cls, app) -> "KeyRing":
+    def of(cls, app) -> KeyRing:
         """The app's key ring, loaded once per app."""
         ring = app.extensions.get("concord.keyring")
         if ring is None:
@@ -77,7 +78,7 @@ class KeyRing:
         return ring
 
     @classmethod
-    def load(cls, instance_dir: str, environ: dict[str, str] | None = None) -> "KeyRing":
+    def load(cls, instance_dir: str, environ: dict[str, str] | None = None) -> KeyRing:
         env = os.environ if environ is None else environ
         folder = Path(instance_dir)
         next_file = folder / NEXT_FILE
@@ -106,7 +107,9 @@ def _open(ring: KeyRing, row: OrganizationKey) -> bytes:
     try:
         return AESGCM(master).decrypt(row.nonce, row.ciphertext, row.organization_id.bytes)
     except InvalidTag:
-        raise SigningKeyError(f"The signing key of organization {row.organization_id} does not open: it was altered or belongs to another organization.") from None
+        raise SigningKeyError(
+            f"The signing key of organization {row.organization_id} does not open: it was altered or belongs to another organization."
+        ) from None
 
 
 def seal(ring: KeyRing, plaintext: bytes, owner_id: uuid.UUID) -> tuple[bytes, bytes, str]:

@@ -1,4 +1,5 @@
 """Ledger-side records kept in the database."""
+
 from __future__ import annotations
 
 import uuid

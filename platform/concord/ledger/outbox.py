@@ -22,13 +22,15 @@ stuck intent blocks only its own sender's later ones until it is settled. An int
 name a prerequisite of another sender (`after`): it is not signed until that one is
 confirmed, and fails unsent if that one fails.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from eth_abi import decode as abi_decode
@@ -50,8 +52,8 @@ from concord.ledger.models import (
     IntentKind,
     IntentState,
     LedgerAccount,
+    OrganizationKey,
 )
-from concord.ledger.models import OrganizationKey
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ class IntentError(ValueError):
 
 
 def artifact_name(deployment_name: str) -> str:
-    """"SettlementToken.EUR" is a deployment of the artifact SettlementToken."""
+    """ "SettlementToken.EUR" is a deployment of the artifact SettlementToken."""
     return deployment_name.split(".", 1)[0]
 
 
@@ -341,7 +343,7 @@ class Worker:
             for position, (seq, sender) in enumerate(batch):
                 if sender in held:
                     continue  # an earlier intent of this sender is still open: keep the order
-                following = next((s for s, other in batch[position + 1:] if other == sender), None)
+                following = next((s for s, other in batch[position + 1 :] if other == sender), None)
                 state = self.process(seq, following=following)
                 if state in (IntentState.CONFIRMED, IntentState.FAILED):
                     settled += 1
@@ -360,7 +362,7 @@ class Worker:
                 self.drain()
                 if after_round is not None:
                     after_round()
-            except Exception:  # noqa: BLE001 - the worker must outlive any one bad round
+            except Exception:  # the worker must outlive any one bad round
                 log.exception("outbox worker round failed")
             stop.wait(poll_seconds)
 
@@ -377,7 +379,7 @@ class Worker:
         except ChainUnavailable as error:
             self._defer(seq, f"chain unreachable: {error}")
             return None
-        except Exception as error:  # noqa: BLE001 - one bad intent must not stall the others
+        except Exception as error:  # one bad intent must not stall the others
             log.exception("outbox: intent %s failed unexpectedly; retrying later", seq)
             self._defer(seq, f"unexpected error: {error!r}")
             return IntentState.SIGNED
@@ -460,7 +462,9 @@ class Worker:
                 if self.chain.transaction(tx_hash) is not None:
                     return _KNOWN  # a lagging node did not know it a moment ago; the chain does
                 # The nonce went to a transaction that is not ours: this one can never be mined.
-                self._finish(session, intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})")
+                self._finish(
+                    session, intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})"
+                )
                 account.next_nonce = max(account.next_nonce, mined)
                 return IntentState.FAILED
             if mined < nonce:
@@ -628,7 +632,7 @@ class Worker:
         if len(inputs) != len(values):
             raise IntentError(f"{where} takes {len(inputs)} argument(s), the intent has {len(values)}")
         try:
-            return [_from_json(value, item["type"]) for item, value in zip(inputs, values)]
+            return [_from_json(value, item["type"]) for item, value in zip(inputs, values, strict=True)]
         except (ValueError, TypeError, AttributeError) as error:
             raise IntentError(f"{where}: bad argument: {error}") from None
 
@@ -641,4 +645,3 @@ class Worker:
                 raise IntentError(f"{name} is not deployed on chain {chain_id}")
             contract = self._contracts[(chain_id, name)] = self.chain.contract(load_artifact(deployment.artifact).abi, deployment.address)
         return contract
-

@@ -1,5 +1,6 @@
 """The ledger's moving parts for one app: its chain connection, its outbox worker and, in
 embedded mode, the thread that runs the worker and the indexer beside the web server."""
+
 from __future__ import annotations
 
 import logging
@@ -47,7 +48,7 @@ def after_round(app: Flask) -> None:
         for job in wiring.of(app).round_jobs:  # registered by concord.bootstrap
             try:
                 job(app)
-            except Exception:  # noqa: BLE001 - one failing job must not stop the ledger worker
+            except Exception:  # one failing job must not stop the ledger worker
                 log.exception("round job %s failed", getattr(job, "__name__", job))
 
 

@@ -1,5 +1,6 @@
 """What other domains ask of the ledger: keys for new members, and the chain intents that
 mirror a membership change (written in the caller's transaction, sent by the outbox)."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,14 +11,14 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from concord import policy
-from concord.db import get_or_raise
 from concord.audit.service import Action, record
+from concord.db import get_or_raise
 from concord.errors import Conflict, ValidationFailed
-from concord.tenancy.models import Organization, OrgStatus
 from concord.ledger import keys, outbox
 from concord.ledger.encoding import MemberRole, to_bytes32
 from concord.ledger.models import OPEN_STATES, ChainIntent, ContractDeployment, IndexerCursor, IntentState, OrganizationKey, TokenBalance
 from concord.policy import Principal
+from concord.tenancy.models import Organization, OrgStatus
 
 CONSORTIUM = "Consortium"
 _ROLE_OF_CAPABILITY = {
@@ -170,8 +171,14 @@ def mint(session: Session, principal: Principal, organization_id: uuid.UUID, cur
     )
     session.flush()
     record(
-        session, Action.TOKENS_MINTED, actor=principal.actor, subject_org_id=principal.org.id, related_org_id=organization.id,
-        object_type="chain_transaction", object_id=intent.uid, after={"currency": currency, "amount": str(amount), "to": key.address},
+        session,
+        Action.TOKENS_MINTED,
+        actor=principal.actor,
+        subject_org_id=principal.org.id,
+        related_org_id=organization.id,
+        object_type="chain_transaction",
+        object_id=intent.uid,
+        after={"currency": currency, "amount": str(amount), "to": key.address},
     )
     session.commit()
     return intent
@@ -203,9 +210,7 @@ def balances(session: Session, organization_id: uuid.UUID, chain_id: int | None)
 
 def current_chain_id(session: Session) -> int | None:
     """The chain the contracts were last deployed on (what the platform works with)."""
-    return session.execute(
-        sa.select(ContractDeployment.chain_id).order_by(ContractDeployment.deployed_at.desc()).limit(1)
-    ).scalar_one_or_none()
+    return session.execute(sa.select(ContractDeployment.chain_id).order_by(ContractDeployment.deployed_at.desc()).limit(1)).scalar_one_or_none()
 
 
 # -- contracts ------------------------------------------------------------------------------
@@ -222,15 +227,22 @@ def _deployment(session: Session, chain_id: int, name: str) -> ContractDeploymen
     return row
 
 
-def anchor_proof(session: Session, organization_id: uuid.UUID, batch_id: uuid.UUID, proof_hash: str, purpose: str, subject: tuple[str, uuid.UUID]) -> ChainIntent:
+def anchor_proof(
+    session: Session, organization_id: uuid.UUID, batch_id: uuid.UUID, proof_hash: str, purpose: str, subject: tuple[str, uuid.UUID]
+) -> ChainIntent:
     """Anchor one record's hash on ProvenanceAnchor under `batch_id`, with the organization's key."""
     chain_id = current_chain_id(session)
     if chain_id is None:
         raise LedgerNotReady("The ledger's contracts are not deployed yet.")
     _deployment(session, chain_id, "ProvenanceAnchor")
     return outbox.enqueue(
-        session, organization_id=organization_id, contract="ProvenanceAnchor", function="anchor",
-        args=[to_bytes32(batch_id), bytes.fromhex(proof_hash.removeprefix("0x")), 1], purpose=purpose, subject=subject,
+        session,
+        organization_id=organization_id,
+        contract="ProvenanceAnchor",
+        function="anchor",
+        args=[to_bytes32(batch_id), bytes.fromhex(proof_hash.removeprefix("0x")), 1],
+        purpose=purpose,
+        subject=subject,
     )
 
 

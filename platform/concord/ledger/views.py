@@ -1,5 +1,6 @@
 """The operator's settlement-token page: mint to a member, and every member's balances as
 indexed from the chain. (Members see their own balances on the dashboard.)"""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -55,13 +56,24 @@ def settlement_tokens() -> ResponseReturnValue:
     chain_id = service.current_chain_id(session)
     balances = {org.id: {row["currency"]: row for row in service.balances(session, org.id, chain_id)} for org in members}
     currencies = sorted({currency for rows in balances.values() for currency in rows}) or list(current_app.config["SETTLEMENT_CURRENCIES"])
-    mints = session.execute(
-        sa.select(ChainIntent).where(policy.visible(me, ChainIntent), ChainIntent.function == "mint").order_by(ChainIntent.seq.desc()).limit(20)
-    ).scalars().all()
+    mints = (
+        session.execute(
+            sa.select(ChainIntent).where(policy.visible(me, ChainIntent), ChainIntent.function == "mint").order_by(ChainIntent.seq.desc()).limit(20)
+        )
+        .scalars()
+        .all()
+    )
     return render_template(
-        "ledger/settlement_tokens.html", members=members, balances=balances, currencies=currencies, chain_id=chain_id, mints=mints,
+        "ledger/settlement_tokens.html",
+        members=members,
+        balances=balances,
+        currencies=currencies,
+        chain_id=chain_id,
+        mints=mints,
         settlement_currencies=current_app.config["SETTLEMENT_CURRENCIES"],
         mint_options=[(str(org.id), f"{org.legal_name} ({', '.join(org.capabilities)})") for org in members],
-        currency_options=[(c, c) for c in current_app.config["SETTLEMENT_CURRENCIES"]], errors=errors, form=request.form if request.method == "POST" else {},
+        currency_options=[(c, c) for c in current_app.config["SETTLEMENT_CURRENCIES"]],
+        errors=errors,
+        form=request.form if request.method == "POST" else {},
         can_mint=me.user.role == "admin",
     ), status

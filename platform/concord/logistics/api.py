@@ -1,4 +1,5 @@
 """Advance shipping notices: the carrier's milestones and proof of delivery."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,7 +15,9 @@ from concord.logistics import service
 from concord.orders import schemas
 from concord.orders.models import PurchaseOrder, Shipment, ShipmentState
 
-shipments = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", description="Advance shipping notices: the carrier's milestones and proof of delivery.")
+shipments = Blueprint(
+    "shipments", __name__, url_prefix="/api/v1/shipments", description="Advance shipping notices: the carrier's milestones and proof of delivery."
+)
 BLUEPRINTS = [shipments]
 
 
@@ -25,11 +28,24 @@ def shown_shipment(shipment: Shipment) -> dict[str, Any]:
     session = db.session()
     order = db.get_or_raise(session, PurchaseOrder, shipment.order_id)
     return {
-        **{key: getattr(shipment, key) for key in (
-            "id", "order_id", "number", "state", "buyer_org_id", "supplier_org_id", "carrier_org_id",
-            "tracking_number", "shipped_at", "lines", "created_at",
-        )},
-        "order_number": order.number, "ship_to": order.ship_to,
+        **{
+            key: getattr(shipment, key)
+            for key in (
+                "id",
+                "order_id",
+                "number",
+                "state",
+                "buyer_org_id",
+                "supplier_org_id",
+                "carrier_org_id",
+                "tracking_number",
+                "shipped_at",
+                "lines",
+                "created_at",
+            )
+        },
+        "order_number": order.number,
+        "ship_to": order.ship_to,
         "milestones": service.milestones_of(session, shipment.id),
         "proof_of_delivery": shipment if shipment.state == ShipmentState.DELIVERED else None,
         "allowed_actions": service.allowed_actions(session, shipment, current_principal()),

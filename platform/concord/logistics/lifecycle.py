@@ -1,5 +1,6 @@
 """A shipment's lifecycle: (state, action) -> (next state, who takes it). Only the carrier
 the supplier handed the goods to moves a shipment; its proof of delivery ends it."""
+
 from __future__ import annotations
 
 from concord import policy

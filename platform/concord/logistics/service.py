@@ -10,6 +10,7 @@ order's escrow by the key of the party who took it:
 No shipment leaves and no delivery is proven while the order's escrow is not funded on
 chain (concord.orders.lifecycle.escrow_funded).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -81,7 +82,9 @@ def _carrier_errors(session: Session, order: PurchaseOrder, carrier_id: uuid.UUI
         # The escrow's separation of duties: no party may prove its own delivery.
         return ["The carrier must be neither the buyer, the supplier nor the arbiter of the order."]
     if earlier and earlier[0].carrier_org_id != carrier_id:
-        return [f"The order's escrow names {tenancy.legal_name(session, earlier[0].carrier_org_id)} as its carrier (the first shipment's); ship every part of this order with it."]
+        return [
+            f"The order's escrow names {tenancy.legal_name(session, earlier[0].carrier_org_id)} as its carrier (the first shipment's); ship every part of this order with it."
+        ]
     return []
 
 
@@ -114,7 +117,9 @@ def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID,
         open_quantity = (line.confirmed_quantity or Decimal(0)) - shipped.get(line.id, Decimal(0))
         if adding[line.id] > open_quantity:
             line_errors[index] = {
-                "quantity": [f"At most {open_quantity} more of line {line.line_no} can be shipped (confirmed {line.confirmed_quantity}, shipped {shipped.get(line.id, Decimal(0))})."]
+                "quantity": [
+                    f"At most {open_quantity} more of line {line.line_no} can be shipped (confirmed {line.confirmed_quantity}, shipped {shipped.get(line.id, Decimal(0))})."
+                ]
             }
     if line_errors:
         errors["lines"] = line_errors
@@ -123,13 +128,22 @@ def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID,
 
     now = clock.utcnow()
     shipment = Shipment(
-        order_id=order.id, number=len(earlier) + 1, buyer_org_id=order.buyer_org_id, supplier_org_id=order.supplier_org_id,
-        carrier_org_id=data["carrier_id"], state=ShipmentState.IN_TRANSIT, tracking_number=(data.get("tracking_number") or "").strip() or None,
-        shipped_at=data.get("shipped_at") or now, created_by=principal.user.id,
+        order_id=order.id,
+        number=len(earlier) + 1,
+        buyer_org_id=order.buyer_org_id,
+        supplier_org_id=order.supplier_org_id,
+        carrier_org_id=data["carrier_id"],
+        state=ShipmentState.IN_TRANSIT,
+        tracking_number=(data.get("tracking_number") or "").strip() or None,
+        shipped_at=data.get("shipped_at") or now,
+        created_by=principal.user.id,
         lines=[
             ShipmentLine(
-                position=position, order_line_id=by_line_no[item["line_no"]].id, line_no=item["line_no"],
-                lot_number=(item.get("lot_number") or "").strip() or None, quantity=item["quantity"].quantize(QUANTITY_STEP),
+                position=position,
+                order_line_id=by_line_no[item["line_no"]].id,
+                line_no=item["line_no"],
+                lot_number=(item.get("lot_number") or "").strip() or None,
+                quantity=item["quantity"].quantize(QUANTITY_STEP),
             )
             for position, item in enumerate(data["lines"], start=1)
         ],
@@ -142,17 +156,32 @@ def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID,
     if not earlier:
         intents.append(
             escrow.assign_carrier(
-                session, order, shipment.carrier_org_id,
+                session,
+                order,
+                shipment.carrier_org_id,
                 f"{tenancy.legal_name(session, order.supplier_org_id)} names {tenancy.legal_name(session, shipment.carrier_org_id)} the carrier of order {order.number}",
             )
         )
     session.flush()
     audit_step(
-        session, principal, order, "ship", before, shipment_id=str(shipment.id), carrier_org_id=str(shipment.carrier_org_id),
+        session,
+        principal,
+        order,
+        "ship",
+        before,
+        shipment_id=str(shipment.id),
+        carrier_org_id=str(shipment.carrier_org_id),
         lines=[{"line_no": sl.line_no, "lot_number": sl.lot_number, "quantity": str(sl.quantity)} for sl in shipment.lines],
         escrow_transactions=[str(i.uid) for i in intents],
     )
-    tell(session, "shipment.created", order, {order.buyer_org_id, shipment.carrier_org_id}, f"Shipment {shipment.number} of order {order.number} is on its way.", shipment_id=str(shipment.id))
+    tell(
+        session,
+        "shipment.created",
+        order,
+        {order.buyer_org_id, shipment.carrier_org_id},
+        f"Shipment {shipment.number} of order {order.number} is on its way.",
+        shipment_id=str(shipment.id),
+    )
     session.commit()
     return shipment
 
@@ -184,17 +213,36 @@ def record_milestone(session: Session, principal: Principal, shipment_id: uuid.U
     if data["occurred_at"] < shipment.shipped_at - CLOCK_SKEW:
         raise ValidationFailed({"occurred_at": [f"Cannot be before the shipment left ({shipment.shipped_at.isoformat()})."]})
     milestone = Milestone(
-        shipment_id=shipment.id, kind=data["kind"], occurred_at=data["occurred_at"], location=data["location"].strip(),
-        note=(data.get("note") or "").strip() or None, recorded_by=principal.user.id, created_at=clock.utcnow(),
+        shipment_id=shipment.id,
+        kind=data["kind"],
+        occurred_at=data["occurred_at"],
+        location=data["location"].strip(),
+        note=(data.get("note") or "").strip() or None,
+        recorded_by=principal.user.id,
+        created_at=clock.utcnow(),
     )
     session.add(milestone)
     session.flush()
     record(
-        session, Action.MILESTONE_RECORDED, actor=principal.actor, subject_org_id=shipment.buyer_org_id, related_org_id=shipment.supplier_org_id,
-        object_type="shipment", object_id=shipment.id, after={"kind": str(milestone.kind), "occurred_at": milestone.occurred_at.isoformat(), "location": milestone.location},
+        session,
+        Action.MILESTONE_RECORDED,
+        actor=principal.actor,
+        subject_org_id=shipment.buyer_org_id,
+        related_org_id=shipment.supplier_org_id,
+        object_type="shipment",
+        object_id=shipment.id,
+        after={"kind": str(milestone.kind), "occurred_at": milestone.occurred_at.isoformat(), "location": milestone.location},
     )
     order = get_or_raise(session, PurchaseOrder, shipment.order_id)
-    tell(session, "shipment.milestone", order, {shipment.buyer_org_id, shipment.supplier_org_id}, f"Shipment {shipment.number} of order {order.number}: {str(milestone.kind).replace('_', ' ')} at {milestone.location}.", shipment_id=str(shipment.id), kind=str(milestone.kind))
+    tell(
+        session,
+        "shipment.milestone",
+        order,
+        {shipment.buyer_org_id, shipment.supplier_org_id},
+        f"Shipment {shipment.number} of order {order.number}: {str(milestone.kind).replace('_', ' ')} at {milestone.location}.",
+        shipment_id=str(shipment.id),
+        kind=str(milestone.kind),
+    )
     session.commit()
     return milestone
 
@@ -218,16 +266,25 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
     shipment.pod_document_hash = data.get("document_hash")
     shipment.pod_recorded_by = principal.user.id
     shipment.pod_proof_hash = fingerprint(
-        {"shipment_id": str(shipment.id), "order_id": str(order.id), "receiver_name": shipment.pod_receiver_name,
-         "delivered_at": delivered_at.isoformat(), "document_hash": shipment.pod_document_hash}
+        {
+            "shipment_id": str(shipment.id),
+            "order_id": str(order.id),
+            "receiver_name": shipment.pod_receiver_name,
+            "delivered_at": delivered_at.isoformat(),
+            "document_hash": shipment.pod_document_hash,
+        }
     )
     carrier_name = tenancy.legal_name(session, shipment.carrier_org_id)
     # Every intent is queued before anything is audited: the audit trail's lock comes last,
     # as in the worker, which records a confirmation under that lock.
     intents = [
         ledger.anchor_proof(
-            session, shipment.carrier_org_id, shipment.id, shipment.pod_proof_hash,
-            f"{carrier_name} anchors the proof of delivery of shipment {shipment.number} of order {order.number}", ("shipment", shipment.id),
+            session,
+            shipment.carrier_org_id,
+            shipment.id,
+            shipment.pod_proof_hash,
+            f"{carrier_name} anchors the proof of delivery of shipment {shipment.number} of order {order.number}",
+            ("shipment", shipment.id),
         )
     ]
     completes = order.state == OrderState.SHIPPED and all(s.state == ShipmentState.DELIVERED for s in shipments_of(session, order.id))
@@ -238,33 +295,57 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
         intents.append(escrow.attest_delivery(session, order, shipment.carrier_org_id, order_proof, f"{carrier_name} attests delivery of order {order.number}"))
     session.flush()
     record(
-        session, Action.DELIVERY_PROVEN, actor=principal.actor, subject_org_id=shipment.buyer_org_id, related_org_id=shipment.supplier_org_id,
-        object_type="shipment", object_id=shipment.id,
+        session,
+        Action.DELIVERY_PROVEN,
+        actor=principal.actor,
+        subject_org_id=shipment.buyer_org_id,
+        related_org_id=shipment.supplier_org_id,
+        object_type="shipment",
+        object_id=shipment.id,
         after={"receiver_name": shipment.pod_receiver_name, "delivered_at": delivered_at.isoformat(), "proof_hash": shipment.pod_proof_hash},
         anchor_transaction=str(intents[0].uid),
     )
     if completes:
         record(
-            session, Action.ORDER_DELIVERED, actor=principal.actor, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
-            object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state), "delivery_proof": order_proof},
+            session,
+            Action.ORDER_DELIVERED,
+            actor=principal.actor,
+            subject_org_id=order.buyer_org_id,
+            related_org_id=order.supplier_org_id,
+            object_type="order",
+            object_id=order.id,
+            before={"state": str(before)},
+            after={"state": str(order.state), "delivery_proof": order_proof},
             escrow_transactions=[str(i.uid) for i in intents[1:]],
         )
         tell(
-            session, "order.delivered", order, {order.buyer_org_id, order.supplier_org_id},
+            session,
+            "order.delivered",
+            order,
+            {order.buyer_org_id, order.supplier_org_id},
             f"Order {order.number} is delivered; the buyer may confirm receipt or dispute until {lifecycle.buyer_deadline(session, order).isoformat()}.",
         )
-    tell(session, "shipment.delivered", order, {order.buyer_org_id, order.supplier_org_id}, f"Shipment {shipment.number} of order {order.number} was delivered to {shipment.pod_receiver_name}.", shipment_id=str(shipment.id))
+    tell(
+        session,
+        "shipment.delivered",
+        order,
+        {order.buyer_org_id, order.supplier_org_id},
+        f"Shipment {shipment.number} of order {order.number} was delivered to {shipment.pod_receiver_name}.",
+        shipment_id=str(shipment.id),
+    )
     session.commit()
     return shipment
 
 
 def milestones_of(session: Session, shipment_id: uuid.UUID) -> list[Milestone]:
-    return list(session.execute(sa.select(Milestone).where(Milestone.shipment_id == shipment_id).order_by(Milestone.occurred_at, Milestone.created_at)).scalars())
+    return list(
+        session.execute(sa.select(Milestone).where(Milestone.shipment_id == shipment_id).order_by(Milestone.occurred_at, Milestone.created_at)).scalars()
+    )
 
 
-
-
-def shipments_query(principal: Principal, *, state: ShipmentState | None = None, order_id: uuid.UUID | None = None, partner_id: uuid.UUID | None = None) -> sa.Select:
+def shipments_query(
+    principal: Principal, *, state: ShipmentState | None = None, order_id: uuid.UUID | None = None, partner_id: uuid.UUID | None = None
+) -> sa.Select:
     """Shipments of the principal's orders, or assigned to it as their carrier."""
     query = sa.select(Shipment).where(policy.visible(principal, Shipment))
     if state is not None:

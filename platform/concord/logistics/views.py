@@ -4,6 +4,7 @@ and the proof of delivery.
 
 The pages translate forms to service calls; what may happen is decided in
 `concord.logistics.service`, whose refusals are shown on the page with the form kept."""
+
 from __future__ import annotations
 
 import uuid
@@ -59,8 +60,14 @@ def index():
         latest[shipment.id] = milestones[-1] if milestones else None
     names = legal_names(session, [org for s in rows for org in (s.buyer_org_id, s.supplier_org_id, s.carrier_org_id)])
     return render_template(
-        "shipments/list.html", shipments=rows, next_cursor=next_cursor, orders=orders, latest=latest, names=names,
-        states=[s.value for s in ShipmentState], filters={k: v for k, v in (("state", state), ("partner", str(partner) if partner else None)) if v},
+        "shipments/list.html",
+        shipments=rows,
+        next_cursor=next_cursor,
+        orders=orders,
+        latest=latest,
+        names=names,
+        states=[s.value for s in ShipmentState],
+        filters={k: v for k, v in (("state", state), ("partner", str(partner) if partner else None)) if v},
         partners=counterparties([Shipment.buyer_org_id, Shipment.supplier_org_id, Shipment.carrier_org_id], policy.visible(me, Shipment)),
     )
 
@@ -80,12 +87,23 @@ def _shipment_page(shipment: Shipment, *, active: str | None = None, errors: dic
     party = me.org.id in (order.buyer_org_id, order.supplier_org_id)
     anchors = ledger.intents_about(session, "shipment", shipment.id)
     return render_template(
-        "shipments/detail.html", shipment=shipment, order=order, party=party, carrier_acts=carrier_acts, allowed=allowed,
-        is_carrier=shipment.carrier_org_id == me.org.id, milestones=service.milestones_of(session, shipment.id),
-        lines_by_no={line.line_no: line for line in order.lines}, anchors=anchors,
+        "shipments/detail.html",
+        shipment=shipment,
+        order=order,
+        party=party,
+        carrier_acts=carrier_acts,
+        allowed=allowed,
+        is_carrier=shipment.carrier_org_id == me.org.id,
+        milestones=service.milestones_of(session, shipment.id),
+        lines_by_no={line.line_no: line for line in order.lines},
+        anchors=anchors,
         names=legal_names(session, (shipment.buyer_org_id, shipment.supplier_org_id, shipment.carrier_org_id)),
-        kinds=[(k.value, k.value.replace("_", " ").capitalize()) for k in MilestoneKind], utc_offsets=UTC_OFFSETS,
-        now_local=clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S"), active=active, errors=errors or {}, form=request.form if active else {},
+        kinds=[(k.value, k.value.replace("_", " ").capitalize()) for k in MilestoneKind],
+        utc_offsets=UTC_OFFSETS,
+        now_local=clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S"),
+        active=active,
+        errors=errors or {},
+        form=request.form if active else {},
     ), status
 
 
@@ -138,5 +156,3 @@ def prove_delivery(shipment_id: uuid.UUID):
                 "It is anchored on the ledger with your organization's key.",
             )
     return _shipment_page(shipment, active="delivery", errors=errors, status=status)
-
-

@@ -1,4 +1,5 @@
 """Your organization's notifications, and the webhooks its admins point at its systems."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,9 +13,13 @@ from concord.auth.web import current_principal
 from concord.notifications import schemas, service
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
 
-notifications = Blueprint("notifications", __name__, url_prefix="/api/v1/notifications", description="What happened to your organization's orders, shipments and escrows.")
+notifications = Blueprint(
+    "notifications", __name__, url_prefix="/api/v1/notifications", description="What happened to your organization's orders, shipments and escrows."
+)
 webhooks = Blueprint(
-    "webhooks", __name__, url_prefix="/api/v1/webhooks",
+    "webhooks",
+    __name__,
+    url_prefix="/api/v1/webhooks",
     description="Signed HTTP callbacks for the same events (organization admins). See the README for the signature scheme.",
 )
 BLUEPRINTS = [notifications, webhooks]

@@ -1,5 +1,6 @@
 """What each organization is told: in-app notifications, webhook subscriptions and the
 log of each event's delivery to each subscription."""
+
 from __future__ import annotations
 
 import uuid

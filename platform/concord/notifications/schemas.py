@@ -16,7 +16,7 @@ EventName = lambda: fields.String(validate=[validate.Length(max=EVENT_NAME_MAX),
 Events = lambda **kw: fields.List(  # noqa: E731
     EventName(),
     validate=validate.Length(min=1, max=50),
-    metadata={"description": f"Event names (`noun.verb`, lowercase) such as order.issued or shipment.delivered; [\"{ALL_EVENTS}\"] for every event."},
+    metadata={"description": f'Event names (`noun.verb`, lowercase) such as order.issued or shipment.delivered; ["{ALL_EVENTS}"] for every event.'},
     **kw,
 )
 
@@ -48,7 +48,9 @@ class WebhookInputSchema(InputSchema):
 
 class WebhookUpdateSchema(InputSchema):
     events = Events()
-    active = fields.Boolean(metadata={"description": "false pauses the webhook: events meanwhile are not sent to it; deliveries already queued wait until it is active again."})
+    active = fields.Boolean(
+        metadata={"description": "false pauses the webhook: events meanwhile are not sent to it; deliveries already queued wait until it is active again."}
+    )
 
 
 class WebhookSchema(OutputSchema):
@@ -63,9 +65,7 @@ class WebhookSchema(OutputSchema):
 
 
 class WebhookCreatedSchema(WebhookSchema):
-    secret = fields.String(
-        metadata={"description": "Signs every delivery (Concord-Signature). Shown only in this response: keep it now."}
-    )
+    secret = fields.String(metadata={"description": "Signs every delivery (Concord-Signature). Shown only in this response: keep it now."})
 
 
 class DeliveryFilterSchema(PageArgsSchema):

@@ -5,6 +5,7 @@ organization and one pending delivery per matching active webhook. `deliver_due(
 what is due (from the ledger worker's rounds): each delivery is claimed in a short
 transaction, sent with no transaction open, and its outcome recorded in another.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,11 +18,12 @@ import secrets
 import socket
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterable, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -100,8 +102,14 @@ def notify(session: Session, event: str, *, org_ids: Iterable[uuid.UUID], object
     for organization_id in (org for org in organizations if org != acting):
         session.add(
             Notification(
-                organization_id=organization_id, event_id=event_id, event=event, object_type=object_type,
-                object_id=str(object_id), summary=summary, data=details, created_at=now,
+                organization_id=organization_id,
+                event_id=event_id,
+                event=event,
+                object_type=object_type,
+                object_id=str(object_id),
+                summary=summary,
+                data=details,
+                created_at=now,
             )
         )
     payload = _payload(event_id, event, now, {**details, "object_type": object_type, "object_id": str(object_id), "summary": summary})
@@ -120,8 +128,14 @@ def _payload(event_id: uuid.UUID, event: str, created_at: datetime, data: dict) 
 
 def _delivery(subscription: WebhookSubscription, event_id: uuid.UUID, event: str, payload: dict, now: datetime) -> WebhookDelivery:
     return WebhookDelivery(
-        subscription_id=subscription.id, event_id=event_id, event=event, payload=payload,
-        state=DeliveryState.PENDING, attempts=0, next_attempt_at=now, created_at=now,
+        subscription_id=subscription.id,
+        event_id=event_id,
+        event=event,
+        payload=payload,
+        state=DeliveryState.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
     )
 
 
@@ -140,7 +154,15 @@ def mark_read(session: Session, principal: Principal, notification_id: uuid.UUID
     notification = policy.get_visible(session, Notification, notification_id, principal, for_update=True)
     if notification.read_at is None:
         notification.read_at = clock.utcnow()
-        record(session, Action.NOTIFICATION_READ, actor=principal.actor, subject_org_id=notification.organization_id, object_type="notification", object_id=notification.id, event=notification.event)
+        record(
+            session,
+            Action.NOTIFICATION_READ,
+            actor=principal.actor,
+            subject_org_id=notification.organization_id,
+            object_type="notification",
+            object_id=notification.id,
+            event=notification.event,
+        )
         session.commit()
     return notification
 
@@ -159,7 +181,16 @@ def mark_all_read(session: Session, principal: Principal, *, up_to: datetime | N
     )
     marked = cast(CursorResult[Any], result).rowcount  # an UPDATE's result (SQLAlchemy types it as Result)
     if marked:
-        record(session, Action.NOTIFICATION_READ, actor=principal.actor, subject_org_id=principal.org.id, object_type="notification", all_unread=True, up_to=up_to.isoformat(), count=marked)
+        record(
+            session,
+            Action.NOTIFICATION_READ,
+            actor=principal.actor,
+            subject_org_id=principal.org.id,
+            object_type="notification",
+            all_unread=True,
+            up_to=up_to.isoformat(),
+            count=marked,
+        )
     session.commit()
     return marked
 
@@ -252,13 +283,27 @@ def create_subscription(session: Session, principal: Principal, data: dict[str, 
     subscription_id = uuid.uuid4()
     nonce, ciphertext, key_id = keys.seal(keys.KeyRing.of(current_app), secret.encode(), subscription_id)
     subscription = WebhookSubscription(
-        id=subscription_id, organization_id=principal.org.id, url=data["url"], events=_events(data["events"]),
-        active=True, created_by=principal.user.id,
-        secret_nonce=nonce, secret_ciphertext=ciphertext, secret_key_id=key_id,
+        id=subscription_id,
+        organization_id=principal.org.id,
+        url=data["url"],
+        events=_events(data["events"]),
+        active=True,
+        created_by=principal.user.id,
+        secret_nonce=nonce,
+        secret_ciphertext=ciphertext,
+        secret_key_id=key_id,
     )
     session.add(subscription)
     session.flush()
-    record(session, Action.WEBHOOK_CREATED, actor=principal.actor, subject_org_id=principal.org.id, object_type="webhook", object_id=subscription.id, after=_snapshot(subscription))
+    record(
+        session,
+        Action.WEBHOOK_CREATED,
+        actor=principal.actor,
+        subject_org_id=principal.org.id,
+        object_type="webhook",
+        object_id=subscription.id,
+        after=_snapshot(subscription),
+    )
     session.commit()
     return subscription, secret
 
@@ -286,8 +331,14 @@ def update_subscription(session: Session, principal: Principal, webhook_id: uuid
     changed = [key for key in after if after[key] != before[key]]
     if changed:
         record(
-            session, Action.WEBHOOK_UPDATED, actor=principal.actor, subject_org_id=subscription.organization_id, object_type="webhook", object_id=subscription.id,
-            before={key: before[key] for key in changed}, after={key: after[key] for key in changed},
+            session,
+            Action.WEBHOOK_UPDATED,
+            actor=principal.actor,
+            subject_org_id=subscription.organization_id,
+            object_type="webhook",
+            object_id=subscription.id,
+            before={key: before[key] for key in changed},
+            after={key: after[key] for key in changed},
         )
     session.commit()
     return subscription
@@ -296,7 +347,15 @@ def update_subscription(session: Session, principal: Principal, webhook_id: uuid
 def delete_subscription(session: Session, principal: Principal, webhook_id: uuid.UUID) -> None:
     """Remove a webhook and its delivery log; nothing more is sent to it."""
     subscription = get_subscription(session, principal, webhook_id, for_update=True)
-    record(session, Action.WEBHOOK_DELETED, actor=principal.actor, subject_org_id=subscription.organization_id, object_type="webhook", object_id=subscription.id, before=_snapshot(subscription))
+    record(
+        session,
+        Action.WEBHOOK_DELETED,
+        actor=principal.actor,
+        subject_org_id=subscription.organization_id,
+        object_type="webhook",
+        object_id=subscription.id,
+        before=_snapshot(subscription),
+    )
     session.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
     session.delete(subscription)
     session.commit()
@@ -320,7 +379,15 @@ def send_test(session: Session, principal: Principal, webhook_id: uuid.UUID) -> 
     delivery = _delivery(subscription, event_id, TEST_EVENT, payload, now)
     session.add(delivery)
     session.flush()
-    record(session, Action.WEBHOOK_TEST_QUEUED, actor=principal.actor, subject_org_id=subscription.organization_id, object_type="webhook", object_id=subscription.id, event_id=str(event_id))
+    record(
+        session,
+        Action.WEBHOOK_TEST_QUEUED,
+        actor=principal.actor,
+        subject_org_id=subscription.organization_id,
+        object_type="webhook",
+        object_id=subscription.id,
+        event_id=str(event_id),
+    )
     session.commit()
     return delivery
 
@@ -462,7 +529,18 @@ def _claim(sessions, ring: keys.KeyRing, count: int) -> list[_Claim]:
             except keys.SigningKeyError:
                 log.exception("webhook %s: the signing secret does not open", subscription.id)
                 secret = None
-            claims.append(_Claim(delivery.id, delivery.attempts + 1, subscription.organization_id, subscription.url, secret, delivery.event_id, delivery.event, delivery.payload))
+            claims.append(
+                _Claim(
+                    delivery.id,
+                    delivery.attempts + 1,
+                    subscription.organization_id,
+                    subscription.url,
+                    secret,
+                    delivery.event_id,
+                    delivery.event,
+                    delivery.payload,
+                )
+            )
         session.commit()
     return claims
 
@@ -487,10 +565,18 @@ def _record(sessions, claim: _Claim, outcome: _Outcome) -> None:
             delivery.next_attempt_at = now + retry_delay(claim.attempt)
         if delivery.state != DeliveryState.PENDING:
             record(
-                session, Action.WEBHOOK_DELIVERED if outcome.delivered else Action.WEBHOOK_DELIVERY_FAILED, actor=None,
-                subject_org_id=claim.organization_id, object_type="webhook_delivery", object_id=delivery.id,
-                webhook_id=str(delivery.subscription_id), event_id=str(claim.event_id), event=claim.event,
-                attempts=claim.attempt, status_code=outcome.status_code, error=delivery.last_error,
+                session,
+                Action.WEBHOOK_DELIVERED if outcome.delivered else Action.WEBHOOK_DELIVERY_FAILED,
+                actor=None,
+                subject_org_id=claim.organization_id,
+                object_type="webhook_delivery",
+                object_id=delivery.id,
+                webhook_id=str(delivery.subscription_id),
+                event_id=str(claim.event_id),
+                event=claim.event,
+                attempts=claim.attempt,
+                status_code=outcome.status_code,
+                error=delivery.last_error,
             )
         session.commit()
 
@@ -508,8 +594,7 @@ def deliver_due(app: Flask, *, limit: int = 100) -> int:
             break
         with ThreadPoolExecutor(max_workers=len(claims), thread_name_prefix="concord-webhook") as pool:
             outcomes = list(pool.map(lambda claim: _send(claim, allow_private), claims))
-        for claim, outcome in zip(claims, outcomes):
+        for claim, outcome in zip(claims, outcomes, strict=True):
             _record(sessions, claim, outcome)
         attempted += len(claims)
     return attempted
-

@@ -7,13 +7,14 @@ The pages translate forms to service calls; what may happen is decided in
 `concord.notifications.service`. A webhook's signing secret is shown once, on the page that
 answers its creation: never in a flash, which travels in the signed (not encrypted) session
 cookie."""
+
 from __future__ import annotations
 
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -53,7 +54,12 @@ EVENT_CHOICES = (
     ("dispute.resolved", "A dispute was resolved"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
-_OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute]] = {"order": PurchaseOrder, "purchase_order": PurchaseOrder, "shipment": Shipment, "dispute": Dispute}
+_OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute]] = {
+    "order": PurchaseOrder,
+    "purchase_order": PurchaseOrder,
+    "shipment": Shipment,
+    "dispute": Dispute,
+}
 _ACTIVITY = {"pause": False, "resume": True}
 
 
@@ -79,9 +85,11 @@ def unread_count() -> int | None:
         return None
     if "unread_notifications" not in g:
         try:
-            g.unread_notifications = db.session().execute(
-                sa.select(sa.func.count()).select_from(Notification).where(policy.visible(me, Notification), Notification.read_at.is_(None))
-            ).scalar_one()
+            g.unread_notifications = (
+                db.session()
+                .execute(sa.select(sa.func.count()).select_from(Notification).where(policy.visible(me, Notification), Notification.read_at.is_(None)))
+                .scalar_one()
+            )
         except sa.exc.SQLAlchemyError:
             # The error page of a failed request must still render: no badge then.
             log.warning("the unread notification count is unavailable", exc_info=True)
@@ -152,8 +160,14 @@ def index():
     query = service.notifications_query(me, unread=True if show == "unread" else None)
     rows, next_cursor = paginate(db.session(), query, [Notification.created_at, Notification.id], limit=PAGE_SIZE, cursor=request.args.get("cursor") or None)
     return render_template(
-        "notifications/list.html", notifications=rows, next_cursor=next_cursor, links=_links(rows), show=show,
-        filters={"show": show} if show == "unread" else {}, seen_at=clock.utcnow().isoformat(), is_admin=me.user.role == Role.ADMIN,
+        "notifications/list.html",
+        notifications=rows,
+        next_cursor=next_cursor,
+        links=_links(rows),
+        show=show,
+        filters={"show": show} if show == "unread" else {},
+        seen_at=clock.utcnow().isoformat(),
+        is_admin=me.user.role == Role.ADMIN,
     )
 
 
@@ -249,9 +263,17 @@ def _webhooks_page(*, errors: dict | None = None, form=None, created: WebhookSub
         for subscription_id, state, number in counted:
             tally.setdefault(subscription_id, {})[str(state)] = number
     return render_template(
-        "notifications/webhooks.html", webhooks=rows, tally=tally, event_choices=EVENT_CHOICES, all_events=service.ALL_EVENTS,
-        limit=service.MAX_SUBSCRIPTIONS, errors=errors or {}, form=form or {}, ticked=set(form.getlist("events")) if form else set(),
-        created=created, secret=secret,
+        "notifications/webhooks.html",
+        webhooks=rows,
+        tally=tally,
+        event_choices=EVENT_CHOICES,
+        all_events=service.ALL_EVENTS,
+        limit=service.MAX_SUBSCRIPTIONS,
+        errors=errors or {},
+        form=form or {},
+        ticked=set(form.getlist("events")) if form else set(),
+        created=created,
+        secret=secret,
     ), status
 
 
@@ -284,8 +306,14 @@ def _webhook_page(subscription: WebhookSubscription, *, status: int = 200):
     rows, next_cursor = paginate(session, query, [WebhookDelivery.created_at, WebhookDelivery.id], limit=PAGE_SIZE, cursor=args.get("cursor") or None)
     creator = session.execute(sa.select(User.full_name).where(User.id == subscription.created_by)).scalar_one_or_none()
     return render_template(
-        "notifications/webhook.html", webhook=subscription, deliveries=rows, next_cursor=next_cursor, creator=creator,
-        states=[s.value for s in DeliveryState], filters={"state": state} if state else {}, max_attempts=service.MAX_ATTEMPTS,
+        "notifications/webhook.html",
+        webhook=subscription,
+        deliveries=rows,
+        next_cursor=next_cursor,
+        creator=creator,
+        states=[s.value for s in DeliveryState],
+        filters={"state": state} if state else {},
+        max_attempts=service.MAX_ATTEMPTS,
     ), status
 
 
@@ -310,7 +338,9 @@ def set_active(webhook_id: uuid.UUID, action: str):
     if updated.active:
         flash(f"Webhook to {_endpoint(updated.url)} resumed: new events are sent to it, and deliveries queued meanwhile go out now.", "success")
     else:
-        flash(f"Webhook to {_endpoint(updated.url)} paused: events meanwhile are not sent to it; deliveries already queued wait until you resume it.", "success")
+        flash(
+            f"Webhook to {_endpoint(updated.url)} paused: events meanwhile are not sent to it; deliveries already queued wait until you resume it.", "success"
+        )
     return _back(updated)
 
 

@@ -1,4 +1,5 @@
 """Purchase orders between a buyer and a supplier partner."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,7 +19,12 @@ from concord.logistics.api import shown_shipment
 from concord.orders import lifecycle, schemas, service, settlement, timeline
 from concord.orders.models import PurchaseOrder
 
-orders = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Purchase orders: draft, issue, acknowledge line by line, change proposals, revisions, receipt, escrow and timeline.")
+orders = Blueprint(
+    "orders",
+    __name__,
+    url_prefix="/api/v1/orders",
+    description="Purchase orders: draft, issue, acknowledge line by line, change proposals, revisions, receipt, escrow and timeline.",
+)
 BLUEPRINTS = [orders]
 
 
@@ -26,11 +32,30 @@ def _shown(order: PurchaseOrder) -> dict[str, Any]:
     """The order as OrderSchema shows it, with what the caller may do with it now."""
     principal = current_principal()
     return {
-        **{key: getattr(order, key) for key in (
-            "id", "number", "buyer_org_id", "supplier_org_id", "state", "revision", "currency", "total", "confirmed_total",
-            "ship_to", "incoterm", "payment_terms", "state_reason", "lines", "issued_at", "acknowledged_at", "closed_at",
-            "created_at", "updated_at",
-        )},
+        **{
+            key: getattr(order, key)
+            for key in (
+                "id",
+                "number",
+                "buyer_org_id",
+                "supplier_org_id",
+                "state",
+                "revision",
+                "currency",
+                "total",
+                "confirmed_total",
+                "ship_to",
+                "incoterm",
+                "payment_terms",
+                "state_reason",
+                "lines",
+                "issued_at",
+                "acknowledged_at",
+                "closed_at",
+                "created_at",
+                "updated_at",
+            )
+        },
         "allowed_actions": lifecycle.allowed_actions(db.session(), order, lifecycle.side_of(order, principal)),
     }
 

@@ -8,11 +8,12 @@ delivery of the last shipment makes the order delivered), the arbiter (a resolut
 the settlement), the chain (the order closes when the escrow's settlement is mined) and the
 clock (the worker releases an escrow whose window passed in silence).
 """
+
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app
@@ -102,9 +103,9 @@ def takes(actor: str, side: str) -> bool:
 
 
 def _proposal_open(session: Session, order: PurchaseOrder) -> bool:
-    return session.execute(
-        sa.select(ChangeProposal.id).where(ChangeProposal.order_id == order.id, ChangeProposal.state == ProposalState.OPEN)
-    ).first() is not None
+    return (
+        session.execute(sa.select(ChangeProposal.id).where(ChangeProposal.order_id == order.id, ChangeProposal.state == ProposalState.OPEN)).first() is not None
+    )
 
 
 def needs_open_proposal(session: Session, order: PurchaseOrder, side: str) -> str | None:

@@ -1,4 +1,5 @@
 """Purchase orders, their lines, revisions and change proposals."""
+
 from __future__ import annotations
 
 import uuid
@@ -76,7 +77,7 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     settlement_queued_at: Mapped[datetime | None]
     state_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
-    lines: Mapped[list["OrderLine"]] = relationship(order_by="OrderLine.line_no", cascade="all, delete-orphan", lazy="selectin")
+    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.line_no", cascade="all, delete-orphan", lazy="selectin")
 
 
 class OrderLine(IdMixin, Base):
@@ -171,7 +172,7 @@ class Shipment(IdMixin, TimestampMixin, Base):
     pod_proof_hash: Mapped[str | None] = mapped_column(sa.String(66))  # what the carrier attests on chain
     pod_recorded_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
 
-    lines: Mapped[list["ShipmentLine"]] = relationship(order_by="ShipmentLine.position", cascade="all, delete-orphan", lazy="selectin")
+    lines: Mapped[list[ShipmentLine]] = relationship(order_by="ShipmentLine.position", cascade="all, delete-orphan", lazy="selectin")
 
 
 class ShipmentLine(IdMixin, Base):
@@ -214,7 +215,7 @@ class Receipt(IdMixin, Base):
     created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime]
 
-    lines: Mapped[list["ReceiptLine"]] = relationship(order_by="ReceiptLine.line_no", cascade="all, delete-orphan", lazy="selectin")
+    lines: Mapped[list[ReceiptLine]] = relationship(order_by="ReceiptLine.line_no", cascade="all, delete-orphan", lazy="selectin")
 
 
 class ReceiptLine(IdMixin, Base):

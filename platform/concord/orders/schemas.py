@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields, post_load, validate, validates
+from marshmallow import ValidationError, fields, post_load, validate
 
 from concord import clock
 from concord.api_common import DecimalString, InputSchema, NonBlank, OutputSchema, PageArgsSchema, WholeNumber
@@ -35,7 +35,9 @@ def _exact(places: int, *, positive: bool = True, **kwargs) -> fields.Decimal:
         if value < 0:
             raise ValidationError("Must not be negative.")
 
-    return DecimalString(as_string=True, allow_nan=False, validate=check, metadata={"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}, **kwargs)
+    return DecimalString(
+        as_string=True, allow_nan=False, validate=check, metadata={"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}, **kwargs
+    )
 
 
 def Exact(**kwargs) -> fields.Decimal:
@@ -67,7 +69,7 @@ UnitPrice = lambda **kw: _exact(4, **kw)  # noqa: E731
 
 class LineInputSchema(InputSchema):
     product_id = fields.UUID(required=True, metadata={"description": "One of your products."})
-    quantity = Quantity(required=True, metadata={"description": "Decimal string, up to 3 decimals, e.g. \"250\"."})
+    quantity = Quantity(required=True, metadata={"description": 'Decimal string, up to 3 decimals, e.g. "250".'})
     unit_price = UnitPrice(required=True, metadata={"description": "Decimal string in the order's currency, up to 4 decimals."})
     requested_date = DeliveryDate(required=True)
 
@@ -78,7 +80,7 @@ class OrderInputSchema(InputSchema):
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{3}$", error="An ISO 4217 code, such as EUR."))
     ship_to_location_id = fields.UUID(required=True, metadata={"description": "One of your locations."})
     incoterm = fields.String(required=True, validate=validate.OneOf(INCOTERMS), metadata={"description": "Incoterms 2020 rule."})
-    payment_terms = NonBlank(100, metadata={"description": "e.g. \"Net 30, escrow released on receipt\"."})
+    payment_terms = NonBlank(100, metadata={"description": 'e.g. "Net 30, escrow released on receipt".'})
     lines = fields.List(fields.Nested(LineInputSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES))
 
 
@@ -163,7 +165,9 @@ class OrderSchema(OutputSchema):
 class OrderFilterSchema(PageArgsSchema):
     state = fields.Enum(OrderState, by_value=True, load_default=None)
     partner_id = fields.UUID(load_default=None, metadata={"description": "Orders with this buyer or supplier."})
-    role = fields.String(load_default=None, validate=validate.OneOf(["buyer", "supplier"]), metadata={"description": "Orders you place, or orders you receive."})
+    role = fields.String(
+        load_default=None, validate=validate.OneOf(["buyer", "supplier"]), metadata={"description": "Orders you place, or orders you receive."}
+    )
 
 
 class RevisionSchema(OutputSchema):
@@ -194,20 +198,28 @@ class EscrowEventSchema(OutputSchema):
 
 class EscrowSchema(OutputSchema):
     order_id = fields.UUID()
-    state = fields.String(metadata={"description": "none, pending (queued or not yet indexed), failed, funded, delivered, receipt_confirmed, disputed, resolved, released"})
+    state = fields.String(
+        metadata={"description": "none, pending (queued or not yet indexed), failed, funded, delivered, receipt_confirmed, disputed, resolved, released"}
+    )
     currency = fields.String()
     amount = Exact(allow_none=True, metadata={"description": "The confirmed total held in escrow."})
     escrow_reference = fields.String(metadata={"description": "The order's id as the bytes32 the contract knows it by."})
-    pending_steps = fields.List(fields.String(), metadata={"description": "Steps the parties took that the chain has not confirmed yet, in order (e.g. while the ledger is unreachable)."})
+    pending_steps = fields.List(
+        fields.String(),
+        metadata={"description": "Steps the parties took that the chain has not confirmed yet, in order (e.g. while the ledger is unreachable)."},
+    )
     failed_steps = fields.List(fields.String(), metadata={"description": "Steps the chain refused (their transactions say why); the escrow stays in `state`."})
-    transactions = fields.List(fields.Nested(ChainTransactionSchema), metadata={"description": "Every transaction of the escrow, by whichever party sent it, oldest first."})
+    transactions = fields.List(
+        fields.Nested(ChainTransactionSchema), metadata={"description": "Every transaction of the escrow, by whichever party sent it, oldest first."}
+    )
     events = fields.List(fields.Nested(EscrowEventSchema))
 
 
 # -- fulfilment -----------------------------------------------------------------------------
 
+
 def _plausible(value: datetime) -> None:
-    if not (datetime(2000, 1, 1, tzinfo=timezone.utc) <= value <= datetime(2100, 1, 1, tzinfo=timezone.utc)):
+    if not (datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2100, 1, 1, tzinfo=UTC)):
         raise ValidationError("Must be between 2000 and 2100.")
 
 
@@ -219,11 +231,15 @@ def Moment(**kwargs) -> fields.AwareDateTime:
 class ShipmentLineInputSchema(InputSchema):
     line_no = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_LINES))
     quantity = Quantity(required=True, metadata={"description": "Decimal string; all shipments of a line add up to at most its confirmed quantity."})
-    lot_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64), metadata={"description": "Lot or batch; a line may be listed once per lot."})
+    lot_number = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=64), metadata={"description": "Lot or batch; a line may be listed once per lot."}
+    )
 
 
 class ShipmentInputSchema(InputSchema):
-    carrier_id = fields.UUID(required=True, metadata={"description": "An active carrier partner; every shipment of an order goes with the first one's carrier."})
+    carrier_id = fields.UUID(
+        required=True, metadata={"description": "An active carrier partner; every shipment of an order goes with the first one's carrier."}
+    )
     tracking_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     shipped_at = Moment(load_default=None, allow_none=True, metadata={"description": "Defaults to now."})
     lines = fields.List(fields.Nested(ShipmentLineInputSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES))
@@ -232,7 +248,7 @@ class ShipmentInputSchema(InputSchema):
 class MilestoneInputSchema(InputSchema):
     kind = fields.Enum(MilestoneKind, by_value=True, required=True)
     occurred_at = Moment(required=True)
-    location = NonBlank(200, metadata={"description": "Where, e.g. \"Hamburg port, DE\"."})
+    location = NonBlank(200, metadata={"description": 'Where, e.g. "Hamburg port, DE".'})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
@@ -240,7 +256,9 @@ class ProofOfDeliveryInputSchema(InputSchema):
     receiver_name = NonBlank(200)
     delivered_at = Moment(required=True)
     document_hash = fields.String(
-        load_default=None, allow_none=True, validate=validate.Regexp(r"^(0x)?[0-9a-fA-F]{64}$", error="A SHA-256 as 64 hex digits."),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^(0x)?[0-9a-fA-F]{64}$", error="A SHA-256 as 64 hex digits."),
         metadata={"description": "SHA-256 of the signed delivery note, if any."},
     )
 
@@ -255,11 +273,18 @@ class ReceiptLineInputSchema(InputSchema):
     line_no = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_LINES))
     accepted_quantity = _exact(3, positive=False, required=True)
     rejected_quantity = _exact(3, positive=False, load_default=Decimal(0))
-    rejection_reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500), metadata={"description": "Required when anything is rejected."})
+    rejection_reason = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=500), metadata={"description": "Required when anything is rejected."}
+    )
 
 
 class ReceiptInputSchema(InputSchema):
-    lines = fields.List(fields.Nested(ReceiptLineInputSchema), required=True, validate=validate.Length(min=1, max=MAX_LINES), metadata={"description": "Every shipped line once."})
+    lines = fields.List(
+        fields.Nested(ReceiptLineInputSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_LINES),
+        metadata={"description": "Every shipped line once."},
+    )
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
@@ -364,7 +389,11 @@ class DisputeFilterSchema(PageArgsSchema):
 
 class TimelineEntrySchema(OutputSchema):
     at = fields.DateTime()
-    kind = fields.String(metadata={"description": "revision, change_proposal, acknowledged, shipment, milestone, proof_of_delivery, receipt, dispute_opened, dispute_resolved, transaction"})
+    kind = fields.String(
+        metadata={
+            "description": "revision, change_proposal, acknowledged, shipment, milestone, proof_of_delivery, receipt, dispute_opened, dispute_resolved, transaction"
+        }
+    )
     summary = fields.String()
     object_id = fields.String(allow_none=True)
     transaction = fields.Nested(ChainTransactionSchema, allow_none=True)

@@ -8,6 +8,7 @@ supplier has acknowledged, and after that only while the escrow's funding is ref
 the ledger or still queued (the funding is then voided). Which party may take which step
 in which state is the table of concord.orders.lifecycle.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -23,8 +24,8 @@ from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.catalog.models import Location, Product
 from concord.db import commit_or_conflict
-from concord.ledger import escrow
 from concord.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from concord.ledger import escrow
 from concord.notifications.service import notify
 from concord.orders import lifecycle
 from concord.orders.lifecycle import check
@@ -119,8 +120,13 @@ def _resolve_header(session: Session, principal: Principal, data: dict[str, Any]
         else:
             values["ship_to_location_id"] = location.id
             values["ship_to"] = {
-                "name": location.name, "address_line1": location.address_line1, "address_line2": location.address_line2,
-                "postal_code": location.postal_code, "city": location.city, "country": location.country, "gln": location.gln,
+                "name": location.name,
+                "address_line1": location.address_line1,
+                "address_line2": location.address_line2,
+                "postal_code": location.postal_code,
+                "city": location.city,
+                "country": location.country,
+                "gln": location.gln,
             }
     for key in ("number", "incoterm", "payment_terms"):
         if key in data:
@@ -133,9 +139,7 @@ def _build_lines(session: Session, principal: Principal, lines: list[dict[str, A
     product_ids = {line["product_id"] for line in lines}
     products = {
         p.id: p
-        for p in session.execute(
-            sa.select(Product).where(Product.id.in_(product_ids), policy.visible(principal, Product), Product.active.is_(True))
-        ).scalars()
+        for p in session.execute(sa.select(Product).where(Product.id.in_(product_ids), policy.visible(principal, Product), Product.active.is_(True))).scalars()
     }
     for index, line in enumerate(lines):
         product = products.get(line["product_id"])
@@ -144,9 +148,15 @@ def _build_lines(session: Session, principal: Principal, lines: list[dict[str, A
             continue
         built.append(
             OrderLine(
-                line_no=index + 1, product_id=product.id, sku=product.sku, product_name=product.name,
-                unit_of_measure=product.unit_of_measure, gtin=product.gtin, quantity=line["quantity"].quantize(QUANTITY_STEP),
-                unit_price=line["unit_price"].quantize(PRICE_STEP), requested_date=line["requested_date"],
+                line_no=index + 1,
+                product_id=product.id,
+                sku=product.sku,
+                product_name=product.name,
+                unit_of_measure=product.unit_of_measure,
+                gtin=product.gtin,
+                quantity=line["quantity"].quantize(QUANTITY_STEP),
+                unit_price=line["unit_price"].quantize(PRICE_STEP),
+                requested_date=line["requested_date"],
                 amount=line_value(line["quantity"], line["unit_price"]),
             )
         )
@@ -176,12 +186,19 @@ def create_order(session: Session, principal: Principal, data: dict[str, Any]) -
     if _number_taken(session, principal.org.id, values["number"]):
         raise Conflict("Your organization already has an order with this number.", errors={"number": ["Already used."]})
     order = PurchaseOrder(
-        buyer_org_id=principal.org.id, state=OrderState.DRAFT, revision=0, created_by=principal.user.id,
-        total=sum((line.amount for line in lines), Decimal("0.00")), lines=lines, **values,
+        buyer_org_id=principal.org.id,
+        state=OrderState.DRAFT,
+        revision=0,
+        created_by=principal.user.id,
+        total=sum((line.amount for line in lines), Decimal("0.00")),
+        lines=lines,
+        **values,
     )
     session.add(order)
     session.flush()
-    record(session, Action.ORDER_CREATED, actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, after=snapshot(order))
+    record(
+        session, Action.ORDER_CREATED, actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, after=snapshot(order)
+    )
     commit_or_conflict(session, "Your organization already has an order with this number.", {"number": ["Already used."]})
     return order
 
@@ -204,7 +221,16 @@ def update_draft(session: Session, principal: Principal, order_id: uuid.UUID, ch
         session.flush()  # the old lines go before the new ones take their numbers
         order.lines = lines
         order.total = sum((line.amount for line in lines), Decimal("0.00"))
-    record(session, Action.ORDER_UPDATED, actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, before=before, after=snapshot(order))
+    record(
+        session,
+        Action.ORDER_UPDATED,
+        actor=principal.actor,
+        subject_org_id=order.buyer_org_id,
+        object_type="order",
+        object_id=order.id,
+        before=before,
+        after=snapshot(order),
+    )
     commit_or_conflict(session, "Your organization already has an order with this number.", {"number": ["Already used."]})
     return order
 
@@ -215,13 +241,22 @@ def update_draft(session: Session, principal: Principal, order_id: uuid.UUID, ch
 def snapshot(order: PurchaseOrder) -> dict[str, Any]:
     """The order as the parties see it, with exact decimals as strings."""
     return {
-        "number": order.number, "supplier_org_id": str(order.supplier_org_id), "currency": order.currency,
-        "ship_to": order.ship_to, "incoterm": order.incoterm, "payment_terms": order.payment_terms,
+        "number": order.number,
+        "supplier_org_id": str(order.supplier_org_id),
+        "currency": order.currency,
+        "ship_to": order.ship_to,
+        "incoterm": order.incoterm,
+        "payment_terms": order.payment_terms,
         "total": str(order.total),
         "lines": [
             {
-                "line_no": line.line_no, "sku": line.sku, "product_name": line.product_name, "unit_of_measure": line.unit_of_measure,
-                "quantity": str(line.quantity), "unit_price": str(line.unit_price), "requested_date": line.requested_date.isoformat(),
+                "line_no": line.line_no,
+                "sku": line.sku,
+                "product_name": line.product_name,
+                "unit_of_measure": line.unit_of_measure,
+                "quantity": str(line.quantity),
+                "unit_price": str(line.unit_price),
+                "requested_date": line.requested_date.isoformat(),
                 "amount": str(line.amount),
             }
             for line in order.lines
@@ -231,20 +266,37 @@ def snapshot(order: PurchaseOrder) -> dict[str, Any]:
 
 def _new_revision(session: Session, order: PurchaseOrder, principal: Principal, reason: str) -> None:
     order.revision += 1
-    session.add(OrderRevision(order_id=order.id, number=order.revision, reason=reason, snapshot=snapshot(order), created_at=clock.utcnow(), created_by=principal.user.id))
+    session.add(
+        OrderRevision(
+            order_id=order.id, number=order.revision, reason=reason, snapshot=snapshot(order), created_at=clock.utcnow(), created_by=principal.user.id
+        )
+    )
 
 
 def audit_step(session: Session, principal: Principal, order: PurchaseOrder, action: str, before_state: OrderState, **details: Any) -> None:
     record(
-        session, _ACTIONS[action], actor=principal.actor, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
-        object_type="order", object_id=order.id, before={"state": str(before_state)}, after={"state": str(order.state), "revision": order.revision}, **details,
+        session,
+        _ACTIONS[action],
+        actor=principal.actor,
+        subject_org_id=order.buyer_org_id,
+        related_org_id=order.supplier_org_id,
+        object_type="order",
+        object_id=order.id,
+        before={"state": str(before_state)},
+        after={"state": str(order.state), "revision": order.revision},
+        **details,
     )
 
 
 def tell(session: Session, event: str, order: PurchaseOrder, org_ids, summary: str, **data: Any) -> None:
     """Notify the organizations of an order step (in-app, and their webhooks), in the caller's transaction."""
     notify(
-        session, event, org_ids=org_ids, object_type="order", object_id=order.id, summary=summary,
+        session,
+        event,
+        org_ids=org_ids,
+        object_type="order",
+        object_id=order.id,
+        summary=summary,
         data={"order_id": str(order.id), "order_number": order.number, "state": str(order.state), **data},
     )
 
@@ -290,9 +342,7 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
         elif all(answer["confirmed_quantity"] == 0 for answer in answers):
             errors["lines"] = ["Confirm at least one line, or reject the order."]
         else:
-            confirmed = [
-                line_value(by_line[line.line_no]["confirmed_quantity"].quantize(QUANTITY_STEP), line.unit_price) for line in order.lines
-            ]
+            confirmed = [line_value(by_line[line.line_no]["confirmed_quantity"].quantize(QUANTITY_STEP), line.unit_price) for line in order.lines]
             errors.update(value_errors(confirmed, what="confirmed part of the order"))
     if errors:
         raise ValidationFailed(errors)
@@ -313,9 +363,21 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     before = lifecycle.enter(order, "acknowledge")
     order.acknowledged_at = clock.utcnow()
     session.flush()
-    audit_step(session, principal, order, "acknowledge", before, confirmed_total=str(confirmed_total), partial=partial, escrow_transactions=[str(i.uid) for i in fundings])
+    audit_step(
+        session,
+        principal,
+        order,
+        "acknowledge",
+        before,
+        confirmed_total=str(confirmed_total),
+        partial=partial,
+        escrow_transactions=[str(i.uid) for i in fundings],
+    )
     tell(
-        session, "order.acknowledged", order, {order.buyer_org_id},
+        session,
+        "order.acknowledged",
+        order,
+        {order.buyer_org_id},
         f"{principal.org.legal_name} confirmed order {order.number}{' in part' if partial else ''}: {confirmed_total} {order.currency}, locked in escrow from your settlement tokens.",
         confirmed_total=str(confirmed_total),
     )
@@ -344,12 +406,29 @@ def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: 
         proposal.decision_reason = f"Order {order.state}."
         proposal.decided_at = order.closed_at
     if before == OrderState.DRAFT:
-        record(session, _ACTIONS[action], actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, before={"state": str(before)}, after={"state": str(order.state)}, reason=order.state_reason)
+        record(
+            session,
+            _ACTIONS[action],
+            actor=principal.actor,
+            subject_org_id=order.buyer_org_id,
+            object_type="order",
+            object_id=order.id,
+            before={"state": str(before)},
+            after={"state": str(order.state)},
+            reason=order.state_reason,
+        )
     else:
         extra = {"escrow_transactions": [str(voided.uid)]} if voided is not None else {}
         audit_step(session, principal, order, action, before, reason=order.state_reason, **extra)
         other = order.buyer_org_id if action == "reject" else order.supplier_org_id
-        tell(session, f"order.{order.state}", order, {other}, f"{principal.org.legal_name} {order.state} order {order.number}: {order.state_reason}", reason=order.state_reason)
+        tell(
+            session,
+            f"order.{order.state}",
+            order,
+            {other},
+            f"{principal.org.legal_name} {order.state} order {order.number}: {order.state_reason}",
+            reason=order.state_reason,
+        )
     session.commit()
     return order
 
@@ -379,13 +458,24 @@ def propose_change(session: Session, principal: Principal, order_id: uuid.UUID, 
         for change in data["lines"]
     ]
     proposal = ChangeProposal(
-        order_id=order.id, based_on_revision=order.revision, proposed_by=principal.user.id, state=ProposalState.OPEN,
-        note=(data.get("note") or "").strip() or None, changes=changes,
+        order_id=order.id,
+        based_on_revision=order.revision,
+        proposed_by=principal.user.id,
+        state=ProposalState.OPEN,
+        note=(data.get("note") or "").strip() or None,
+        changes=changes,
     )
     session.add(proposal)
     session.flush()
     audit_step(session, principal, order, "propose_change", order.state, proposal_id=str(proposal.id), changes=changes)
-    tell(session, "order.change_proposed", order, {order.buyer_org_id}, f"{principal.org.legal_name} proposes changes to order {order.number}.", proposal_id=str(proposal.id))
+    tell(
+        session,
+        "order.change_proposed",
+        order,
+        {order.buyer_org_id},
+        f"{principal.org.legal_name} proposes changes to order {order.number}.",
+        proposal_id=str(proposal.id),
+    )
     session.commit()
     return proposal
 
@@ -402,7 +492,9 @@ def _values_after(order: PurchaseOrder, changes: list[dict[str, Any]]) -> list[D
     return values
 
 
-def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, proposal_id: uuid.UUID, action: str, reason: str | None = None) -> ChangeProposal:
+def decide_change(
+    session: Session, principal: Principal, order_id: uuid.UUID, proposal_id: uuid.UUID, action: str, reason: str | None = None
+) -> ChangeProposal:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     proposal = policy.get_visible(session, ChangeProposal, proposal_id, principal, for_update=True)
     if proposal.order_id != order.id:
@@ -431,7 +523,14 @@ def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, p
     else:
         proposal.state = ProposalState.DECLINED
     audit_step(session, principal, order, action, order.state, proposal_id=str(proposal.id), reason=proposal.decision_reason)
-    tell(session, f"order.change_{proposal.state}", order, {order.supplier_org_id}, f"{principal.org.legal_name} {proposal.state} your change proposal on order {order.number}.", proposal_id=str(proposal.id))
+    tell(
+        session,
+        f"order.change_{proposal.state}",
+        order,
+        {order.supplier_org_id},
+        f"{principal.org.legal_name} {proposal.state} your change proposal on order {order.number}.",
+        proposal_id=str(proposal.id),
+    )
     session.commit()
     return proposal
 
@@ -439,7 +538,9 @@ def decide_change(session: Session, principal: Principal, order_id: uuid.UUID, p
 # -- reading --------------------------------------------------------------------------------
 
 
-def order_list_queries(principal: Principal, *, state: OrderState | None = None, partner_id: uuid.UUID | None = None, role: str | None = None) -> list[sa.Select]:
+def order_list_queries(
+    principal: Principal, *, state: OrderState | None = None, partner_id: uuid.UUID | None = None, role: str | None = None
+) -> list[sa.Select]:
     """orders_query split by the caller's side (orders it places, orders it receives): two
     disjoint queries a list pages through together, each along its own index."""
     sides = [role] if role else ["buyer", "supplier"]

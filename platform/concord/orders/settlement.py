@@ -9,6 +9,7 @@ and the order's closing once the chain confirms it.
 - the order closes when the chain confirms the escrow's release or resolution; the payee
   and the buyer then withdraw what the escrow credited them.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -63,7 +64,9 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
             accepted, rejected = answer["accepted_quantity"], answer.get("rejected_quantity", Decimal(0))
             problems: dict[str, list[str]] = {}
             if accepted + rejected != shipped[line.id]:
-                problems["accepted_quantity"] = [f"Accepted and rejected together must be the shipped {shipped[line.id]} (count missing goods as rejected, with a reason)."]
+                problems["accepted_quantity"] = [
+                    f"Accepted and rejected together must be the shipped {shipped[line.id]} (count missing goods as rejected, with a reason)."
+                ]
             if rejected > 0 and not (answer.get("rejection_reason") or "").strip():
                 problems["rejection_reason"] = ["Say why the goods are rejected."]
             if problems:
@@ -81,9 +84,13 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
         accepted = answer["accepted_quantity"].quantize(QUANTITY_STEP)
         receipt_lines.append(
             ReceiptLine(
-                order_line_id=line.id, line_no=line_no, shipped_quantity=shipped[line.id], accepted_quantity=accepted,
+                order_line_id=line.id,
+                line_no=line_no,
+                shipped_quantity=shipped[line.id],
+                accepted_quantity=accepted,
                 rejected_quantity=answer.get("rejected_quantity", Decimal(0)).quantize(QUANTITY_STEP),
-                rejection_reason=(answer.get("rejection_reason") or "").strip() or None, accepted_value=line_value(accepted, line.unit_price),
+                rejection_reason=(answer.get("rejection_reason") or "").strip() or None,
+                accepted_value=line_value(accepted, line.unit_price),
             )
         )
     accepted_value = sum((rl.accepted_value for rl in receipt_lines), Decimal("0.00"))
@@ -91,22 +98,36 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
         raise LookupError(f"Order {order.number} has no confirmed total to receive against")
     now = clock.utcnow()
     receipt = Receipt(
-        order_id=order.id, accepted_value=accepted_value, refund_value=order.confirmed_total - accepted_value,
-        note=(data.get("note") or "").strip() or None, created_by=principal.user.id, created_at=now, lines=receipt_lines,
+        order_id=order.id,
+        accepted_value=accepted_value,
+        refund_value=order.confirmed_total - accepted_value,
+        note=(data.get("note") or "").strip() or None,
+        created_by=principal.user.id,
+        created_at=now,
+        lines=receipt_lines,
     )
     session.add(receipt)
     in_full = accepted_value == order.confirmed_total
     before = lifecycle.enter(order, "receive", OrderState.RECEIVED if in_full else OrderState.PARTIALLY_RECEIVED)
     buyer_name = tenancy.legal_name(session, order.buyer_org_id)
     intents = [
-        escrow.confirm_receipt(session, order, accepted_value, f"{buyer_name} confirms receipt of order {order.number}, accepting {accepted_value} {order.currency}")
+        escrow.confirm_receipt(
+            session, order, accepted_value, f"{buyer_name} confirms receipt of order {order.number}, accepting {accepted_value} {order.currency}"
+        )
     ]
     if in_full:
         order.settlement_queued_at = now
         intents.append(escrow.release(session, order, order.buyer_org_id, f"{buyer_name} releases the escrow of order {order.number}"))
     session.flush()
     audit_step(
-        session, principal, order, "receive", before, receipt_id=str(receipt.id), accepted_value=str(accepted_value), refund_value=str(receipt.refund_value),
+        session,
+        principal,
+        order,
+        "receive",
+        before,
+        receipt_id=str(receipt.id),
+        accepted_value=str(accepted_value),
+        refund_value=str(receipt.refund_value),
         escrow_transactions=[str(i.uid) for i in intents],
     )
     summary = (
@@ -114,7 +135,15 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
         if in_full
         else f"Order {order.number} was received with rejections: {accepted_value} of {order.confirmed_total} {order.currency} accepted; the supplier may accept the receipt or dispute it."
     )
-    tell(session, "order.received", order, {order.buyer_org_id, order.supplier_org_id}, summary, accepted_value=str(accepted_value), refund_value=str(receipt.refund_value))
+    tell(
+        session,
+        "order.received",
+        order,
+        {order.buyer_org_id, order.supplier_org_id},
+        summary,
+        accepted_value=str(accepted_value),
+        refund_value=str(receipt.refund_value),
+    )
     commit_or_conflict(session, "This order's receipt was just confirmed by another request.")
     return receipt
 
@@ -122,18 +151,26 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
 def _queue_release(session: Session, order: PurchaseOrder, organization_id: uuid.UUID, why: str, action: str):
     lifecycle.enter(order, action)  # the state stays until the chain settles the escrow
     order.settlement_queued_at = clock.utcnow()
-    return escrow.release(session, order, organization_id, f"{tenancy.legal_name(session, organization_id)} releases the escrow of order {order.number} ({why})")
+    return escrow.release(
+        session, order, organization_id, f"{tenancy.legal_name(session, organization_id)} releases the escrow of order {order.number} ({why})"
+    )
 
 
 def release(session: Session, principal: Principal, order_id: uuid.UUID) -> PurchaseOrder:
     """The supplier accepts a partial receipt, or either party releases after the window."""
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     check(session, order, principal, "release")
-    why = "the supplier accepts the receipt" if order.state == OrderState.PARTIALLY_RECEIVED and side_is_supplier(order, principal) else "the dispute window has passed"
+    why = (
+        "the supplier accepts the receipt"
+        if order.state == OrderState.PARTIALLY_RECEIVED and side_is_supplier(order, principal)
+        else "the dispute window has passed"
+    )
     intent = _queue_release(session, order, principal.org.id, why, "release")
     session.flush()
     audit_step(session, principal, order, "release", order.state, why=why, escrow_transactions=[str(intent.uid)])
-    tell(session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The escrow of order {order.number} is being released: {why}.")
+    tell(
+        session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The escrow of order {order.number} is being released: {why}."
+    )
     session.commit()
     return order
 
@@ -166,12 +203,16 @@ def release_overdue(app: Flask) -> int:
     queued = 0
     with app.app_context(), database(app).sessionmaker() as session:
         shortest_window = timedelta(seconds=3600)  # DeliveryEscrow.MIN_DISPUTE_WINDOW
-        candidates = session.execute(
-            sa.select(PurchaseOrder.id).where(
-                PurchaseOrder.state.in_((OrderState.DELIVERED, OrderState.PARTIALLY_RECEIVED, OrderState.RECEIVED, OrderState.DISPUTED)),
-                PurchaseOrder.delivered_at <= clock.utcnow() - shortest_window,
+        candidates = (
+            session.execute(
+                sa.select(PurchaseOrder.id).where(
+                    PurchaseOrder.state.in_((OrderState.DELIVERED, OrderState.PARTIALLY_RECEIVED, OrderState.RECEIVED, OrderState.DISPUTED)),
+                    PurchaseOrder.delivered_at <= clock.utcnow() - shortest_window,
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         operator_id = tenancy.operator_id(session)
         for order_id in candidates:
             if overdue(session, get_or_raise(session, PurchaseOrder, order_id)) is None:
@@ -185,15 +226,28 @@ def release_overdue(app: Flask) -> int:
             intent = _queue_release(session, order, operator_id, why, "release_overdue")
             session.flush()
             record(
-                session, Action.RELEASE_REQUESTED, actor=None, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
-                object_type="order", object_id=order.id, before={"state": str(order.state)}, after={"state": str(order.state)},
-                why=why, escrow_transactions=[str(intent.uid)],
+                session,
+                Action.RELEASE_REQUESTED,
+                actor=None,
+                subject_org_id=order.buyer_org_id,
+                related_org_id=order.supplier_org_id,
+                object_type="order",
+                object_id=order.id,
+                before={"state": str(order.state)},
+                after={"state": str(order.state)},
+                why=why,
+                escrow_transactions=[str(intent.uid)],
             )
-            tell(session, "escrow.release_requested", order, {order.buyer_org_id, order.supplier_org_id}, f"The escrow of order {order.number} is being released: {why}.")
+            tell(
+                session,
+                "escrow.release_requested",
+                order,
+                {order.buyer_org_id, order.supplier_org_id},
+                f"The escrow of order {order.number} is being released: {why}.",
+            )
             session.commit()
             queued += 1
     return queued
-
 
 
 def receipt_of(session: Session, order_id: uuid.UUID) -> Receipt | None:
@@ -219,15 +273,25 @@ def close_on_settlement(session: Session, order_id: uuid.UUID, intent) -> None:
     ]
     session.flush()
     record(
-        session, Action.ORDER_CLOSED, actor=None, subject_org_id=order.buyer_org_id, related_org_id=order.supplier_org_id,
-        object_type="order", object_id=order.id, before={"state": str(before)},
+        session,
+        Action.ORDER_CLOSED,
+        actor=None,
+        subject_org_id=order.buyer_org_id,
+        related_org_id=order.supplier_org_id,
+        object_type="order",
+        object_id=order.id,
+        before={"state": str(before)},
         after={"state": str(order.state), "paid_to_supplier": str(to_supplier), "refunded_to_buyer": str(to_buyer)},
-        settled_by=intent.tx_hash, withdrawals=[str(w.uid) for w in withdrawals if w is not None],
+        settled_by=intent.tx_hash,
+        withdrawals=[str(w.uid) for w in withdrawals if w is not None],
     )
     tell(
-        session, "escrow.released", order, {order.buyer_org_id, order.supplier_org_id},
+        session,
+        "escrow.released",
+        order,
+        {order.buyer_org_id, order.supplier_org_id},
         f"Order {order.number} is closed: {to_supplier} {order.currency} paid to the supplier, {to_buyer} refunded to the buyer.",
-        paid_to_supplier=str(to_supplier), refunded_to_buyer=str(to_buyer), tx_hash=intent.tx_hash,
+        paid_to_supplier=str(to_supplier),
+        refunded_to_buyer=str(to_buyer),
+        tx_hash=intent.tx_hash,
     )
-
-

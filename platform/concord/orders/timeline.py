@@ -1,5 +1,6 @@
 """An order's history in one list, oldest first: revisions and proposals, shipments,
 milestones, deliveries, receipt, dispute, and every chain transaction with its state."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -38,9 +39,16 @@ def timeline(session: Session, order: PurchaseOrder) -> list[dict[str, Any]]:
         lots = ", ".join(f"line {sl.line_no}: {sl.quantity}" + (f" (lot {sl.lot_number})" if sl.lot_number else "") for sl in shipment.lines)
         add(shipment.created_at, "shipment", f"Shipment {shipment.number} with {tenancy.legal_name(session, shipment.carrier_org_id)}: {lots}.", shipment.id)
         for milestone in milestones_of(session, shipment.id):
-            add(milestone.occurred_at, "milestone", f"Shipment {shipment.number}: {str(milestone.kind).replace('_', ' ')} at {milestone.location}.", shipment.id)
+            add(
+                milestone.occurred_at, "milestone", f"Shipment {shipment.number}: {str(milestone.kind).replace('_', ' ')} at {milestone.location}.", shipment.id
+            )
         if shipment.state == ShipmentState.DELIVERED:
-            add(shipment.pod_delivered_at, "proof_of_delivery", f"Shipment {shipment.number} delivered to {shipment.pod_receiver_name} (proof {shipment.pod_proof_hash}).", shipment.id)
+            add(
+                shipment.pod_delivered_at,
+                "proof_of_delivery",
+                f"Shipment {shipment.number} delivered to {shipment.pod_receiver_name} (proof {shipment.pod_proof_hash}).",
+                shipment.id,
+            )
     receipt = receipt_of(session, order.id)
     if receipt is not None:
         add(receipt.created_at, "receipt", f"Receipt: {receipt.accepted_value} {order.currency} accepted, {receipt.refund_value} to be refunded.", receipt.id)
@@ -48,7 +56,12 @@ def timeline(session: Session, order: PurchaseOrder) -> list[dict[str, Any]]:
     if dispute is not None:
         add(dispute.created_at, "dispute_opened", f"{tenancy.legal_name(session, dispute.opened_by_org_id)} opened a dispute: {dispute.reason}", dispute.id)
         if dispute.state == DisputeState.RESOLVED:
-            add(dispute.resolved_at, "dispute_resolved", f"The arbiter decided {dispute.payee_amount} {order.currency} to the supplier, {dispute.buyer_amount} to the buyer.", dispute.id)
+            add(
+                dispute.resolved_at,
+                "dispute_resolved",
+                f"The arbiter decided {dispute.payee_amount} {order.currency} to the supplier, {dispute.buyer_amount} to the buyer.",
+                dispute.id,
+            )
     if order.state in (OrderState.CLOSED, OrderState.CANCELLED, OrderState.REJECTED):
         add(order.closed_at, str(order.state), f"Order {order.state}" + (f": {order.state_reason}." if order.state_reason else "."), order.id)
     for intent in escrow.transactions(session, order.id, shipment_ids):

@@ -4,15 +4,16 @@ An order beyond acknowledgement stands on a funded escrow, and each of its later
 the escrow state the parties' steps leave on chain. While one of the order's escrow steps is
 still on its way (queued or sent), the chain may lag the order, so such an order is
 compared only for what it already holds on chain (amount, parties)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from concord.ledger import escrow
-from concord.ledger.service import address_of
 from concord.ledger.chain import Chain
 from concord.ledger.indexer import Disagreement
+from concord.ledger.service import address_of
 from concord.orders.models import OrderState, PurchaseOrder
 
 #: The escrow states on chain each order state may stand on.

@@ -6,6 +6,7 @@ proposals, shipments, receipt, dispute, escrow and timeline.
 
 The pages translate forms to service calls; what may happen is decided in
 `concord.orders.service`, whose refusals are shown on the page with the form kept."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,14 +21,13 @@ from concord.auth.web import login_required
 from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
 from concord.catalog.schemas import UNITS_OF_MEASURE
-from concord.errors import Forbidden
 from concord.disputes import service as disputes
+from concord.errors import Forbidden
 from concord.ledger import escrow as ledger_escrow
 from concord.logistics import service as logistics
 from concord.orders import lifecycle, schemas, service, settlement, timeline
 from concord.orders.models import OrderState, ProposalState, PurchaseOrder
 from concord.pagination import paginate
-from concord.tenancy.service import legal_names
 from concord.portal import (
     UTC_OFFSETS,
     attempt_with_status,
@@ -42,6 +42,7 @@ from concord.portal import (
 )
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Capability, Organization, OrgStatus, PartnershipStatus, Relation, Role
+from concord.tenancy.service import legal_names
 
 orders_portal = Blueprint("orders_portal", __name__)
 
@@ -50,8 +51,17 @@ LINE_FIELDS = ("product_id", "quantity", "unit_price", "requested_date")
 BLANK_ROWS = 5  # empty line rows the order form offers; "More lines" adds as many again
 #: The action forms of the order page (the names `allowed_actions` uses).
 ACTION_FORMS = (
-    "issue", "cancel", "acknowledge", "reject", "propose_change", "accept_change", "decline_change",
-    "ship", "receive", "open_dispute", "release",
+    "issue",
+    "cancel",
+    "acknowledge",
+    "reject",
+    "propose_change",
+    "accept_change",
+    "decline_change",
+    "ship",
+    "receive",
+    "open_dispute",
+    "release",
 )
 #: The lot rows the shipment form offers per order line (a line may ship in several lots;
 #: rows left empty are ignored): `ship-{line_no}-quantity`, `ship-{line_no}-quantity_2`, ...
@@ -77,7 +87,8 @@ def _trading_partners(*, active_only: bool = False) -> list[tuple[Organization, 
     partnerships = db.session().execute(tenancy.partnerships_query(me, relation=Relation.BUYER_SUPPLIER)).unique().scalars()
     found = {
         (p.counterparty_of(me.org.id).id, "supplier" if p.org_a_id == me.org.id else "buyer"): p.counterparty_of(me.org.id)
-        for p in partnerships if p.status in statuses
+        for p in partnerships
+        if p.status in statuses
     }
     return sorted(((org, side) for (_id, side), org in found.items()), key=lambda pair: (pair[0].legal_name.lower(), pair[1]))
 
@@ -97,14 +108,19 @@ def index():
     except ValueError:
         partner_id = None
     queries = service.order_list_queries(me, state=OrderState(state) if state else None, partner_id=partner_id, role=role)
-    rows, next_cursor = paginate(
-        db.session(), queries, [PurchaseOrder.created_at, PurchaseOrder.id], limit=25, cursor=args.get("cursor") or None
-    )
+    rows, next_cursor = paginate(db.session(), queries, [PurchaseOrder.created_at, PurchaseOrder.id], limit=25, cursor=args.get("cursor") or None)
     names = _names(*[o.buyer_org_id for o in rows], *[o.supplier_org_id for o in rows])
     filters = {key: value for key, value in (("state", state), ("partner", str(partner_id) if partner_id else None), ("role", role)) if value}
     return render_template(
-        "orders/list.html", orders=rows, next_cursor=next_cursor, names=names, states=[s.value for s in OrderState],
-        partners=_trading_partners(), filters=filters, is_buyer=me.org.has(Capability.BUYER), is_supplier=me.org.has(Capability.SUPPLIER),
+        "orders/list.html",
+        orders=rows,
+        next_cursor=next_cursor,
+        names=names,
+        states=[s.value for s in OrderState],
+        partners=_trading_partners(),
+        filters=filters,
+        is_buyer=me.org.has(Capability.BUYER),
+        is_supplier=me.org.has(Capability.SUPPLIER),
     )
 
 
@@ -129,24 +145,35 @@ def _choices() -> dict[str, Any]:
     locations = session.execute(catalog.locations_query(me, active=True).order_by(sa.func.lower(Location.name))).scalars().all()
     currencies = current_app.config["SETTLEMENT_CURRENCIES"]
     return {
-        "suppliers": suppliers, "products": products, "locations": locations,
+        "suppliers": suppliers,
+        "products": products,
+        "locations": locations,
         "supplier_options": [(str(org.id), org.legal_name) for org in suppliers],
         "location_options": [(str(loc.id), f"{loc.name} ({loc.city}, {loc.country})") for loc in locations],
-        "currency_options": [(c, c) for c in currencies], "incoterm_options": [(term, term) for term in service.INCOTERMS],
+        "currency_options": [(c, c) for c in currencies],
+        "incoterm_options": [(term, term) for term in service.INCOTERMS],
     }
 
 
 def _draft_values(order: PurchaseOrder) -> dict[str, str]:
     """A draft as the form shows it."""
     values = {
-        "number": order.number, "supplier_id": str(order.supplier_org_id), "currency": order.currency,
-        "ship_to_location_id": str(order.ship_to_location_id), "incoterm": order.incoterm, "payment_terms": order.payment_terms,
+        "number": order.number,
+        "supplier_id": str(order.supplier_org_id),
+        "currency": order.currency,
+        "ship_to_location_id": str(order.ship_to_location_id),
+        "incoterm": order.incoterm,
+        "payment_terms": order.payment_terms,
     }
     for row, line in enumerate(order.lines):
-        values.update({
-            f"lines-{row}-product_id": str(line.product_id), f"lines-{row}-quantity": plain(line.quantity),
-            f"lines-{row}-unit_price": plain(line.unit_price), f"lines-{row}-requested_date": line.requested_date.isoformat(),
-        })
+        values.update(
+            {
+                f"lines-{row}-product_id": str(line.product_id),
+                f"lines-{row}-quantity": plain(line.quantity),
+                f"lines-{row}-unit_price": plain(line.unit_price),
+                f"lines-{row}-requested_date": line.requested_date.isoformat(),
+            }
+        )
     return values
 
 
@@ -215,11 +242,22 @@ def _detail(order: PurchaseOrder, *, active: str | None = None, errors: dict | N
     escrow = ledger_escrow.settlement(session, order) if order.state != OrderState.DRAFT else None
     forms = [a for a in allowed if a in ACTION_FORMS] if writer else []
     return render_template(
-        "orders/detail.html", order=order, side=side, allowed=allowed, forms=forms,
-        writer=writer, names=_names(order.buyer_org_id, order.supplier_org_id), revisions=service.revisions(session, order),
-        proposals=proposals, open_proposal=next((p for p in proposals if p.state == ProposalState.OPEN), None),
-        lines_by_no={line.line_no: line for line in order.lines}, escrow=escrow, units=UNITS_OF_MEASURE,
-        active=active, errors=errors or {}, form=request.form if active else {},
+        "orders/detail.html",
+        order=order,
+        side=side,
+        allowed=allowed,
+        forms=forms,
+        writer=writer,
+        names=_names(order.buyer_org_id, order.supplier_org_id),
+        revisions=service.revisions(session, order),
+        proposals=proposals,
+        open_proposal=next((p for p in proposals if p.state == ProposalState.OPEN), None),
+        lines_by_no={line.line_no: line for line in order.lines},
+        escrow=escrow,
+        units=UNITS_OF_MEASURE,
+        active=active,
+        errors=errors or {},
+        form=request.form if active else {},
         **_fulfilment_context(order, side, allowed, forms),
     ), status
 
@@ -227,9 +265,7 @@ def _detail(order: PurchaseOrder, *, active: str | None = None, errors: dict | N
 def _carrier_partners() -> list[Organization]:
     """The active carriers our organization ships with (its shipper–carrier partners)."""
     me = principal()
-    partnerships = db.session().execute(
-        tenancy.partnerships_query(me, status=PartnershipStatus.ACTIVE, relation=Relation.SHIPPER_CARRIER)
-    ).unique().scalars()
+    partnerships = db.session().execute(tenancy.partnerships_query(me, status=PartnershipStatus.ACTIVE, relation=Relation.SHIPPER_CARRIER)).unique().scalars()
     carriers = {p.org_b.id: p.org_b for p in partnerships if p.org_a_id == me.org.id and p.org_b.status == OrgStatus.ACTIVE}
     return sorted(carriers.values(), key=lambda org: org.legal_name.lower())
 
@@ -245,7 +281,8 @@ def _fulfilment_context(order: PurchaseOrder, side: str, allowed: list[str], for
     deadline = lifecycle.buyer_deadline(session, order) if order.delivered_at else None
     waiting = None
     if (
-        "release" not in allowed and order.settlement_queued_at is None
+        "release" not in allowed
+        and order.settlement_queued_at is None
         and (order.state, side) in ((OrderState.DELIVERED, "supplier"), (OrderState.PARTIALLY_RECEIVED, "buyer"))
     ):
         waiting = lifecycle.not_yet(session, order, side, "release")
@@ -432,9 +469,7 @@ def ship(order_id: uuid.UUID):
     if loaded and not errors:
         shipment, errors, status = attempt_with_status(logistics.create_shipment, db.session(), principal(), order.id, loaded)
         if shipment:
-            what = ", ".join(
-                f"line {sl.line_no}: {plain(sl.quantity)}" + (f" (lot {sl.lot_number})" if sl.lot_number else "") for sl in shipment.lines
-            )
+            what = ", ".join(f"line {sl.line_no}: {plain(sl.quantity)}" + (f" (lot {sl.lot_number})" if sl.lot_number else "") for sl in shipment.lines)
             carrier = _names(shipment.carrier_org_id)[shipment.carrier_org_id]
             state = "everything confirmed is on its way" if order.state == OrderState.SHIPPED else "the rest can follow in another shipment"
             return _done(order, f"Shipment {shipment.number} of order {order.number} created with {carrier} ({what}): {state}.")

@@ -1,4 +1,5 @@
 """Registration, organizations, the member directory, users, invitations, partnerships."""
+
 from __future__ import annotations
 
 import uuid
@@ -6,7 +7,7 @@ import uuid
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from concord import links, db, policy
+from concord import db, links, policy
 from concord.api_common import PageArgsSchema, page_of, page_response, public
 from concord.auth.web import current_principal
 from concord.tenancy import schemas, service
@@ -17,7 +18,9 @@ organizations = Blueprint("organizations", __name__, url_prefix="/api/v1/organiz
 directory = Blueprint("directory", __name__, url_prefix="/api/v1/directory", description="Active members, to find partners.")
 users = Blueprint("users", __name__, url_prefix="/api/v1/users", description="The users of your organization.")
 invitations = Blueprint("invitations", __name__, url_prefix="/api/v1/invitations", description="Invite people to your organization.")
-partnerships = Blueprint("partnerships", __name__, url_prefix="/api/v1/partnerships", description="Relations between organizations; documents are shared only between partners.")
+partnerships = Blueprint(
+    "partnerships", __name__, url_prefix="/api/v1/partnerships", description="Relations between organizations; documents are shared only between partners."
+)
 
 BLUEPRINTS = [registrations, organizations, directory, users, invitations, partnerships]
 
@@ -205,7 +208,10 @@ class InvitationAccept(MethodView):
 def partnership_view(partnership: Partnership) -> dict:
     principal = current_principal()
     return {
-        **{key: getattr(partnership, key) for key in ("id", "relation", "status", "org_a", "org_b", "requested_by_org_id", "arbiter", "message", "created_at", "responded_at")},
+        **{
+            key: getattr(partnership, key)
+            for key in ("id", "relation", "status", "org_a", "org_b", "requested_by_org_id", "arbiter", "message", "created_at", "responded_at")
+        },
         "allowed_actions": service.allowed_partnership_actions(partnership, principal.org.id) if principal.user.role == "admin" else [],
     }
 
@@ -223,7 +229,12 @@ class Partnerships(MethodView):
     def post(self, data):
         """Ask another active member for a partnership (admins); it becomes active when they accept."""
         partnership = service.request_partnership(
-            db.session(), current_principal(), relation=data["relation"], counterparty_id=data["counterparty_id"], my_side=data["my_side"], message=data["message"],
+            db.session(),
+            current_principal(),
+            relation=data["relation"],
+            counterparty_id=data["counterparty_id"],
+            my_side=data["my_side"],
+            message=data["message"],
             arbiter_id=data["arbiter_id"],
         )
         return partnership_view(partnership)

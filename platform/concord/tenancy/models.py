@@ -1,4 +1,5 @@
 """Organizations (tenants), their users, invitations and partnerships."""
+
 from __future__ import annotations
 
 import uuid
@@ -73,9 +74,7 @@ class PartnershipStatus(StrEnum):
 
 class Organization(IdMixin, TimestampMixin, Base):
     __tablename__ = "organizations"
-    __table_args__ = (
-        sa.UniqueConstraint("country", "registration_number", name="uq_organizations_registration"),
-    )
+    __table_args__ = (sa.UniqueConstraint("country", "registration_number", name="uq_organizations_registration"),)
 
     legal_name: Mapped[str] = mapped_column(sa.String(200))
     registration_number: Mapped[str] = mapped_column(sa.String(64))
@@ -90,7 +89,7 @@ class Organization(IdMixin, TimestampMixin, Base):
     pending_legal_name: Mapped[str | None] = mapped_column(sa.String(200))
     pending_legal_name_requested_at: Mapped[datetime | None]
 
-    users: Mapped[list["User"]] = relationship(back_populates="organization", lazy="raise")
+    users: Mapped[list[User]] = relationship(back_populates="organization", lazy="raise")
 
     def has(self, capability: Capability | str) -> bool:
         return str(capability) in self.capabilities
@@ -152,9 +151,7 @@ class Partnership(IdMixin, TimestampMixin, Base):
     org_a_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     org_b_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     requested_by_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
-    status: Mapped[PartnershipStatus] = mapped_column(
-        str_enum(PartnershipStatus, "partnership_status"), default=PartnershipStatus.REQUESTED
-    )
+    status: Mapped[PartnershipStatus] = mapped_column(str_enum(PartnershipStatus, "partnership_status"), default=PartnershipStatus.REQUESTED)
     message: Mapped[str | None] = mapped_column(sa.String(500))
     responded_at: Mapped[datetime | None]
     # Who decides disputes over the partners' escrows (buyer_supplier only; None: the

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from concord.countries import CountryCode
 from concord.api_common import InputSchema, NonBlank, OutputSchema, PageArgsSchema
 from concord.auth.passwords import MAX_LENGTH
+from concord.countries import CountryCode
 from concord.tenancy.models import Capability, OrgStatus, PartnershipStatus, Relation, Role, UserStatus
 
 Email = lambda **kw: fields.Email(required=True, validate=validate.Length(max=254), **kw)  # noqa: E731
@@ -18,9 +18,7 @@ class OrganizationInputSchema(InputSchema):
     country = CountryCode(required=True)
     contact_name = NonBlank(200)
     contact_email = Email()
-    capabilities = fields.List(
-        fields.Enum(Capability, by_value=True), required=True, validate=validate.Length(min=1, max=len(Capability))
-    )
+    capabilities = fields.List(fields.Enum(Capability, by_value=True), required=True, validate=validate.Length(min=1, max=len(Capability)))
 
 
 class AdminInputSchema(InputSchema):
@@ -126,7 +124,11 @@ class PartnershipInputSchema(InputSchema):
     counterparty_id = fields.UUID(required=True)
     my_side = fields.String(load_default=None, validate=validate.OneOf(SIDES))
     message = fields.String(load_default=None, validate=validate.Length(max=500))
-    arbiter_id = fields.UUID(load_default=None, allow_none=True, metadata={"description": "buyer_supplier only: the member that decides disputes over the partners' escrows (default: the operator)."})
+    arbiter_id = fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "buyer_supplier only: the member that decides disputes over the partners' escrows (default: the operator)."},
+    )
 
 
 class PartnerSchema(OutputSchema):

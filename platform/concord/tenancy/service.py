@@ -3,6 +3,7 @@
 Every function here checks the rule it enforces, writes the audit entry in the same
 transaction as the change, and commits; nothing is half-written when it raises.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,12 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from concord import clock, countries, policy
-from concord.db import commit_or_conflict, get_or_raise
 from concord.audit.service import Action, Actor, record
 from concord.auth import passwords
 from concord.auth.service import end_all_sessions, new_secret, secret_hash
-from concord.ledger import service as ledger
+from concord.db import commit_or_conflict, get_or_raise
 from concord.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from concord.ledger import service as ledger
 from concord.policy import Principal
 from concord.tenancy.models import (
     Capability,
@@ -77,9 +78,7 @@ def register_organization(session: Session, *, organization: dict[str, Any], adm
     """A company applies to join the consortium; it stays pending until the operator approves."""
     country = organization["country"].upper()
     registration_number = organization["registration_number"].strip()
-    if session.execute(
-        sa.select(Organization.id).where(Organization.country == country, Organization.registration_number == registration_number)
-    ).first():
+    if session.execute(sa.select(Organization.id).where(Organization.country == country, Organization.registration_number == registration_number)).first():
         raise Conflict(
             "An organization with this registration number is already registered in this country.",
             errors={"organization.registration_number": ["Already registered."]},
@@ -108,7 +107,16 @@ def register_organization(session: Session, *, organization: dict[str, Any], adm
     )
     session.add(user)
     session.flush()
-    record(session, Action.ORG_REGISTERED, actor=Actor(user.id, org.id), subject_org_id=org.id, object_type="organization", object_id=org.id, after=_org_snapshot(org), admin_email=email)
+    record(
+        session,
+        Action.ORG_REGISTERED,
+        actor=Actor(user.id, org.id),
+        subject_org_id=org.id,
+        object_type="organization",
+        object_id=org.id,
+        after=_org_snapshot(org),
+        admin_email=email,
+    )
     commit_or_conflict(session)
     return org, user
 
@@ -135,7 +143,17 @@ def transition_organization(session: Session, principal: Principal, org_id: uuid
         after["signing_address"] = ledger.admit_member(session, org).address
     elif action in ("suspend", "reactivate"):
         ledger.change_membership(session, org, suspend=action == "suspend")
-    record(session, _ORG_ACTIONS[action], actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after=after, reason=reason)
+    record(
+        session,
+        _ORG_ACTIONS[action],
+        actor=principal.actor,
+        subject_org_id=org.id,
+        object_type="organization",
+        object_id=org.id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
     session.commit()
     return org
 
@@ -191,12 +209,30 @@ def update_organization(session: Session, principal: Principal, org_id: uuid.UUI
             before = {"legal_name": org.legal_name, "pending_legal_name": org.pending_legal_name}
             org.pending_legal_name = new_name
             org.pending_legal_name_requested_at = clock.utcnow()
-            record(session, Action.ORG_LEGAL_NAME_REQUESTED, actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after={"pending_legal_name": new_name})
+            record(
+                session,
+                Action.ORG_LEGAL_NAME_REQUESTED,
+                actor=principal.actor,
+                subject_org_id=org.id,
+                object_type="organization",
+                object_id=org.id,
+                before=before,
+                after={"pending_legal_name": new_name},
+            )
     if changes:
         before = {k: getattr(org, k) for k in changes}
         for key, value in changes.items():
             setattr(org, key, value.strip().lower() if key == "contact_email" else value.strip())
-        record(session, Action.ORG_UPDATED, actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after={k: getattr(org, k) for k in changes})
+        record(
+            session,
+            Action.ORG_UPDATED,
+            actor=principal.actor,
+            subject_org_id=org.id,
+            object_type="organization",
+            object_id=org.id,
+            before=before,
+            after={k: getattr(org, k) for k in changes},
+        )
     session.commit()
     return org
 
@@ -222,7 +258,17 @@ def review_legal_name(session: Session, principal: Principal, org_id: uuid.UUID,
     org.pending_legal_name = None
     org.pending_legal_name_requested_at = None
     action = Action.ORG_LEGAL_NAME_APPROVED if decision == "approve" else Action.ORG_LEGAL_NAME_REJECTED
-    record(session, action, actor=principal.actor, subject_org_id=org.id, object_type="organization", object_id=org.id, before=before, after={"legal_name": org.legal_name}, reason=reason)
+    record(
+        session,
+        action,
+        actor=principal.actor,
+        subject_org_id=org.id,
+        object_type="organization",
+        object_id=org.id,
+        before=before,
+        after={"legal_name": org.legal_name},
+        reason=reason,
+    )
     session.commit()
     return org
 
@@ -256,7 +302,15 @@ def invite_user(session: Session, principal: Principal, *, email: str, role: Rol
     )
     session.add(invitation)
     session.flush()
-    record(session, Action.USER_INVITED, actor=principal.actor, subject_org_id=principal.org.id, object_type="invitation", object_id=invitation.id, after={"email": email, "role": str(role)})
+    record(
+        session,
+        Action.USER_INVITED,
+        actor=principal.actor,
+        subject_org_id=principal.org.id,
+        object_type="invitation",
+        object_id=invitation.id,
+        after={"email": email, "role": str(role)},
+    )
     session.commit()
     return invitation, raw
 
@@ -267,7 +321,16 @@ def revoke_invitation(session: Session, principal: Principal, invitation_id: uui
     if invitation.state != "pending":
         raise InvalidTransition("invitation", invitation.state, "revoke", [])
     invitation.revoked_at = clock.utcnow()
-    record(session, Action.INVITATION_REVOKED, actor=principal.actor, subject_org_id=principal.org.id, object_type="invitation", object_id=invitation.id, before={"state": "pending"}, after={"state": "revoked"})
+    record(
+        session,
+        Action.INVITATION_REVOKED,
+        actor=principal.actor,
+        subject_org_id=principal.org.id,
+        object_type="invitation",
+        object_id=invitation.id,
+        before={"state": "pending"},
+        after={"state": "revoked"},
+    )
     session.commit()
     return invitation
 
@@ -298,7 +361,16 @@ def accept_invitation(session: Session, *, token: str, full_name: str, password:
     session.flush()
     invitation.accepted_at = clock.utcnow()
     invitation.user_id = user.id
-    record(session, Action.USER_JOINED, actor=Actor(user.id, org.id), subject_org_id=org.id, object_type="user", object_id=user.id, after={"email": email, "role": str(user.role)}, invitation_id=str(invitation.id))
+    record(
+        session,
+        Action.USER_JOINED,
+        actor=Actor(user.id, org.id),
+        subject_org_id=org.id,
+        object_type="user",
+        object_id=user.id,
+        after={"email": email, "role": str(user.role)},
+        invitation_id=str(invitation.id),
+    )
     commit_or_conflict(session)
     return user
 
@@ -331,7 +403,16 @@ def change_role(session: Session, principal: Principal, user_id: uuid.UUID, role
         _ensure_not_last_admin(session, user)
     before = {"role": str(user.role)}
     user.role = role
-    record(session, Action.USER_ROLE_CHANGED, actor=principal.actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, before=before, after={"role": str(role)})
+    record(
+        session,
+        Action.USER_ROLE_CHANGED,
+        actor=principal.actor,
+        subject_org_id=user.organization_id,
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={"role": str(role)},
+    )
     session.commit()
     return user
 
@@ -352,7 +433,17 @@ def set_user_status(session: Session, principal: Principal, user_id: uuid.UUID, 
     before = {"status": str(user.status)}
     user.status = target
     ended = end_all_sessions(session, user.id) if action == "disable" else 0
-    record(session, Action.USER_DISABLED if action == "disable" else Action.USER_ENABLED, actor=principal.actor, subject_org_id=user.organization_id, object_type="user", object_id=user.id, before=before, after={"status": str(target)}, sessions_ended=ended)
+    record(
+        session,
+        Action.USER_DISABLED if action == "disable" else Action.USER_ENABLED,
+        actor=principal.actor,
+        subject_org_id=user.organization_id,
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={"status": str(target)},
+        sessions_ended=ended,
+    )
     session.commit()
     return user
 
@@ -390,7 +481,13 @@ def _fits_side(org: Organization, side: str) -> bool:
 
 
 def request_partnership(
-    session: Session, principal: Principal, *, relation: Relation, counterparty_id: uuid.UUID, my_side: str | None, message: str | None,
+    session: Session,
+    principal: Principal,
+    *,
+    relation: Relation,
+    counterparty_id: uuid.UUID,
+    my_side: str | None,
+    message: str | None,
     arbiter_id: uuid.UUID | None = None,
 ) -> Partnership:
     policy.require_admin(principal)
@@ -405,8 +502,10 @@ def request_partnership(
     if my_side is None:
         fits = [side for side in (side_a, side_b) if _fits_side(me, side) and _fits_side(other, side_b if side == side_a else side_a)]
         if len(fits) != 1:
-            problem = "Say which side of the relation your organization takes." if fits else (
-                f"A {relation.value} partnership needs a {side_a} and a {side_b}; these organizations' capabilities do not fit."
+            problem = (
+                "Say which side of the relation your organization takes."
+                if fits
+                else (f"A {relation.value} partnership needs a {side_a} and a {side_b}; these organizations' capabilities do not fit.")
             )
             raise ValidationFailed({"my_side": [problem]})
         my_side = fits[0]
@@ -419,9 +518,15 @@ def request_partnership(
         raise ValidationFailed({"counterparty_id": [f"That organization does not have the {their_side} capability."]})
     org_a, org_b = (me, other) if my_side == side_a else (other, me)
     _check_arbiter(session, relation, arbiter_id, org_a.id, org_b.id)
-    existing = session.execute(
-        sa.select(Partnership).where(Partnership.relation == relation, Partnership.org_a_id == org_a.id, Partnership.org_b_id == org_b.id).with_for_update(of=Partnership)
-    ).unique().scalar_one_or_none()
+    existing = (
+        session.execute(
+            sa.select(Partnership)
+            .where(Partnership.relation == relation, Partnership.org_a_id == org_a.id, Partnership.org_b_id == org_b.id)
+            .with_for_update(of=Partnership)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if existing is not None and existing.status in (PartnershipStatus.REQUESTED, PartnershipStatus.ACTIVE):
         raise Conflict(f"This partnership already exists and is {existing.status}.", current_state=str(existing.status), partnership_id=str(existing.id))
     if existing is None:
@@ -437,8 +542,20 @@ def request_partnership(
     partnership.arbiter_org_id = arbiter_id
     session.flush()
     record(
-        session, Action.PARTNERSHIP_REQUESTED, actor=principal.actor, subject_org_id=me.id, related_org_id=other.id, object_type="partnership", object_id=partnership.id,
-        after={"relation": str(relation), "status": "requested", str(side_a): str(org_a.id), str(side_b): str(org_b.id), "arbiter": str(arbiter_id) if arbiter_id else "operator"},
+        session,
+        Action.PARTNERSHIP_REQUESTED,
+        actor=principal.actor,
+        subject_org_id=me.id,
+        related_org_id=other.id,
+        object_type="partnership",
+        object_id=partnership.id,
+        after={
+            "relation": str(relation),
+            "status": "requested",
+            str(side_a): str(org_a.id),
+            str(side_b): str(org_b.id),
+            "arbiter": str(arbiter_id) if arbiter_id else "operator",
+        },
     )
     commit_or_conflict(session)
     return partnership
@@ -463,7 +580,9 @@ def arbiter_of(session: Session, buyer_id: uuid.UUID, supplier_id: uuid.UUID) ->
     partnership names, or the operator."""
     named = session.execute(
         sa.select(Partnership.arbiter_org_id).where(
-            Partnership.relation == Relation.BUYER_SUPPLIER, Partnership.org_a_id == buyer_id, Partnership.org_b_id == supplier_id,
+            Partnership.relation == Relation.BUYER_SUPPLIER,
+            Partnership.org_a_id == buyer_id,
+            Partnership.org_b_id == supplier_id,
             Partnership.status == PartnershipStatus.ACTIVE,
         )
     ).scalar_one_or_none()
@@ -497,7 +616,7 @@ def partnerships_query(principal: Principal, *, status: PartnershipStatus | None
 
 def allowed_partnership_actions(partnership: Partnership, org_id: uuid.UUID) -> list[str]:
     actions = []
-    for (state, action) in PARTNERSHIP_TRANSITIONS:
+    for state, action in PARTNERSHIP_TRANSITIONS:
         if state != partnership.status:
             continue
         requester = partnership.requested_by_org_id == org_id
@@ -517,7 +636,9 @@ def transition_partnership(session: Session, principal: Principal, partnership_i
         # A 409 with the caller's allowed actions, also when only the other side may act.
         error = InvalidTransition("partnership", str(partnership.status), action, allowed)
         if (partnership.status, action) in PARTNERSHIP_TRANSITIONS:
-            error.detail = f"Only the {'other organization' if action in ('accept', 'decline') else 'requesting organization'} may {action} this partnership request."
+            error.detail = (
+                f"Only the {'other organization' if action in ('accept', 'decline') else 'requesting organization'} may {action} this partnership request."
+            )
         raise error
     before = {"status": str(partnership.status)}
     partnership.status = PARTNERSHIP_TRANSITIONS[(partnership.status, action)]
@@ -528,21 +649,34 @@ def transition_partnership(session: Session, principal: Principal, partnership_i
         if arbiter.status != OrgStatus.ACTIVE:
             raise Conflict(f"The arbiter this request names, {arbiter.legal_name}, is no longer an active member; ask for the partnership again.")
         ledger.grant_arbiter(session, arbiter)
-    record(session, _PARTNERSHIP_AUDIT[action], actor=principal.actor, subject_org_id=principal.org.id, related_org_id=other.id, object_type="partnership", object_id=partnership.id, before=before, after={"status": str(partnership.status)})
+    record(
+        session,
+        _PARTNERSHIP_AUDIT[action],
+        actor=principal.actor,
+        subject_org_id=principal.org.id,
+        related_org_id=other.id,
+        object_type="partnership",
+        object_id=partnership.id,
+        before=before,
+        after={"status": str(partnership.status)},
+    )
     session.commit()
     return partnership
 
 
 def are_partners(session: Session, relation: Relation, org_a_id: uuid.UUID, org_b_id: uuid.UUID) -> bool:
     """Whether A and B (in the relation's side order) are active partners."""
-    return session.execute(
-        sa.select(Partnership.id).where(
-            Partnership.relation == relation,
-            Partnership.org_a_id == org_a_id,
-            Partnership.org_b_id == org_b_id,
-            Partnership.status == PartnershipStatus.ACTIVE,
-        )
-    ).first() is not None
+    return (
+        session.execute(
+            sa.select(Partnership.id).where(
+                Partnership.relation == relation,
+                Partnership.org_a_id == org_a_id,
+                Partnership.org_b_id == org_b_id,
+                Partnership.status == PartnershipStatus.ACTIVE,
+            )
+        ).first()
+        is not None
+    )
 
 
 def _country_code(value: str) -> str:
@@ -552,7 +686,9 @@ def _country_code(value: str) -> str:
     return code
 
 
-def bootstrap_operator(session: Session, *, legal_name: str, registration_number: str, country: str, admin_name: str, admin_email: str, password: str) -> tuple[Organization, User]:
+def bootstrap_operator(
+    session: Session, *, legal_name: str, registration_number: str, country: str, admin_name: str, admin_email: str, password: str
+) -> tuple[Organization, User]:
     """Create the consortium operator and its first admin, once, on an empty platform."""
     if session.execute(sa.select(Organization.id).where(Organization.is_operator.is_(True))).first():
         raise Conflict("This platform already has an operator organization.")
@@ -570,11 +706,28 @@ def bootstrap_operator(session: Session, *, legal_name: str, registration_number
     )
     session.add(org)
     session.flush()
-    user = User(organization_id=org.id, email=email, full_name=admin_name, role=Role.ADMIN, password_hash=passwords.hash_password(password), password_changed_at=clock.utcnow())
+    user = User(
+        organization_id=org.id,
+        email=email,
+        full_name=admin_name,
+        role=Role.ADMIN,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=clock.utcnow(),
+    )
     session.add(user)
     session.flush()
     signing_address = ledger.provision_key(session, org.id).address
-    record(session, Action.ORG_REGISTERED, actor=None, subject_org_id=org.id, object_type="organization", object_id=org.id, after=_org_snapshot(org), operator=True, signing_address=signing_address)
+    record(
+        session,
+        Action.ORG_REGISTERED,
+        actor=None,
+        subject_org_id=org.id,
+        object_type="organization",
+        object_id=org.id,
+        after=_org_snapshot(org),
+        operator=True,
+        signing_address=signing_address,
+    )
     record(session, Action.USER_CREATED, actor=None, subject_org_id=org.id, object_type="user", object_id=user.id, after={"email": email, "role": "admin"})
     session.commit()
     return org, user
@@ -593,7 +746,9 @@ def counts(session: Session, principal: Principal) -> dict[str, int]:
             sa.select(sa.func.count()).select_from(Partnership).where(policy.visible(principal, Partnership), Partnership.status == PartnershipStatus.ACTIVE)
         ).scalar_one(),
         "partnership_requests": session.execute(
-            sa.select(sa.func.count()).select_from(Partnership).where(
+            sa.select(sa.func.count())
+            .select_from(Partnership)
+            .where(
                 policy.visible(principal, Partnership), Partnership.status == PartnershipStatus.REQUESTED, Partnership.requested_by_org_id != principal.org.id
             )
         ).scalar_one(),

@@ -1,5 +1,6 @@
 """Portal pages for organization admins (users, invitations, partnerships) and for the
 operator (admitting and suspending members)."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,7 +8,7 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from concord import links, db, policy
+from concord import db, links, policy
 from concord.auth.web import login_required
 from concord.errors import Forbidden
 from concord.pagination import paginate
@@ -43,8 +44,14 @@ def users() -> ResponseReturnValue:
     rows, next_cursor = _page(service.users_query(me), [User.created_at, User.id])
     invitations = db.session().execute(service.invitations_query(me).order_by(Invitation.created_at.desc()).limit(50)).scalars().all()
     return render_template(
-        "users.html", users=rows, next_cursor=next_cursor, invitations=invitations, roles=list(Role), errors=errors,
-        invite_link=invite_link, form=request.form if errors else {},
+        "users.html",
+        users=rows,
+        next_cursor=next_cursor,
+        invitations=invitations,
+        roles=list(Role),
+        errors=errors,
+        invite_link=invite_link,
+        form=request.form if errors else {},
     ), status
 
 
@@ -94,12 +101,16 @@ def partnerships() -> ResponseReturnValue:
                 return redirect(url_for("admin.partnerships"))
         status = 422
     rows, next_cursor = _page(service.partnerships_query(me), [Partnership.created_at, Partnership.id])
-    members = [
-        org for org in db.session().execute(service.directory_query().order_by(Organization.legal_name)).scalars() if org.id != me.org.id
-    ]
+    members = [org for org in db.session().execute(service.directory_query().order_by(Organization.legal_name)).scalars() if org.id != me.org.id]
     return render_template(
-        "partnerships.html", partnerships=rows, next_cursor=next_cursor, members=members, relations=list(Relation),
-        allowed=lambda p: service.allowed_partnership_actions(p, me.org.id), errors=errors, form=request.form if errors else {},
+        "partnerships.html",
+        partnerships=rows,
+        next_cursor=next_cursor,
+        members=members,
+        relations=list(Relation),
+        allowed=lambda p: service.allowed_partnership_actions(p, me.org.id),
+        errors=errors,
+        form=request.form if errors else {},
     ), status
 
 
@@ -124,8 +135,13 @@ def organizations() -> ResponseReturnValue:
         status = OrgStatus.PENDING
     rows, next_cursor = _page(service.list_organizations(db.session(), me, status=status), [Organization.created_at, Organization.id])
     return render_template(
-        "organizations.html", organizations=rows, next_cursor=next_cursor, status=status, statuses=list(OrgStatus),
-        allowed=service.allowed_org_actions, renames=service.pending_legal_names(db.session(), me),
+        "organizations.html",
+        organizations=rows,
+        next_cursor=next_cursor,
+        status=status,
+        statuses=list(OrgStatus),
+        allowed=service.allowed_org_actions,
+        renames=service.pending_legal_names(db.session(), me),
     )
 
 

@@ -1,6 +1,7 @@
 """A portal address that only takes a form's POST, opened with GET (a refresh after a form
 error, a bookmarked or retyped address), leads to the page that holds the form instead of
 answering 405."""
+
 from __future__ import annotations
 
 from flask import Flask, redirect, request

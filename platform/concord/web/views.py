@@ -1,4 +1,5 @@
 """Portal shell: the landing redirect and the dashboard of each capability."""
+
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, url_for
@@ -58,7 +59,12 @@ def dashboard():
     chain_id = ledger.current_chain_id(session)
     balances = [] if me.is_operator else ledger.balances(session, me.org.id, chain_id)
     return render_template(
-        "dashboard.html", counts=counts, panels=panels, orders=orders.counts_by_side(session, me), balances=balances, shipments=_shipment_counts(session, me),
+        "dashboard.html",
+        counts=counts,
+        panels=panels,
+        orders=orders.counts_by_side(session, me),
+        balances=balances,
+        shipments=_shipment_counts(session, me),
     )
 
 
