@@ -29,7 +29,7 @@ from argon2 import PasswordHasher, Type
 from concord import clock, migrate
 from concord.app import create_app
 from concord.auth import passwords
-from concord.db import database
+from concord.db import Unit, database
 from concord.ledger import runtime
 from concord.ledger.chain import EmbeddedChain
 from concord.models import metadata
@@ -114,9 +114,12 @@ def _database_isolation(request):
     transaction = connection.begin()
     original = dict(db.sessionmaker.kw)
     db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    # A request's own transaction (an idempotent POST) becomes a savepoint of the test's.
+    db.begin_unit = lambda: Unit(connection, connection.begin_nested(), owns_connection=False)
     try:
         yield
     finally:
+        del db.begin_unit
         db.sessionmaker.kw.clear()
         db.sessionmaker.kw.update(original)
         if transaction.is_active:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Transaction
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -192,6 +192,32 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+class Unit:
+    """One database transaction a whole request commits or rolls back as one: the request's
+    session joins it, so the services' commits only release savepoints inside it."""
+
+    def __init__(self, connection: Connection, transaction: Transaction, *, owns_connection: bool = True) -> None:
+        self.connection = connection
+        self.transaction = transaction
+        self.owns_connection = owns_connection
+
+    def session(self, maker: sessionmaker) -> Session:
+        return maker(bind=self.connection, join_transaction_mode="create_savepoint")
+
+    def commit(self) -> None:
+        self.transaction.commit()
+        self._close()
+
+    def rollback(self) -> None:
+        if self.transaction.is_active:
+            self.transaction.rollback()
+        self._close()
+
+    def _close(self) -> None:
+        if self.owns_connection:
+            self.connection.close()
+
+
 class Database:
     """The engine and session factory of one app."""
 
@@ -199,6 +225,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def begin_unit(self) -> Unit:
+        """A connection of its own in a transaction (see Unit)."""
+        connection = self.engine.connect()
+        return Unit(connection, connection.begin())
 
     def init_app(self, app: Flask) -> None:
         app.extensions["concord.db"] = self

@@ -1,8 +1,11 @@
 """`Idempotency-Key` on POST: a retry with the same key and body gets the first answer.
 
-The key is claimed in its own transaction before the handler runs, so two concurrent
-requests with one key cannot both act; the response is stored after it. A 5xx releases
-the key so the client can retry.
+The claim, the handler's work and the response are one database transaction (the
+request's session joins it; the services' commits only release savepoints in it). So a
+request that crashes leaves nothing, not even its claim, and its retry runs the work at
+once; a request that committed left its response, and its retry gets that response. A
+second request with the same key waits while the first runs, then gets its response. A
+5xx undoes the work and the claim, so the client can retry.
 
 Stored responses may hold secrets shown once (a bearer token, a webhook's signing secret,
 an invitation's token): they are kept sealed under the master key, bound to their record,
@@ -13,21 +16,21 @@ clients behind one proxy that pick the same key do not meet each other's request
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from concord import clock, db
-from concord.errors import Conflict, DomainError, ValidationFailed
+from concord.errors import Conflict, DomainError, ValidationFailed, problem
 from concord.ledger import keys
 
 HEADER = "Idempotency-Key"
-# A claim older than this whose request never finished (a crashed worker) may be retaken.
-_ABANDONED_AFTER = timedelta(minutes=5)
+log = logging.getLogger(__name__)
 
 
 class IdempotencyRecord(db.IdMixin, db.Base):
@@ -78,62 +81,99 @@ def _claim() -> Response | None:
         raise ValidationFailed({HEADER: ["Must be 1 to 255 printable characters."]})
     request_hash, now = _request_hash(), clock.utcnow()
     scope = _scope(request_hash)
-    session = db.session()
-    session.commit()  # the claim must not ride on whatever the request read before
+    database = db.database()
+    earlier = g.pop("db_session", None)
+    if earlier is not None:  # what finding the caller wrote (a token's last use) stays
+        earlier.commit()
+        earlier.close()
     for _attempt in range(2):
-        record = IdempotencyRecord(id=uuid.uuid4(), scope=scope, key=key, request_hash=request_hash, created_at=now)
-        session.add(record)
+        unit = database.begin_unit()
         try:
-            session.commit()
-            g.idempotency_record_id = record.id
-            return None
+            # On the unit's connection, outside the request session's savepoints: the claim
+            # outlives the handler's rollbacks. A request holding the same key makes this
+            # wait until it ends; if it committed, the key is taken.
+            unit.connection.execute(sa.insert(IdempotencyRecord).values(id=uuid.uuid4(), scope=scope, key=key, request_hash=request_hash, created_at=now))
         except IntegrityError:
-            session.rollback()
-        existing = session.execute(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)).scalar_one_or_none()
-        if existing is None:
-            continue
-        expired = existing.created_at + timedelta(hours=current_app.config["IDEMPOTENCY_HOURS"]) < now
-        abandoned = existing.completed_at is None and existing.created_at + _ABANDONED_AFTER < now
-        if expired or abandoned:
-            session.delete(existing)
-            session.commit()
-            continue
-        session.rollback()
-        if existing.request_hash != request_hash:
-            raise IdempotencyMismatch(f"This {HEADER} was already used for a different request.")
-        if existing.completed_at is None:
-            raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly.")
-        body = b""
-        if existing.body is not None and existing.body_nonce is not None and existing.body_key_id is not None:
-            body = keys.unseal(keys.KeyRing.of(current_app), existing.body_key_id, existing.body_nonce, existing.body, existing.id)
-        response = current_app.response_class(body, status=existing.status_code, mimetype=existing.mimetype)
-        if existing.location:
-            response.headers["Location"] = existing.location
-        response.headers["Idempotent-Replayed"] = "true"
-        return response
-    raise Conflict(f"A request with this {HEADER} is still being processed; retry shortly.")
+            unit.rollback()
+        else:
+            record_id = unit.connection.execute(
+                sa.select(IdempotencyRecord.id).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+            ).scalar_one()
+            g.db_session = unit.session(database.sessionmaker)
+            g.idempotency = (unit, record_id)
+            return None
+        with database.sessionmaker() as reader:
+            existing = reader.execute(sa.select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)).scalar_one_or_none()
+            if existing is None:
+                continue
+            expired = existing.created_at + timedelta(hours=current_app.config["IDEMPOTENCY_HOURS"]) < now
+            # A record without its response was claimed before claims and responses were
+            # committed as one: nothing tells whether its work ran, so it is retaken.
+            if expired or existing.completed_at is None:
+                reader.delete(existing)
+                reader.commit()
+                continue
+            if existing.request_hash != request_hash:
+                raise IdempotencyMismatch(f"This {HEADER} was already used for a different request.")
+            return _replay(existing)
+    raise Conflict(f"A request with this {HEADER} is being processed by another request; retry shortly.")
+
+
+def _replay(existing: IdempotencyRecord) -> Response:
+    body = b""
+    if existing.body is not None and existing.body_nonce is not None and existing.body_key_id is not None:
+        body = keys.unseal(keys.KeyRing.of(current_app), existing.body_key_id, existing.body_nonce, existing.body, existing.id)
+    response = current_app.response_class(body, status=existing.status_code, mimetype=existing.mimetype)
+    if existing.location:
+        response.headers["Location"] = existing.location
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _store(response: Response) -> Response:
-    record_id = g.pop("idempotency_record_id", None)
-    if record_id is None:
+    """Write the response beside the work and commit both as one; a 5xx undoes both."""
+    claimed = g.pop("idempotency", None)
+    if claimed is None:
         return response
-    session = db.session()
-    session.rollback()  # whatever the handler left uncommitted is not ours to keep
-    record = session.get(IdempotencyRecord, record_id)
-    if record is not None:
-        if response.status_code >= 500:
-            session.delete(record)
-        else:
-            record.completed_at = clock.utcnow()
-            record.status_code = response.status_code
-            record.mimetype = response.mimetype
-            record.body_nonce, record.body, record.body_key_id = keys.seal(keys.KeyRing.of(current_app), response.get_data(), record.id)
-            record.location = response.headers.get("Location")
-    session.commit()
+    unit, record_id = claimed
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()  # whatever the handler left uncommitted is not ours to keep
+        session.close()
+    if response.status_code >= 500:
+        unit.rollback()  # nothing of it happened: the retry runs the work again
+        return response
+    nonce, sealed, key_id = keys.seal(keys.KeyRing.of(current_app), response.get_data(), record_id)
+    try:
+        unit.connection.execute(
+            sa.update(IdempotencyRecord)
+            .where(IdempotencyRecord.id == record_id)
+            .values(
+                completed_at=clock.utcnow(),
+                status_code=response.status_code,
+                mimetype=response.mimetype,
+                body=sealed,
+                body_nonce=nonce,
+                body_key_id=key_id,
+                location=response.headers.get("Location"),
+            )
+        )
+        unit.commit()
+    except SQLAlchemyError:
+        log.exception("the work of an idempotent request could not be committed")
+        unit.rollback()
+        return problem(503, "Not saved", "The request could not be saved; nothing of it happened. Retry with the same key.")
     return response
+
+
+def _abandon(_error: BaseException | None) -> None:
+    """A request that ended without its response being stored keeps nothing."""
+    claimed = g.pop("idempotency", None)
+    if claimed is not None:
+        claimed[0].rollback()
 
 
 def register(app: Flask) -> None:
     app.before_request(_claim)
     app.after_request(_store)
+    app.teardown_request(_abandon)

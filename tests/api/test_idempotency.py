@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
+import pytest
 import sqlalchemy as sa
 from concord import clock
 from concord.idempotency import IdempotencyRecord
@@ -125,22 +127,77 @@ def test_a_server_error_releases_the_key_so_the_retry_runs(app, api, consortium,
     assert len(invitations_of(app, consortium.buyer.org.id)) == 1
 
 
-def test_a_key_still_being_processed_is_409_until_it_is_abandoned(app, api, arrange, consortium, frozen_clock):
+def test_a_crash_after_the_work_leaves_nothing_and_the_retry_runs_at_once(app, api, consortium, monkeypatch):
+    """The invitation is written and committed by the service, then the request dies before
+    its response exists (as under kill -9): the work goes with it, and the retry, at once,
+    invites exactly once."""
+    from concord.tenancy import api as tenancy_api
+
+    headers = {**consortium.buyer.headers, KEY: "crash-after-commit"}
+    real_view = tenancy_api.invitation_view
+
+    def die(*args, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(tenancy_api, "invitation_view", die)
+    failed = api.post("/api/v1/invitations", json={"email": "eve@example.test"}, headers=headers)
+    assert failed.status_code == 500
+    assert records(app) == [] and invitations_of(app, consortium.buyer.org.id) == []
+    monkeypatch.setattr(tenancy_api, "invitation_view", real_view)
+    retry = api.post("/api/v1/invitations", json={"email": "eve@example.test"}, headers=headers)
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
+    assert len(invitations_of(app, consortium.buyer.org.id)) == 1
+    (record,) = records(app)
+    assert record.completed_at is not None and record.status_code == 201  # stored with the work
+
+
+def test_a_claim_left_without_its_response_is_retaken_at_once(app, api, arrange, consortium):
+    """Before claims and responses were committed as one, a crash could leave a bare claim;
+    nothing says whether its work ran, so it is not a reason to refuse for minutes."""
     raw = json.dumps({"email": "eve@example.test"}).encode()
     request_hash = hashlib.sha256(b"POST /api/v1/invitations\n" + raw).hexdigest()
     arrange.add(IdempotencyRecord(scope=f"user:{consortium.buyer.admin.id}", key="in-flight", request_hash=request_hash, created_at=clock.utcnow()))
     arrange.commit()
     headers = {**consortium.buyer.headers, KEY: "in-flight"}
-    busy = api.post("/api/v1/invitations", data=raw, content_type="application/json", headers=headers)
-    assert_problem(busy, 409, detail="A request with this Idempotency-Key is still being processed; retry shortly.")
-    assert invitations_of(app, consortium.buyer.org.id) == []
-    # A claim whose worker died is retaken after five minutes.
-    frozen_clock.advance(minutes=5, seconds=1)
     retaken = api.post("/api/v1/invitations", data=raw, content_type="application/json", headers=headers)
     assert retaken.status_code == 201, retaken.get_json()
     assert len(invitations_of(app, consortium.buyer.org.id)) == 1
-    (record,) = records(app)
-    assert record.completed_at is not None and record.status_code == 201
+
+
+@pytest.mark.real_commits
+def test_a_second_request_with_the_key_waits_for_the_first_and_gets_its_answer(app, consortium, monkeypatch):
+    """Two requests with one key at once: one does the work, the other waits for it and
+    answers the same, whatever the database."""
+    inside, release = threading.Event(), threading.Event()
+    real_invite = tenancy.invite_user
+
+    def slow_invite(*args, **kwargs):
+        result = real_invite(*args, **kwargs)
+        inside.set()
+        release.wait(10)
+        return result
+
+    monkeypatch.setattr(tenancy, "invite_user", slow_invite)
+    headers = {**consortium.buyer.headers, KEY: "twice-at-once"}
+    answers: dict[str, object] = {}
+
+    def send(name: str) -> None:
+        answers[name] = app.test_client().post("/api/v1/invitations", json={"email": "fay@example.test"}, headers=headers)
+
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=send, args=("second",))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the second request must wait for the first"
+    release.set()
+    first.join(15)
+    second.join(15)
+    one, other = answers["first"], answers["second"]
+    assert one.status_code == other.status_code == 201
+    assert other.headers["Idempotent-Replayed"] == "true" and other.get_json() == one.get_json()
+    assert len(invitations_of(app, consortium.buyer.org.id)) == 1
 
 
 def test_a_key_expires_after_the_retention_window(app, api, consortium, frozen_clock):
