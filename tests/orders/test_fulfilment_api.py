@@ -4,6 +4,7 @@ embedded chain, and the token balances checked to the last unit."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import date, timedelta
 from decimal import Decimal
@@ -222,6 +223,7 @@ def test_a_silent_buyer_lets_the_escrow_release_in_full_after_the_window(app, cl
     delivered(app, client, world, chain_worker, order)
     early = client.post(f"/api/v1/orders/{order}/release", headers=world.supplier.headers)
     assert early.status_code == 409 and "may confirm receipt or dispute until" in early.get_json()["detail"]
+    assert re.search(r"until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", early.get_json()["detail"]), early.get_json()["detail"]  # not ISO 8601
     assert settlement.release_overdue(app) == 0
     frozen_clock.advance(hours=72, minutes=5)  # the window, and the margin for the node's clock
     chain_worker.chain.advance_time(72 * 3600 + 300)

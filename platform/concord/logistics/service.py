@@ -211,7 +211,7 @@ def record_milestone(session: Session, principal: Principal, shipment_id: uuid.U
     if data["occurred_at"] > clock.utcnow() + CLOCK_SKEW:
         raise ValidationFailed({"occurred_at": ["Cannot be in the future."]})
     if data["occurred_at"] < shipment.shipped_at - CLOCK_SKEW:
-        raise ValidationFailed({"occurred_at": [f"Cannot be before the shipment left ({shipment.shipped_at.isoformat()})."]})
+        raise ValidationFailed({"occurred_at": [f"Cannot be before the shipment left ({clock.shown(shipment.shipped_at)})."]})
     milestone = Milestone(
         shipment_id=shipment.id,
         kind=data["kind"],
@@ -259,7 +259,7 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
     if delivered_at > clock.utcnow() + CLOCK_SKEW:
         raise ValidationFailed({"delivered_at": ["Cannot be in the future."]})
     if delivered_at < shipment.shipped_at - CLOCK_SKEW:
-        raise ValidationFailed({"delivered_at": [f"Cannot be before the shipment left ({shipment.shipped_at.isoformat()})."]})
+        raise ValidationFailed({"delivered_at": [f"Cannot be before the shipment left ({clock.shown(shipment.shipped_at)})."]})
     shipment_lifecycle.enter(shipment, "prove_delivery")
     shipment.pod_receiver_name = data["receiver_name"].strip()
     shipment.pod_delivered_at = delivered_at

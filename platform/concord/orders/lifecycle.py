@@ -174,17 +174,17 @@ def not_yet(session: Session, order: PurchaseOrder, side: str, action: str) -> s
     if order.state == S.DELIVERED:
         deadline = buyer_deadline(session, order)
         if (action == "receive" or (action == "open_dispute" and side == BUYER)) and now >= deadline:
-            return f"the buyer's dispute window closed at {deadline.isoformat()}"
+            return f"the buyer's dispute window closed at {clock.shown(deadline)}"
         if action == "release":
             end = window_end(session, order, escrow.Step.ATTEST_DELIVERY)
             if end is None:
                 return "the carrier's proof of delivery is not on the ledger yet"
             if now < end:
-                return f"the buyer may confirm receipt or dispute until {end.isoformat()}"
+                return f"the buyer may confirm receipt or dispute until {clock.shown(end)}"
     if order.state == S.PARTIALLY_RECEIVED and action == "release" and side == BUYER:
         end = window_end(session, order, escrow.Step.CONFIRM_RECEIPT)
         if end is None or now < end:
-            return "the supplier may accept the receipt or dispute it first" + (f" (until {end.isoformat()})" if end else "")
+            return "the supplier may accept the receipt or dispute it first" + (f" (until {clock.shown(end)})" if end else "")
     return None
 
 

@@ -26,9 +26,13 @@ def timeline(session: Session, order: PurchaseOrder) -> list[dict[str, Any]]:
         if at is not None:
             entries.append({"at": at, "kind": kind, "summary": summary, "object_id": str(object_id) if object_id else None, "transaction": transaction})
 
-    add(order.created_at, "created", f"Order {order.number} drafted: {order.total} {order.currency}.", order.id)
+    # Each entry says what was true then: amounts come from the revision's own snapshot,
+    # never from the order as it is now.
+    add(order.created_at, "created", f"Order {order.number} drafted.", order.id)
     for revision in service.revisions(session, order):
-        add(revision.created_at, "revision", f"Revision {revision.number}: {revision.reason}.", order.id)
+        total = revision.snapshot.get("total")
+        worth = f" ({total} {revision.snapshot.get('currency', order.currency)})" if total else ""
+        add(revision.created_at, "revision", f"Revision {revision.number}: {revision.reason}{worth}.", order.id)
     for proposal in service.proposals(session, order):
         add(proposal.created_at, "change_proposal", f"The supplier proposed changes to {len(proposal.changes)} line(s).", proposal.id)
         add(proposal.decided_at, "change_proposal_decided", f"The change proposal was {proposal.state}.", proposal.id)
