@@ -187,3 +187,24 @@ def orders_by_id(order_ids) -> dict[uuid.UUID, Any]:
     """The orders behind shipments or disputes the viewer may see: what those show of them
     (number, ship-to address, amount), also to a carrier that cannot open the order itself."""
     return orders_of(db.session(), order_ids)
+
+
+_PLURALS = {"box": "boxes"}
+
+
+def measure(value: Decimal | str | None, unit_code: str | None) -> str:
+    """A quantity with its unit in words ("120 pieces", "1 pallet", "12.5 kilograms")."""
+    from concord.catalog.schemas import UNITS_OF_MEASURE
+
+    number = plain(value)
+    name = UNITS_OF_MEASURE.get(unit_code or "")
+    if not number or name is None:
+        return f"{number} {unit_code}".strip() if unit_code else number
+    if Decimal(number) != 1:
+        name = _PLURALS.get(name, name + "s")
+    return f"{number} {name}"
+
+
+def label(code: object) -> str:
+    """A state or kind as a word people read ("in_transit" is "in transit")."""
+    return str(code).replace("_", " ")

@@ -110,7 +110,7 @@ def test_order_to_payment_with_partial_shipments_milestones_proof_and_receipt(li
         },
         f"Shipment 1 of order {number} created with {carrier_name}",
     )
-    expect(page.locator("#order-state")).to_contain_text("partially_shipped")
+    expect(page.locator("#order-state")).to_contain_text("partially shipped")
     # ... and the rest, which the form offers: 4 of line 1 and 1 of line 2.
     expect(page.get_by_label("Quantity, line 1", exact=True)).to_have_value("4")
     expect(page.get_by_label("Quantity, line 2", exact=True)).to_have_value("1")
@@ -121,7 +121,7 @@ def test_order_to_payment_with_partial_shipments_milestones_proof_and_receipt(li
     )
     expect(page.locator("#order-state")).to_have_text(re.compile(r"^\s*shipped"))
     shipments = page.locator("#shipments")
-    expect(shipments.get_by_role("heading", name=re.compile("^Shipment [12] in_transit"))).to_have_count(2)
+    expect(shipments.get_by_role("heading", name=re.compile("^Shipment [12] in transit"))).to_have_count(2)
     sign_out(page)
 
     # The carrier sees both shipments, and records a milestone and the proof on each.

@@ -154,7 +154,7 @@ def test_supplier_ships_two_lots_of_one_line_with_its_carrier_partner_and_the_re
     assert fetch(app, PurchaseOrder, order.id).state == OrderState.SHIPPED
     assert "shipments" not in forms_on(rest)
     shown = text(rest)
-    assert "Shipment 1 in_transit" in shown and "Shipment 2 in_transit" in shown and "L-C" in shown
+    assert "Shipment 1 in transit" in shown and "Shipment 2 in transit" in shown and "L-C" in shown
     assert "waiting for the carrier’s proof of delivery" in shown
 
 

@@ -168,6 +168,7 @@ def index():
         filters={"show": show} if show == "unread" else {},
         seen_at=clock.utcnow().isoformat(),
         is_admin=me.user.role == Role.ADMIN,
+        event_names=dict(EVENT_CHOICES),
     )
 
 

@@ -519,7 +519,7 @@ def decide_change(
             line.amount = line_value(line.quantity, line.unit_price)
         order.total = sum((line.amount for line in order.lines), Decimal("0.00"))
         proposal.state = ProposalState.ACCEPTED
-        _new_revision(session, order, principal, f"change proposal {proposal.id} accepted")
+        _new_revision(session, order, principal, "the supplier's change proposal accepted")
     else:
         proposal.state = ProposalState.DECLINED
     audit_step(session, principal, order, action, order.state, proposal_id=str(proposal.id), reason=proposal.decision_reason)

@@ -10,12 +10,14 @@ from concord.disputes import service as disputes
 from concord.ledger import service as ledger
 from concord.logistics import service as logistics
 from concord.orders import service as orders
-from concord.portal import money_text, plain, principal
+from concord.portal import label, measure, money_text, plain, principal
 from concord.tenancy import service as tenancy
 
 web = Blueprint("web", __name__)
 web.add_app_template_filter(plain, "plain")
 web.add_app_template_filter(money_text, "amount")
+web.add_app_template_filter(measure, "measure")
+web.add_app_template_filter(label, "label")
 
 # What each capability's dashboard shows; a panel with nothing in it says what will appear.
 CAPABILITY_PANELS = {
