@@ -7,6 +7,8 @@ INSTALLED := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 # The pinned npm solc (through contracts/solc-shim) and the hardhat node the ledger tests use.
 NODE_DEPS := contracts/node_modules/.package-lock.json
+# The portal's browser libraries (htmx), served from frontend/node_modules at pinned versions.
+FRONTEND_DEPS := frontend/node_modules/.package-lock.json
 CHROMIUM ?= /usr/bin/chromium
 # pytest-xdist workers for `make test` (`TEST_WORKERS=0` runs in one process). Each worker has
 # its own database (SQLite file or PostgreSQL schema), embedded chain, hardhat node and
@@ -16,14 +18,14 @@ TEST_WORKERS ?= auto
 
 .PHONY: run test test-postgres lint setup browser bench clean
 
-run: $(INSTALLED)
+run: $(INSTALLED) $(FRONTEND_DEPS)
 	$(BIN)/concord run
 
-test: $(INSTALLED_DEV) $(NODE_DEPS) browser
+test: $(INSTALLED_DEV) $(NODE_DEPS) $(FRONTEND_DEPS) browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The same suite against PostgreSQL (a fresh schema per run); CI runs it after `make test`.
-test-postgres: $(INSTALLED_DEV) $(NODE_DEPS) browser
+test-postgres: $(INSTALLED_DEV) $(NODE_DEPS) $(FRONTEND_DEPS) browser
 	CONCORD_TEST_DATABASE_URL=$${CONCORD_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Lint, format and type checks with zero findings (CI runs them before the tests).
@@ -51,6 +53,9 @@ $(INSTALLED_DEV): $(INSTALLED) pyproject.toml requirements.lock
 $(NODE_DEPS): contracts/package.json contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund --loglevel=error
 
+$(FRONTEND_DEPS): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
 # Browser tests drive Debian's Chromium (test tools may not download browsers here).
 browser:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
@@ -65,4 +70,4 @@ bench: $(INSTALLED_DEV) $(NODE_DEPS)
 	$(BIN)/python bench/orders.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules
+	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules frontend/node_modules

@@ -96,3 +96,8 @@ def register_blueprints(app: Flask) -> None:
     @app.route("/api/docs/assets/<path:filename>")
     def swagger_assets(filename: str):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    @app.route("/static/vendor/htmx.min.js")
+    def htmx_script():
+        # npm's copy, at the version frontend/package-lock.json pins (`make` installs it).
+        return send_from_directory(FRONTEND / "node_modules" / "htmx.org" / "dist", "htmx.min.js", max_age=3600)

@@ -241,6 +241,10 @@ def _detail(order: PurchaseOrder, *, active: str | None = None, errors: dict | N
     proposals = service.proposals(session, order)
     escrow = ledger_escrow.settlement(session, order) if order.state != OrderState.DRAFT else None
     forms = [a for a in allowed if a in ACTION_FORMS] if writer else []
+    if request.headers.get("HX-Request") and escrow is not None and not escrow.pending_steps and escrow.state != "pending":
+        # The page's live escrow section asked, and nothing is on its way any more: the
+        # whole page loads again, so its actions follow the chain.
+        return "", 200, {"HX-Refresh": "true"}
     return render_template(
         "orders/detail.html",
         order=order,
