@@ -226,6 +226,19 @@ def test_an_acknowledgement_beyond_the_ordered_quantity_is_refused_on_its_line(a
     assert fetch(app, order.id).state == OrderState.ISSUED
 
 
+def test_every_mistake_of_an_acknowledgement_is_reported_in_one_pass(app, world, signed_in, session, funded):
+    """Over the ordered quantity, negative and empty at once: three messages, not two now and
+    the third on the next try (issue 9, section 2, finding 2)."""
+    order = issued(app, session, world, lines=((Decimal("10"), Decimal("1")), (Decimal("4"), Decimal("1")), (Decimal("2"), Decimal("1"))))
+    supplier = signed_in(world.supplier)
+    form = acknowledgement(order, **{"ack-1-confirmed_quantity": "11", "ack-2-confirmed_quantity": "-1", "ack-3-confirmed_quantity": ""})
+    response = supplier.post(f"/orders/{order.id}/acknowledge", form)
+    assert response.status_code == 422
+    assert field_error(response, "ack-1-confirmed_quantity") == ["At most the ordered 10.000."]
+    assert field_error(response, "ack-2-confirmed_quantity") and field_error(response, "ack-3-confirmed_quantity")
+    assert fetch(app, order.id).state == OrderState.ISSUED
+
+
 def test_an_acknowledgement_the_buyers_balance_cannot_cover_is_a_409_with_the_form_kept(app, world, signed_in, session, funded):
     order = issued(app, session, world, lines=((Decimal("1000"), Decimal("50.01")),))  # 50,010.00 > 50,000
     supplier = signed_in(world.supplier)

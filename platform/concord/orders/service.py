@@ -317,6 +317,23 @@ def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> Purcha
     return order
 
 
+def over_ordered(order: PurchaseOrder, answers: list[dict[str, Any]]) -> dict[int, dict[str, list[str]]]:
+    """The answers (by position) confirming more than the line ordered. Answers whose line or
+    quantity is not readable yet are passed over, so that a form with other mistakes can
+    still be told about this one in the same pass."""
+    ordered = {line.line_no: line.quantity for line in order.lines}
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, answer in enumerate(answers):
+        try:
+            quantity = Decimal(str(answer.get("confirmed_quantity", "")).strip())
+        except ArithmeticError:
+            continue
+        limit = ordered.get(answer.get("line_no"))  # type: ignore[arg-type]
+        if limit is not None and quantity.is_finite() and quantity > limit:
+            errors[index] = {"confirmed_quantity": [f"At most the ordered {limit}."]}
+    return errors
+
+
 def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, answers: list[dict[str, Any]]) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     check(session, order, principal, "acknowledge")
@@ -332,11 +349,7 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     if missing or unknown:
         errors["lines"] = [f"Answer every line of the order exactly once (missing: {missing or 'none'}, unknown: {unknown or 'none'})."]
     else:
-        line_errors = {}
-        for index, answer in enumerate(answers):
-            line = next(line for line in order.lines if line.line_no == answer["line_no"])
-            if answer["confirmed_quantity"] > line.quantity:
-                line_errors[index] = {"confirmed_quantity": [f"At most the ordered {line.quantity}."]}
+        line_errors = over_ordered(order, answers)
         if line_errors:
             errors["lines"] = line_errors
         elif all(answer["confirmed_quantity"] == 0 for answer in answers):

@@ -365,6 +365,10 @@ def acknowledge(order_id: uuid.UUID):
     answers = [{"line_no": line_no, **given.get(line_no, {})} for line_no in line_nos]
     loaded, errors = load(schemas.AcknowledgementSchema(), {"lines": answers})
     status = 422
+    if errors:  # every mistake in one pass: also the lines confirmed beyond what was ordered
+        for index, fields in service.over_ordered(order, answers).items():
+            for field, messages in fields.items():
+                errors.setdefault(f"lines.{index}.{field}", messages)
     if loaded:
         acknowledged, errors, status = attempt_with_status(service.acknowledge, db.session(), principal(), order.id, loaded["lines"])
         if acknowledged:
