@@ -237,6 +237,14 @@ def test_every_mistake_of_an_acknowledgement_is_reported_in_one_pass(app, world,
     assert field_error(response, "ack-1-confirmed_quantity") == ["At most the ordered 10.000."]
     assert field_error(response, "ack-2-confirmed_quantity") and field_error(response, "ack-3-confirmed_quantity")
     assert fetch(app, order.id).state == OrderState.ISSUED
+    # ... listed together at the top of the form, each linking to its field, focused on arrival.
+    summary = re.search(
+        r'<div class="error-summary" role="alert" tabindex="-1" id="acknowledge-errors" autofocus>(.*?)</div>', response.get_data(as_text=True), re.S
+    )
+    assert summary, "no error summary"
+    links = re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary.group(1))
+    assert [field for field, _ in links] == ["ack-1-confirmed_quantity", "ack-2-confirmed_quantity", "ack-3-confirmed_quantity"]
+    assert links[0][1] == "Line 1, confirmed quantity: At most the ordered 10.000."
 
 
 def test_an_acknowledgement_the_buyers_balance_cannot_cover_is_a_409_with_the_form_kept(app, world, signed_in, session, funded):
