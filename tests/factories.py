@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from concord.auth import service as auth_service
 from concord.policy import Principal
 from concord.tenancy import service as tenancy
+from concord.tenancy import users
 from concord.tenancy.models import Organization, Relation, Role, User
 from sqlalchemy.orm import Session
 
@@ -93,8 +94,8 @@ def member(session: Session, operator_member: Member | None, *capabilities: str,
 
 
 def add_user(session: Session, owner: Member, role: Role) -> tuple[User, str]:
-    invitation, raw = tenancy.invite_user(session, owner.principal, email=f"{role}{next(_counter)}@example.test", role=role)
-    user = tenancy.accept_invitation(session, token=raw, full_name=f"{role.title()} User", password=PASSWORD)
+    invitation, raw = users.invite_user(session, owner.principal, email=f"{role}{next(_counter)}@example.test", role=role)
+    user = users.accept_invitation(session, token=raw, full_name=f"{role.title()} User", password=PASSWORD)
     session.refresh(user)
     token = token_for(session, user)
     owner.users[str(role)] = (user, token)

@@ -14,6 +14,7 @@ import uuid
 import pytest
 from concord.auth.models import ApiToken
 from concord.tenancy import service as tenancy
+from concord.tenancy import users
 from concord.tenancy.models import Invitation, PartnershipStatus, Role, User
 
 from tests import factories
@@ -254,7 +255,7 @@ def test_a_good_password_change_is_204_and_the_old_password_stops_working(app, a
 
 def test_accepting_an_invitation_with_a_weak_password_creates_no_user(app, api, arrange, consortium):
     with app.test_request_context():
-        invitation, raw = tenancy.invite_user(arrange, consortium.buyer.principal, email="weak@example.test", role=Role.MEMBER)
+        invitation, raw = users.invite_user(arrange, consortium.buyer.principal, email="weak@example.test", role=Role.MEMBER)
     arrange.commit()
     before = row_counts(app)
     response = api.post("/api/v1/invitations/accept", json={"token": raw, "full_name": "Wea K", "password": "qwertyuiop"})

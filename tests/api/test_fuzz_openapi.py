@@ -30,6 +30,7 @@ from concord.notifications import service as notifications
 from concord.notifications.models import Notification
 from concord.orders import service as orders
 from concord.tenancy import service as tenancy
+from concord.tenancy import users
 from concord.tenancy.models import Relation, Role
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -104,7 +105,7 @@ def fuzz_target(app, session):
     viewer, viewer_token = factories.add_user(session, buyer, Role.VIEWER)
     requested = factories.partner(session, Relation.BUYER_SUPPLIER, buyer, supplier, accept=False)
     active = factories.partner(session, Relation.SHIPPER_CARRIER, supplier, carrier)
-    invitation, invitation_token = tenancy.invite_user(session, buyer.principal, email="fuzz-invitee@example.test", role=Role.MEMBER)
+    invitation, invitation_token = users.invite_user(session, buyer.principal, email="fuzz-invitee@example.test", role=Role.MEMBER)
     import sqlalchemy as sa
     from concord.audit.models import AuditEntry
     from concord.auth.models import ApiToken

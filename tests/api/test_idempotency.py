@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from concord import clock
 from concord.idempotency import IdempotencyRecord
-from concord.tenancy import service as tenancy
+from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, User
 
 from tests.api.helpers import assert_problem, login, registration, row_counts, select_all
@@ -111,17 +111,17 @@ def test_a_refused_request_is_replayed_as_refused(app, api):
 
 def test_a_server_error_releases_the_key_so_the_retry_runs(app, api, consortium, monkeypatch):
     headers = {**consortium.buyer.headers, KEY: "flaky"}
-    real_invite = tenancy.invite_user
+    real_invite = users.invite_user
 
     def crash(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(tenancy, "invite_user", crash)
+    monkeypatch.setattr(users, "invite_user", crash)
     failed = api.post("/api/v1/invitations", json={"email": "dora@example.test"}, headers=headers)
     assert_problem(failed, 500, detail="Something went wrong on our side; it has been logged.")
     assert "database went away" not in failed.get_data(as_text=True)
     assert records(app) == [] and invitations_of(app, consortium.buyer.org.id) == []
-    monkeypatch.setattr(tenancy, "invite_user", real_invite)
+    monkeypatch.setattr(users, "invite_user", real_invite)
     retry = api.post("/api/v1/invitations", json={"email": "dora@example.test"}, headers=headers)
     assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
     assert len(invitations_of(app, consortium.buyer.org.id)) == 1
@@ -169,7 +169,7 @@ def test_a_second_request_with_the_key_waits_for_the_first_and_gets_its_answer(a
     """Two requests with one key at once: one does the work, the other waits for it and
     answers the same, whatever the database."""
     inside, release = threading.Event(), threading.Event()
-    real_invite = tenancy.invite_user
+    real_invite = users.invite_user
 
     def slow_invite(*args, **kwargs):
         result = real_invite(*args, **kwargs)
@@ -177,7 +177,7 @@ def test_a_second_request_with_the_key_waits_for_the_first_and_gets_its_answer(a
         release.wait(10)
         return result
 
-    monkeypatch.setattr(tenancy, "invite_user", slow_invite)
+    monkeypatch.setattr(users, "invite_user", slow_invite)
     headers = {**consortium.buyer.headers, KEY: "twice-at-once"}
     answers: dict[str, object] = {}
 

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from concord.audit.models import AuditEntry
 from concord.tenancy import service as tenancy
+from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
 
 from tests import factories
@@ -235,9 +236,9 @@ def test_every_partnership_action_a_side_may_not_take_is_409_with_that_sides_all
 def test_revoking_an_accepted_invitation_and_disabling_a_disabled_user_are_409(app, api, arrange, consortium):
     owner = consortium.buyer
     with app.test_request_context():
-        invitation, raw = tenancy.invite_user(arrange, owner.principal, email="joiner@example.test", role=Role.MEMBER)
-        joiner = tenancy.accept_invitation(arrange, token=raw, full_name="Jo Iner", password=factories.PASSWORD)
-        tenancy.set_user_status(arrange, owner.principal, joiner.id, "disable")
+        invitation, raw = users.invite_user(arrange, owner.principal, email="joiner@example.test", role=Role.MEMBER)
+        joiner = users.accept_invitation(arrange, token=raw, full_name="Jo Iner", password=factories.PASSWORD)
+        users.set_user_status(arrange, owner.principal, joiner.id, "disable")
     arrange.commit()
     before, head = row_counts(app), audit_head(app)
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from concord.audit.models import AuditEntry
 from concord.pagination import MAX_LIMIT
-from concord.tenancy import service as tenancy
+from concord.tenancy import users
 from concord.tenancy.models import Invitation, Role
 
 from tests.api.helpers import assert_problem, row_counts, select_all
@@ -44,7 +44,7 @@ def forge(values) -> str:
 def invite_many(app, arrange, member, count: int, prefix: str) -> None:
     with app.test_request_context():
         for n in range(count):
-            tenancy.invite_user(arrange, member.principal, email=f"{prefix}{n}@example.test", role=Role.VIEWER)
+            users.invite_user(arrange, member.principal, email=f"{prefix}{n}@example.test", role=Role.VIEWER)
     arrange.commit()
 
 
@@ -108,8 +108,8 @@ def test_users_are_paged_newest_first_and_a_full_last_page_ends_the_walk(app, ap
     with app.test_request_context():
         for n in range(5):
             frozen_clock.advance(seconds=1)
-            invitation, raw = tenancy.invite_user(arrange, owner.principal, email=f"user{n}@example.test", role=Role.MEMBER)
-            tenancy.accept_invitation(arrange, token=raw, full_name=f"User {n}", password="Amber-Falcon-Ridge-3")
+            invitation, raw = users.invite_user(arrange, owner.principal, email=f"user{n}@example.test", role=Role.MEMBER)
+            users.accept_invitation(arrange, token=raw, full_name=f"User {n}", password="Amber-Falcon-Ridge-3")
     arrange.commit()
     pages = walk(api, "/api/v1/users", owner.headers, limit=3)
     assert [len(p) for p in pages] == [3, 3]

@@ -25,6 +25,7 @@ from concord.notifications.models import Notification, WebhookDelivery, WebhookS
 from concord.orders import service as orders
 from concord.orders.models import ChangeProposal, OrderLine, PurchaseOrder
 from concord.tenancy import service as tenancy
+from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import AnyConverter, UUIDConverter
@@ -130,7 +131,7 @@ def _build_scene(session, world) -> Scene:
     owner, attacker = world.supplier, world.buyer  # the buyer is the supplier's partner, yet no partner of its users or tokens
     member, member_token = factories.add_user(session, owner, Role.MEMBER)
     viewer, viewer_token = factories.add_user(session, owner, Role.VIEWER)
-    invitation, _ = tenancy.invite_user(session, owner.principal, email="newcomer@example.test", role=Role.MEMBER)
+    invitation, _ = users.invite_user(session, owner.principal, email="newcomer@example.test", role=Role.MEMBER)
     active = (
         session.execute(
             sa.select(Partnership).where(

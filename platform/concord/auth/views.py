@@ -18,6 +18,7 @@ from concord.errors import DomainError, TooManyRequests
 from concord.portal import attempt, form_data, load, principal
 from concord.tenancy import schemas as tenancy_schemas
 from concord.tenancy import service as tenancy
+from concord.tenancy import users
 from concord.tenancy.models import Capability
 
 auth_portal = Blueprint("auth_portal", __name__)
@@ -95,12 +96,12 @@ def register() -> ResponseReturnValue:
 
 @auth_portal.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> ResponseReturnValue:
-    invitation = tenancy.find_invitation(db.session(), token)
+    invitation = users.find_invitation(db.session(), token)
     errors: dict = {}
     if request.method == "POST":
         loaded, errors = load(tenancy_schemas.InvitationAcceptSchema(), {"token": token, **form_data("full_name", "password")})
         if loaded:
-            user, errors = attempt(tenancy.accept_invitation, db.session(), token=token, full_name=loaded["full_name"], password=loaded["password"])
+            user, errors = attempt(users.accept_invitation, db.session(), token=token, full_name=loaded["full_name"], password=loaded["password"])
             if user:
                 flash("Welcome to Concord. Sign in with your new password.", "success")
                 return redirect(url_for("auth_portal.login"))

@@ -11,6 +11,7 @@ from concord import db, links, policy
 from concord.api_common import PageArgsSchema, page_of, page_response, public
 from concord.auth.web import current_principal
 from concord.tenancy import schemas, service
+from concord.tenancy import users as members
 from concord.tenancy.models import Invitation, Organization, Partnership, User
 
 registrations = Blueprint("registrations", __name__, url_prefix="/api/v1/registrations", description="Apply to join the consortium.")
@@ -114,7 +115,7 @@ class Users(MethodView):
     @users.arguments(PageArgsSchema, location="query")
     @users.response(200, page_of(schemas.UserSchema))
     def get(self, args):
-        return page_response(service.users_query(current_principal()), [User.created_at, User.id], args)
+        return page_response(members.users_query(current_principal()), [User.created_at, User.id], args)
 
 
 @users.route("/<uuid:user_id>")
@@ -127,7 +128,7 @@ class UserItem(MethodView):
     @users.response(200, schemas.UserSchema)
     def patch(self, data, user_id: uuid.UUID):
         """Change a user's role (admins)."""
-        return service.change_role(db.session(), current_principal(), user_id, data["role"])
+        return members.change_role(db.session(), current_principal(), user_id, data["role"])
 
 
 @users.route("/<uuid:user_id>/disable")
@@ -135,14 +136,14 @@ class UserDisable(MethodView):
     @users.response(200, schemas.UserSchema)
     def post(self, user_id: uuid.UUID):
         """Disable a user: their sessions end and their tokens stop working (admins)."""
-        return service.set_user_status(db.session(), current_principal(), user_id, "disable")
+        return members.set_user_status(db.session(), current_principal(), user_id, "disable")
 
 
 @users.route("/<uuid:user_id>/enable")
 class UserEnable(MethodView):
     @users.response(200, schemas.UserSchema)
     def post(self, user_id: uuid.UUID):
-        return service.set_user_status(db.session(), current_principal(), user_id, "enable")
+        return members.set_user_status(db.session(), current_principal(), user_id, "enable")
 
 
 def invitation_view(invitation: Invitation, raw_token: str | None = None) -> dict:
@@ -166,7 +167,7 @@ class Invitations(MethodView):
     @invitations.arguments(PageArgsSchema, location="query")
     @invitations.response(200, page_of(schemas.InvitationSchema))
     def get(self, args):
-        query = service.invitations_query(current_principal())
+        query = members.invitations_query(current_principal())
         return page_response(query, [Invitation.created_at, Invitation.id], args, transform=invitation_view)
 
     @invitations.arguments(schemas.InvitationInputSchema)
@@ -174,7 +175,7 @@ class Invitations(MethodView):
     def post(self, data):
         """Invite a person by email (admins). The response carries the one-time link to send them."""
         links.public_base()  # refuse before writing when no link can be made
-        invitation, raw = service.invite_user(db.session(), current_principal(), email=data["email"], role=data["role"])
+        invitation, raw = members.invite_user(db.session(), current_principal(), email=data["email"], role=data["role"])
         return invitation_view(invitation, raw)
 
 
@@ -189,7 +190,7 @@ class InvitationItem(MethodView):
 class InvitationRevoke(MethodView):
     @invitations.response(200, schemas.InvitationSchema)
     def post(self, invitation_id: uuid.UUID):
-        return invitation_view(service.revoke_invitation(db.session(), current_principal(), invitation_id))
+        return invitation_view(members.revoke_invitation(db.session(), current_principal(), invitation_id))
 
 
 @invitations.route("/accept")
@@ -199,7 +200,7 @@ class InvitationAccept(MethodView):
     @invitations.response(201, schemas.UserSchema)
     def post(self, data):
         """Accept an invitation with its token: creates the user account."""
-        return service.accept_invitation(db.session(), token=data["token"], full_name=data["full_name"], password=data["password"])
+        return members.accept_invitation(db.session(), token=data["token"], full_name=data["full_name"], password=data["password"])
 
 
 # --- partnerships ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from concord.errors import Forbidden
 from concord.pagination import paginate
 from concord.portal import attempt, form_data, load, principal
 from concord.tenancy import schemas, service
+from concord.tenancy import users as members
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, Relation, Role, User
 
 admin = Blueprint("admin", __name__)
@@ -34,15 +35,15 @@ def users() -> ResponseReturnValue:
         loaded, errors = load(schemas.InvitationInputSchema(), form_data("email", "role"))
         if loaded:
             links.public_base()  # refuse before writing when no link can be made
-            result, errors = attempt(service.invite_user, db.session(), me, email=loaded["email"], role=loaded["role"])
+            result, errors = attempt(members.invite_user, db.session(), me, email=loaded["email"], role=loaded["role"])
             if result:
                 invitation, raw = result
                 invite_link = links.public_url("auth_portal.accept_invitation", token=raw)
                 flash(f"Invitation created for {invitation.email}. Send them the link below; it is shown only once.", "success")
         if errors:
             status = 422
-    rows, next_cursor = _page(service.users_query(me), [User.created_at, User.id])
-    invitations = db.session().execute(service.invitations_query(me).order_by(Invitation.created_at.desc()).limit(50)).scalars().all()
+    rows, next_cursor = _page(members.users_query(me), [User.created_at, User.id])
+    invitations = db.session().execute(members.invitations_query(me).order_by(Invitation.created_at.desc()).limit(50)).scalars().all()
     return render_template(
         "users.html",
         users=rows,
@@ -62,7 +63,7 @@ def change_role(user_id: uuid.UUID) -> ResponseReturnValue:
     if not loaded:
         flash("Choose a valid role.", "error")
     else:
-        user, _ = attempt(service.change_role, db.session(), principal(), user_id, loaded["role"])
+        user, _ = attempt(members.change_role, db.session(), principal(), user_id, loaded["role"])
         if user:
             flash(f"{user.full_name} is now {user.role}.", "success")
     return redirect(url_for("admin.users"))
@@ -71,7 +72,7 @@ def change_role(user_id: uuid.UUID) -> ResponseReturnValue:
 @admin.route("/organization/users/<uuid:user_id>/<any(disable, enable):action>", methods=["POST"])
 @login_required
 def set_user_status(user_id: uuid.UUID, action: str) -> ResponseReturnValue:
-    user, _ = attempt(service.set_user_status, db.session(), principal(), user_id, action)
+    user, _ = attempt(members.set_user_status, db.session(), principal(), user_id, action)
     if user:
         flash(f"{user.full_name} is now {user.status}.", "success")
     return redirect(url_for("admin.users"))
@@ -80,7 +81,7 @@ def set_user_status(user_id: uuid.UUID, action: str) -> ResponseReturnValue:
 @admin.route("/organization/invitations/<uuid:invitation_id>/revoke", methods=["POST"])
 @login_required
 def revoke_invitation(invitation_id: uuid.UUID) -> ResponseReturnValue:
-    invitation, _ = attempt(service.revoke_invitation, db.session(), principal(), invitation_id)
+    invitation, _ = attempt(members.revoke_invitation, db.session(), principal(), invitation_id)
     if invitation:
         flash(f"Invitation for {invitation.email} revoked.", "success")
     return redirect(url_for("admin.users"))
