@@ -10,7 +10,7 @@ from typing import Any
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from concord import api_common, bootstrap, errors, idempotency, system_api
+from concord import api_common, bootstrap, errors, files, idempotency, system_api
 from concord.audit import api as audit_api
 from concord.audit import views as audit_views
 from concord.auth import api as auth_api
@@ -60,10 +60,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+#: The endpoints that take files (a dispute's evidence), through the API and the portal.
+UPLOAD_ENDPOINTS = frozenset({"disputes.DisputeEvidenceList", "disputes_portal.add_evidence"})
+
+
 def register_extensions(app: Flask) -> None:
     Database(app.config["SQLALCHEMY_DATABASE_URL"]).init_app(app)
     auth_web.register(app)
     api_common.register(app)
+    files.register(app, UPLOAD_ENDPOINTS)  # before idempotency, which reads the body
     idempotency.register(app)
     csrf.init_app(app)
     api = ConcordApi()

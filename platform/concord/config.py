@@ -58,6 +58,9 @@ class Config:
     API_TOKEN_MAX_DAYS: int = 365
     INVITATION_DAYS: int = 7
     IDEMPOTENCY_HOURS: int = 24
+    # A dispute's evidence: the largest file accepted, and how many files one dispute may hold.
+    EVIDENCE_MAX_BYTES: int = 10 * 1024 * 1024
+    EVIDENCE_MAX_FILES: int = 50
     API_TITLE: str = "Concord API"
     API_VERSION: str = "v1"
     OPENAPI_VERSION: str = "3.0.3"

@@ -4,10 +4,11 @@ from concord.audit.models import AuditEntry  # noqa: F401
 from concord.auth.models import ApiToken, UserSession  # noqa: F401
 from concord.catalog.models import Location, Product  # noqa: F401
 from concord.db import Base
+from concord.files import StoredFile  # noqa: F401
 from concord.idempotency import IdempotencyRecord  # noqa: F401
 from concord.ledger.models import OrganizationKey  # noqa: F401
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription  # noqa: F401
-from concord.orders.models import ChangeProposal, Dispute, Milestone, OrderRevision, PurchaseOrder, Receipt, Shipment  # noqa: F401
+from concord.orders.models import ChangeProposal, Dispute, DisputeEvidence, Milestone, OrderRevision, PurchaseOrder, Receipt, Shipment  # noqa: F401
 from concord.tenancy.models import Invitation, Organization, Partnership, User  # noqa: F401
 
 metadata = Base.metadata

@@ -21,7 +21,7 @@ from concord.auth.models import ApiToken
 from concord.catalog.models import Location, Product
 from concord.errors import Forbidden, NotFound
 from concord.ledger.models import ChainIntent
-from concord.orders.models import ChangeProposal, Dispute, OrderState, PurchaseOrder, Shipment
+from concord.orders.models import ChangeProposal, Dispute, DisputeEvidence, OrderState, PurchaseOrder, Shipment
 from concord.tenancy.models import (
     Invitation,
     Organization,
@@ -104,7 +104,15 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
     ChangeProposal: lambda p: ChangeProposal.order_id.in_(sa.select(PurchaseOrder.id).where(_VISIBILITY[PurchaseOrder](p))),
     # A carrier sees the shipments assigned to it, and nothing else of the order.
     Shipment: lambda p: sa.or_(Shipment.buyer_org_id == p.org.id, Shipment.supplier_org_id == p.org.id, Shipment.carrier_org_id == p.org.id),
-    Dispute: lambda p: sa.or_(Dispute.buyer_org_id == p.org.id, Dispute.supplier_org_id == p.org.id, Dispute.arbiter_org_id == p.org.id),
+    # The carrier of a shipment of the order reads the dispute's case (without its money)
+    # and adds evidence to it.
+    Dispute: lambda p: sa.or_(
+        Dispute.buyer_org_id == p.org.id,
+        Dispute.supplier_org_id == p.org.id,
+        Dispute.arbiter_org_id == p.org.id,
+        Dispute.order_id.in_(sa.select(Shipment.order_id).where(Shipment.carrier_org_id == p.org.id)),
+    ),
+    DisputeEvidence: lambda p: DisputeEvidence.dispute_id.in_(sa.select(Dispute.id).where(_VISIBILITY[Dispute](p))),
     # A refused probe of another organization's object is the operator's to see: shown to
     # the prober, it would tell a real id (which leaves an entry) from a made-up one.
     AuditEntry: lambda p: (

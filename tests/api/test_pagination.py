@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from concord.audit.models import AuditEntry
 from concord.pagination import MAX_LIMIT
 from concord.tenancy import users
-from concord.tenancy.models import Invitation, Role
+from concord.tenancy.models import Invitation, Relation, Role
 
+from tests import factories, orders_factory
 from tests.api.helpers import assert_problem, row_counts, select_all
 
 BAD_CURSOR = {"cursor": ["Not a cursor this API issued."]}
@@ -142,12 +143,15 @@ def list_operations(client, path_ids: dict[str, str] | None = None) -> list[str]
 
 @pytest.fixture
 def path_ids(app, arrange, consortium) -> dict[str, str]:
-    """The operator's own objects, for the lists under a path parameter."""
+    """The operator's own objects, for the lists under a path parameter (a dispute it arbitrates)."""
     from concord.notifications import service as notifications
 
     with app.test_request_context():
         webhook, _secret = notifications.create_subscription(arrange, consortium.operator.principal, {"url": "https://erp.example.com/ops", "events": ["*"]})
-    return {"webhook_id": str(webhook.id), "user_id": str(consortium.operator.admin.id)}
+        factories.partner(arrange, Relation.BUYER_SUPPLIER, consortium.buyer, consortium.supplier)
+        _shipment, dispute = orders_factory.shipped_and_disputed(arrange, consortium.buyer, consortium.supplier, consortium.supplier, consortium.operator)
+    arrange.commit()
+    return {"webhook_id": str(webhook.id), "user_id": str(consortium.operator.admin.id), "dispute_id": str(dispute.id)}
 
 
 def test_every_foundation_list_endpoint_pages(api):

@@ -31,18 +31,6 @@ def now_iso(**delta) -> str:
     return (clock.utcnow() + timedelta(**delta)).isoformat()
 
 
-@pytest.fixture
-def order(app, client, session, world, chain_worker):
-    """An order the supplier confirmed in full, its escrow funded on chain."""
-    with app.test_request_context():
-        issued = orders_factory.issued_order(session, world.buyer, world.supplier)
-    session.commit()
-    body = {"lines": [{"line_no": n, "confirmed_quantity": q, "confirmed_date": date.today().isoformat()} for n, q in ((1, "10"), (2, "4"))]}
-    assert client.post(f"/api/v1/orders/{issued.id}/acknowledge", json=body, headers=world.supplier.headers).status_code == 200
-    settle(app, chain_worker)
-    return str(issued.id)
-
-
 def ship(client, world, oid, lines, carrier=None):
     body = {"carrier_id": str((carrier or world.carrier).org.id), "tracking_number": "TRK-1", "shipped_at": now_iso(hours=-2), "lines": lines}
     return client.post(f"/api/v1/orders/{oid}/shipments", json=body, headers=world.supplier.headers)

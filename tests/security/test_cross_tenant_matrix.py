@@ -14,16 +14,18 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from concord import files
 from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
 from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
 from concord.db import database
+from concord.disputes import service as disputes
 from concord.ledger import outbox
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
 from concord.orders import service as orders
-from concord.orders.models import ChangeProposal, OrderLine, PurchaseOrder
+from concord.orders.models import ChangeProposal, Dispute, DisputeEvidence, OrderLine, PurchaseOrder
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
@@ -51,6 +53,7 @@ TARGET_ARGUMENTS = frozenset(
         "proposal_id",
         "shipment_id",
         "dispute_id",
+        "evidence_id",
         "webhook_id",
         "notification_id",
     }
@@ -72,6 +75,7 @@ API_BODIES: dict[tuple[str, str], dict] = {
     ("shipments.ShipmentMilestones", "POST"): {"kind": "departed", "occurred_at": "2026-01-05T10:00:00+00:00", "location": "Nowhere"},
     ("shipments.ShipmentProofOfDelivery", "POST"): {"receiver_name": "Mallory", "delivered_at": "2026-01-05T10:00:00+00:00"},
     ("disputes.DisputeResolve", "POST"): {"payee_amount": "1.00", "resolution": "cross-tenant attempt"},
+    ("disputes.DisputeEvidenceList", "POST"): {"comment": "cross-tenant attempt"},
     ("products.ProductItem", "PATCH"): {"name": "Taken Over", "active": False},
     ("locations.LocationItem", "PATCH"): {"name": "Taken Over", "active": False},
     ("webhooks.WebhookItem", "PATCH"): {"active": False, "events": ["*"]},
@@ -95,6 +99,7 @@ PORTAL_FORMS: dict[str, dict] = {
     "shipments_portal.record_milestone": {"kind": "departed", "occurred_at": "2026-01-05T10:00", "occurred_at_offset": "+00:00", "location": "Nowhere"},
     "shipments_portal.prove_delivery": {"receiver_name": "Mallory", "delivered_at": "2026-01-05T10:00", "delivered_at_offset": "+01:00"},
     "disputes_portal.resolve": {"payee_amount": "1.00", "resolution": "cross-tenant attempt"},
+    "disputes_portal.add_evidence": {"comment": "cross-tenant attempt"},
     "notifications_portal.mark_read": {"show": "unread"},
     "notifications_portal.set_active": {"back": "list"},
     "notifications_portal.send_test": {"back": "list"},
@@ -182,6 +187,7 @@ def _build_scene(session, world) -> Scene:
     order = orders_factory.issued_order(session, world.buyer2, owner)
     proposal = orders.propose_change(session, owner.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("5")}]})
     shipment, dispute = orders_factory.shipped_and_disputed(session, world.buyer2, owner, world.carrier, world.operator)
+    evidence = disputes.add_evidence(session, owner.principal, dispute.id, "A's delivery note", files.Upload("note.txt", b"Delivered in full", "text/plain"))
     webhook, _secret = notifications.create_subscription(session, owner.principal, {"url": "https://erp.example.com/a", "events": ["*"]})
     notice_about = uuid.uuid4()
     notifications.notify(session, "order.issued", org_ids=[owner.org.id], object_type="purchase_order", object_id=notice_about, summary="For A only")
@@ -204,6 +210,7 @@ def _build_scene(session, world) -> Scene:
         "proposal_id": [("A's change proposal", proposal.id)],
         "shipment_id": [("A's shipment", shipment.id)],
         "dispute_id": [("a dispute on an order A supplies", dispute.id)],
+        "evidence_id": [("A's evidence on that dispute", evidence.id)],
         "webhook_id": [("A's webhook", webhook.id)],
         "notification_id": [("A's notification", notification.id)],
     }
@@ -309,12 +316,15 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             PurchaseOrder,
             OrderLine,
             ChangeProposal,
+            Dispute,
+            DisputeEvidence,
+            files.StoredFile,
             WebhookSubscription,
             WebhookDelivery,
             Notification,
         ):
             table = model.__table__
-            out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(table.c.id))]
+            out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]
         tokens = ApiToken.__table__
         attacker_users = sa.select(User.id).where(User.organization_id == excluded_org_id)
         out["api_tokens"] = [tuple(row) for row in s.execute(sa.select(tokens).where(tokens.c.user_id.not_in(attacker_users)).order_by(tokens.c.id))]

@@ -78,6 +78,7 @@ class Action(StrEnum):
     RELEASE_REQUESTED = "order:release_requested"
     DISPUTE_OPENED = "dispute:opened"
     DISPUTE_RESOLVED = "dispute:resolved"
+    DISPUTE_EVIDENCE_ADDED = "dispute:evidence_added"
     TOKENS_MINTED = "ledger:tokens_minted"
     LEDGER_TX_CONFIRMED = "ledger:transaction_confirmed"
     LEDGER_TX_FAILED = "ledger:transaction_failed"

@@ -51,6 +51,7 @@ EVENT_CHOICES = (
     ("escrow.release_requested", "An escrow is being released"),
     ("escrow.released", "An order closed and its escrow paid out"),
     ("dispute.opened", "A dispute was opened"),
+    ("dispute.evidence_added", "Evidence was added to a dispute"),
     ("dispute.resolved", "A dispute was resolved"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
@@ -116,7 +117,7 @@ def _uuid(value) -> uuid.UUID | None:
 def _links(rows: Iterable[Notification]) -> dict[uuid.UUID, str]:
     """Where each notification leads, for the notifications whose object the viewer may
     open: the order for its buyer and supplier, the shipment (`data.shipment_id`) for its
-    carrier, the disputes page for the arbiter. One query per kind of object shown."""
+    carrier, the dispute's case for the arbiter and the carriers. One query per kind of object shown."""
     me = principal()
     candidates: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = {}
     wanted: dict[str, set[uuid.UUID]] = {}
@@ -138,7 +139,7 @@ def _links(rows: Iterable[Notification]) -> dict[uuid.UUID, str]:
     pages = {
         "PurchaseOrder": lambda object_id: url_for("orders_portal.detail", order_id=object_id),
         "Shipment": lambda object_id: url_for("shipments_portal.detail", shipment_id=object_id),
-        "Dispute": lambda object_id: url_for("disputes_portal.index"),
+        "Dispute": lambda object_id: url_for("disputes_portal.detail", dispute_id=object_id),
     }
     links = {}
     for notification_id, found in candidates.items():

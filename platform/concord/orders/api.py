@@ -11,8 +11,8 @@ from flask_smorest import Blueprint
 from concord import db, policy
 from concord.api_common import page_of, page_response
 from concord.auth.web import current_principal
+from concord.disputes import api as disputes_api  # a module: disputes.api reads orders too
 from concord.disputes import service as disputes
-from concord.disputes.api import shown_dispute
 from concord.ledger import escrow
 from concord.logistics import service as logistics
 from concord.logistics.api import shown_shipment
@@ -28,7 +28,7 @@ orders = Blueprint(
 BLUEPRINTS = [orders]
 
 
-def _shown(order: PurchaseOrder) -> dict[str, Any]:
+def shown_order(order: PurchaseOrder) -> dict[str, Any]:
     """The order as OrderSchema shows it, with what the caller may do with it now."""
     principal = current_principal()
     return {
@@ -56,7 +56,10 @@ def _shown(order: PurchaseOrder) -> dict[str, Any]:
                 "updated_at",
             )
         },
-        "allowed_actions": lifecycle.allowed_actions(db.session(), order, lifecycle.side_of(order, principal)),
+        # The arbiter reads the order in a dispute's case; only its parties act on it.
+        "allowed_actions": lifecycle.allowed_actions(db.session(), order, lifecycle.side_of(order, principal))
+        if principal.org.id in (order.buyer_org_id, order.supplier_org_id)
+        else [],
     }
 
 
@@ -71,26 +74,26 @@ class Orders(MethodView):
     def get(self, args):
         """Orders you place or receive (a supplier never sees a buyer's drafts), newest first."""
         queries = service.order_list_queries(current_principal(), state=args["state"], partner_id=args["partner_id"], role=args["role"])
-        return page_response(queries, [PurchaseOrder.created_at, PurchaseOrder.id], args, transform=_shown)
+        return page_response(queries, [PurchaseOrder.created_at, PurchaseOrder.id], args, transform=shown_order)
 
     @orders.arguments(schemas.OrderInputSchema)
     @orders.response(201, schemas.OrderSchema)
     def post(self, data):
         """Write a draft order to a supplier partner (buyers' members and admins)."""
-        return _shown(service.create_order(db.session(), current_principal(), data))
+        return shown_order(service.create_order(db.session(), current_principal(), data))
 
 
 @orders.route("/<uuid:order_id>")
 class OrderItem(MethodView):
     @orders.response(200, schemas.OrderSchema)
     def get(self, order_id: uuid.UUID):
-        return _shown(_order(order_id))
+        return shown_order(_order(order_id))
 
     @orders.arguments(schemas.OrderUpdateSchema)
     @orders.response(200, schemas.OrderSchema)
     def patch(self, changes, order_id: uuid.UUID):
         """Change a draft (the buyer); `lines` replaces every line."""
-        return _shown(service.update_draft(db.session(), current_principal(), order_id, changes))
+        return shown_order(service.update_draft(db.session(), current_principal(), order_id, changes))
 
 
 @orders.route("/<uuid:order_id>/issue")
@@ -98,7 +101,7 @@ class OrderIssue(MethodView):
     @orders.response(200, schemas.OrderSchema)
     def post(self, order_id: uuid.UUID):
         """Send the draft to the supplier (the buyer): revision 1."""
-        return _shown(service.issue(db.session(), current_principal(), order_id))
+        return shown_order(service.issue(db.session(), current_principal(), order_id))
 
 
 @orders.route("/<uuid:order_id>/acknowledge")
@@ -107,7 +110,7 @@ class OrderAcknowledge(MethodView):
     @orders.response(200, schemas.OrderSchema)
     def post(self, data, order_id: uuid.UUID):
         """Confirm each line with a quantity (0 up to the ordered one) and a date (the supplier)."""
-        return _shown(service.acknowledge(db.session(), current_principal(), order_id, data["lines"]))
+        return shown_order(service.acknowledge(db.session(), current_principal(), order_id, data["lines"]))
 
 
 @orders.route("/<uuid:order_id>/reject")
@@ -116,7 +119,7 @@ class OrderReject(MethodView):
     @orders.response(200, schemas.OrderSchema)
     def post(self, data, order_id: uuid.UUID):
         """Decline the whole order, with a reason (the supplier)."""
-        return _shown(service.reject(db.session(), current_principal(), order_id, data["reason"]))
+        return shown_order(service.reject(db.session(), current_principal(), order_id, data["reason"]))
 
 
 @orders.route("/<uuid:order_id>/cancel")
@@ -125,7 +128,7 @@ class OrderCancel(MethodView):
     @orders.response(200, schemas.OrderSchema)
     def post(self, data, order_id: uuid.UUID):
         """Withdraw a draft or an issued order before the supplier acknowledges it (the buyer)."""
-        return _shown(service.cancel(db.session(), current_principal(), order_id, data["reason"]))
+        return shown_order(service.cancel(db.session(), current_principal(), order_id, data["reason"]))
 
 
 @orders.route("/<uuid:order_id>/revisions")
@@ -211,7 +214,7 @@ class OrderRelease(MethodView):
     def post(self, order_id: uuid.UUID):
         """Release the escrow: the supplier accepting a partial receipt, or either party once
         the dispute window has passed."""
-        return _shown(settlement.release(db.session(), current_principal(), order_id))
+        return shown_order(settlement.release(db.session(), current_principal(), order_id))
 
 
 @orders.route("/<uuid:order_id>/disputes")
@@ -219,13 +222,13 @@ class OrderDisputes(MethodView):
     @orders.response(200, schemas.DisputeSchema(many=True))
     def get(self, order_id: uuid.UUID):
         dispute = disputes.dispute_of(db.session(), _order(order_id).id)
-        return [shown_dispute(dispute)] if dispute else []
+        return [disputes_api.shown_dispute(dispute)] if dispute else []
 
     @orders.arguments(schemas.DisputeInputSchema)
     @orders.response(201, schemas.DisputeSchema)
     def post(self, data, order_id: uuid.UUID):
         """Hold the escrow for the arbiter (the buyer or the supplier), with a reason."""
-        return shown_dispute(disputes.open_dispute(db.session(), current_principal(), order_id, data["reason"]))
+        return disputes_api.shown_dispute(disputes.open_dispute(db.session(), current_principal(), order_id, data["reason"]))
 
 
 @orders.route("/<uuid:order_id>/timeline")

@@ -263,3 +263,23 @@ class Dispute(IdMixin, TimestampMixin, Base):
     resolution: Mapped[str | None] = mapped_column(sa.String(2000))
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None]
+
+
+class DisputeEvidence(IdMixin, TimestampMixin, Base):
+    """A comment or a file a party to a dispute (buyer, supplier, carrier, or the arbiter)
+    adds to its case while it is open; a file is stored content-addressed (concord.files)."""
+
+    __tablename__ = "dispute_evidence"
+    __table_args__ = (
+        sa.CheckConstraint("comment IS NOT NULL OR file_sha256 IS NOT NULL", name="comment_or_file"),
+        sa.CheckConstraint("(file_sha256 IS NULL) = (file_name IS NULL)", name="file_has_name"),
+        sa.Index("ix_dispute_evidence_dispute_created", "dispute_id", "created_at", "id"),
+    )
+
+    dispute_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("disputes.id", ondelete="CASCADE"))
+    organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
+    added_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    party: Mapped[str] = mapped_column(sa.String(20))  # buyer, supplier, carrier or arbiter
+    comment: Mapped[str | None] = mapped_column(sa.String(4000))
+    file_sha256: Mapped[str | None] = mapped_column(sa.ForeignKey("stored_files.sha256"))
+    file_name: Mapped[str | None] = mapped_column(sa.String(200))

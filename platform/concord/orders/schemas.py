@@ -368,7 +368,9 @@ class DisputeSchema(OutputSchema):
     order_id = fields.UUID()
     order_number = fields.String()
     currency = fields.String()
-    escrowed = Exact(metadata={"description": "The value the escrow holds for the order."})
+    escrowed = Exact(
+        allow_none=True, metadata={"description": "The value the escrow holds for the order (null for a carrier, who reads the case without its money)."}
+    )
     state = fields.Enum(DisputeState, by_value=True)
     buyer_org_id = fields.UUID()
     supplier_org_id = fields.UUID()
@@ -391,7 +393,7 @@ class TimelineEntrySchema(OutputSchema):
     at = fields.DateTime()
     kind = fields.String(
         metadata={
-            "description": "revision, change_proposal, acknowledged, shipment, milestone, proof_of_delivery, receipt, dispute_opened, dispute_resolved, transaction"
+            "description": "revision, change_proposal, acknowledged, shipment, milestone, proof_of_delivery, receipt, dispute_opened, dispute_evidence, dispute_resolved, transaction"
         }
     )
     summary = fields.String()

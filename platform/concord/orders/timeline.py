@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from concord.disputes.service import dispute_of
+from concord.disputes.service import dispute_of, evidence_of
 from concord.ledger import escrow
 from concord.logistics.service import milestones_of, shipments_of
 from concord.orders import service
@@ -59,11 +59,17 @@ def timeline(session: Session, order: PurchaseOrder) -> list[dict[str, Any]]:
     dispute = dispute_of(session, order.id)
     if dispute is not None:
         add(dispute.created_at, "dispute_opened", f"{tenancy.legal_name(session, dispute.opened_by_org_id)} opened a dispute: {dispute.reason}", dispute.id)
+        for evidence in evidence_of(session, dispute.id):
+            given = [f"“{evidence.comment}”"] if evidence.comment else []
+            if evidence.file_sha256:
+                given.append(f"the file {evidence.file_name} (SHA-256 {evidence.file_sha256})")
+            who = f"{tenancy.legal_name(session, evidence.organization_id)} ({evidence.party})"
+            add(evidence.created_at, "dispute_evidence", f"{who} added evidence: {' and '.join(given)}.", evidence.id)
         if dispute.state == DisputeState.RESOLVED:
             add(
                 dispute.resolved_at,
                 "dispute_resolved",
-                f"The arbiter decided {dispute.payee_amount} {order.currency} to the supplier, {dispute.buyer_amount} to the buyer.",
+                f"The arbiter decided {dispute.payee_amount} {order.currency} to the supplier, {dispute.buyer_amount} to the buyer: “{dispute.resolution}”.",
                 dispute.id,
             )
     if order.state in (OrderState.CLOSED, OrderState.CANCELLED, OrderState.REJECTED):
