@@ -3,13 +3,15 @@ and the marker for endpoints that need no bearer token."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import marshmallow as ma
 from flask import Flask, request
 from marshmallow import fields, validate
+from werkzeug.exceptions import UnprocessableEntity
 
 from concord import db
 from concord.errors import DomainError
@@ -143,6 +145,7 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 #: The class attribute `public` sets on a view; auth.web reads it.
 PUBLIC_MARKER = "concord_public"
 _View = TypeVar("_View", bound=type)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def public(view: _View) -> _View:
@@ -203,3 +206,37 @@ class DecimalString(fields.Decimal):
         if not isinstance(value, str) or not _PLAIN_DECIMAL.fullmatch(value):
             raise self.make_error("not_string")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _merge_mistakes(into: dict[Any, Any], found: dict[Any, Any]) -> None:
+    """Add `found` (field -> messages, lists by position) to the schema's messages `into`,
+    on the fields still without one."""
+    for key, value in found.items():
+        if key not in into:
+            into[key] = value
+        elif isinstance(into[key], dict) and isinstance(value, dict):
+            _merge_mistakes(into[key], value)
+
+
+def every_mistake(check: Callable[..., dict[str, Any]]) -> Callable[[F], F]:
+    """Every mistake of a request body in one 422: when the body's schema refuses it (the
+    `arguments` decorator below this one), `check(readable, **view_args)` — the service's own
+    checks of what the schema could read, the same function the portal's form uses — adds
+    its messages to the schema's, on the fields still without one."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except UnprocessableEntity as error:
+                exc, data = getattr(error, "exc", None), getattr(error, "data", None)
+                messages = data.get("messages") if isinstance(data, dict) else None
+                body = messages.get("json") if isinstance(messages, dict) else None
+                if isinstance(exc, ma.ValidationError) and isinstance(exc.valid_data, dict) and isinstance(body, dict):
+                    _merge_mistakes(body, check(exc.valid_data, **kwargs))
+                raise
+
+        return cast(F, wrapper)
+
+    return decorator

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -35,12 +36,31 @@ def form_data(*fields: str, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     return data
 
 
-def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """(loaded, {}) or (None, field errors)."""
+def load(
+    schema: ma.Schema,
+    data: dict[str, Any],
+    *,
+    also: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(loaded, {}) or (None, field errors).
+
+    Every mistake in one pass: when the form has mistakes (the schema's, or the `errors` its
+    view found first), `also` — the service's own checks, given what the schema could read
+    (`partial=True` of `shipment_mistakes` and the like) — adds those it finds on the fields
+    still without a message; otherwise the service runs them itself."""
+    found = dict(errors or {})
+    readable: Any
     try:
-        return schema.load(data), {}
+        loaded: dict[str, Any] | None = schema.load(data)
+        readable = loaded
     except ma.ValidationError as error:
-        return None, flatten(error.messages)
+        loaded, readable = None, error.valid_data
+        found.update(flatten(error.messages))
+    if found and also is not None and isinstance(readable, dict):
+        for key, messages in flatten(also(readable)).items():
+            found.setdefault(key, messages)
+    return (None, found) if found else (loaded, {})
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from concord import db, policy
-from concord.api_common import page_of, page_response
+from concord.api_common import every_mistake, page_of, page_response
 from concord.auth.web import current_principal
 from concord.logistics import service
 from concord.orders import schemas
@@ -71,6 +71,7 @@ class ShipmentItem(MethodView):
 
 @shipments.route("/<uuid:shipment_id>/milestones")
 class ShipmentMilestones(MethodView):
+    @every_mistake(lambda readable, shipment_id: service.milestone_form_mistakes(db.session(), current_principal(), shipment_id, readable))
     @shipments.arguments(schemas.MilestoneInputSchema)
     @shipments.response(201, schemas.MilestoneSchema)
     def post(self, data, shipment_id: uuid.UUID):
@@ -80,6 +81,7 @@ class ShipmentMilestones(MethodView):
 
 @shipments.route("/<uuid:shipment_id>/proof-of-delivery")
 class ShipmentProofOfDelivery(MethodView):
+    @every_mistake(lambda readable, shipment_id: service.delivery_form_mistakes(db.session(), current_principal(), shipment_id, readable))
     @shipments.arguments(schemas.ProofOfDeliveryInputSchema)
     @shipments.response(201, schemas.ShipmentSchema)
     def post(self, data, shipment_id: uuid.UUID):

@@ -14,6 +14,7 @@ chain (concord.orders.lifecycle.escrow_funded).
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.db import get_or_raise, locked
-from concord.errors import InvalidTransition, ValidationFailed
+from concord.errors import DomainError, InvalidTransition, ValidationFailed
 from concord.fingerprints import fingerprint
 from concord.ledger import escrow
 from concord.ledger import service as ledger
@@ -88,32 +89,51 @@ def _carrier_errors(session: Session, order: PurchaseOrder, carrier_id: uuid.UUI
     return []
 
 
-def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID, data: dict[str, Any]) -> Shipment:
-    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
-    check(session, order, principal, "ship")
+def _readable_quantity(value: Any) -> Decimal | None:
+    """A quantity the checks below can add up: a positive finite decimal as the schema
+    loads it (within its bounds), or None (the schema reports anything else)."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        return None
+    return value
+
+
+def shipment_mistakes(session: Session, order: PurchaseOrder, data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """The shipment's mistakes the schema cannot see: a carrier that may not carry the order,
+    a time in the future, lots listed twice, lines beyond what is left to ship. `data` is
+    what the schema loaded or, `partial`, the part of it it could read (lines by their
+    position; a field missing there could not be read): what could not be read is passed
+    over, so that a form with other mistakes is told about these in the same pass."""
     earlier = shipments_of(session, order.id)
     errors: dict[str, Any] = {}
-    carrier_errors = _carrier_errors(session, order, data["carrier_id"], earlier)
-    if carrier_errors:
+    carrier_id = data.get("carrier_id")
+    if isinstance(carrier_id, uuid.UUID) and (carrier_errors := _carrier_errors(session, order, carrier_id, earlier)):
         errors["carrier_id"] = carrier_errors
-    if data.get("shipped_at") and data["shipped_at"] > clock.utcnow() + CLOCK_SKEW:
-        errors["shipped_at"] = ["Cannot be in the future."]
+    if (moment_errors := _moment_errors(data.get("shipped_at"), earliest=None)) is not None:
+        errors["shipped_at"] = moment_errors
     by_line_no = {line.line_no: line for line in order.lines}
     shipped = shipped_quantities(session, order.id)
     adding: dict[uuid.UUID, Decimal] = {}
     line_errors: dict[int, Any] = {}
     lots_seen: set[tuple[int, str | None]] = set()
-    for index, item in enumerate(data["lines"]):
-        line = by_line_no.get(item["line_no"])
-        lot = (item.get("lot_number") or "").strip() or None
+    items = data.get("lines")
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        line_no = item.get("line_no") if isinstance(item, dict) else None
+        if not isinstance(line_no, int) or isinstance(line_no, bool):
+            continue
+        line = by_line_no.get(line_no)
         if line is None:
             line_errors[index] = {"line_no": [f"The order has lines {sorted(by_line_no)}."]}
             continue
-        if (line.line_no, lot) in lots_seen:
-            line_errors[index] = {"lot_number": ["List each lot of a line once."]}
+        if "lot_number" in item or not partial:
+            lot = (item.get("lot_number") or "").strip() or None
+            if (line.line_no, lot) in lots_seen:
+                line_errors[index] = {"lot_number": ["List each lot of a line once."]}
+                continue
+            lots_seen.add((line.line_no, lot))
+        quantity = _readable_quantity(item.get("quantity"))
+        if quantity is None:
             continue
-        lots_seen.add((line.line_no, lot))
-        adding[line.id] = adding.get(line.id, Decimal(0)) + item["quantity"]
+        adding[line.id] = adding.get(line.id, Decimal(0)) + quantity
         open_quantity = (line.confirmed_quantity or Decimal(0)) - shipped.get(line.id, Decimal(0))
         if adding[line.id] > open_quantity:
             line_errors[index] = {
@@ -123,8 +143,34 @@ def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID,
             }
     if line_errors:
         errors["lines"] = line_errors
+    return errors
+
+
+def shipment_form_mistakes(session: Session, principal: Principal, order_id: uuid.UUID, readable: dict[str, Any]) -> dict[str, Any]:
+    """`shipment_mistakes` of what the schema could read of a refused shipment, when the
+    principal may ship the order now; {} otherwise (the refusal is told when the request is
+    taken, and nothing of the order is shown to those who may not ship it)."""
+    try:
+        order = policy.get_visible(session, PurchaseOrder, order_id, principal)
+        check(session, order, principal, "ship")
+    except DomainError:
+        return {}
+    return shipment_mistakes(session, order, readable, partial=True)
+
+
+def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID, data: dict[str, Any]) -> Shipment:
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    check(session, order, principal, "ship")
+    errors = shipment_mistakes(session, order, data)
     if errors:
         raise ValidationFailed(errors)
+    earlier = shipments_of(session, order.id)
+    by_line_no = {line.line_no: line for line in order.lines}
+    shipped = shipped_quantities(session, order.id)
+    adding: dict[uuid.UUID, Decimal] = {}
+    for item in data["lines"]:
+        line_id = by_line_no[item["line_no"]].id
+        adding[line_id] = adding.get(line_id, Decimal(0)) + item["quantity"]
 
     now = clock.utcnow()
     shipment = Shipment(
@@ -203,15 +249,66 @@ def allowed_actions(session: Session, shipment: Shipment, principal: Principal) 
     return actions
 
 
+def _moment_errors(moment: Any, earliest: datetime | None) -> list[str] | None:
+    """What is wrong with a point in time the schema read (None when it is fine, or was not
+    read): in the future, or before `earliest` (when the shipment left)."""
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        return None
+    if moment > clock.utcnow() + CLOCK_SKEW:
+        return ["Cannot be in the future."]
+    if earliest is not None and moment < earliest - CLOCK_SKEW:
+        return [f"Cannot be before the shipment left ({clock.shown(earliest)})."]
+    return None
+
+
+def milestone_mistakes(shipment: Shipment, data: dict[str, Any]) -> dict[str, Any]:
+    """The milestone's mistakes the schema cannot see (its time against the clock and the
+    shipment's departure), from what the schema loaded or could read (see `shipment_mistakes`)."""
+    found = _moment_errors(data.get("occurred_at"), shipment.shipped_at)
+    return {"occurred_at": found} if found else {}
+
+
+def delivery_mistakes(shipment: Shipment, data: dict[str, Any]) -> dict[str, Any]:
+    """The proof of delivery's mistakes the schema cannot see, as `milestone_mistakes`."""
+    found = _moment_errors(data.get("delivered_at"), shipment.shipped_at)
+    return {"delivered_at": found} if found else {}
+
+
+def carrier_shipment(session: Session, principal: Principal, shipment_id: uuid.UUID, action: str) -> Shipment:
+    """The shipment, when the principal's organization is its carrier and may take `action`
+    on it now; otherwise the refusal (404, 403 or 409) is raised."""
+    shipment = _carrier_shipment(session, principal, shipment_id, action)
+    shipment_lifecycle.check(shipment, principal, action)
+    return shipment
+
+
+def milestone_form_mistakes(session: Session, principal: Principal, shipment_id: uuid.UUID, readable: dict[str, Any]) -> dict[str, Any]:
+    """`milestone_mistakes` of what the schema could read of a refused milestone, when the
+    principal's organization carries the shipment and may record one now; {} otherwise."""
+    try:
+        shipment = carrier_shipment(session, principal, shipment_id, "record_milestone")
+    except DomainError:
+        return {}
+    return milestone_mistakes(shipment, readable)
+
+
+def delivery_form_mistakes(session: Session, principal: Principal, shipment_id: uuid.UUID, readable: dict[str, Any]) -> dict[str, Any]:
+    """`delivery_mistakes` of what the schema could read of a refused proof of delivery, as
+    `milestone_form_mistakes`."""
+    try:
+        shipment = carrier_shipment(session, principal, shipment_id, "prove_delivery")
+    except DomainError:
+        return {}
+    return delivery_mistakes(shipment, readable)
+
+
 def record_milestone(session: Session, principal: Principal, shipment_id: uuid.UUID, data: dict[str, Any]) -> Milestone:
     shipment = _carrier_shipment(session, principal, shipment_id, "record_milestone")
     shipment = locked(session, Shipment, shipment.id)
     shipment_lifecycle.check(shipment, principal, "record_milestone")
     shipment_lifecycle.enter(shipment, "record_milestone")
-    if data["occurred_at"] > clock.utcnow() + CLOCK_SKEW:
-        raise ValidationFailed({"occurred_at": ["Cannot be in the future."]})
-    if data["occurred_at"] < shipment.shipped_at - CLOCK_SKEW:
-        raise ValidationFailed({"occurred_at": [f"Cannot be before the shipment left ({clock.shown(shipment.shipped_at)})."]})
+    if errors := milestone_mistakes(shipment, data):
+        raise ValidationFailed(errors)
     milestone = Milestone(
         shipment_id=shipment.id,
         kind=data["kind"],
@@ -255,11 +352,9 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
     shipment_lifecycle.check(shipment, principal, "prove_delivery")
     if (why := lifecycle.escrow_funded(session, order, "carrier")) is not None:
         raise InvalidTransition("shipment", str(shipment.state), "prove the delivery of", [], why)
+    if errors := delivery_mistakes(shipment, data):
+        raise ValidationFailed(errors)
     delivered_at = data["delivered_at"]
-    if delivered_at > clock.utcnow() + CLOCK_SKEW:
-        raise ValidationFailed({"delivered_at": ["Cannot be in the future."]})
-    if delivered_at < shipment.shipped_at - CLOCK_SKEW:
-        raise ValidationFailed({"delivered_at": [f"Cannot be before the shipment left ({clock.shown(shipment.shipped_at)})."]})
     shipment_lifecycle.enter(shipment, "prove_delivery")
     shipment.pod_receiver_name = data["receiver_name"].strip()
     shipment.pod_delivered_at = delivered_at

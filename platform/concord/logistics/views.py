@@ -126,10 +126,14 @@ def record_milestone(shipment_id: uuid.UUID):
     data = form_data("kind", "location", "note")
     if occurred_at:
         data["occurred_at"] = occurred_at
-    loaded, schema_errors = load(schemas.MilestoneInputSchema(), data)
-    errors.update(schema_errors)
+    loaded, errors = load(
+        schemas.MilestoneInputSchema(),
+        data,
+        also=lambda readable: service.milestone_form_mistakes(db.session(), principal(), shipment.id, readable),
+        errors=errors,
+    )
     status = 422
-    if loaded and not errors:
+    if loaded:
         milestone, errors, status = attempt_with_status(service.record_milestone, db.session(), principal(), shipment.id, loaded)
         if milestone:
             return _shipment_done(shipment, f"Milestone recorded on shipment {shipment.number}: {milestone.kind.replace('_', ' ')} at {milestone.location}.")
@@ -144,10 +148,14 @@ def prove_delivery(shipment_id: uuid.UUID):
     data = form_data("receiver_name", "document_hash")
     if delivered_at:
         data["delivered_at"] = delivered_at
-    loaded, schema_errors = load(schemas.ProofOfDeliveryInputSchema(), data)
-    errors.update(schema_errors)
+    loaded, errors = load(
+        schemas.ProofOfDeliveryInputSchema(),
+        data,
+        also=lambda readable: service.delivery_form_mistakes(db.session(), principal(), shipment.id, readable),
+        errors=errors,
+    )
     status = 422
-    if loaded and not errors:
+    if loaded:
         delivered, errors, status = attempt_with_status(service.record_delivery, db.session(), principal(), shipment.id, loaded)
         if delivered:
             return _shipment_done(

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from concord import db, policy
-from concord.api_common import page_of, page_response
+from concord.api_common import every_mistake, page_of, page_response
 from concord.auth.web import current_principal
 from concord.disputes import api as disputes_api  # a module: disputes.api reads orders too
 from concord.disputes import service as disputes
@@ -106,6 +106,7 @@ class OrderIssue(MethodView):
 
 @orders.route("/<uuid:order_id>/acknowledge")
 class OrderAcknowledge(MethodView):
+    @every_mistake(lambda readable, order_id: service.acknowledgement_form_mistakes(db.session(), current_principal(), order_id, readable))
     @orders.arguments(schemas.AcknowledgementSchema)
     @orders.response(200, schemas.OrderSchema)
     def post(self, data, order_id: uuid.UUID):
@@ -186,6 +187,7 @@ class OrderShipments(MethodView):
     def get(self, order_id: uuid.UUID):
         return [shown_shipment(s) for s in logistics.shipments_of(db.session(), _order(order_id).id)]
 
+    @every_mistake(lambda readable, order_id: logistics.shipment_form_mistakes(db.session(), current_principal(), order_id, readable))
     @orders.arguments(schemas.ShipmentInputSchema)
     @orders.response(201, schemas.ShipmentSchema)
     def post(self, data, order_id: uuid.UUID):
@@ -200,6 +202,7 @@ class OrderReceipts(MethodView):
         receipt = settlement.receipt_of(db.session(), _order(order_id).id)
         return [receipt] if receipt else []
 
+    @every_mistake(lambda readable, order_id: settlement.receipt_form_mistakes(db.session(), current_principal(), order_id, readable))
     @orders.arguments(schemas.ReceiptInputSchema)
     @orders.response(201, schemas.ReceiptSchema)
     def post(self, data, order_id: uuid.UUID):

@@ -24,7 +24,7 @@ from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.catalog.models import Location, Product
 from concord.db import commit_or_conflict
-from concord.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from concord.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from concord.ledger import escrow
 from concord.notifications.service import notify
 from concord.orders import lifecycle
@@ -332,6 +332,19 @@ def over_ordered(order: PurchaseOrder, answers: list[dict[str, Any]]) -> dict[in
         if limit is not None and quantity.is_finite() and quantity > limit:
             errors[index] = {"confirmed_quantity": [f"At most the ordered {limit}."]}
     return errors
+
+
+def acknowledgement_form_mistakes(session: Session, principal: Principal, order_id: uuid.UUID, readable: dict[str, Any]) -> dict[str, Any]:
+    """`over_ordered` of what the schema could read of a refused acknowledgement, when the
+    principal may acknowledge the order now; {} otherwise."""
+    try:
+        order = policy.get_visible(session, PurchaseOrder, order_id, principal)
+        check(session, order, principal, "acknowledge")
+    except DomainError:
+        return {}
+    answers = readable.get("lines")
+    over = over_ordered(order, [a if isinstance(a, dict) else {} for a in answers]) if isinstance(answers, list) else {}
+    return {"lines": over} if over else {}
 
 
 def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, answers: list[dict[str, Any]]) -> PurchaseOrder:

@@ -25,7 +25,7 @@ from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.db import commit_or_conflict, database, get_or_raise, locked
 from concord.disputes import service as disputes
-from concord.errors import ValidationFailed
+from concord.errors import DomainError, ValidationFailed
 from concord.ledger import escrow
 from concord.logistics.service import shipped_quantities
 from concord.orders import lifecycle
@@ -46,37 +46,76 @@ RELEASE_RETRY = timedelta(hours=1)
 MAX_RELEASE_ATTEMPTS = 3
 
 
+def _readable_quantity(value: Any) -> Decimal | None:
+    """A quantity as the schema loads it (finite, within its bounds), or None."""
+    return value if isinstance(value, Decimal) and value.is_finite() and value >= 0 else None
+
+
+def receipt_mistakes(session: Session, order: PurchaseOrder, data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """The receipt's mistakes the schema cannot see: lines not shipped or answered twice,
+    accepted and rejected quantities not adding up to what was shipped, rejections without a
+    reason, shipped lines left unanswered. `data` is what the schema loaded or, `partial`, the
+    part of it it could read (lines by their position; a field missing there could not be
+    read): what could not be read is passed over, so that a form with other mistakes is told
+    about these in the same pass."""
+    shipped = shipped_quantities(session, order.id)
+    lines_by_no: dict[int, OrderLine] = {line.line_no: line for line in order.lines if shipped.get(line.id)}
+    answered: set[int] = set()
+    line_errors: dict[int, Any] = {}
+    every_line_read = True
+    items = data.get("lines")
+    for index, answer in enumerate(items if isinstance(items, list) else []):
+        line_no = answer.get("line_no") if isinstance(answer, dict) else None
+        if not isinstance(line_no, int) or isinstance(line_no, bool):
+            every_line_read = False
+            continue
+        line = lines_by_no.get(line_no)
+        if line is None:
+            line_errors[index] = {"line_no": [f"Lines shipped on this order: {sorted(lines_by_no)}."]}
+            continue
+        if line_no in answered:
+            line_errors[index] = {"line_no": ["Answer each line once."]}
+            continue
+        answered.add(line_no)
+        accepted = _readable_quantity(answer.get("accepted_quantity"))
+        rejected = _readable_quantity(answer.get("rejected_quantity", None if partial else Decimal(0)))
+        problems: dict[str, list[str]] = {}
+        if accepted is not None and rejected is not None and accepted + rejected != shipped[line.id]:
+            problems["accepted_quantity"] = [
+                f"Accepted and rejected together must be the shipped {shipped[line.id]} (count missing goods as rejected, with a reason)."
+            ]
+        if rejected is not None and rejected > 0 and ("rejection_reason" in answer or not partial) and not (answer["rejection_reason"] or "").strip():
+            problems["rejection_reason"] = ["Say why the goods are rejected."]
+        if problems:
+            line_errors[index] = problems
+    errors: dict[str, Any] = {"lines": line_errors} if line_errors else {}
+    missing = sorted(lines_by_no.keys() - answered)
+    if missing and every_line_read and not errors:
+        errors["lines"] = [f"Answer every shipped line (missing: {missing})."]
+    return errors
+
+
+def receipt_form_mistakes(session: Session, principal: Principal, order_id: uuid.UUID, readable: dict[str, Any]) -> dict[str, Any]:
+    """`receipt_mistakes` of what the schema could read of a refused receipt, when the
+    principal may receive the order now; {} otherwise (the refusal is told when the request
+    is taken)."""
+    try:
+        order = policy.get_visible(session, PurchaseOrder, order_id, principal)
+        check(session, order, principal, "receive")
+    except DomainError:
+        return {}
+    return receipt_mistakes(session, order, readable, partial=True)
+
+
 def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, data: dict[str, Any]) -> Receipt:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     check(session, order, principal, "receive")
-    shipped = shipped_quantities(session, order.id)
-    lines_by_no: dict[int, OrderLine] = {line.line_no: line for line in order.lines if shipped.get(line.id)}
-    answers: dict[int, dict[str, Any]] = {}
-    line_errors: dict[int, Any] = {}
-    for index, answer in enumerate(data["lines"]):
-        line = lines_by_no.get(answer["line_no"])
-        if line is None:
-            line_errors[index] = {"line_no": [f"Lines shipped on this order: {sorted(lines_by_no)}."]}
-        elif answer["line_no"] in answers:
-            line_errors[index] = {"line_no": ["Answer each line once."]}
-        else:
-            answers[answer["line_no"]] = answer
-            accepted, rejected = answer["accepted_quantity"], answer.get("rejected_quantity", Decimal(0))
-            problems: dict[str, list[str]] = {}
-            if accepted + rejected != shipped[line.id]:
-                problems["accepted_quantity"] = [
-                    f"Accepted and rejected together must be the shipped {shipped[line.id]} (count missing goods as rejected, with a reason)."
-                ]
-            if rejected > 0 and not (answer.get("rejection_reason") or "").strip():
-                problems["rejection_reason"] = ["Say why the goods are rejected."]
-            if problems:
-                line_errors[index] = problems
-    errors: dict[str, Any] = {"lines": line_errors} if line_errors else {}
-    missing = sorted(lines_by_no.keys() - answers.keys())
-    if missing and not errors:
-        errors["lines"] = [f"Answer every shipped line (missing: {missing})."]
+    errors = receipt_mistakes(session, order, data)
     if errors:
         raise ValidationFailed(errors)
+    shipped = shipped_quantities(session, order.id)
+    lines_by_no: dict[int, OrderLine] = {line.line_no: line for line in order.lines if shipped.get(line.id)}
+    answers: dict[int, dict[str, Any]] = {answer["line_no"]: answer for answer in data["lines"]}
 
     receipt_lines = []
     for line_no, answer in sorted(answers.items()):

@@ -472,9 +472,14 @@ def ship(order_id: uuid.UUID):
     if shipped_at:
         data["shipped_at"] = shipped_at
     status = 422
-    loaded, schema_errors = load(schemas.ShipmentInputSchema(), data)
-    errors.update(schema_errors)
-    if loaded and not errors:
+    session = db.session()
+    loaded, errors = load(
+        schemas.ShipmentInputSchema(),
+        data,
+        also=lambda readable: logistics.shipment_form_mistakes(session, principal(), order.id, readable),
+        errors=errors,
+    )
+    if loaded:
         shipment, errors, status = attempt_with_status(logistics.create_shipment, db.session(), principal(), order.id, loaded)
         if shipment:
             what = ", ".join(f"line {sl.line_no}: {plain(sl.quantity)}" + (f" (lot {sl.lot_number})" if sl.lot_number else "") for sl in shipment.lines)
@@ -500,7 +505,7 @@ def receive(order_id: uuid.UUID):
     line_nos = [line.line_no for line in order.lines if shipped.get(line.id)]
     given = dict(form_rows("receipt", RECEIPT_FIELDS))
     data = {**form_data("note"), "lines": [{"line_no": line_no, **given.get(line_no, {})} for line_no in line_nos]}
-    loaded, errors = load(schemas.ReceiptInputSchema(), data)
+    loaded, errors = load(schemas.ReceiptInputSchema(), data, also=lambda readable: settlement.receipt_form_mistakes(session, principal(), order.id, readable))
     status = 422
     if loaded:
         receipt, errors, status = attempt_with_status(settlement.create_receipt, session, principal(), order.id, loaded)
