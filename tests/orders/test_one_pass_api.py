@@ -13,7 +13,6 @@ from concord.orders.models import Milestone, PurchaseOrder, Receipt, Shipment
 
 from tests import orders_factory
 from tests.orders.test_fulfilment_api import delivered, now_iso, ship
-from tests.orders.test_fulfilment_api import order as order
 
 OVER = "At most 10.000 more of line 1 can be shipped (confirmed 10.000, shipped 0)."
 
