@@ -116,6 +116,7 @@ class Config:
             CHAIN_MAX_FEE_WEI=int(env.get("CONCORD_CHAIN_MAX_FEE_WEI") or 10 * 10**9),
             SETTLEMENT_CURRENCIES=tuple(c.strip().upper() for c in (env.get("CONCORD_CURRENCIES") or "EUR,USD").split(",") if c.strip()),
             DISPUTE_WINDOW_HOURS=int(env.get("CONCORD_DISPUTE_WINDOW_HOURS") or 72),
+            EVIDENCE_MAX_BYTES=int(env.get("CONCORD_EVIDENCE_MAX_MB") or 10) * 1024 * 1024,
             WEBHOOKS_ALLOW_PRIVATE_HOSTS=_flag(env.get("CONCORD_WEBHOOKS_ALLOW_PRIVATE_HOSTS"), False),
             PUBLIC_BASE_URL=(env.get("CONCORD_PUBLIC_URL") or "").strip() or None,
         )
