@@ -30,11 +30,12 @@ from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
 from werkzeug.routing import Map, Rule
-from werkzeug.routing.converters import AnyConverter, UUIDConverter
+from werkzeug.routing.converters import UUIDConverter
 
 from tests import factories, orders_factory
 from tests.factories import PASSWORD, bearer
 from tests.security.helpers import audit_entries, audit_head, portal_login
+from tests.url_map import expand, object_rules, unknown_arguments
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # The uuid arguments the scene has objects for (its `targets` keys).
@@ -230,45 +231,6 @@ def _build_scene(session, world) -> Scene:
         incoming_request=incoming,
         outgoing_request=outgoing,
     )
-
-
-# --- reading the URL map ----------------------------------------------------------------
-
-
-def object_rules(app) -> list[Rule]:
-    return [rule for rule in app.url_map.iter_rules() if any(isinstance(c, UUIDConverter) for c in rule._converters.values())]
-
-
-def unknown_arguments(rule: Rule, known: set[str]) -> list[str]:
-    """Arguments of an object route the matrix cannot fill: a uuid it has no object for, or
-    any other kind of argument except a fixed choice (`any(...)`), which is expanded."""
-    problems = []
-    for name, converter in rule._converters.items():
-        if isinstance(converter, UUIDConverter):
-            if name not in known:
-                problems.append(f"{rule.rule}: no fixture object for <uuid:{name}>")
-        elif not isinstance(converter, AnyConverter):
-            problems.append(f"{rule.rule}: argument <{name}> is neither a uuid nor a fixed choice")
-    return problems
-
-
-def expand(rule: Rule, ids: dict[str, list[tuple[str, uuid.UUID]]]) -> list[tuple[str, dict[str, str], str]]:
-    """Every URL of the rule: each target object for each uuid argument, each choice of each
-    `any(...)` argument. Returns (url, values, label)."""
-    combos: list[tuple[dict[str, str], list[str]]] = [({}, [])]
-    for name, converter in rule._converters.items():
-        options: list[tuple[str, str]]
-        if isinstance(converter, UUIDConverter):
-            options = [(str(object_id), label) for label, object_id in ids[name]]
-        else:
-            options = [(item, item) for item in sorted(converter.items)]
-        combos = [({**values, name: value}, labels + [label]) for values, labels in combos for value, label in options]
-    out = []
-    for values, labels in combos:
-        built = rule.build(values, append_unknown=False)
-        assert built is not None, (rule.rule, values)
-        out.append((built[1], values, ", ".join(labels)))
-    return out
 
 
 def test_every_object_route_argument_is_known_to_the_matrix(app):
