@@ -1,5 +1,5 @@
-"""Order throughput on the embedded chain, and the order list's latency and rate beside a bare
-Flask endpoint, measured side by side in one run.
+"""Order throughput on the embedded chain, and the order list's statements, latency and rate
+beside a bare Flask endpoint, on SQLite and PostgreSQL side by side in one run.
 
 1. The full story, through the API with three organizations' bearer tokens: N orders are
    created and issued (buyer), acknowledged in full (supplier), shipped in one shipment
@@ -13,14 +13,20 @@ Flask endpoint, measured side by side in one run.
    exactly the sum of the order totals.
 2. `GET /api/v1/orders` (the default page, and `?limit=100`) for a buyer with 10,000 orders
    bulk-inserted straight into the database (PurchaseOrder + OrderLine rows, states spread
-   across OrderState): p50/p95 of each request, `allowed_actions` included.
-3. The same page's rate beside a bare Flask app returning the same JSON (the very items the
-   list answered, via `jsonify`, no database), each through its own test client, the two
-   requests interleaved one by one so that a busy machine slows both alike.
+   across OrderState): p50/p95 of each request, `allowed_actions` included, and the SQL
+   statements one request runs.
+3. The same page's rate beside two bare Flask apps, each through its own test client, the
+   requests interleaved one by one so that a busy machine slows all alike:
+   - "bare SQL": the same JSON shape (the page's orders and their lines, same keys, same
+     order) from one query on the same database, its own engine, no Concord code;
+   - "jsonify": the very items the list answered, via `jsonify`, no database.
+
+Each database gets its own app (SQLite in a temp folder; PostgreSQL in a fresh schema,
+dropped afterwards) and the summary shows them side by side.
 
 Run: `make bench` (or `.venv/bin/python bench/orders.py [--orders N] [--requests N]
-[--database-url postgresql://postgres@127.0.0.1:5432/test]`). On PostgreSQL the run works in
-a fresh schema and drops it afterwards.
+[--database-url postgresql://postgres@127.0.0.1:5432/test] [--no-story]`). Without a
+PostgreSQL URL (option or CONCORD_BENCH_DATABASE_URL) only SQLite is measured.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -402,29 +408,48 @@ def seed_orders(app, client, buyer, supplier, count: int) -> Counter:
     return Counter(row["state"] for row in order_rows)
 
 
-def side_by_side(client, path: str, headers: dict, warmup: int, count: int) -> tuple[list[float], list[float], dict]:
-    """Per-request seconds of `path` and of a bare Flask app answering the same JSON, the two
-    requests interleaved (so a noisy neighbour slows both alike), after untimed warm-ups."""
+def side_by_side(client, path: str, headers: dict, limit: int, bare_url: str, buyer_id: uuid.UUID, warmup: int, count: int) -> dict:
+    """Per-request seconds of `path` and of the two bare apps answering the same page (see the
+    module's docstring), the requests interleaved (so a noisy neighbour slows all alike),
+    after untimed warm-ups."""
     body = None
     for _ in range(warmup):
         body = expect(client.get(path, headers=headers), 200, path)
-    bare = bare_app(body).test_client()
-    for _ in range(warmup):
-        if bare.get("/orders").get_json() != body:
-            raise BenchFailure("the bare endpoint answered other JSON")
-    concord_seconds, bare_seconds = [], []
-    for _ in range(count):
-        started = time.perf_counter()
-        response = client.get(path, headers=headers)
-        concord_seconds.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise BenchFailure(f"{path}: HTTP {response.status_code}")
-        started = time.perf_counter()
-        response = bare.get("/orders")
-        bare_seconds.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise BenchFailure(f"bare /orders: HTTP {response.status_code}")
-    return concord_seconds, bare_seconds, body
+    assert body is not None
+    engine = sa.create_engine(bare_url)
+    try:
+        bare_sql = bare_query_app(engine, buyer_id, limit).test_client()
+        bare_json = bare_app(body).test_client()
+        for _ in range(warmup):
+            if bare_json.get("/orders").get_json() != body:
+                raise BenchFailure("the bare jsonify endpoint answered other JSON")
+            same_shape(body, bare_sql.get("/orders").get_json())
+        seconds: dict[str, list[float]] = {"concord": [], "bare_sql": [], "jsonify": []}
+        for _ in range(count):
+            for name, (one, url, one_headers) in {
+                "concord": (client, path, headers),
+                "bare_sql": (bare_sql, "/orders", {}),
+                "jsonify": (bare_json, "/orders", {}),
+            }.items():
+                started = time.perf_counter()
+                response = one.get(url, headers=one_headers)
+                seconds[name].append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise BenchFailure(f"{name} {url}: HTTP {response.status_code}")
+    finally:
+        engine.dispose()
+    return {"seconds": seconds, "body": body}
+
+
+def same_shape(concord: dict, bare: dict) -> None:
+    """The bare SQL endpoint answers the page's orders, in order, with the same keys."""
+    if [item["id"] for item in bare["items"]] != [item["id"] for item in concord["items"]]:
+        raise BenchFailure("the bare SQL endpoint answered other orders")
+    for ours, theirs in zip(concord["items"], bare["items"], strict=True):
+        if set(ours) != set(theirs) or [set(line) for line in ours["lines"]] != [set(line) for line in theirs["lines"]]:
+            raise BenchFailure(f"the bare SQL endpoint answered another shape: {sorted(set(ours) ^ set(theirs))}")
+    if set(bare) != set(concord):
+        raise BenchFailure("the bare SQL endpoint answered another envelope")
 
 
 def rate(seconds: list[float]) -> float:
@@ -445,25 +470,61 @@ def bare_app(payload: dict) -> Flask:
     return bare
 
 
+_ORDER_KEYS = (
+    "id number buyer_org_id supplier_org_id state revision currency total confirmed_total ship_to incoterm payment_terms state_reason "
+    "issued_at acknowledged_at closed_at created_at updated_at"
+).split()
+_LINE_KEYS = "line_no product_id sku product_name unit_of_measure gtin quantity unit_price amount requested_date confirmed_quantity confirmed_date".split()
+
+
+def _plain(value):
+    if isinstance(value, (uuid.UUID, Decimal)):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def bare_query_app(engine, buyer_id: uuid.UUID, limit: int) -> Flask:
+    """A minimal Flask app answering a buyer's newest orders with their lines in the list's
+    JSON shape, from one query (a page of orders joined to their lines)."""
+    orders, lines = PurchaseOrder.__table__, OrderLine.__table__
+    page = (
+        sa.select(*[orders.c[k] for k in _ORDER_KEYS])
+        .where(orders.c.buyer_org_id == buyer_id)
+        .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+        .limit(limit + 1)
+        .subquery()
+    )
+    query = (
+        sa.select(page, *[lines.c[k].label(f"line_{k}") for k in _LINE_KEYS])
+        .join(lines, lines.c.order_id == page.c.id)
+        .order_by(page.c.created_at.desc(), page.c.id.desc(), lines.c.line_no)
+    )
+    bare = Flask("bare_sql")
+
+    @bare.get("/orders")
+    def listed():
+        items: dict = {}
+        with engine.connect() as connection:
+            for row in connection.execute(query).mappings():
+                item = items.get(row["id"])
+                if item is None:
+                    item = items[row["id"]] = {k: _plain(row[k]) for k in _ORDER_KEYS} | {"allowed_actions": [], "lines": []}
+                item["lines"].append({k: _plain(row[f"line_{k}"]) for k in _LINE_KEYS})
+        shown = list(items.values())
+        next_cursor = f"{shown[limit - 1]['created_at']}|{shown[limit - 1]['id']}" if len(shown) > limit else None
+        return jsonify({"items": shown[:limit], "next_cursor": next_cursor})
+
+    return bare
+
+
 # -- the run --------------------------------------------------------------------------------
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=20, help="orders taken through the full story (default 20)")
-    parser.add_argument("--list-orders", type=int, default=10_000, help="orders seeded for the list measurement (default 10000)")
-    parser.add_argument("--requests", type=int, default=200, help="timed list requests per page size and side (default 200)")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed requests before each measurement (default 20)")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("CONCORD_BENCH_DATABASE_URL", ""),
-        help="PostgreSQL URL (a fresh schema is used and dropped); SQLite in a temp folder by default",
-    )
-    args = parser.parse_args()
-    if args.orders < 1 or args.list_orders <= BIG_PAGE or args.requests < 2 or args.warmup < 1:
-        parser.error(f"needs --orders >= 1, --list-orders > {BIG_PAGE}, --requests >= 2 and --warmup >= 1")
-
-    with tempfile.TemporaryDirectory() as folder, bench_app(Path(folder), args.database_url or None) as app:
+def measure(database_url: str | None, args) -> dict:
+    """The story and the list measurements on one database (a fresh one, dropped afterwards)."""
+    with tempfile.TemporaryDirectory() as folder, bench_app(Path(folder), database_url) as app:
         backend = database(app).engine.dialect.name
         client = app.test_client()
         counter = StatementCounter(database(app).engine)
@@ -479,55 +540,111 @@ def main() -> int:
             factories.partner(session, Relation.BUYER_SUPPLIER, lister, listed)
             session.commit()
 
-        print(f"Concord orders bench on {backend}, embedded chain, {os.cpu_count()} CPUs", flush=True)
-        print(f"1. full story for {args.orders} orders ...", flush=True)
-        story = full_story(app, client, operator, buyer, supplier, carrier, args.orders)
+        print(f"[{backend}] Concord orders bench, embedded chain, {os.cpu_count()} CPUs", flush=True)
+        story = None
+        if args.story:
+            print(f"[{backend}] 1. full story for {args.orders} orders ...", flush=True)
+            story = full_story(app, client, operator, buyer, supplier, carrier, args.orders)
 
-        print(f"2. seeding {args.list_orders} orders for another buyer ...", flush=True)
+        print(f"[{backend}] 2. seeding {args.list_orders} orders for another buyer ...", flush=True)
         started = time.perf_counter()
         states = seed_orders(app, client, lister, listed, args.list_orders)
         seeded_in = time.perf_counter() - started
 
-        rows, statements = [], {}
+        bare_url = database(app).engine.url.render_as_string(hide_password=False)
+        rows = []
         for limit in (DEFAULT_PAGE, BIG_PAGE):
             path = "/api/v1/orders" if limit == DEFAULT_PAGE else f"/api/v1/orders?limit={limit}"
-            print(f"3. GET {path} x {args.requests}, interleaved with a bare Flask jsonify of the same items ...", flush=True)
-            latencies, bare_latencies, body = side_by_side(client, path, lister.headers, args.warmup, args.requests)
+            print(f"[{backend}] 3. GET {path} x {args.requests}, interleaved with the bare SQL and jsonify endpoints ...", flush=True)
+            measured = side_by_side(client, path, lister.headers, limit, bare_url, lister.org.id, args.warmup, args.requests)
+            body = measured["body"]
             if len(body["items"]) != limit or body["next_cursor"] is None:
                 raise BenchFailure(f"{path} answered {len(body['items'])} items")
             with counter.counting() as seen:
                 expect(client.get(path, headers=lister.headers), 200, path)
-            statements[limit] = (sum(seen.values()), seen.most_common(3), Counter(item["state"] for item in body["items"]))
-            rows.append((path, limit, latencies, bare_latencies))
+            rows.append(
+                {
+                    "path": path,
+                    "limit": limit,
+                    "seconds": measured["seconds"],
+                    "statements": sum(seen.values()),
+                    "most_repeated": seen.most_common(3),
+                    "page_states": Counter(item["state"] for item in body["items"]),
+                }
+            )
+    return {"backend": backend, "story": story, "states": states, "seeded_in": seeded_in, "rows": rows}
 
+
+def report(run: dict, args) -> None:
+    backend, story = run["backend"], run["story"]
+    if story is not None:
+        print()
+        print(f"Orders through the full story on the embedded chain ({backend}, one run, {os.cpu_count()} CPUs)")
+        print(f"  orders                  {story['orders']:>10}      create, issue, acknowledge, ship, proof of delivery, receipt, release, withdraw")
+        print(
+            f"  wall time               {story['seconds']:>10.1f} s    {story['requests']} API calls, and {story['chain_seconds']:.1f} s of worker drains + indexer syncs"
+        )
+        print(f"  orders per minute       {story['per_minute']:>10.1f}")
+        print(f"  chain tx per order      {story['tx_per_order']:>10.2f}      {', '.join(f'{f} {n}' for f, n in sorted(story['functions'].items()))}")
+        print(f"  gas per order           {story['gas_per_order']:>10,.0f}")
+        print(f"  supplier paid on chain  {Decimal(story['supplier_units']).scaleb(-6):>10}      = sum of order totals, to the unit (verified)")
     print()
-    print(f"Orders through the full story on the embedded chain ({backend}, one run, {os.cpu_count()} CPUs)")
-    print(f"  orders                  {story['orders']:>10}      create, issue, acknowledge, ship, proof of delivery, receipt, release, withdraw")
     print(
-        f"  wall time               {story['seconds']:>10.1f} s    {story['requests']} API calls, and {story['chain_seconds']:.1f} s of worker drains + indexer syncs"
-    )
-    print(f"  orders per minute       {story['per_minute']:>10.1f}")
-    print(f"  chain tx per order      {story['tx_per_order']:>10.2f}      {', '.join(f'{f} {n}' for f, n in sorted(story['functions'].items()))}")
-    print(f"  gas per order           {story['gas_per_order']:>10,.0f}")
-    print(f"  supplier paid on chain  {Decimal(story['supplier_units']).scaleb(-6):>10}      = sum of order totals, to the unit (verified)")
-    print()
-    print(
-        f"GET /api/v1/orders for a buyer with {args.list_orders:,} orders (bulk-seeded in {seeded_in:.1f} s: "
-        + ", ".join(f"{s} {n}" for s, n in states.most_common())
+        f"GET /api/v1/orders on {backend} for a buyer with {args.list_orders:,} orders (bulk-seeded in {run['seeded_in']:.1f} s: "
+        + ", ".join(f"{s} {n}" for s, n in run["states"].most_common())
         + ")"
     )
-    print(f"{'request':30} {'items':>5} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'bare p50':>9} {'bare req/s':>10} {'concord/bare':>12} {'SQL/req':>8}")
-    for path, limit, latencies, bare_latencies in rows:
+    for row in run["rows"]:
         print(
-            f"{path:30} {limit:>5} {percentile(latencies, 50) * 1000:8.1f} {percentile(latencies, 95) * 1000:8.1f} {rate(latencies):8.1f} "
-            f"{percentile(bare_latencies, 50) * 1000:9.2f} {rate(bare_latencies):10.1f} {rate(latencies) / rate(bare_latencies):12.3f} {statements[limit][0]:>8}"
+            f"  SQL for one page of {row['limit']} ({', '.join(f'{s} {n}' for s, n in row['page_states'].most_common())}): {row['statements']} statements; most repeated:"
         )
-    print(f"({args.requests} timed requests per side and row after {args.warmup} warm-up, interleaved; req/s = requests / summed request time;")
-    print(" bare = a minimal Flask app returning the very same JSON via jsonify, no database; SQL/req = statements in one request)")
-    for limit, (total, common, page_states) in statements.items():
-        print(f"  SQL for one page of {limit} ({', '.join(f'{s} {n}' for s, n in page_states.most_common())}): {total} statements; most repeated:")
-        for statement, n in common:
+        for statement, n in row["most_repeated"]:
             print(f"    {n:>4} x {statement[:150]}")
+
+
+def summary(runs: list[dict], args) -> None:
+    print()
+    print(
+        f"GET /api/v1/orders with {args.list_orders:,} orders, side by side ({args.requests} timed requests per endpoint and row after {args.warmup} warm-up, interleaved)"
+    )
+    header = f"{'database':10} {'request':26} {'items':>5} {'SQL/req':>7} {'p50 ms':>7} {'p95 ms':>7} {'req/s':>7} {'bare SQL req/s':>14} {'vs bare SQL':>11} {'jsonify req/s':>13} {'vs jsonify':>10}"
+    print(header)
+    print("-" * len(header))
+    for run in runs:
+        for row in run["rows"]:
+            seconds = row["seconds"]
+            ours, bare_sql, bare_json = rate(seconds["concord"]), rate(seconds["bare_sql"]), rate(seconds["jsonify"])
+            print(
+                f"{run['backend']:10} {row['path']:26} {row['limit']:>5} {row['statements']:>7} {percentile(seconds['concord'], 50) * 1000:7.1f} "
+                f"{percentile(seconds['concord'], 95) * 1000:7.1f} {ours:7.1f} {bare_sql:14.1f} {ours / bare_sql:10.3f}x {bare_json:13.1f} {ours / bare_json:9.3f}x"
+            )
+    print("req/s = requests / summed request time; SQL/req = statements of one request (auth, the page's two keyset queries,")
+    print("their lines, the guards' prefetch); bare SQL = a minimal Flask app answering the same JSON shape from one query on the")
+    print("same database (its own engine); jsonify = a minimal Flask app returning the very same JSON, no database.")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=20, help="orders taken through the full story (default 20)")
+    parser.add_argument("--no-story", dest="story", action="store_false", help="measure the order list only")
+    parser.add_argument("--list-orders", type=int, default=10_000, help="orders seeded for the list measurement (default 10000)")
+    parser.add_argument("--requests", type=int, default=200, help="timed list requests per page size and endpoint (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests before each measurement (default 20)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("CONCORD_BENCH_DATABASE_URL", ""),
+        help="PostgreSQL URL, measured after SQLite (a fresh schema is used and dropped); SQLite only without it",
+    )
+    args = parser.parse_args()
+    if args.orders < 1 or args.list_orders <= BIG_PAGE or args.requests < 2 or args.warmup < 1:
+        parser.error(f"needs --orders >= 1, --list-orders > {BIG_PAGE}, --requests >= 2 and --warmup >= 1")
+
+    runs = []
+    for database_url in [None, *([args.database_url] if args.database_url else [])]:
+        run = measure(database_url, args)
+        report(run, args)
+        runs.append(run)
+    summary(runs, args)
     return 0
 
 

@@ -18,6 +18,7 @@ from concord.tenancy.models import Relation, Role
 from tests import factories, orders_factory
 from tests.ledger_helpers import settle
 from tests.portal.helpers import field_error, text
+from tests.statements import statements
 
 SOON = (date.today() + timedelta(days=14)).isoformat()
 LATER = (date.today() + timedelta(days=30)).isoformat()
@@ -387,3 +388,19 @@ def test_nav_shows_orders_and_catalog_to_buyers_and_suppliers_only(world, signed
         nav = page[page.index('<nav aria-label="Main">') : page.index("</nav>")]
         assert (">Orders<" in nav and ">Products<" in nav and ">Locations<" in nav) is expected, member.org.legal_name
         assert ">Settlement tokens<" not in nav
+
+
+def test_the_order_list_page_costs_the_same_statements_for_2_orders_as_for_25(app, world, signed_in, session):
+    buyer = signed_in(world.buyer)
+    counts = []
+    for more in (2, 23):
+        with app.test_request_context():
+            for _ in range(more):
+                orders_factory.issued_order(session, world.buyer, world.supplier)
+        session.commit()
+        buyer.get("/orders")  # warm: the first request loads more
+        with statements(app) as seen:
+            page = buyer.get("/orders")
+        assert len(re.findall(r">(PO-\d+)</a>", page.get_data(as_text=True))) == len(counts) * 23 + 2
+        counts.append(sum(seen.values()))
+    assert counts[0] == counts[1], counts

@@ -368,9 +368,26 @@ def escrow_in_flight(session: Session, order_id: uuid.UUID) -> bool:
     )
 
 
+def intents_by_order(session: Session, order_ids) -> dict[uuid.UUID, list[ChainIntent]]:
+    """Every transaction of each order's escrow, oldest first, in one query (for a page of
+    orders; an order without any has an empty list)."""
+    ids = {uuid.UUID(str(order_id)) for order_id in order_ids}
+    found: dict[uuid.UUID, list[ChainIntent]] = {order_id: [] for order_id in ids}
+    if ids:
+        query = sa.select(ChainIntent).where(ChainIntent.subject_type == ESCROW_SUBJECT, ChainIntent.subject_id.in_([str(i) for i in ids]))
+        for intent in session.execute(query.order_by(ChainIntent.seq)).scalars():
+            found[uuid.UUID(intent.subject_id)].append(intent)
+    return found
+
+
 def funding(session: Session, order_id: uuid.UUID) -> Funding:
     """Where the escrow's funding stands (its latest `fund` intent, and any revocation)."""
-    intents = [i for i in intents_of(session, order_id) if i.function in (Step.FUND, Step.APPROVE)]
+    return funding_of(intents_of(session, order_id))
+
+
+def funding_of(escrow_intents: list[ChainIntent]) -> Funding:
+    """`funding` from the escrow's intents, oldest first (as `intents_of` answers them)."""
+    intents = [i for i in escrow_intents if i.function in (Step.FUND, Step.APPROVE)]
     fundings = [i for i in intents if i.function == Step.FUND]
     if not fundings:
         return Funding.NONE
@@ -396,6 +413,12 @@ def confirmed_at(session: Session, order_id: uuid.UUID, step: Step) -> datetime 
         .order_by(ChainIntent.seq.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def confirmed_at_of(escrow_intents: list[ChainIntent], step: Step) -> datetime | None:
+    """`confirmed_at` from the escrow's intents, oldest first."""
+    confirmed = [i for i in escrow_intents if i.function == step and i.state == IntentState.CONFIRMED]
+    return max(confirmed, key=lambda i: i.seq).finished_at if confirmed else None
 
 
 def refused(session: Session, order_id: uuid.UUID, step: Step) -> bool:
@@ -426,6 +449,24 @@ def dispute_window(session: Session, order_id: uuid.UUID) -> timedelta | None:
     its funding is indexed."""
     funded = _events(session, order_id, "EscrowFunded")
     return timedelta(seconds=int(funded[-1].args["disputeWindow"])) if funded else None
+
+
+def dispute_windows(session: Session, order_ids) -> dict[uuid.UUID, timedelta | None]:
+    """`dispute_window` of each order, in one query (and one look-up of the chain)."""
+    ids = {uuid.UUID(str(order_id)) for order_id in order_ids}
+    windows: dict[uuid.UUID, timedelta | None] = dict.fromkeys(ids)
+    chain_id = current_chain_id(session) if ids else None
+    if chain_id is None:
+        return windows
+    by_ref = {"0x" + to_bytes32(order_id).hex(): order_id for order_id in ids}
+    query = (
+        sa.select(ChainEvent)
+        .where(ChainEvent.order_ref.in_(list(by_ref)), ChainEvent.chain_id == chain_id, ChainEvent.contract == ESCROW, ChainEvent.event == "EscrowFunded")
+        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+    )
+    for event in session.execute(query).scalars():  # the latest funding of each decides
+        windows[by_ref[str(event.order_ref)]] = timedelta(seconds=int(event.args["disputeWindow"]))
+    return windows
 
 
 @dataclass(frozen=True)

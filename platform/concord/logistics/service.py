@@ -244,7 +244,10 @@ def allowed_actions(session: Session, shipment: Shipment, principal: Principal) 
     """What the principal may do with the shipment now: the shipment's table, while the
     order's escrow is funded on chain (what `record_milestone`/`record_delivery` check)."""
     actions = shipment_lifecycle.allowed_actions(shipment, principal)
-    if "prove_delivery" in actions and lifecycle.escrow_funded(session, get_or_raise(session, PurchaseOrder, shipment.order_id), "carrier") is not None:
+    if (
+        "prove_delivery" in actions
+        and lifecycle.escrow_funded(lifecycle.Facts(session, get_or_raise(session, PurchaseOrder, shipment.order_id)), "carrier") is not None
+    ):
         actions.remove("prove_delivery")
     return actions
 
@@ -350,7 +353,7 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
     order = locked(session, PurchaseOrder, shipment.order_id)  # the order first, as every other step locks
     shipment = locked(session, Shipment, shipment.id)
     shipment_lifecycle.check(shipment, principal, "prove_delivery")
-    if (why := lifecycle.escrow_funded(session, order, "carrier")) is not None:
+    if (why := lifecycle.escrow_funded(lifecycle.Facts(session, order), "carrier")) is not None:
         raise InvalidTransition("shipment", str(shipment.state), "prove the delivery of", [], why)
     if errors := delivery_mistakes(shipment, data):
         raise ValidationFailed(errors)

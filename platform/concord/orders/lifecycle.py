@@ -11,6 +11,7 @@ clock (the worker releases an escrow whose window passed in silence).
 
 from __future__ import annotations
 
+import uuid
 import weakref
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from concord import clock, policy
 from concord.errors import Forbidden, InvalidTransition
 from concord.ledger import escrow
+from concord.ledger.models import ChainIntent
 from concord.orders.models import (
     ChangeProposal,
     OrderState,
@@ -80,8 +82,6 @@ TRANSITIONS: dict[tuple[OrderState, str], tuple[OrderState | tuple[OrderState, .
 }
 TERMINAL = frozenset({S.CLOSED, S.CANCELLED, S.REJECTED})
 
-Guard = Callable[[Session, PurchaseOrder, str], "str | None"]
-
 #: How far ahead of the server's clock a reported time may be (clocks drift).
 CLOCK_SKEW = timedelta(minutes=5)
 #: The buyer's last moment to confirm or dispute ends this much before the escrow's window
@@ -99,29 +99,106 @@ def takes(actor: str, side: str) -> bool:
     return actor == side or (actor == EITHER and side in PARTIES)
 
 
+# -- what the guards read ---------------------------------------------------------------
+
+
+class Facts:
+    """What the guards read of one order beyond its row (whether a change proposal is open,
+    its escrow's intents, the window its escrow was funded with), each looked up at most once
+    and only when a guard asks. `prefetch` loads them for a whole page of orders at once.
+
+    Facts live as long as one answer (one `allowed_actions`, one `check`): a step the caller
+    takes afterwards is seen by the next Facts."""
+
+    def __init__(self, session: Session, order: PurchaseOrder) -> None:
+        self.session, self.order = session, order
+        self._proposal_open: bool | None = None
+        self._intents: list[ChainIntent] | None = None
+        self._window: timedelta | None = None
+
+    @property
+    def proposal_open(self) -> bool:
+        if self._proposal_open is None:
+            query = sa.select(ChangeProposal.id).where(ChangeProposal.order_id == self.order.id, ChangeProposal.state == ProposalState.OPEN)
+            self._proposal_open = self.session.execute(query).first() is not None
+        return self._proposal_open
+
+    @property
+    def intents(self) -> list[ChainIntent]:
+        """The escrow's transactions, oldest first."""
+        if self._intents is None:
+            self._intents = escrow.intents_of(self.session, self.order.id)
+        return self._intents
+
+    @property
+    def funding(self) -> escrow.Funding:
+        return escrow.funding_of(self.intents)
+
+    def confirmed_at(self, step: escrow.Step) -> datetime | None:
+        return escrow.confirmed_at_of(self.intents, step)
+
+    @property
+    def window(self) -> timedelta:
+        """The window the order's escrow was funded with; the configured one until the
+        funding is indexed. Looked up once per loaded order."""
+        if self._window is None:
+            window = _ESCROW_WINDOWS.get(self.order)
+            if window is None:
+                window = escrow.dispute_window(self.session, self.order.id) or _configured_window()
+                _ESCROW_WINDOWS[self.order] = window
+            self._window = window
+        return self._window
+
+
+def _configured_window() -> timedelta:
+    return timedelta(hours=int(current_app.config["DISPUTE_WINDOW_HOURS"]))
+
+
+# The dispute window of each loaded order, for as long as the order object lives.
+_ESCROW_WINDOWS: weakref.WeakKeyDictionary[PurchaseOrder, timedelta] = weakref.WeakKeyDictionary()
+
+
+def prefetch(session: Session, orders: list[PurchaseOrder]) -> dict[uuid.UUID, Facts]:
+    """The Facts of a page of orders, in at most three queries whatever the page's size (open
+    proposals, escrow intents, dispute windows), each only for the orders whose state has
+    guards reading it."""
+    facts = {order.id: Facts(session, order) for order in orders}
+    proposing = [o.id for o in orders if o.state in _READS_PROPOSALS]
+    if proposing:
+        query = sa.select(ChangeProposal.order_id).where(ChangeProposal.order_id.in_(proposing), ChangeProposal.state == ProposalState.OPEN)
+        open_ = set(session.execute(query).scalars())
+        for order_id in proposing:
+            facts[order_id]._proposal_open = order_id in open_
+    escrowed = [o.id for o in orders if o.state in _READS_ESCROW]
+    for order_id, intents in escrow.intents_by_order(session, escrowed).items():
+        facts[order_id]._intents = intents
+    timed = [o for o in orders if o.state in _READS_WINDOW and o not in _ESCROW_WINDOWS]
+    windows = escrow.dispute_windows(session, [o.id for o in timed])
+    for order in timed:
+        _ESCROW_WINDOWS[order] = windows[order.id] or _configured_window()
+    return facts
+
+
+Guard = Callable[[Facts, str], "str | None"]
+
+
 # -- guards ---------------------------------------------------------------------------------
 
 
-def _proposal_open(session: Session, order: PurchaseOrder) -> bool:
-    return (
-        session.execute(sa.select(ChangeProposal.id).where(ChangeProposal.order_id == order.id, ChangeProposal.state == ProposalState.OPEN)).first() is not None
-    )
+def needs_open_proposal(facts: Facts, side: str) -> str | None:
+    return None if facts.proposal_open else "no change proposal is open"
 
 
-def needs_open_proposal(session: Session, order: PurchaseOrder, side: str) -> str | None:
-    return None if _proposal_open(session, order) else "no change proposal is open"
-
-
-def no_open_proposal(session: Session, order: PurchaseOrder, side: str) -> str | None:
-    return "a change proposal is open: accept or decline it first" if _proposal_open(session, order) else None
+def no_open_proposal(facts: Facts, side: str) -> str | None:
+    return "a change proposal is open: accept or decline it first" if facts.proposal_open else None
 
 
 _REFUSED = "the ledger refused to fund its escrow (the buyer may cancel the order)"
 
 
-def escrow_funded(session: Session, order: PurchaseOrder, side: str) -> str | None:
+def escrow_funded(facts: Facts, side: str) -> str | None:
     """No proof of delivery, receipt or release while the escrow is not funded on chain."""
-    funding = escrow.funding(session, order.id)
+    funding = facts.funding
     if funding == escrow.Funding.FUNDED:
         return None
     if funding in (escrow.Funding.QUEUED, escrow.Funding.PENDING):
@@ -129,67 +206,72 @@ def escrow_funded(session: Session, order: PurchaseOrder, side: str) -> str | No
     return _REFUSED
 
 
-def funding_voidable(session: Session, order: PurchaseOrder, side: str) -> str | None:
+def funding_voidable(facts: Facts, side: str) -> str | None:
     """An order past acknowledgement may be cancelled only while its funding can still be
     undone: refused by the chain, or queued and not yet signed."""
-    if escrow.funding(session, order.id) in (escrow.Funding.REFUSED, escrow.Funding.QUEUED):
+    if facts.funding in (escrow.Funding.REFUSED, escrow.Funding.QUEUED):
         return None
     return "its escrow is funded or being funded (open a dispute instead)"
-
-
-# The dispute window of each loaded order, for as long as the order object lives.
-_ESCROW_WINDOWS: weakref.WeakKeyDictionary[PurchaseOrder, timedelta] = weakref.WeakKeyDictionary()
 
 
 def dispute_window(session: Session, order: PurchaseOrder) -> timedelta:
     """The window the order's escrow was funded with; the configured one until the
     funding is indexed. Looked up once per loaded order."""
-    window = _ESCROW_WINDOWS.get(order)
-    if window is None:
-        window = escrow.dispute_window(session, order.id) or timedelta(hours=int(current_app.config["DISPUTE_WINDOW_HOURS"]))
-        _ESCROW_WINDOWS[order] = window
-    return window
+    return Facts(session, order).window
 
 
-def buyer_deadline(session: Session, order: PurchaseOrder) -> datetime:
-    """Until when the buyer may confirm receipt or dispute a delivered order."""
-    window = dispute_window(session, order)
+def _deadline(facts: Facts) -> datetime:
+    order, window = facts.order, facts.window
     if order.delivered_at is None:
         raise LookupError(f"Order {order.number} is not delivered: it has no buyer's deadline")
     return order.delivered_at + window - min(BUYER_MARGIN, window / 4)
 
 
+def buyer_deadline(session: Session, order: PurchaseOrder) -> datetime:
+    """Until when the buyer may confirm receipt or dispute a delivered order."""
+    return _deadline(Facts(session, order))
+
+
+def _window_end(facts: Facts, step: escrow.Step) -> datetime | None:
+    confirmed = facts.confirmed_at(step)
+    return None if confirmed is None else confirmed + facts.window + RELEASE_MARGIN
+
+
 def window_end(session: Session, order: PurchaseOrder, step: escrow.Step) -> datetime | None:
     """When the escrow's window after `step` is over for certain: counted from the worker's
     confirmation, which comes after the block (None: not on the chain yet)."""
-    confirmed = escrow.confirmed_at(session, order.id, step)
-    return None if confirmed is None else confirmed + dispute_window(session, order) + RELEASE_MARGIN
+    return _window_end(Facts(session, order), step)
 
 
 def not_yet(session: Session, order: PurchaseOrder, side: str, action: str) -> str | None:
     """Why the escrow's timing does not allow `action` now (None when it does)."""
+    return _not_yet(Facts(session, order), side, action)
+
+
+def _not_yet(facts: Facts, side: str, action: str) -> str | None:
+    order = facts.order
     if order.settlement_queued_at is not None and action in ("receive", "open_dispute", "release"):
         return "its escrow is already being settled"
     now = clock.utcnow()
     if order.state == S.DELIVERED:
-        deadline = buyer_deadline(session, order)
+        deadline = _deadline(facts)
         if (action == "receive" or (action == "open_dispute" and side == BUYER)) and now >= deadline:
             return f"the buyer's dispute window closed at {clock.shown(deadline)}"
         if action == "release":
-            end = window_end(session, order, escrow.Step.ATTEST_DELIVERY)
+            end = _window_end(facts, escrow.Step.ATTEST_DELIVERY)
             if end is None:
                 return "the carrier's proof of delivery is not on the ledger yet"
             if now < end:
                 return f"the buyer may confirm receipt or dispute until {clock.shown(end)}"
     if order.state == S.PARTIALLY_RECEIVED and action == "release" and side == BUYER:
-        end = window_end(session, order, escrow.Step.CONFIRM_RECEIPT)
+        end = _window_end(facts, escrow.Step.CONFIRM_RECEIPT)
         if end is None or now < end:
             return "the supplier may accept the receipt or dispute it first" + (f" (until {clock.shown(end)})" if end else "")
     return None
 
 
 def _timing(action: str) -> Guard:
-    return lambda session, order, side: not_yet(session, order, side, action)
+    return lambda facts, side: _not_yet(facts, side, action)
 
 
 #: The guards of each row, checked in order (the first refusal is the 409's reason). No
@@ -204,23 +286,31 @@ GUARDS: dict[tuple[OrderState, str], tuple[Guard, ...]] = {
     (S.ISSUED, "accept_change"): (needs_open_proposal,),
     (S.ISSUED, "decline_change"): (needs_open_proposal,),
 }
+_PROPOSAL_GUARDS = {no_open_proposal, needs_open_proposal}
+#: The states whose guards read open proposals; the escrow's intents; its window (`_not_yet`).
+_READS_PROPOSALS = frozenset(state for (state, _a), guards in GUARDS.items() if set(guards) & _PROPOSAL_GUARDS)
+_READS_ESCROW = frozenset(state for (state, _a), guards in GUARDS.items() if set(guards) - _PROPOSAL_GUARDS)
+_READS_WINDOW = frozenset({S.DELIVERED, S.PARTIALLY_RECEIVED})
 
 
-def refusal(session: Session, order: PurchaseOrder, side: str, action: str) -> str | None:
+def refusal(session: Session, order: PurchaseOrder, side: str, action: str, facts: Facts | None = None) -> str | None:
     """Why the (state, action) row's guards refuse `action` now (None: they allow it)."""
+    facts = facts or Facts(session, order)
     for guard in GUARDS.get((order.state, action), ()):
-        why = guard(session, order, side)
+        why = guard(facts, side)
         if why is not None:
             return why
     return None
 
 
-def allowed_actions(session: Session, order: PurchaseOrder, side: str) -> list[str]:
-    """What `side` may do with the order now: its rows of the table whose guards pass."""
+def allowed_actions(session: Session, order: PurchaseOrder, side: str, facts: Facts | None = None) -> list[str]:
+    """What `side` may do with the order now: its rows of the table whose guards pass
+    (`facts`: what `prefetch` read for the order's page)."""
+    facts = facts or Facts(session, order)
     return sorted(
         action
         for (state, action), (_next, actor) in TRANSITIONS.items()
-        if state == order.state and takes(actor, side) and refusal(session, order, side, action) is None
+        if state == order.state and takes(actor, side) and refusal(session, order, side, action, facts) is None
     )
 
 
@@ -231,9 +321,10 @@ def check(session: Session, order: PurchaseOrder, principal: Principal, action: 
     actors = {actor for (_s, a), (_n, actor) in TRANSITIONS.items() if a == action}
     if not any(takes(actor, side) for actor in actors):
         raise Forbidden(f"Only the {' or '.join(sorted(actors))} may {action.replace('_', ' ')} an order.")
-    allowed = allowed_actions(session, order, side)
+    facts = Facts(session, order)
+    allowed = allowed_actions(session, order, side, facts)
     if action not in allowed:
-        why = refusal(session, order, side, action) if (order.state, action) in TRANSITIONS else None
+        why = refusal(session, order, side, action, facts) if (order.state, action) in TRANSITIONS else None
         raise InvalidTransition("order", str(order.state), action, allowed, why)
 
 
