@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from concord import wiring
 from concord.db import get_or_raise
+from concord.ledger.abi import to_json
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
 from concord.ledger.encoding import to_bytes32
@@ -26,7 +27,6 @@ from concord.ledger.models import (
     OrganizationKey,
     TokenBalance,
 )
-from concord.ledger.outbox import to_json
 from concord.tenancy.models import Organization, OrgStatus
 
 #: Blocks read per `eth_getLogs` request.

@@ -33,7 +33,6 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from flask import Flask
 from sqlalchemy import orm
@@ -43,7 +42,8 @@ from concord import clock, wiring
 from concord.audit import service as audit
 from concord.db import database, get_or_raise
 from concord.ledger import keys
-from concord.ledger.artifacts import PRODUCTION_CONTRACTS, load_artifact
+from concord.ledger.abi import IntentError, artifact_name, describe_revert, from_json, to_json
+from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import CallReverted, Chain, ChainUnavailable, TransactionRejected, signed_sender
 from concord.ledger.models import (
     OPEN_STATES,
@@ -94,37 +94,6 @@ def _nonce(intent: ChainIntent) -> int:
     if intent.nonce is None:
         raise LookupError(f"Intent {intent.seq} has no nonce yet")
     return intent.nonce
-
-
-class IntentError(ValueError):
-    """An intent that can never be sent (unknown contract or function, bad arguments)."""
-
-
-def artifact_name(deployment_name: str) -> str:
-    """ "SettlementToken.EUR" is a deployment of the artifact SettlementToken."""
-    return deployment_name.split(".", 1)[0]
-
-
-def to_json(value: Any) -> Any:
-    """Arguments as stored on an intent: bytes as 0x-hex, the rest as JSON has it."""
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, (list, tuple)):
-        return [to_json(item) for item in value]
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
-def _from_json(value: Any, abi_type: str) -> Any:
-    if abi_type.endswith("]"):
-        inner = abi_type[: abi_type.rindex("[")]
-        return [_from_json(item, inner) for item in value]
-    if abi_type.startswith("bytes") and isinstance(value, str):
-        return bytes.fromhex(value.removeprefix("0x"))
-    if abi_type == "address":
-        return to_checksum_address(value)
-    return value
 
 
 def lock_sender(session: Session, organization_id: uuid.UUID) -> OrganizationKey:
@@ -184,53 +153,6 @@ def enqueue(
     )
     session.add(intent)
     return intent
-
-
-# -- revert reasons -------------------------------------------------------------------------
-
-_STANDARD_ERRORS = {
-    keccak(text="Error(string)")[:4]: ("Error", ["string"]),
-    keccak(text="Panic(uint256)")[:4]: ("Panic", ["uint256"]),
-}
-_error_table: dict[bytes, tuple[str, list[str]]] | None = None
-
-
-def _errors() -> dict[bytes, tuple[str, list[str]]]:
-    global _error_table
-    if _error_table is None:
-        table = dict(_STANDARD_ERRORS)
-        for name in PRODUCTION_CONTRACTS:
-            for item in load_artifact(name).abi:
-                if item.get("type") == "error":
-                    types = [_canonical_type(argument) for argument in item["inputs"]]
-                    table[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
-        _error_table = table
-    return _error_table
-
-
-def _canonical_type(argument: dict[str, Any]) -> str:
-    if argument["type"].startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in argument["components"])
-        return f"({inner}){argument['type'][5:]}"
-    return argument["type"]
-
-
-def describe_revert(data: bytes) -> str:
-    """A custom error, Error(string) or Panic(uint256) as `Name(arg, ...)`."""
-    if not data:
-        return "reverted without a reason"
-    known = _errors().get(data[:4])
-    if known is None:
-        return f"reverted with unknown error data 0x{data.hex()}"
-    name, types = known
-    try:
-        values = abi_decode(types, data[4:])
-    except Exception:  # noqa: BLE001 - undecodable arguments still name the error
-        return f"{name}(<undecodable arguments>)"
-    if name == "Error":
-        return str(values[0])
-    shown = ["0x" + v.hex() if isinstance(v, bytes) else str(v) for v in values]
-    return f"{name}({', '.join(shown)})"
 
 
 # -- the worker -----------------------------------------------------------------------------
@@ -632,7 +554,7 @@ class Worker:
         if len(inputs) != len(values):
             raise IntentError(f"{where} takes {len(inputs)} argument(s), the intent has {len(values)}")
         try:
-            return [_from_json(value, item["type"]) for item, value in zip(inputs, values, strict=True)]
+            return [from_json(value, item["type"]) for item, value in zip(inputs, values, strict=True)]
         except (ValueError, TypeError, AttributeError) as error:
             raise IntentError(f"{where}: bad argument: {error}") from None
 
