@@ -44,6 +44,16 @@ def from_json(value: Any, abi_type: str) -> Any:
     return value
 
 
+def arguments(inputs: list[dict[str, Any]], values: list[Any], where: str) -> list[Any]:
+    """An intent's stored arguments as the ABI `inputs` take them; IntentError if they do not fit."""
+    if len(inputs) != len(values):
+        raise IntentError(f"{where} takes {len(inputs)} argument(s), the intent has {len(values)}")
+    try:
+        return [from_json(value, item["type"]) for item, value in zip(inputs, values, strict=True)]
+    except (ValueError, TypeError, AttributeError) as error:
+        raise IntentError(f"{where}: bad argument: {error}") from None
+
+
 _STANDARD_ERRORS = {
     keccak(text="Error(string)")[:4]: ("Error", ["string"]),
     keccak(text="Panic(uint256)")[:4]: ("Panic", ["uint256"]),
