@@ -24,6 +24,7 @@ from concord.db import database
 from concord.ledger import devnode, indexer, outbox
 from concord.ledger import service as ledger_service
 from concord.ledger.chain import TransactionRejected, open_chain
+from concord.ledger.claims import SenderClaims
 from concord.ledger.deploy import deploy
 from concord.ledger.models import OPEN_STATES, ChainIntent, IntentState
 from concord.orders.models import OrderState, PurchaseOrder
@@ -132,7 +133,7 @@ def test_workers_divide_fifty_orders_without_sending_anything_twice(app, session
 
     pool = [outbox.Worker(app, CountingChain(hardhat_url, tally, top_ups, lock), receipt_timeout=10) for _ in range(workers)]
     threads = [
-        threading.Thread(target=worker.run, args=(stop,), kwargs={"poll_seconds": 0.05, "after_round": lambda w=worker: after_round(w)}, daemon=True)
+        threading.Thread(target=worker.run, args=(stop,), kwargs={"poll_seconds": 0.25, "after_round": lambda w=worker: after_round(w)}, daemon=True)
         for worker in pool
     ]
     started = time.monotonic()
@@ -179,3 +180,22 @@ def test_workers_divide_fifty_orders_without_sending_anything_twice(app, session
     failures = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert failures == []  # no round failed, no intent hit an unexpected error
     assert problems == []
+
+
+def test_a_sender_belongs_to_one_worker_at_a_time_and_a_dead_workers_senders_pass_on(app):
+    engine = database(app).engine
+    first, second = SenderClaims(engine), SenderClaims(engine)
+    sender = "0x" + "ab" * 20
+    with first.round(), second.round():
+        assert first.take(sender) is True
+        # PostgreSQL: the other worker skips the sender; SQLite (one worker) grants every claim.
+        assert second.take(sender) is (not first.enabled)
+        assert second.take("0x" + "cd" * 20) is True
+        first.release(sender)
+        assert second.take(sender) is True
+    with first.round():
+        assert first.take(sender) is True
+        if first.enabled:  # the worker dies: its connection closes, and its claims with it
+            first._connection.invalidate()
+            with second.round():
+                assert second.take(sender) is True

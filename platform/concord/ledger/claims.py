@@ -57,7 +57,8 @@ class SenderClaims:
             connection, self._connection = self._connection, None
             self._held.clear()
             try:
-                connection.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+                if not connection.invalidated:  # a lost connection took its claims with it
+                    connection.execute(sa.text("SELECT pg_advisory_unlock_all()"))
             finally:
                 connection.close()
 
