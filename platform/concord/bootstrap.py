@@ -4,6 +4,7 @@
 imported. What is wired here:
 
 - chain confirmations: an order closes when its escrow's settlement is mined;
+- before signing: a withdrawal an earlier one made moot is not sent;
 - the ledger worker's round jobs: escrows whose window passed are released, webhooks sent;
 - `concord ledger verify`: every order is compared with its escrow on chain;
 - visibility of the notification tables (policy.py knows every other table's rule);
@@ -16,7 +17,7 @@ from flask import Flask
 
 from concord import wiring
 from concord.audit import service as audit
-from concord.ledger import escrow
+from concord.ledger import escrow, withdrawals
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
 
@@ -24,6 +25,7 @@ from concord.orders import settlement, verification
 def wire(app: Flask) -> wiring.Wiring:
     registry = wiring.of(app)
     registry.on_confirmed.append(escrow.on_settled(settlement.close_on_settlement))
+    registry.before_sign.append(withdrawals.nothing_left)
     registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due])
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())

@@ -25,6 +25,8 @@ KEY = "concord.wiring"
 class Wiring:
     #: Run in the worker's recording transaction when a chain intent is confirmed.
     on_confirmed: list[Callable[[Session, ChainIntent], None]] = field(default_factory=list)
+    #: Asked before an intent is signed: a reason returned means it is moot and fails unsent.
+    before_sign: list[Callable[[Session, ChainIntent, Chain], str | None]] = field(default_factory=list)
     #: Run with the app after each round of the ledger worker (each failure is logged alone).
     round_jobs: list[Callable[[Flask], Any]] = field(default_factory=list)
     #: What `concord ledger verify` compares with the chain beyond the ledger's own records.

@@ -306,3 +306,19 @@ def test_only_operator_admins_mint(client, world):
 def all_intents(app):
     with database(app).sessionmaker() as session:
         return list(session.execute(sa.select(ChainIntent)).scalars())
+
+
+def test_a_withdrawal_of_nothing_is_not_sent(ledger, world):
+    """An earlier withdrawal of the same payee took the credit (several workers send releases
+    and withdrawals side by side): the later one fails unsent instead of reverting on chain."""
+    token = ledger.contract("SettlementToken.EUR").address
+    with database(ledger.app).sessionmaker() as session, session.begin():
+        intent = outbox.enqueue(
+            session, organization_id=world.supplier.org.id, contract="DeliveryEscrow", function="withdraw", args=[token], purpose="Withdraw EUR"
+        )
+        session.flush()
+        uid = str(intent.uid)
+    assert ledger.worker.drain() == 1
+    withdrawal = state_of(ledger, uid)
+    assert withdrawal.state == IntentState.FAILED and withdrawal.tx_hash is None
+    assert withdrawal.last_error == "not sent: nothing left to withdraw: an earlier withdrawal took this credit as well"

@@ -8,10 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from concord import wiring
 from concord.db import get_or_raise
+from concord.ledger.abi import to_json
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
 from concord.ledger.encoding import to_bytes32
@@ -26,7 +28,6 @@ from concord.ledger.models import (
     OrganizationKey,
     TokenBalance,
 )
-from concord.ledger.outbox import to_json
 from concord.tenancy.models import Organization, OrgStatus
 
 #: Blocks read per `eth_getLogs` request.
@@ -50,10 +51,13 @@ def sync(session: Session, chain: Chain) -> int:
     rows = list(session.execute(sa.select(ContractDeployment).where(ContractDeployment.chain_id == chain_id)).scalars())
     if not rows:
         return 0
-    cursor = session.get(IndexerCursor, chain_id, with_for_update=True)
-    if cursor is None:
-        cursor = IndexerCursor(chain_id=chain_id, next_block=min(row.block_number for row in rows))
-        session.add(cursor)
+    # A peer worker may be creating the cursor at the same moment: the second insert does
+    # nothing, and the row lock below makes each page indexed by one worker, once.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(IndexerCursor).values(chain_id=chain_id, next_block=min(row.block_number for row in rows)).on_conflict_do_nothing(index_elements=["chain_id"])
+    )
+    cursor = get_or_raise(session, IndexerCursor, chain_id, with_for_update=True, populate_existing=True)
     head = chain.block_number()
     decoders = _event_decoders(chain, rows)
     added = 0
@@ -63,7 +67,7 @@ def sync(session: Session, chain: Chain) -> int:
             added += _index(session, chain_id, entry, decoders)
         cursor.next_block = last + 1
         session.commit()  # page by page: a failure later keeps what was read
-        cursor = get_or_raise(session, IndexerCursor, chain_id, with_for_update=True)
+        cursor = get_or_raise(session, IndexerCursor, chain_id, with_for_update=True, populate_existing=True)
     session.commit()
     return added
 

@@ -20,7 +20,9 @@ Intents of one sender go out strictly in order (an intent waits while an earlier
 the same sender is open); different senders do not wait for each other, so a reverting or
 stuck intent blocks only its own sender's later ones until it is settled. An intent may
 name a prerequisite of another sender (`after`): it is not signed until that one is
-confirmed, and fails unsent if that one fails.
+confirmed, and fails unsent if that one fails. Several workers may share one PostgreSQL
+database: a worker sends a sender's intents only while it holds that sender's claim
+(ledger/claims.py), so they divide the senders and no nonce is used twice.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from flask import Flask
 from sqlalchemy import orm
@@ -43,8 +44,10 @@ from concord import clock, wiring
 from concord.audit import service as audit
 from concord.db import database, get_or_raise
 from concord.ledger import keys
-from concord.ledger.artifacts import PRODUCTION_CONTRACTS, load_artifact
+from concord.ledger.abi import IntentError, arguments, artifact_name, describe_revert, to_json
+from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import CallReverted, Chain, ChainUnavailable, TransactionRejected, signed_sender
+from concord.ledger.claims import SenderClaims
 from concord.ledger.models import (
     OPEN_STATES,
     ChainIntent,
@@ -94,37 +97,6 @@ def _nonce(intent: ChainIntent) -> int:
     if intent.nonce is None:
         raise LookupError(f"Intent {intent.seq} has no nonce yet")
     return intent.nonce
-
-
-class IntentError(ValueError):
-    """An intent that can never be sent (unknown contract or function, bad arguments)."""
-
-
-def artifact_name(deployment_name: str) -> str:
-    """ "SettlementToken.EUR" is a deployment of the artifact SettlementToken."""
-    return deployment_name.split(".", 1)[0]
-
-
-def to_json(value: Any) -> Any:
-    """Arguments as stored on an intent: bytes as 0x-hex, the rest as JSON has it."""
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, (list, tuple)):
-        return [to_json(item) for item in value]
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
-def _from_json(value: Any, abi_type: str) -> Any:
-    if abi_type.endswith("]"):
-        inner = abi_type[: abi_type.rindex("[")]
-        return [_from_json(item, inner) for item in value]
-    if abi_type.startswith("bytes") and isinstance(value, str):
-        return bytes.fromhex(value.removeprefix("0x"))
-    if abi_type == "address":
-        return to_checksum_address(value)
-    return value
 
 
 def lock_sender(session: Session, organization_id: uuid.UUID) -> OrganizationKey:
@@ -186,53 +158,6 @@ def enqueue(
     return intent
 
 
-# -- revert reasons -------------------------------------------------------------------------
-
-_STANDARD_ERRORS = {
-    keccak(text="Error(string)")[:4]: ("Error", ["string"]),
-    keccak(text="Panic(uint256)")[:4]: ("Panic", ["uint256"]),
-}
-_error_table: dict[bytes, tuple[str, list[str]]] | None = None
-
-
-def _errors() -> dict[bytes, tuple[str, list[str]]]:
-    global _error_table
-    if _error_table is None:
-        table = dict(_STANDARD_ERRORS)
-        for name in PRODUCTION_CONTRACTS:
-            for item in load_artifact(name).abi:
-                if item.get("type") == "error":
-                    types = [_canonical_type(argument) for argument in item["inputs"]]
-                    table[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
-        _error_table = table
-    return _error_table
-
-
-def _canonical_type(argument: dict[str, Any]) -> str:
-    if argument["type"].startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in argument["components"])
-        return f"({inner}){argument['type'][5:]}"
-    return argument["type"]
-
-
-def describe_revert(data: bytes) -> str:
-    """A custom error, Error(string) or Panic(uint256) as `Name(arg, ...)`."""
-    if not data:
-        return "reverted without a reason"
-    known = _errors().get(data[:4])
-    if known is None:
-        return f"reverted with unknown error data 0x{data.hex()}"
-    name, types = known
-    try:
-        values = abi_decode(types, data[4:])
-    except Exception:  # noqa: BLE001 - undecodable arguments still name the error
-        return f"{name}(<undecodable arguments>)"
-    if name == "Error":
-        return str(values[0])
-    shown = ["0x" + v.hex() if isinstance(v, bytes) else str(v) for v in values]
-    return f"{name}({', '.join(shown)})"
-
-
 # -- the worker -----------------------------------------------------------------------------
 
 
@@ -243,6 +168,8 @@ class Worker:
         self.app = app
         self.chain = chain
         self.sessionmaker = database(app).sessionmaker
+        #: The senders (and the funder) this worker sends for now, among several workers.
+        self.claims = SenderClaims(database(app).engine)
         self.receipt_timeout = app.config["CHAIN_RECEIPT_TIMEOUT_SECONDS"] if receipt_timeout is None else receipt_timeout
         self.fee = {"maxFeePerGas": int(app.config["CHAIN_MAX_FEE_WEI"]), "maxPriorityFeePerGas": int(app.config["CHAIN_PRIORITY_FEE_WEI"])}
         self._signers: dict[uuid.UUID, Any] = {}
@@ -251,6 +178,7 @@ class Worker:
         self._contracts: dict[tuple[int, str], Any] = {}
         #: Called with (session, intent) when an intent is confirmed, in the recording transaction.
         self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = list(wiring.of(app).on_confirmed)
+        self.before_sign = list(wiring.of(app).before_sign)  # (session, intent, chain) -> why it is moot
 
     @property
     def chain_id(self) -> int:
@@ -261,16 +189,18 @@ class Worker:
 
     # -- choosing what to send next -----------------------------------------------------
 
-    def due(self, session: Session, *, limit: int = 200) -> list[tuple[int, str]]:
+    def due(self, session: Session, *, limit: int = 200, sender: str | None = None) -> list[tuple[int, str]]:
         """Open intents in the order they may go out, as (seq, sender): for each sender whose
-        oldest open intent is due, that intent and the sender's later open intents. Intents
-        signed for another chain, and calls to contracts not deployed here, wait."""
+        oldest open intent is due, that intent and the sender's later open intents (only
+        `sender`'s, when given). Intents signed for another chain, and calls to contracts not
+        deployed here, wait."""
         chain_id = self.chain_id
         deployed = sa.select(ContractDeployment.name).where(ContractDeployment.chain_id == chain_id)
         waiting = sa.and_(
             ChainIntent.state.in_(OPEN_STATES),
             sa.or_(ChainIntent.kind == IntentKind.DEPLOY, ChainIntent.contract.in_(deployed)),
             sa.or_(ChainIntent.chain_id.is_(None), ChainIntent.chain_id == chain_id),
+            sa.true() if sender is None else ChainIntent.sender == sender,
         )
         heads = sa.select(sa.func.min(ChainIntent.seq).label("seq")).where(waiting).group_by(ChainIntent.sender).subquery()
         prerequisite = orm.aliased(ChainIntent)
@@ -328,33 +258,56 @@ class Worker:
 
     def _drain(self, max_rounds: int) -> int:
         settled = 0
-        for _ in range(max_rounds):
-            settled += self.fail_orphans()
-            try:
-                with self.sessionmaker() as session:
-                    batch = self.due(session)
-            except ChainUnavailable as error:
-                log.warning("outbox: %s", error)
-                return settled
-            if not batch:
-                return settled
-            progressed = False
-            held: set[str] = set()
-            for position, (seq, sender) in enumerate(batch):
-                if sender in held:
-                    continue  # an earlier intent of this sender is still open: keep the order
-                following = next((s for s, other in batch[position + 1 :] if other == sender), None)
+        with self.claims.round():
+            for _ in range(max_rounds):
+                settled += self.fail_orphans()
+                try:
+                    with self.sessionmaker() as session:
+                        senders = list(dict.fromkeys(sender for _seq, sender in self.due(session)))
+                except ChainUnavailable as error:
+                    log.warning("outbox: %s", error)
+                    return settled
+                progressed = False
+                for sender in senders:
+                    if not self.claims.take(sender):
+                        continue  # another worker sends for this sender now
+                    try:
+                        done, reachable = self._drain_sender(sender)
+                    finally:
+                        self.claims.release(sender)
+                    settled += done
+                    progressed = progressed or done > 0
+                    if not reachable:
+                        return settled  # the chain is unreachable: stop this round
+                if not progressed:
+                    return settled
+        return settled
+
+    def _drain_sender(self, sender: str) -> tuple[int, bool]:
+        """Send one claimed sender's due intents in order, until one stays open; returns how
+        many were settled and whether the chain answered. The intents are read after the
+        claim is taken: a worker that had the sender before may have sent some meanwhile."""
+        try:
+            with self.sessionmaker() as session:
+                run = [seq for seq, _sender in self.due(session, sender=sender)]
+        except ChainUnavailable as error:
+            log.warning("outbox: %s", error)
+            return 0, False
+        settled = 0
+        try:
+            for position, seq in enumerate(run):
+                following = run[position + 1] if position + 1 < len(run) else None
                 state = self.process(seq, following=following)
                 if state in (IntentState.CONFIRMED, IntentState.FAILED):
                     settled += 1
-                    progressed = True
                 elif state is None:
-                    return settled  # the chain is unreachable: stop this round
+                    return settled, False
                 else:
-                    held.add(sender)
-            if not progressed:
-                return settled
-        return settled
+                    break  # still open: the sender's later intents wait for it
+            return settled, True
+        finally:
+            for seq in run:  # signed ahead but not sent: another worker may send it from the database
+                self._presigned.pop(seq, None)
 
     def run(self, stop: threading.Event, *, poll_seconds: float, after_round: Callable[[], None] | None = None) -> None:
         while not stop.is_set():
@@ -396,6 +349,10 @@ class Worker:
             return None
         if intent.after_seq is not None and get_or_raise(session, ChainIntent, intent.after_seq).state != IntentState.CONFIRMED:
             return None  # another sender's step comes first
+        moot = next((why for check in self.before_sign if (why := check(session, intent, self.chain))), None)
+        if moot is not None:
+            self._finish(session, intent, IntentState.FAILED, error=f"not sent: {moot}")
+            return None
         chain_id = self.chain_id
         account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
         if account is None:
@@ -435,7 +392,9 @@ class Worker:
                     # Gas money goes out after the intent's transaction is closed: no
                     # database lock is held while the node mines the top-up.
                     try:
-                        self.chain.top_up(signed_sender(raw), self.fee)
+                        if self.chain.funder_address is not None:
+                            with self.claims.funder(self.chain.funder_address):
+                                self.chain.top_up(signed_sender(raw), self.fee)
                     except TransactionRejected as error:
                         self._defer(seq, f"gas top-up refused: {error}")
                         return IntentState.SIGNED
@@ -607,7 +566,7 @@ class Worker:
             artifact = load_artifact(artifact_name(intent.contract))
             factory = self.chain.contract(artifact.abi, bytecode=artifact.bytecode)
             constructor: dict[str, Any] = next((item for item in artifact.abi if item["type"] == "constructor"), {"inputs": []})
-            args = self._arguments(constructor["inputs"], intent.args, intent.contract)
+            args = arguments(constructor["inputs"], intent.args, intent.contract)
             try:
                 transaction["data"] = factory.constructor(*args).data_in_transaction
             except Exception as error:  # noqa: BLE001 - web3 raises several types for bad arguments
@@ -620,21 +579,13 @@ class Worker:
         )
         if function_abi is None:
             raise IntentError(f"{intent.contract} has no function {intent.function} taking {len(intent.args)} argument(s)")
-        args = self._arguments(function_abi["inputs"], intent.args, f"{intent.contract}.{intent.function}")
+        args = arguments(function_abi["inputs"], intent.args, f"{intent.contract}.{intent.function}")
         try:
             transaction["data"] = contract.encode_abi(intent.function, args=args)
         except Exception as error:  # noqa: BLE001 - web3 raises several types for bad arguments
             raise IntentError(f"{intent.contract}.{intent.function}: arguments do not fit the ABI: {error}") from None
         transaction["to"] = contract.address
         return transaction
-
-    def _arguments(self, inputs: list[dict[str, Any]], values: list[Any], where: str) -> list[Any]:
-        if len(inputs) != len(values):
-            raise IntentError(f"{where} takes {len(inputs)} argument(s), the intent has {len(values)}")
-        try:
-            return [_from_json(value, item["type"]) for item, value in zip(inputs, values, strict=True)]
-        except (ValueError, TypeError, AttributeError) as error:
-            raise IntentError(f"{where}: bad argument: {error}") from None
 
     def _contract(self, session: Session, chain_id: int, name: str):
         """The deployed contract (a deployment never moves, so it is looked up once)."""
