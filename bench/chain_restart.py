@@ -25,18 +25,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))
 
 from concord.ledger.embedded import EmbeddedChain
 from eth_account import Account
+from eth_tester import PyEVMBackend
 from eth_tester.backends.pyevm.main import get_default_account_keys
 
 SENDER = Account.from_key(get_default_account_keys(quantity=2)[1].to_bytes())
 FEE = {"maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}
 
 
-def grow(chain: EmbeddedChain, to: int) -> None:
+def grow(chain: EmbeddedChain, to: int, hashes: list[str]) -> None:
     nonce = chain.nonce(SENDER.address)
     while chain.block_number() < to:
         transaction = {"to": "0x" + "11" * 20, "value": 1, "gas": 21_000, "nonce": nonce, "chainId": chain.chain_id, "type": 2, **FEE}
-        chain.send_raw(SENDER.sign_transaction(transaction).raw_transaction)
+        hashes.append(chain.send_raw(SENDER.sign_transaction(transaction).raw_transaction))
         nonce += 1
+
+
+def lookups(chain: EmbeddedChain, hashes: list[str], sample: int = 20) -> None:
+    """Receipt lookups by the transaction index beside eth-tester's scan from the head."""
+    picked = hashes[:: max(1, len(hashes) // sample)][:sample]
+    started = time.perf_counter()
+    for tx_hash in picked:
+        assert chain.receipt(tx_hash) is not None
+    indexed = (time.perf_counter() - started) / len(picked)
+    started = time.perf_counter()
+    for tx_hash in picked:
+        PyEVMBackend.get_transaction_receipt(chain.backend, bytes.fromhex(tx_hash[2:]))
+    scanned = (time.perf_counter() - started) / len(picked)
+    print(
+        f"receipt lookup at {chain.block_number()} blocks ({len(picked)} spread over the chain): indexed {indexed * 1000:.2f} ms, "
+        f"eth-tester scan {scanned * 1000:.1f} ms; a verify of every transaction: ~{indexed * len(hashes):.1f} s "
+        f"indexed vs ~{scanned * len(hashes):.0f} s scanning"
+    )
 
 
 def timed_open(directory: Path) -> tuple[float, EmbeddedChain]:
@@ -68,9 +87,10 @@ def main() -> None:
         chain = EmbeddedChain(directory)
         print(f"{'blocks':>8} {'grow s':>8} {'resume s':>9} {'replayed':>9} {'full replay s':>14}  state file MB")
         per_block: float | None = None
+        hashes: list[str] = []
         for size in sizes:
             started = time.perf_counter()
-            grow(chain, size)
+            grow(chain, size, hashes)
             grown = time.perf_counter() - started
             chain.close()
             resume, chain = timed_open(directory)
@@ -82,6 +102,7 @@ def main() -> None:
                 replay_text = f"{'>= ' + format(per_block * size, '.0f') + ' (est.)':>14}" if per_block else f"{'-':>14}"
             megabytes = (directory / EmbeddedChain.JOURNAL).stat().st_size / 1e6
             print(f"{size:8d} {grown:8.1f} {resume:9.2f} {chain.replayed_blocks:9d} {replay_text}  {megabytes:.1f}", flush=True)
+        lookups(chain, hashes)
         chain.close()
 
 
