@@ -137,3 +137,21 @@ def test_a_crash_while_writing_a_block_leaves_the_previous_state(tmp_path, monke
 def _corrupt(directory, key: bytes, value: bytes) -> None:
     with sqlite3.connect(directory / EmbeddedChain.JOURNAL) as db:
         assert db.execute("UPDATE state SET value = ? WHERE key = ?", (value, key)).rowcount == 1
+
+
+def test_a_rewind_drops_the_later_blocks_from_the_index_and_from_disk(tmp_path):
+    chain = EmbeddedChain(tmp_path)
+    _send(chain, 2)
+    snapshot, head = chain.tester.take_snapshot(), _head(chain)
+    later = _send(chain, 2)
+    assert chain.receipt(later[0]) is not None
+    chain.rewind(snapshot, 2)  # what the tests' per-test chain checkpoint does
+    assert _head(chain) == head
+    assert chain.receipt(later[0]) is None and chain.transaction(later[1]) is None
+    chain.close()
+
+    again = EmbeddedChain(tmp_path)
+    assert (again.resumed_from, again.replayed_blocks) == (2, 0)
+    assert _head(again) == head and again.receipt(later[0]) is None
+    assert len(_send(again, 1)) == 1
+    again.close()

@@ -131,13 +131,18 @@ class _Backend(PyEVMBackend):
         try:
             number, index = chain.chaindb.get_transaction_index(transaction_hash)
         except EvmTransactionNotFound:
-            pending = chain.get_block()
-            for position, transaction in enumerate(pending.transactions):
-                if transaction.hash == transaction_hash:
-                    return pending, transaction, position
-            raise TransactionNotFound(f"No transaction found for transaction hash: {encode_hex(transaction_hash)}") from None
-        block = chain.get_canonical_block_by_number(number)
-        return block, block.transactions[index], index
+            number, index = -1, -1
+        pending = chain.get_block()
+        # An entry can outlive its block: a rewind (eth-tester's revert_to_snapshot) leaves
+        # the index and the number lookups of the blocks past the new head in place.
+        if 0 <= number < pending.number:
+            block = chain.get_canonical_block_by_number(number)
+            if index < len(block.transactions) and block.transactions[index].hash == transaction_hash:
+                return block, block.transactions[index], index
+        for position, transaction in enumerate(pending.transactions):
+            if transaction.hash == transaction_hash:
+                return pending, transaction, position
+        raise TransactionNotFound(f"No transaction found for transaction hash: {encode_hex(transaction_hash)}")
 
     def get_transaction_by_hash(self, transaction_hash):
         block, transaction, index = self._find(transaction_hash)
