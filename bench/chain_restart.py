@@ -47,10 +47,11 @@ def lookups(chain: EmbeddedChain, hashes: list[str], sample: int = 20) -> None:
     for tx_hash in picked:
         assert chain.receipt(tx_hash) is not None
     indexed = (time.perf_counter() - started) / len(picked)
+    scanning = picked[:: max(1, len(picked) // 5)]  # the scan is slow: five of them
     started = time.perf_counter()
-    for tx_hash in picked:
+    for tx_hash in scanning:
         PyEVMBackend.get_transaction_receipt(chain.backend, bytes.fromhex(tx_hash[2:]))
-    scanned = (time.perf_counter() - started) / len(picked)
+    scanned = (time.perf_counter() - started) / len(scanning)
     print(
         f"receipt lookup at {chain.block_number()} blocks ({len(picked)} spread over the chain): indexed {indexed * 1000:.2f} ms, "
         f"eth-tester scan {scanned * 1000:.1f} ms; a verify of every transaction: ~{indexed * len(hashes):.1f} s "
