@@ -68,6 +68,7 @@ browser:
 bench: $(INSTALLED_DEV) $(NODE_DEPS)
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/orders.py
+	$(BIN)/python bench/chain_restart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules frontend/node_modules

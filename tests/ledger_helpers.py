@@ -11,8 +11,9 @@ from concord.db import database
 from concord.ledger import indexer, outbox, runtime
 from concord.ledger import service as ledger_service
 from concord.ledger.artifacts import load_artifact
-from concord.ledger.chain import Chain, ChainUnavailable, EmbeddedChain
+from concord.ledger.chain import Chain, ChainUnavailable
 from concord.ledger.deploy import deploy, deployments
+from concord.ledger.embedded import EmbeddedChain
 
 BUYER_FUNDS = Decimal("50000")
 
@@ -107,10 +108,8 @@ class ChainCheckpoint:
     def restore(self) -> None:
         chain = self.chain
         with chain._lock:
-            if chain.tester.get_block_by_number("latest")["number"] != self.block:
-                chain.tester.revert_to_snapshot(self.snapshot)
+            chain.rewind(self.snapshot, self.block)
             journal = chain._journal
-            journal.execute("DELETE FROM blocks WHERE number > ?", (self.block,))
             if self.time_offset is None:
                 journal.execute("DELETE FROM meta WHERE key = 'time_offset'")
             else:
@@ -118,4 +117,3 @@ class ChainCheckpoint:
                     "INSERT INTO meta (key, value) VALUES ('time_offset', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (self.time_offset,),
                 )
-            chain._broken = None

@@ -31,7 +31,7 @@ from concord.app import create_app
 from concord.auth import passwords
 from concord.db import Unit, database
 from concord.ledger import runtime
-from concord.ledger.chain import EmbeddedChain
+from concord.ledger.embedded import EmbeddedChain
 from concord.models import metadata
 from flask import has_app_context
 

@@ -104,8 +104,10 @@ def _deploy(app) -> None:
 
     with app.app_context():
         chain = _chain(app)
-        if getattr(chain, "replayed_blocks", 0):
-            click.echo(f"Embedded chain restored: {chain.replayed_blocks} blocks replayed from its journal.")
+        if getattr(chain, "resumed_from", None) is not None:
+            click.echo(f"Embedded chain resumed at block {chain.resumed_from} (state proven), {chain.replayed_blocks} blocks replayed.")
+        elif getattr(chain, "replayed_blocks", 0):
+            click.echo(f"Embedded chain rebuilt: {chain.replayed_blocks} blocks replayed from its journal.")
         try:
             steps = deploy(app, chain, runtime.worker(app))
         except DeploymentError as error:

@@ -6,22 +6,13 @@ provider would resend `eth_sendRawTransaction` on a timeout, so its retries are 
 off and the outbox decides what a failure means.
 
 The embedded chain (`CONCORD_CHAIN_URL=embedded`) is eth-tester on py-evm inside this
-process. py-evm keeps its state in memory, so every mined block is journaled (its
-timestamp and raw signed transaction) in `instance/chain/journal.sqlite3` before the
-sender hears of it; on start the journal is replayed block by block at the recorded
-timestamps, which rebuilds the same contracts, balances and anchors. A block the process
-mined but did not journal before a crash is gone after restart exactly as if it had never
-been sent: the outbox finds its transaction missing and sends the same signed bytes again.
+process, journaled with its state to disk: see embedded.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import os
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +20,6 @@ from typing import Any, cast
 
 import requests
 from eth_account import Account
-from eth_tester import EthereumTester, PyEVMBackend
-from eth_tester.backends.pyevm.main import get_default_account_keys
 from eth_tester.exceptions import TransactionFailed
 from eth_tester.exceptions import TransactionNotFound as TesterTransactionNotFound
 from eth_typing import HexStr
@@ -48,7 +37,6 @@ from web3.exceptions import (
     TransactionNotFound,
     Web3RPCError,
 )
-from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import BlockIdentifier, RPCEndpoint, TxParams
 
 log = logging.getLogger(__name__)
@@ -241,128 +229,10 @@ class Chain:
         pass
 
 
-class EmbeddedChain(Chain):
-    """eth-tester/py-evm in this process, journaled to disk and replayed on start."""
-
-    JOURNAL = "journal.sqlite3"
-    LOCK = "chain.lock"
-
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
-        self._lock_file = _exclusive_lock(directory / self.LOCK)
-        self._journal = sqlite3.connect(directory / self.JOURNAL, isolation_level=None, check_same_thread=False)
-        self._journal.execute("PRAGMA synchronous=FULL")
-        self._journal.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._journal.execute("CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL, raw BLOB)")
-        genesis_timestamp = self._genesis_timestamp()
-        self.backend = PyEVMBackend(genesis_parameters=PyEVMBackend.generate_genesis_params(overrides={"timestamp": genesis_timestamp}))
-        self.tester = EthereumTester(self.backend)
-        funder_key = get_default_account_keys(quantity=1)[0].to_bytes()
-        super().__init__(Web3(EthereumTesterProvider(self.tester)), url=EMBEDDED, funder_key=funder_key)
-        self._lock = threading.RLock()
-        self._broken: str | None = None
-        self.replayed_blocks = self._replay()
-
-    def _genesis_timestamp(self) -> int:
-        row = self._journal.execute("SELECT value FROM meta WHERE key = 'genesis_timestamp'").fetchone()
-        if row:
-            return int(row[0])
-        value = int(time.time())
-        self._journal.execute("INSERT INTO meta (key, value) VALUES ('genesis_timestamp', ?)", (str(value),))
-        return value
-
-    def _replay(self) -> int:
-        count = 0
-        for number, timestamp, raw in self._journal.execute("SELECT number, timestamp, raw FROM blocks ORDER BY number"):
-            self.backend.chain.set_header_timestamp(timestamp)
-            if raw is None:
-                self.backend.mine_blocks()
-            else:
-                self.tester.send_raw_transaction("0x" + bytes(raw).hex())
-            mined = self.tester.get_block_by_number("latest")
-            if mined["number"] != number or mined["timestamp"] != timestamp:
-                raise RuntimeError(
-                    f"The embedded chain journal in {self.directory} does not replay: block {number} came out as {mined['number']} at {mined['timestamp']}."
-                )
-            count += 1
-        return count
-
-    def _write_journal(self, raw: bytes | None) -> None:
-        block = self.tester.get_block_by_number("latest")
-        self._journal.execute("INSERT INTO blocks (number, timestamp, raw) VALUES (?, ?, ?)", (block["number"], block["timestamp"], raw))
-
-    def send_raw(self, raw: bytes) -> str:
-        with self._lock:
-            before = self.tester.get_block_by_number("latest")["number"]
-            # Never behind the last block: a wall clock that stepped back must not reorder time.
-            parent = self.tester.get_block_by_number("latest")["timestamp"]
-            self.backend.chain.set_header_timestamp(max(parent + 1, int(time.time()) + self._offset()))
-            tx_hash = super().send_raw(raw)
-            if self.tester.get_block_by_number("latest")["number"] != before + 1:
-                raise RuntimeError("the embedded chain did not mine exactly one block for one transaction")
-            self._journal_latest(bytes(raw))
-            return tx_hash
-
-    def _journal_latest(self, raw: bytes | None) -> None:
-        try:
-            self._write_journal(raw)
-        except Exception as error:
-            # The block is mined in memory but not on disk: going on would journal later
-            # blocks behind a gap that can never replay. Refuse everything until a restart,
-            # which rebuilds the chain from what the journal does hold.
-            self._broken = f"the embedded chain's journal could not be written ({error}); restart Concord"
-            raise ChainUnavailable(self._broken) from error
-
-    @contextlib.contextmanager
-    def _rpc(self) -> Iterator[None]:
-        if self._broken:
-            raise ChainUnavailable(self._broken)
-        with super()._rpc():
-            yield
-
-    def _offset(self) -> int:
-        row = self._journal.execute("SELECT value FROM meta WHERE key = 'time_offset'").fetchone()
-        return int(row[0]) if row else 0
-
-    def advance_time(self, seconds: int) -> int:
-        """Mine an empty block `seconds` ahead and keep the clock that far ahead from now on."""
-        if seconds <= 0:
-            raise ValueError("time only moves forward")
-        with self._lock:
-            offset = self._offset() + seconds
-            self._journal.execute(
-                "INSERT INTO meta (key, value) VALUES ('time_offset', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(offset),),
-            )
-            parent = self.tester.get_block_by_number("latest")["timestamp"]
-            self.backend.chain.set_header_timestamp(max(parent + seconds, int(time.time()) + offset))
-            self.backend.mine_blocks()
-            self._journal_latest(None)
-            return self.tester.get_block_by_number("latest")["timestamp"]
-
-    def close(self) -> None:
-        with self._lock:
-            self._journal.close()
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            os.close(self._lock_file)
-
-
-def _exclusive_lock(path: Path) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise EmbeddedChainBusy(
-            f"Another Concord process is running the embedded chain in {path.parent}. The embedded chain "
-            "lives inside one process (`concord run`); for several processes set CONCORD_CHAIN_URL to a node."
-        ) from None
-    return fd
-
-
 def open_chain(url: str, instance_dir: str, *, funder_key: str | None = None) -> Chain:
     if url == EMBEDDED:
+        from concord.ledger.embedded import EmbeddedChain
+
         return EmbeddedChain(Path(instance_dir) / "chain")
     from web3 import HTTPProvider
 
