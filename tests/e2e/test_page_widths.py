@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from concord import clock
+from concord import clock, files
 from concord.catalog import service as catalog
 from concord.disputes import service as disputes
 from concord.ledger import service as ledger_service
@@ -52,11 +52,15 @@ LONG_WORD = "x" * 1000
 WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "auditor")
 
 
+#: Portal GETs that answer a file to download (an attachment), not a page to lay out.
+DOWNLOADS = frozenset({"disputes_portal.evidence_file"})
+
+
 def portal_rules(app) -> list[Rule]:
-    """Every rule of the portal a GET opens: not the API, the static files or signing out."""
+    """Every rule of the portal a GET opens: not the API, the static files, downloads or signing out."""
     rules = []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith(("/api", "/static", "/logout")):
+        if "GET" not in rule.methods or rule.endpoint == "static" or rule.endpoint in DOWNLOADS or rule.rule.startswith(("/api", "/static", "/logout")):
             continue
         rules.append(rule)
     return sorted(rules, key=lambda rule: rule.rule)
@@ -168,7 +172,12 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
     contested = step(lambda: _acknowledged(session, world))
     delivered = step(lambda: _ship(session, world, contested, [(1, "10"), (2, "4")]))
     step(lambda: _delivered(session, world, delivered))
-    step(lambda: disputes.open_dispute(session, world.buyer.principal, contested.id, LONG_WORD))
+    dispute = step(lambda: disputes.open_dispute(session, world.buyer.principal, contested.id, LONG_WORD))
+    for who, name in ((world.buyer, "photo " + LONG_WORD[:150] + ".pdf"), (world.carrier, "delivery-note.txt")):
+        upload = files.Upload(
+            name, b"%PDF-1.7\n%%EOF\n" if name.endswith(".pdf") else b"Signed without remarks.", "application/pdf" if name.endswith(".pdf") else "text/plain"
+        )
+        step(lambda who=who, upload=upload: disputes.add_evidence(session, who.principal, dispute.id, LONG_WORD, upload))
 
     def the_rest():
         product = catalog.create_product(session, world.buyer.principal, {"sku": "BRK-" + "7" * 30, "name": "Bracket " + LONG_WORD, "unit_of_measure": "H87"})
@@ -202,6 +211,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
     targets: Targets = {
         "order_id": order_list,
         "shipment_id": shipments,
+        "dispute_id": [("the disputed order's dispute", dispute.id)],
         "product_id": [("the buyer's product", product.id)],
         "location_id": [("the buyer's location", location.id)],
         "webhook_id": [("the supplier's webhook", webhook.id)],
