@@ -48,7 +48,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.real_commits]
 
 WIDTHS = (390, 1280)
 PHONE = 390
-LONG_WORD = "x" * 1000
+LONG_WORD = "x" * 1000  # cut to each column's length where the column is shorter (PostgreSQL enforces it)
 WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "auditor")
 
 
@@ -127,7 +127,7 @@ def _on_the_way(session, world, shipment) -> None:
             session,
             world.carrier.principal,
             shipment.id,
-            {"kind": kind, "occurred_at": clock.utcnow(), "location": "Container Terminal Altenwerder, Hamburg", "note": LONG_WORD},
+            {"kind": kind, "occurred_at": clock.utcnow(), "location": "Container Terminal Altenwerder, Hamburg", "note": LONG_WORD[:500]},
         )
 
 
@@ -163,7 +163,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
     step(lambda: _delivered(session, world, shipped))
     lines = [
         {"line_no": 1, "accepted_quantity": Decimal("10")},
-        {"line_no": 2, "accepted_quantity": Decimal("3"), "rejected_quantity": Decimal("1"), "rejection_reason": LONG_WORD},
+        {"line_no": 2, "accepted_quantity": Decimal("3"), "rejected_quantity": Decimal("1"), "rejection_reason": LONG_WORD[:500]},
     ]
     step(lambda: settlement.create_receipt(session, world.buyer.principal, done.id, {"lines": lines, "note": LONG_WORD}))
     step(lambda: settlement.release(session, world.supplier.principal, done.id))
@@ -180,11 +180,13 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         step(lambda who=who, upload=upload: disputes.add_evidence(session, who.principal, dispute.id, LONG_WORD, upload))
 
     def the_rest():
-        product = catalog.create_product(session, world.buyer.principal, {"sku": "BRK-" + "7" * 30, "name": "Bracket " + LONG_WORD, "unit_of_measure": "H87"})
+        product = catalog.create_product(
+            session, world.buyer.principal, {"sku": "BRK-" + "7" * 30, "name": "Bracket " + LONG_WORD[:190], "unit_of_measure": "H87"}
+        )
         location = catalog.create_location(
             session,
             world.buyer.principal,
-            {"name": "Plant " + LONG_WORD[:200], "address_line1": "Werkstrasse 7", "postal_code": "70565", "city": "Stuttgart", "country": "DE"},
+            {"name": "Plant " + LONG_WORD[:190], "address_line1": "Werkstrasse 7", "postal_code": "70565", "city": "Stuttgart", "country": "DE"},
         )
         webhook, _secret = notifications.create_subscription(
             session, world.supplier.principal, {"url": "https://erp.example.com/" + "hooks/" * 30, "events": ["*"]}
