@@ -17,14 +17,14 @@ from flask import Flask
 
 from concord import wiring
 from concord.audit import service as audit
-from concord.ledger import escrow, withdrawals
+from concord.ledger import escrow_state, withdrawals
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
 
 
 def wire(app: Flask) -> wiring.Wiring:
     registry = wiring.of(app)
-    registry.on_confirmed.append(escrow.on_settled(settlement.close_on_settlement))
+    registry.on_confirmed.append(escrow_state.on_settled(settlement.close_on_settlement))
     registry.before_sign.append(withdrawals.nothing_left)
     registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due])
     registry.verify_checks.append(verification.verify_escrows)

@@ -30,7 +30,7 @@ from concord.catalog import service as catalog
 from concord.disputes import service as disputes
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification
-from concord.orders import service as orders
+from concord.orders import changes
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Relation, Role
@@ -119,7 +119,7 @@ def fuzz_target(app, session):
     trading = factories.member(session, op, "supplier", name="Fuzz Trading Partner")
     factories.partner(session, Relation.BUYER_SUPPLIER, buyer, trading)
     order = orders_factory.issued_order(session, buyer, trading)
-    proposal = orders.propose_change(session, trading.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("2")}]})
+    proposal = changes.propose_change(session, trading.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("2")}]})
     factories.partner(session, Relation.SHIPPER_CARRIER, trading, carrier)
     shipment, dispute = orders_factory.shipped_and_disputed(session, buyer, trading, carrier, op)
     evidence = disputes.add_evidence(session, buyer.principal, dispute.id, "Fuzz evidence", files.Upload("fuzz.txt", b"fuzz", "text/plain"))

@@ -29,8 +29,8 @@ from concord.ledger import service as ledger_service
 from concord.logistics import service as logistics
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification
+from concord.orders import changes, settlement
 from concord.orders import service as orders
-from concord.orders import settlement
 from concord.orders.models import MilestoneKind, PurchaseOrder
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
@@ -150,7 +150,9 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
     draft = step(lambda: orders_factory.draft_order(session, world.buyer, world.supplier))
     proposed = step(lambda: orders_factory.issued_order(session, world.buyer, world.supplier))
     step(
-        lambda: orders.propose_change(session, world.supplier.principal, proposed.id, {"note": LONG_WORD, "lines": [{"line_no": 1, "quantity": Decimal("12")}]})
+        lambda: changes.propose_change(
+            session, world.supplier.principal, proposed.id, {"note": LONG_WORD, "lines": [{"line_no": 1, "quantity": Decimal("12")}]}
+        )
     )
     # Shipped in part, on its way with milestones.
     moving = step(lambda: _acknowledged(session, world))

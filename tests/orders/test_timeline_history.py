@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from concord.orders import service
+from concord.orders import changes
 
 from tests import orders_factory
 
@@ -14,10 +14,10 @@ def test_entries_keep_the_amounts_of_their_time(app, client, session, world):
     with app.test_request_context():
         order = orders_factory.issued_order(session, world.buyer, world.supplier)
         issued_total = order.total
-        proposal = service.propose_change(
+        proposal = changes.propose_change(
             session, world.supplier.principal, order.id, {"note": "Steel went up", "lines": [{"line_no": 1, "unit_price": Decimal("3.10")}]}
         )
-        service.decide_change(session, world.buyer.principal, order.id, proposal.id, "accept_change")
+        changes.decide_change(session, world.buyer.principal, order.id, proposal.id, "accept_change")
         changed_total = order.total
     session.commit()
     assert changed_total != issued_total

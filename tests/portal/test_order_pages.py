@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from concord.db import database
-from concord.orders import service as orders
+from concord.orders import changes
 from concord.orders.models import ChangeProposal, OrderState, PurchaseOrder
 from concord.tenancy.models import Relation, Role
 
@@ -302,7 +302,7 @@ def test_a_change_proposal_is_accepted_by_the_buyer_as_a_new_revision(app, world
 def test_buyer_declines_a_change_and_may_then_cancel(app, world, signed_in, session):
     order = issued(app, session, world)
     with app.test_request_context():
-        proposal = orders.propose_change(session, world.supplier.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("8")}]})
+        proposal = changes.propose_change(session, world.supplier.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("8")}]})
     session.commit()
     buyer = signed_in(world.buyer)
     declined = buyer.post(f"/orders/{order.id}/change-proposals/{proposal.id}/decline", {"reason": "We need all ten"}, follow_redirects=True)

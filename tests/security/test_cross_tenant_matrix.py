@@ -24,7 +24,7 @@ from concord.disputes import service as disputes
 from concord.ledger import outbox
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
-from concord.orders import service as orders
+from concord.orders import changes
 from concord.orders.models import ChangeProposal, Dispute, DisputeEvidence, OrderLine, PurchaseOrder
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
@@ -186,7 +186,7 @@ def _build_scene(session, world) -> Scene:
     # the attacker is A's partner too, but no party to this order.
     factories.partner(session, Relation.BUYER_SUPPLIER, world.buyer2, owner)
     order = orders_factory.issued_order(session, world.buyer2, owner)
-    proposal = orders.propose_change(session, owner.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("5")}]})
+    proposal = changes.propose_change(session, owner.principal, order.id, {"note": None, "lines": [{"line_no": 1, "quantity": Decimal("5")}]})
     shipment, dispute = orders_factory.shipped_and_disputed(session, world.buyer2, owner, world.carrier, world.operator)
     evidence = disputes.add_evidence(session, owner.principal, dispute.id, "A's delivery note", files.Upload("note.txt", b"Delivered in full", "text/plain"))
     webhook, _secret = notifications.create_subscription(session, owner.principal, {"url": "https://erp.example.com/a", "events": ["*"]})

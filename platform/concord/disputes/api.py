@@ -15,7 +15,7 @@ from concord.auth.web import current_principal
 from concord.disputes import schemas as case_schemas
 from concord.disputes import service
 from concord.disputes.case import case
-from concord.ledger.escrow import Settlement
+from concord.ledger.escrow_state import Settlement
 from concord.logistics.api import shown_shipment
 from concord.orders import api as orders_api  # a module: orders.api reads disputes too
 from concord.orders import schemas

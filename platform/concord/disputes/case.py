@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from concord import policy
 from concord.db import get_or_raise
 from concord.disputes import service
-from concord.ledger import escrow
+from concord.ledger import escrow_state
 from concord.logistics.service import milestones_of, shipments_of
 from concord.orders import timeline
 from concord.orders.models import Dispute, DisputeEvidence, Milestone, PurchaseOrder, Receipt, Shipment
@@ -40,7 +40,7 @@ class Case:
     allowed_actions: list[str]
     evidence_refusal: str | None
     receipt: Receipt | None = None
-    settlement: escrow.Settlement | None = None
+    settlement: escrow_state.Settlement | None = None
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -68,6 +68,6 @@ def case(session: Session, principal: Principal, dispute_id: uuid.UUID) -> Case:
     )
     if money:
         found.receipt = receipt_of(session, order.id)
-        found.settlement = escrow.settlement(session, order)
+        found.settlement = escrow_state.settlement(session, order)
         found.timeline = timeline.timeline(session, order)
     return found

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from concord.ledger import escrow
+from concord.ledger import escrow, escrow_state
 from concord.orders.models import Dispute, DisputeState, PurchaseOrder
 
 ARBITER, CHAIN = "arbiter", "chain"
@@ -30,11 +30,11 @@ def _undecided(session: Session, dispute: Dispute, order: PurchaseOrder) -> str 
 
 
 def _resolution_refused(session: Session, dispute: Dispute, order: PurchaseOrder) -> str | None:
-    return None if escrow.refused(session, order.id, escrow.Step.RESOLVE) else f"it is {dispute.state}"
+    return None if escrow_state.refused(session, order.id, escrow.Step.RESOLVE) else f"it is {dispute.state}"
 
 
 def _opened_on_chain(session: Session, dispute: Dispute, order: PurchaseOrder) -> str | None:
-    if escrow.refused(session, order.id, escrow.Step.OPEN_DISPUTE):
+    if escrow_state.refused(session, order.id, escrow.Step.OPEN_DISPUTE):
         return "the escrow refused to open it (see the order's escrow transactions)"
     return None
 

@@ -13,10 +13,10 @@ from concord.api_common import every_mistake, page_of, page_response
 from concord.auth.web import current_principal
 from concord.disputes import api as disputes_api  # a module: disputes.api reads orders too
 from concord.disputes import service as disputes
-from concord.ledger import escrow
+from concord.ledger import escrow_state
 from concord.logistics import service as logistics
 from concord.logistics.api import shown_shipment
-from concord.orders import lifecycle, schemas, service, settlement, timeline
+from concord.orders import changes, lifecycle, schemas, service, settlement, timeline
 from concord.orders.models import PurchaseOrder
 
 orders = Blueprint(
@@ -94,9 +94,9 @@ class OrderItem(MethodView):
 
     @orders.arguments(schemas.OrderUpdateSchema)
     @orders.response(200, schemas.OrderSchema)
-    def patch(self, changes, order_id: uuid.UUID):
+    def patch(self, draft_changes, order_id: uuid.UUID):
         """Change a draft (the buyer); `lines` replaces every line."""
-        return shown_order(service.update_draft(db.session(), current_principal(), order_id, changes))
+        return shown_order(service.update_draft(db.session(), current_principal(), order_id, draft_changes))
 
 
 @orders.route("/<uuid:order_id>/issue")
@@ -147,13 +147,13 @@ class OrderRevisions(MethodView):
 class OrderChangeProposals(MethodView):
     @orders.response(200, schemas.ChangeProposalSchema(many=True))
     def get(self, order_id: uuid.UUID):
-        return service.proposals(db.session(), _order(order_id))
+        return changes.proposals(db.session(), _order(order_id))
 
     @orders.arguments(schemas.ChangeProposalInputSchema)
     @orders.response(201, schemas.ChangeProposalSchema)
     def post(self, data, order_id: uuid.UUID):
         """Answer an issued order with other quantities, prices or dates per line (the supplier)."""
-        return service.propose_change(db.session(), current_principal(), order_id, data)
+        return changes.propose_change(db.session(), current_principal(), order_id, data)
 
 
 @orders.route("/<uuid:order_id>/change-proposals/<uuid:proposal_id>/accept")
@@ -161,7 +161,7 @@ class ChangeAccept(MethodView):
     @orders.response(200, schemas.ChangeProposalSchema)
     def post(self, order_id: uuid.UUID, proposal_id: uuid.UUID):
         """Take the proposed changes (the buyer): a new revision of the order."""
-        return service.decide_change(db.session(), current_principal(), order_id, proposal_id, "accept_change")
+        return changes.decide_change(db.session(), current_principal(), order_id, proposal_id, "accept_change")
 
 
 @orders.route("/<uuid:order_id>/change-proposals/<uuid:proposal_id>/decline")
@@ -170,7 +170,7 @@ class ChangeDecline(MethodView):
     @orders.response(200, schemas.ChangeProposalSchema)
     def post(self, data, order_id: uuid.UUID, proposal_id: uuid.UUID):
         """Keep the order as it is (the buyer)."""
-        return service.decide_change(db.session(), current_principal(), order_id, proposal_id, "decline_change", data["reason"])
+        return changes.decide_change(db.session(), current_principal(), order_id, proposal_id, "decline_change", data["reason"])
 
 
 @orders.route("/<uuid:order_id>/escrow")
@@ -178,7 +178,7 @@ class OrderEscrow(MethodView):
     @orders.response(200, schemas.EscrowSchema)
     def get(self, order_id: uuid.UUID):
         """The order's escrow, mirrored from the chain, with the transactions that fund it."""
-        return escrow.settlement(db.session(), _order(order_id))
+        return escrow_state.settlement(db.session(), _order(order_id))
 
 
 # -- fulfilment (logistics, settlement, disputes) of one order -----------------------------------------------------------------------------

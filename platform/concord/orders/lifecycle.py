@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from concord import clock, policy
 from concord.errors import Forbidden, InvalidTransition
-from concord.ledger import escrow
+from concord.ledger import escrow, escrow_state
 from concord.ledger.models import ChainIntent
 from concord.orders.models import (
     ChangeProposal,
@@ -135,7 +135,7 @@ class Facts:
         return escrow.funding_of(self.intents)
 
     def confirmed_at(self, step: escrow.Step) -> datetime | None:
-        return escrow.confirmed_at_of(self.intents, step)
+        return escrow_state.confirmed_at_of(self.intents, step)
 
     @property
     def window(self) -> timedelta:
@@ -144,7 +144,7 @@ class Facts:
         if self._window is None:
             window = _ESCROW_WINDOWS.get(self.order)
             if window is None:
-                window = escrow.dispute_window(self.session, self.order.id) or _configured_window()
+                window = escrow_state.dispute_window(self.session, self.order.id) or _configured_window()
                 _ESCROW_WINDOWS[self.order] = window
             self._window = window
         return self._window
@@ -170,10 +170,10 @@ def prefetch(session: Session, orders: list[PurchaseOrder]) -> dict[uuid.UUID, F
         for order_id in proposing:
             facts[order_id]._proposal_open = order_id in open_
     escrowed = [o.id for o in orders if o.state in _READS_ESCROW]
-    for order_id, intents in escrow.intents_by_order(session, escrowed).items():
+    for order_id, intents in escrow_state.intents_by_order(session, escrowed).items():
         facts[order_id]._intents = intents
     timed = [o for o in orders if o.state in _READS_WINDOW and o not in _ESCROW_WINDOWS]
-    windows = escrow.dispute_windows(session, [o.id for o in timed])
+    windows = escrow_state.dispute_windows(session, [o.id for o in timed])
     for order in timed:
         _ESCROW_WINDOWS[order] = windows[order.id] or _configured_window()
     return facts

@@ -26,7 +26,7 @@ from concord.audit.service import Action, record
 from concord.db import commit_or_conflict, database, get_or_raise, locked
 from concord.disputes import service as disputes
 from concord.errors import DomainError, ValidationFailed
-from concord.ledger import escrow
+from concord.ledger import escrow, escrow_state
 from concord.logistics.service import shipped_quantities
 from concord.orders import lifecycle
 from concord.orders.lifecycle import RELEASE_MARGIN, dispute_window
@@ -223,7 +223,7 @@ def overdue(session: Session, order: PurchaseOrder) -> str | None:
     (None when not): its window passed after delivery or after a partial receipt, with no
     dispute open on chain. This also frees an order whose receipt or dispute the chain
     refused (sent too late): the escrow stays where the chain left it."""
-    steps = escrow.progress(session, order.id)
+    steps = escrow_state.progress(session, order.id)
     if steps.in_flight or steps.settled:
         return None  # a step is on its way, or the escrow is settled
     refused = steps.refused_releases
@@ -299,7 +299,7 @@ def close_on_settlement(session: Session, order_id: uuid.UUID, intent) -> None:
     order = session.execute(sa.select(PurchaseOrder).where(PurchaseOrder.id == order_id).with_for_update()).scalar_one_or_none()
     if order is None or order.state == OrderState.CLOSED:
         return
-    split = escrow.settled_split(session, order, settled_by=intent)
+    split = escrow_state.settled_split(session, order, settled_by=intent)
     if split is None:
         raise LookupError(f"Order {order.number}: no settling step of its escrow")
     to_supplier, to_buyer = split

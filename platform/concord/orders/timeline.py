@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from concord.disputes.service import dispute_of, evidence_of
-from concord.ledger import escrow
+from concord.ledger import escrow_state
 from concord.logistics.service import milestones_of, shipments_of
-from concord.orders import service
+from concord.orders import changes, service
 from concord.orders.models import DisputeState, OrderState, PurchaseOrder, ShipmentState
 from concord.orders.settlement import receipt_of
 from concord.tenancy import service as tenancy
@@ -33,7 +33,7 @@ def timeline(session: Session, order: PurchaseOrder) -> list[dict[str, Any]]:
         total = revision.snapshot.get("total")
         worth = f" ({total} {revision.snapshot.get('currency', order.currency)})" if total else ""
         add(revision.created_at, "revision", f"Revision {revision.number}: {revision.reason}{worth}.", order.id)
-    for proposal in service.proposals(session, order):
+    for proposal in changes.proposals(session, order):
         add(proposal.created_at, "change_proposal", f"The supplier proposed changes to {len(proposal.changes)} line(s).", proposal.id)
         add(proposal.decided_at, "change_proposal_decided", f"The change proposal was {proposal.state}.", proposal.id)
     add(order.acknowledged_at, "acknowledged", f"The supplier confirmed {order.confirmed_total} {order.currency}; it goes into escrow.", order.id)
@@ -74,7 +74,7 @@ def timeline(session: Session, order: PurchaseOrder) -> list[dict[str, Any]]:
             )
     if order.state in (OrderState.CLOSED, OrderState.CANCELLED, OrderState.REJECTED):
         add(order.closed_at, str(order.state), f"Order {order.state}" + (f": {order.state_reason}." if order.state_reason else "."), order.id)
-    for intent in escrow.transactions(session, order.id, shipment_ids):
+    for intent in escrow_state.transactions(session, order.id, shipment_ids):
         where = f" in block {intent.block_number}" if intent.block_number is not None else ""
         add(intent.finished_at or intent.created_at, "transaction", f"{intent.purpose}: {intent.state}{where}.", intent.uid, intent)
     entries.sort(key=lambda entry: entry["at"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from concord.ledger import escrow
+from concord.ledger import escrow_state
 from concord.ledger.chain import Chain
 from concord.ledger.indexer import Disagreement
 from concord.ledger.service import address_of
@@ -41,8 +41,8 @@ def verify_escrows(session: Session, chain: Chain) -> list[Disagreement]:
         if order.state == OrderState.CANCELLED and order.confirmed_total is None:
             continue  # cancelled before acknowledgement: never escrowed
         subject = f"order {order.number} ({order.id})"
-        on_chain = escrow.escrow_on_chain(session, chain, order.id)
-        in_flight = escrow.escrow_in_flight(session, order.id)
+        on_chain = escrow_state.escrow_on_chain(session, chain, order.id)
+        in_flight = escrow_state.escrow_in_flight(session, order.id)
         if on_chain.state not in EXPECTED_ESCROW[order.state] and not in_flight:
             problems.append(Disagreement(subject, f"{order.state} (escrow {', '.join(sorted(EXPECTED_ESCROW[order.state]))})", f"escrow {on_chain.state}"))
         if on_chain.state == "none":

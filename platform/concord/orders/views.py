@@ -23,9 +23,9 @@ from concord.catalog.models import Location, Product
 from concord.catalog.schemas import UNITS_OF_MEASURE
 from concord.disputes import service as disputes
 from concord.errors import Forbidden
-from concord.ledger import escrow as ledger_escrow
+from concord.ledger import escrow_state as ledger_escrow_state
 from concord.logistics import service as logistics
-from concord.orders import lifecycle, schemas, service, settlement, timeline
+from concord.orders import changes, lifecycle, schemas, service, settlement, timeline
 from concord.orders.models import OrderState, ProposalState, PurchaseOrder
 from concord.pagination import paginate
 from concord.portal import (
@@ -238,8 +238,8 @@ def _detail(order: PurchaseOrder, *, active: str | None = None, errors: dict | N
     side = lifecycle.side_of(order, me)
     allowed = lifecycle.allowed_actions(session, order, side)
     writer = me.user.role in (Role.ADMIN, Role.MEMBER)
-    proposals = service.proposals(session, order)
-    escrow = ledger_escrow.settlement(session, order) if order.state != OrderState.DRAFT else None
+    proposals = changes.proposals(session, order)
+    escrow = ledger_escrow_state.settlement(session, order) if order.state != OrderState.DRAFT else None
     forms = [a for a in allowed if a in ACTION_FORMS] if writer else []
     if request.headers.get("HX-Request") and escrow is not None and not escrow.pending_steps and escrow.state != "pending":
         # The page's live escrow section asked, and nothing is on its way any more: the
@@ -290,7 +290,7 @@ def _fulfilment_context(order: PurchaseOrder, side: str, allowed: list[str], for
         and (order.state, side) in ((OrderState.DELIVERED, "supplier"), (OrderState.PARTIALLY_RECEIVED, "buyer"))
     ):
         waiting = lifecycle.not_yet(session, order, side, "release")
-    split = ledger_escrow.settled_split(session, order) if order.state == OrderState.CLOSED and order.confirmed_total is not None else None
+    split = ledger_escrow_state.settled_split(session, order) if order.state == OrderState.CLOSED and order.confirmed_total is not None else None
     return {
         "shipments": shipments,
         "milestones": {s.id: logistics.milestones_of(session, s.id) for s in shipments},
@@ -394,7 +394,7 @@ def propose_change(order_id: uuid.UUID):
     loaded, errors = load(schemas.ChangeProposalInputSchema(), data)
     status = 422
     if loaded:
-        proposal, errors, status = attempt_with_status(service.propose_change, db.session(), principal(), order.id, loaded)
+        proposal, errors, status = attempt_with_status(changes.propose_change, db.session(), principal(), order.id, loaded)
         if proposal:
             return _done(order, f"Change proposed to the buyer for {len(line_nos)} line{'s' if len(line_nos) != 1 else ''} of order {order.number}.")
     errors = row_errors(errors, "lines", line_nos)
@@ -413,7 +413,7 @@ def decide_change(order_id: uuid.UUID, proposal_id: uuid.UUID, decision: str):
         if not loaded:
             return _detail(order, active="decline_change", errors=errors, status=422)
         reason = loaded["reason"]
-    proposal, errors, status = attempt_with_status(service.decide_change, db.session(), principal(), order.id, proposal_id, f"{decision}_change", reason)
+    proposal, errors, status = attempt_with_status(changes.decide_change, db.session(), principal(), order.id, proposal_id, f"{decision}_change", reason)
     if proposal:
         if decision == "accept":
             return _done(order, f"Change accepted: order {order.number} is now revision {order.revision}.")
