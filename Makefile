@@ -69,6 +69,8 @@ bench: $(INSTALLED_DEV) $(NODE_DEPS)
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/orders.py
 	$(BIN)/python bench/chain_restart.py
+	$(BIN)/python bench/app_restart.py
+	$(BIN)/python bench/verify.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules frontend/node_modules

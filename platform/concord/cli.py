@@ -241,20 +241,69 @@ def ledger() -> None:
 
 
 @ledger.command("verify")
-def ledger_verify() -> None:
-    """Index the chain to its head and report every disagreement with the database."""
-    from concord.ledger import indexer
+@click.option("--full", is_flag=True, help="Check everything, not only what changed since the last run.")
+def ledger_verify(full: bool) -> None:
+    """Compare the database with the chain, read-only, beside the running platform.
+
+    Reads the chain at its head when the run starts; checks what changed since the last
+    run unless --full (the first run on a chain is always full). Exits 1 on a disagreement.
+    """
+    from concord.ledger import verification
 
     app = _app()
     with app.app_context(), _session(app) as session:
-        chain = _chain(app)
-        indexer.sync(session, chain)
-        problems = indexer.verify(session, chain)
+        chain, through = _reading_chain(app)
+        try:
+            run = verification.check(session, chain, full=full, progress=_progress_printer(), through_block=through)
+        finally:
+            if through is not None:
+                chain.close()  # a snapshot of our own; the app's chain stays open
+        row = verification.record(session, run)
+        scope = run.scope
+        since = f"changes since run {scope.previous.id} at block {scope.previous.through_block}" if scope.previous is not None else "everything"
+        checked = ", ".join(f"{count} {what}" for what, count in scope.checked.items())
+        click.echo(f"Run {row.id} checked {since}, at block {scope.through_block} (indexed through {scope.indexed_through}): {checked} in {run.seconds:.1f} s.")
+        if scope.deferred:
+            click.echo(f"{len(set(scope.deferred))} moved on chain while being read; the next run checks them.")
     _report(
-        problems,
-        ok=f"Ledger verified: the database and chain {chain.chain_id} agree.",
-        broken=f"Ledger DISAGREES with the database in {len(problems)} place(s):",
+        run.problems,
+        ok=f"Ledger verified: the database and chain {scope.chain_id} agree.",
+        broken=f"Ledger DISAGREES with the database in {len(run.problems)} place(s):",
     )
+
+
+def _reading_chain(app):
+    """(chain, block to read at). The embedded chain is read from a snapshot of its state on
+    disk, so verify runs beside `concord run`; a node is read at its head."""
+    from concord.ledger.chain import ChainUnavailable
+    from concord.ledger.embedded import EmbeddedSnapshot, StateRefused
+
+    if _embedded_chain(app):
+        from pathlib import Path
+
+        try:
+            snapshot = EmbeddedSnapshot(Path(app.config["INSTANCE_DIR"]) / "chain")
+            return snapshot, snapshot.head
+        except StateRefused as error:
+            click.echo(f"The embedded chain's state on disk cannot be read as it is ({error}); opening the chain itself.", err=True)
+        except ChainUnavailable as error:
+            raise click.ClickException(str(error)) from None
+    return _chain(app), None
+
+
+def _progress_printer(every_seconds: float = 2.0):
+    """Progress lines on stderr for long runs, at most one every `every_seconds`."""
+    import time
+
+    last = [time.monotonic()]
+
+    def show(what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_seconds:
+            last[0] = now
+            click.echo(f"  {what}: {done:,} of {total:,} checked", err=True)
+
+    return show
 
 
 @main.group()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 if TYPE_CHECKING:
     from concord.ledger.chain import Chain
     from concord.ledger.models import ChainIntent
+    from concord.ledger.verification import Scope
 
 KEY = "concord.wiring"
 
@@ -29,8 +30,9 @@ class Wiring:
     before_sign: list[Callable[[Session, ChainIntent, Chain], str | None]] = field(default_factory=list)
     #: Run with the app after each round of the ledger worker (each failure is logged alone).
     round_jobs: list[Callable[[Flask], Any]] = field(default_factory=list)
-    #: What `concord ledger verify` compares with the chain beyond the ledger's own records.
-    verify_checks: list[Callable[[Session, Chain], list]] = field(default_factory=list)
+    #: What `concord ledger verify` compares with the chain beyond the ledger's own records
+    #: (each is given the run's Scope: the block it reads, what changed since the last run).
+    verify_checks: list[Callable[[Session, Chain, Scope], list]] = field(default_factory=list)
     #: Visibility rules of domains policy.py does not know (model -> principal -> SQL condition).
     visibility: dict[type, Callable[[Any], Any]] = field(default_factory=dict)
     #: Called with the description of an object another organization tried to reach (404).

@@ -10,7 +10,7 @@ from concord import cli, migrate
 from concord.app import create_app
 from concord.db import database
 from concord.demo import DEMO_BUYER_FUNDS
-from concord.ledger import indexer, outbox, runtime
+from concord.ledger import indexer, outbox, runtime, verification
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import EmbeddedChainBusy
 from concord.ledger.deploy import deploy, deployments
@@ -91,7 +91,7 @@ def test_a_restart_keeps_every_contract_balance_anchor_and_member(tmp_path):
     assert _count_intents(second) == intents
     with database(second).sessionmaker() as session:
         indexer.sync(session, chain)
-        assert indexer.verify(session, chain) == []
+        assert verification.verify(session, chain) == []
     # And the restored chain keeps working.
     with database(second).sessionmaker() as session, session.begin():
         outbox.enqueue(
@@ -117,7 +117,7 @@ def _count_intents(app) -> int:
 def _verify(ledger):
     with database(ledger.app).sessionmaker() as session:
         indexer.sync(session, ledger.chain)
-        return [str(problem) for problem in indexer.verify(session, ledger.chain)]
+        return [str(problem) for problem in verification.verify(session, ledger.chain)]
 
 
 def test_indexer_projects_membership_from_events(ledger, world):

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from concord import wiring
 from concord.db import database
-from concord.ledger import devnode, indexer, outbox
+from concord.ledger import devnode, indexer, outbox, verification
 from concord.ledger import service as ledger_service
 from concord.ledger.chain import TransactionRejected, open_chain
 from concord.ledger.claims import SenderClaims
@@ -167,7 +167,7 @@ def test_workers_divide_fifty_orders_without_sending_anything_twice(app, session
         states = Counter(checking.execute(sa.select(ChainIntent.state)).scalars())
         failed = checking.execute(sa.select(ChainIntent.purpose, ChainIntent.last_error).where(ChainIntent.state == IntentState.FAILED)).all()
         indexer.sync(checking, setup.chain)
-        problems = [str(problem) for problem in indexer.verify(checking, setup.chain)]
+        problems = [str(problem) for problem in verification.verify(checking, setup.chain)]
     print(
         f"\n{workers} worker(s), {ORDERS} orders: {elapsed:.1f} s, {dict(tally)}, {sum(top_ups.values())} top-ups of {len(top_ups)} senders, intents {dict(states)}"
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from concord.db import database
-from concord.ledger import indexer, runtime
+from concord.ledger import runtime, verification
 from concord.ledger.models import ChainIntent, IntentState
 from concord.orders.models import OrderState, PurchaseOrder
 
@@ -27,7 +27,7 @@ def acknowledged(app, client, session, world):
 
 def disagreements(app):
     with database(app).sessionmaker() as session:
-        return [str(problem) for problem in indexer.verify(session, runtime.chain(app))]
+        return [str(problem) for problem in verification.verify(session, runtime.chain(app))]
 
 
 def test_verify_agrees_with_funded_orders_and_names_an_order_ahead_of_its_escrow(app, client, session, world, chain_worker):

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from concord import clock
 from concord.db import database
-from concord.ledger import escrow, indexer, runtime
+from concord.ledger import escrow, runtime, verification
 from concord.ledger.models import ChainIntent, IntentState
 from concord.orders.models import OrderState, PurchaseOrder
 
@@ -74,7 +74,7 @@ def test_a_refused_funding_stops_every_step_and_offers_the_buyer_a_way_out(app, 
         assert [a.state for a in approvals] == [IntentState.CONFIRMED, IntentState.CONFIRMED]
         assert int(approvals[-1].args[1]) == 0
         assert escrow.funding(s, oid) == escrow.Funding.VOIDED
-        assert [str(p) for p in indexer.verify(s, runtime.chain(app)) if oid in str(p)] == []
+        assert [str(p) for p in verification.verify(s, runtime.chain(app)) if oid in str(p)] == []
     [entry] = [e for e in audit_entries(app, action="order:cancelled") if str(e.object_id) == oid]
     assert entry.summary["before"] == {"state": "acknowledged"} and entry.summary["after"]["state"] == "cancelled"
     assert len(entry.summary["escrow_transactions"]) == 1  # the revocation
@@ -110,7 +110,7 @@ def test_a_funding_still_queued_is_withdrawn_when_the_buyer_cancels(app, client,
         assert {i.function for i in intents} == {"approve", "fund"}
         assert all(i.state == IntentState.FAILED and i.tx_hash is None for i in intents)  # never sent
         assert s.get(PurchaseOrder, uuid.UUID(oid)).state == OrderState.CANCELLED
-        assert [str(p) for p in indexer.verify(s, runtime.chain(app)) if oid in str(p)] == []
+        assert [str(p) for p in verification.verify(s, runtime.chain(app)) if oid in str(p)] == []
 
 
 def test_a_funded_order_cannot_be_cancelled(app, client, session, world, chain_worker):

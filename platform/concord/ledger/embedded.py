@@ -46,6 +46,7 @@ from eth.db.schema import SchemaV1
 from eth.exceptions import TransactionNotFound as EvmTransactionNotFound
 from eth.vm.forks import ParisVM, PragueVM
 from eth.vm.forks.cancun import get_total_blob_gas
+from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.main import generate_genesis_state_for_keys, get_default_account_keys
 from eth_tester.backends.pyevm.serializers import serialize_transaction, serialize_transaction_receipt
@@ -196,7 +197,7 @@ class EmbeddedChain(Chain):
         self.store = StateStore(self._journal)
         self.tester = EthereumTester(self.backend)
         funder_key = get_default_account_keys(quantity=1)[0].to_bytes()
-        super().__init__(Web3(EthereumTesterProvider(self.tester)), url=EMBEDDED, funder_key=funder_key)
+        super().__init__(_web3(self.tester), url=EMBEDDED, funder_key=funder_key)
         self._lock = threading.RLock()
         self._broken: str | None = None
         #: The block the state on disk was proven at (None: rebuilt from genesis).
@@ -223,7 +224,7 @@ class EmbeddedChain(Chain):
         head = None
         if not self.store.empty():
             try:
-                head = self._prove(db)
+                head = _prove(self._journal, self._chain_class, db)
             except StateRefused as error:
                 log.error("The embedded chain's state in %s is REFUSED (%s): rebuilding it by replaying the whole journal.", self.directory, error)
                 self._rebuild_from_scratch()
@@ -233,32 +234,6 @@ class EmbeddedChain(Chain):
             self.backend.chain = self._chain_class(db)
             self.resumed_from = head
         return self._replay(after=head if head is not None else 0)
-
-    def _prove(self, db: AtomicDB) -> int:
-        """The block number the stored state belongs to, once proven against the journal."""
-        try:
-            head_hash = db[_CANONICAL_HEAD]
-            header = self._chain_class(db).chaindb.get_block_header_by_hash(head_hash)
-        except Exception as error:  # noqa: BLE001 - missing or undecodable: either way not proven
-            raise StateRefused(f"its head block cannot be read: {error!r}") from None
-        if header.hash != head_hash:
-            raise StateRefused(f"the head header does not hash to {encode_hex(head_hash)}")
-        number = header.block_number
-        if number == 0:
-            return 0
-        row = self._journal.execute("SELECT hash, state_root FROM blocks WHERE number = ?", (number,)).fetchone()
-        if row is None:
-            raise StateRefused(f"it is at block {number}, which the journal does not hold")
-        if row[0] is None or bytes(row[0]) != head_hash or bytes(row[1]) != header.state_root:
-            journaled = encode_hex(bytes(row[0])) if row[0] is not None else "no hash"
-            raise StateRefused(f"its block {number} is {encode_hex(head_hash)}, the journal's is {journaled}")
-        try:
-            root = db[header.state_root]
-        except KeyError:
-            raise StateRefused(f"its state root {encode_hex(header.state_root)} is missing") from None
-        if keccak(root) != header.state_root:
-            raise StateRefused(f"its state root {encode_hex(header.state_root)} does not hash to itself")
-        return number
 
     def _rebuild_from_scratch(self) -> None:
         self.store.discard_pending()
@@ -384,6 +359,72 @@ class EmbeddedChain(Chain):
             self._journal.close()
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             os.close(self._lock_file)
+
+
+class EmbeddedSnapshot(Chain):
+    """The embedded chain as its state on disk stands, opened read-only beside the process
+    that runs it (`concord ledger verify` while `concord run` serves). It takes no lock and
+    mines nothing; the state is proven as on start, and its head is the head when opened:
+    transactions mined later are not found, and `head` is the block to read state at (trie
+    nodes are never overwritten, so reading at it stays exact while the chain grows)."""
+
+    def __init__(self, directory: Path) -> None:
+        path = directory / EmbeddedChain.JOURNAL
+        if not path.exists():
+            raise ChainUnavailable(f"No embedded chain in {directory}.")
+        self._journal = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            row = self._journal.execute("SELECT value FROM meta WHERE key = 'genesis_timestamp'").fetchone()
+            backend = _Backend(genesis_parameters=PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(row[0])}))
+            chain_class = type(backend.chain)
+            db = AtomicDB(StateStore(self._journal))
+            self.head = _prove(self._journal, chain_class, db)
+            backend.chain = chain_class(db)
+        except (sqlite3.Error, TypeError, StateRefused):
+            self._journal.close()
+            raise
+        super().__init__(_web3(EthereumTester(backend)), url=EMBEDDED)
+
+    def send_raw(self, raw: bytes) -> str:
+        raise ChainUnavailable("A read-only snapshot of the embedded chain sends nothing.")
+
+    def close(self) -> None:
+        self._journal.close()
+
+
+def _prove(journal: sqlite3.Connection, chain_class: Any, db: AtomicDB) -> int:
+    """The block number the stored state belongs to, once proven against the journal."""
+    try:
+        head_hash = db[_CANONICAL_HEAD]
+        header = chain_class(db).chaindb.get_block_header_by_hash(head_hash)
+    except Exception as error:  # noqa: BLE001 - missing or undecodable: either way not proven
+        raise StateRefused(f"its head block cannot be read: {error!r}") from None
+    if header.hash != head_hash:
+        raise StateRefused(f"the head header does not hash to {encode_hex(head_hash)}")
+    number = header.block_number
+    if number == 0:
+        return 0
+    row = journal.execute("SELECT hash, state_root FROM blocks WHERE number = ?", (number,)).fetchone()
+    if row is None:
+        raise StateRefused(f"it is at block {number}, which the journal does not hold")
+    if row[0] is None or bytes(row[0]) != head_hash or bytes(row[1]) != header.state_root:
+        journaled = encode_hex(bytes(row[0])) if row[0] is not None else "no hash"
+        raise StateRefused(f"its block {number} is {encode_hex(head_hash)}, the journal's is {journaled}")
+    try:
+        root = db[header.state_root]
+    except KeyError:
+        raise StateRefused(f"its state root {encode_hex(header.state_root)} is missing") from None
+    if keccak(root) != header.state_root:
+        raise StateRefused(f"its state root {encode_hex(header.state_root)} does not hash to itself")
+    return number
+
+
+def _web3(tester: EthereumTester) -> Web3:
+    w3 = Web3(EthereumTesterProvider(tester))
+    # Calls say who calls: otherwise web3's eth-tester middleware asks for the accounts (three
+    # requests) on every call to pick the first one, which is this same account.
+    w3.eth.default_account = Account.from_key(get_default_account_keys(quantity=1)[0].to_bytes()).address
+    return w3
 
 
 def _exclusive_lock(path: Path) -> int:

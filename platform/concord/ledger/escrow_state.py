@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from web3.types import BlockIdentifier
 
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
@@ -32,7 +33,7 @@ from concord.ledger.escrow import (
     call_args,
     intents_of,
 )
-from concord.ledger.models import OPEN_STATES, ChainEvent, ChainIntent, IntentState
+from concord.ledger.models import OPEN_STATES, ChainEvent, ChainIntent, ContractDeployment, IntentState
 from concord.ledger.service import _deployment, current_chain_id, from_units
 
 
@@ -296,20 +297,28 @@ class EscrowOnChain:
 
 def escrow_on_chain(session: Session, chain: Chain, order_id: uuid.UUID) -> EscrowOnChain:
     """Read the order's escrow from the chain itself; "none" when it was never funded."""
-    row = _deployment(session, chain.chain_id, ESCROW)
-    contract = chain.contract(load_artifact(row.artifact).abi, row.address)
-    escrow = contract.functions.escrowOf(to_bytes32(order_id)).call()
-    fields_ = dict(zip([item["name"] for item in _escrow_struct(contract.abi)], escrow, strict=True))
-    return EscrowOnChain(
-        state=ESCROW_STATES[int(fields_["state"])],
-        buyer=fields_["buyer"],
-        payee=fields_["payee"],
-        carrier=fields_["carrier"],
-        arbiter=fields_["arbiter"],
-        token=fields_["token"],
-        amount=from_units(fields_["amount"]),
-        accepted_value=from_units(fields_["acceptedValue"]),
-    )
+    return escrow_reader(chain, _deployment(session, chain.chain_id, ESCROW))(order_id)
+
+
+def escrow_reader(chain: Chain, deployment: ContractDeployment, *, block: BlockIdentifier = "latest") -> Callable[[uuid.UUID], EscrowOnChain]:
+    """A reader of escrows from the deployed contract, as they stood at `block`."""
+    contract = chain.contract(load_artifact(deployment.artifact).abi, deployment.address)
+    names = [item["name"] for item in _escrow_struct(contract.abi)]
+
+    def read(order_id: uuid.UUID) -> EscrowOnChain:
+        fields_ = dict(zip(names, contract.functions.escrowOf(to_bytes32(order_id)).call(block_identifier=block), strict=True))
+        return EscrowOnChain(
+            state=ESCROW_STATES[int(fields_["state"])],
+            buyer=fields_["buyer"],
+            payee=fields_["payee"],
+            carrier=fields_["carrier"],
+            arbiter=fields_["arbiter"],
+            token=fields_["token"],
+            amount=from_units(fields_["amount"]),
+            accepted_value=from_units(fields_["acceptedValue"]),
+        )
+
+    return read
 
 
 def _escrow_struct(abi: list[dict]) -> list[dict]:

@@ -1,34 +1,26 @@
-"""The indexer: reads the contracts' events back into the database, and checks that the
-database and the chain agree (`concord ledger verify`)."""
+"""The indexer: reads the contracts' events back into the database (verification.py checks
+that the database and the chain agree)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from eth_utils import event_abi_to_log_topic, keccak, to_checksum_address
+from eth_utils import event_abi_to_log_topic, to_checksum_address
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from concord import wiring
 from concord.db import get_or_raise
 from concord.ledger.abi import to_json
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain
-from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import (
-    OPEN_STATES,
     ChainEvent,
-    ChainIntent,
     ChainMember,
     ContractDeployment,
     IndexerCursor,
-    IntentState,
-    OrganizationKey,
     TokenBalance,
 )
-from concord.tenancy.models import Organization, OrgStatus
 
 #: Blocks read per `eth_getLogs` request.
 PAGE = 2_000
@@ -135,109 +127,3 @@ def _project_transfer(session: Session, chain_id: int, token: str, args: dict[st
         balance.units = int(balance.units) + delta
         balance.updated_block = block
         session.add(balance)
-
-
-# -- verification ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    subject: str
-    database: str
-    chain: str
-
-    def __str__(self) -> str:
-        return f"{self.subject}: database says {self.database}; chain says {self.chain}"
-
-
-def verify(session: Session, chain: Chain) -> list[Disagreement]:
-    """Every disagreement between the database and the chain (after indexing to the head)."""
-    problems = _verify_ledger(session, chain)
-    for check in wiring.of_session(session).verify_checks:  # other domains' (concord.bootstrap)
-        problems.extend(check(session, chain))
-    return problems
-
-
-def _verify_ledger(session: Session, chain: Chain) -> list[Disagreement]:
-    chain_id = chain.chain_id
-    problems: list[Disagreement] = []
-    rows = {row.name: row for row in session.execute(sa.select(ContractDeployment).where(ContractDeployment.chain_id == chain_id)).scalars()}
-    for row in rows.values():
-        code = chain.code(row.address)
-        actual = "0x" + keccak(code).hex() if code else "no code"
-        if actual != row.code_hash:
-            problems.append(Disagreement(f"contract {row.name} at {row.address}", f"code hash {row.code_hash}", actual))
-
-    confirmed = session.execute(
-        sa.select(ChainIntent).where(ChainIntent.chain_id == chain_id, ChainIntent.state == IntentState.CONFIRMED).order_by(ChainIntent.seq)
-    ).scalars()
-    for intent in confirmed:
-        receipt = chain.receipt(intent.tx_hash) if intent.tx_hash is not None else None
-        if receipt is None:
-            problems.append(
-                Disagreement(f"transaction {intent.tx_hash} ({intent.purpose})", f"confirmed in block {intent.block_number}", "no such transaction")
-            )
-        elif int(receipt["status"]) != 1 or int(receipt["blockNumber"]) != intent.block_number:
-            problems.append(
-                Disagreement(
-                    f"transaction {intent.tx_hash} ({intent.purpose})",
-                    f"confirmed in block {intent.block_number}",
-                    f"status {receipt['status']} in block {receipt['blockNumber']}",
-                )
-            )
-
-    failed_but_mined = session.execute(
-        sa.select(ChainIntent).where(ChainIntent.chain_id == chain_id, ChainIntent.state == IntentState.FAILED, ChainIntent.tx_hash.is_not(None))
-    ).scalars()
-    for intent in failed_but_mined:
-        receipt = chain.receipt(intent.tx_hash) if intent.tx_hash is not None else None
-        if receipt is not None and int(receipt["status"]) == 1:
-            problems.append(
-                Disagreement(f"transaction {intent.tx_hash} ({intent.purpose})", "failed", f"mined with status 1 in block {receipt['blockNumber']}")
-            )
-
-    consortium = rows.get("Consortium")
-    if consortium is None:
-        return problems
-    contract = chain.contract(load_artifact("Consortium").abi, consortium.address)
-    projected = {m.address: m for m in session.execute(sa.select(ChainMember).where(ChainMember.chain_id == chain_id)).scalars()}
-    on_chain: dict[str, tuple[str, int, bool]] = {}
-    for address in projected:
-        organization_id, roles, status, _admitted = contract.functions.memberOf(address).call()
-        on_chain[address] = ("0x" + bytes(organization_id).hex(), int(roles), status == _MEMBER_ACTIVE)
-        member = projected[address]
-        if on_chain[address] != (member.organization_ref, member.roles, member.active):
-            problems.append(
-                Disagreement(f"indexed member {address}", _member_text(member.organization_ref, member.roles, member.active), _member_text(*on_chain[address]))
-            )
-
-    pending = set(
-        session.execute(sa.select(ChainIntent.subject_id).where(ChainIntent.subject_type == "organization", ChainIntent.state.in_(OPEN_STATES))).scalars()
-    )
-    deploying = session.execute(sa.select(ChainIntent.seq).where(ChainIntent.subject_type == "deployment", ChainIntent.state.in_(OPEN_STATES)).limit(1)).first()
-    organizations = session.execute(
-        sa.select(Organization, OrganizationKey.address).join(OrganizationKey, OrganizationKey.organization_id == Organization.id)
-    ).all()
-    for organization, address in organizations:
-        if organization.status not in (OrgStatus.ACTIVE, OrgStatus.SUSPENDED) or str(organization.id) in pending:
-            continue
-        if organization.is_operator and deploying:
-            continue  # the deployment admits the operator; it is still under way
-        if address not in on_chain:
-            organization_id, roles, status, _admitted = contract.functions.memberOf(address).call()
-            on_chain[address] = ("0x" + bytes(organization_id).hex(), int(roles), status == _MEMBER_ACTIVE)
-        reference, _roles, active = on_chain[address]
-        expected_active = organization.status == OrgStatus.ACTIVE
-        if reference != "0x" + to_bytes32(organization.id).hex() or active != expected_active:
-            problems.append(
-                Disagreement(
-                    f"organization {organization.legal_name} ({address})",
-                    f"{'an active' if expected_active else 'a suspended'} member",
-                    "not a member" if reference == "0x" + bytes(32).hex() else _member_text(reference, _roles, active),
-                )
-            )
-    return problems
-
-
-def _member_text(reference: str, roles: int, active: bool) -> str:
-    return f"{'active' if active else 'suspended'} member of organization {reference} with roles {roles}"

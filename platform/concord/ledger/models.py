@@ -91,7 +91,7 @@ class ChainIntent(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
     finished_at: Mapped[datetime | None]
 
 
@@ -169,3 +169,26 @@ class TokenBalance(Base):
     address: Mapped[str] = mapped_column(sa.String(42), primary_key=True)
     units: Mapped[int] = mapped_column(TokenUnits)
     updated_block: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class LedgerVerification(Base):
+    """One finished run of `concord ledger verify`: the block it compared the database with,
+    what it checked and what disagreed. The latest run on a chain is where the next
+    incremental run starts."""
+
+    __tablename__ = "ledger_verifications"
+
+    id: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(sa.BigInteger, index=True)
+    full: Mapped[bool]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    through_block: Mapped[int] = mapped_column(sa.BigInteger)
+    indexed_through: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # {"contracts": n, "transactions": n, "members": n, "orders": n, ...}
+    checked: Mapped[dict] = mapped_column(sa.JSON)
+    # [{"key": ..., "subject": ..., "database": ..., "chain": ...}]
+    problems: Mapped[list] = mapped_column(sa.JSON)
+    # Keys of subjects that moved on chain after `through_block` while the run read them:
+    # the next run checks them again.
+    deferred: Mapped[list] = mapped_column(sa.JSON)

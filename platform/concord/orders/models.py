@@ -48,6 +48,7 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
         # Each side's list, newest first (see orders.service.order_list_queries).
         sa.Index("ix_purchase_orders_buyer_listing", "buyer_org_id", "created_at", "id"),
         sa.Index("ix_purchase_orders_supplier_listing", "supplier_org_id", "created_at", "id"),
+        sa.Index("ix_purchase_orders_updated_at", "updated_at"),  # what `ledger verify` checks again
     )
 
     number: Mapped[str] = mapped_column(sa.String(40))
