@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from concord import clock
+from concord.audit.models import AuditEntry
 from concord.db import database
 from concord.ledger import outbox
 from concord.ledger.encoding import to_bytes32
@@ -310,7 +311,8 @@ def all_intents(app):
 
 def test_a_withdrawal_of_nothing_is_not_sent(ledger, world):
     """An earlier withdrawal of the same payee took the credit (several workers send releases
-    and withdrawals side by side): the later one fails unsent instead of reverting on chain."""
+    and withdrawals side by side): the later one is skipped, unsent, instead of reverting on
+    chain, and a step waiting for it may follow."""
     token = ledger.contract("SettlementToken.EUR").address
     with database(ledger.app).sessionmaker() as session, session.begin():
         intent = outbox.enqueue(
@@ -320,5 +322,22 @@ def test_a_withdrawal_of_nothing_is_not_sent(ledger, world):
         uid = str(intent.uid)
     assert ledger.worker.drain() == 1
     withdrawal = state_of(ledger, uid)
-    assert withdrawal.state == IntentState.FAILED and withdrawal.tx_hash is None
+    assert withdrawal.state == IntentState.SKIPPED and withdrawal.tx_hash is None
     assert withdrawal.last_error == "not sent: nothing left to withdraw: an earlier withdrawal took this credit as well"
+    with database(ledger.app).sessionmaker() as session:
+        actions = session.execute(sa.select(AuditEntry.action).where(AuditEntry.object_id == uid)).scalars().all()
+    assert actions == ["ledger:transaction_skipped"]
+    with database(ledger.app).sessionmaker() as session, session.begin():
+        following = outbox.enqueue(
+            session,
+            organization_id=world.buyer.org.id,
+            contract="ProvenanceAnchor",
+            function="anchor",
+            args=[b"\x51" * 32, b"\x52" * 32, 1],
+            purpose="Anchor after the skipped withdrawal",
+        )
+        following.after_seq = withdrawal.seq
+        session.flush()
+        following_uid = str(following.uid)
+    assert ledger.worker.drain() == 1
+    assert state_of(ledger, following_uid).state == IntentState.CONFIRMED

@@ -82,6 +82,7 @@ class Action(StrEnum):
     TOKENS_MINTED = "ledger:tokens_minted"
     LEDGER_TX_CONFIRMED = "ledger:transaction_confirmed"
     LEDGER_TX_FAILED = "ledger:transaction_failed"
+    LEDGER_TX_SKIPPED = "ledger:transaction_skipped"
     NOTIFICATION_READ = "notification:read"
     WEBHOOK_CREATED = "webhook:created"
     WEBHOOK_UPDATED = "webhook:updated"

@@ -37,9 +37,12 @@ class IntentState(StrEnum):
     SIGNED = "signed"  # signed with its nonce; submitted, or about to be (resubmitting is safe)
     CONFIRMED = "confirmed"  # mined with status 1
     FAILED = "failed"  # reverted on chain, or refused for good; `revert_reason`/`last_error` say why
+    SKIPPED = "skipped"  # never sent: a check before signing found it moot; `last_error` says why
 
 
 OPEN_STATES = (IntentState.QUEUED, IntentState.SIGNED)
+#: The states a step waiting for this one may follow (a skipped step had nothing to do).
+DONE_STATES = (IntentState.CONFIRMED, IntentState.SKIPPED)
 
 
 class IntentKind(StrEnum):

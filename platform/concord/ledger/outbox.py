@@ -49,6 +49,7 @@ from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import CallReverted, Chain, ChainUnavailable, TransactionRejected, signed_sender
 from concord.ledger.claims import SenderClaims
 from concord.ledger.models import (
+    DONE_STATES,
     OPEN_STATES,
     ChainIntent,
     ContractDeployment,
@@ -59,6 +60,12 @@ from concord.ledger.models import (
 )
 
 log = logging.getLogger(__name__)
+
+_AUDITED = {
+    IntentState.CONFIRMED: audit.Action.LEDGER_TX_CONFIRMED,
+    IntentState.FAILED: audit.Action.LEDGER_TX_FAILED,
+    IntentState.SKIPPED: audit.Action.LEDGER_TX_SKIPPED,
+}
 
 #: Gas limits are set per function, never estimated per transaction: generous caps
 #: measured on the contracts (unused gas is not charged).
@@ -210,7 +217,7 @@ class Worker:
             sa.select(ChainIntent.sender)
             .join(heads, heads.c.seq == ChainIntent.seq)
             .outerjoin(prerequisite, prerequisite.seq == ChainIntent.after_seq)
-            .where(ChainIntent.next_attempt_at <= clock.utcnow(), sa.or_(ChainIntent.after_seq.is_(None), prerequisite.state == IntentState.CONFIRMED))
+            .where(ChainIntent.next_attempt_at <= clock.utcnow(), sa.or_(ChainIntent.after_seq.is_(None), prerequisite.state.in_(DONE_STATES)))
         )
         rows = session.execute(
             sa.select(ChainIntent.seq, ChainIntent.sender, prerequisite.state)
@@ -224,7 +231,7 @@ class Worker:
         for seq, sender, prerequisite_state in rows:
             if sender in waiting_senders:
                 continue
-            if prerequisite_state is not None and prerequisite_state != IntentState.CONFIRMED:
+            if prerequisite_state is not None and prerequisite_state not in DONE_STATES:
                 waiting_senders.add(sender)
                 continue
             ready.append((seq, sender))
@@ -250,7 +257,7 @@ class Worker:
 
     def drain(self, *, max_rounds: int = 10_000) -> int:
         """Process intents until none is due (or the chain is unreachable); returns how many
-        intents were settled (confirmed or failed)."""
+        intents were settled (confirmed, failed or skipped)."""
         # The worker acts for no one: in an app context of its own, no request's principal
         # (say, of a context a test keeps pushed) passes for who took the confirmed steps.
         with self.app.app_context():
@@ -298,7 +305,7 @@ class Worker:
             for position, seq in enumerate(run):
                 following = run[position + 1] if position + 1 < len(run) else None
                 state = self.process(seq, following=following)
-                if state in (IntentState.CONFIRMED, IntentState.FAILED):
+                if state in (IntentState.CONFIRMED, IntentState.FAILED, IntentState.SKIPPED):
                     settled += 1
                 elif state is None:
                     return settled, False
@@ -347,11 +354,11 @@ class Worker:
         """Sign `intent` (locked by the caller) in the caller's transaction, if it is queued."""
         if intent is None or intent.state != IntentState.QUEUED:
             return None
-        if intent.after_seq is not None and get_or_raise(session, ChainIntent, intent.after_seq).state != IntentState.CONFIRMED:
+        if intent.after_seq is not None and get_or_raise(session, ChainIntent, intent.after_seq).state not in DONE_STATES:
             return None  # another sender's step comes first
         moot = next((why for check in self.before_sign if (why := check(session, intent, self.chain))), None)
         if moot is not None:
-            self._finish(session, intent, IntentState.FAILED, error=f"not sent: {moot}")
+            self._finish(session, intent, IntentState.SKIPPED, error=f"not sent: {moot}")
             return None
         chain_id = self.chain_id
         account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
@@ -523,7 +530,7 @@ class Worker:
         intent.finished_at = now
         audit.record(
             session,
-            audit.Action.LEDGER_TX_CONFIRMED if state == IntentState.CONFIRMED else audit.Action.LEDGER_TX_FAILED,
+            _AUDITED[state],
             actor=None,
             subject_org_id=intent.organization_id,
             object_type="chain_transaction",

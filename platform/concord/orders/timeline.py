@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from concord.disputes.service import dispute_of, evidence_of
 from concord.ledger import escrow_state
+from concord.ledger.models import IntentState
 from concord.logistics.service import milestones_of, shipments_of
 from concord.orders import changes, service
 from concord.orders.models import DisputeState, OrderState, PurchaseOrder, ShipmentState
@@ -76,6 +77,8 @@ def timeline(session: Session, order: PurchaseOrder) -> list[dict[str, Any]]:
         add(order.closed_at, str(order.state), f"Order {order.state}" + (f": {order.state_reason}." if order.state_reason else "."), order.id)
     for intent in escrow_state.transactions(session, order.id, shipment_ids):
         where = f" in block {intent.block_number}" if intent.block_number is not None else ""
+        if intent.state == IntentState.SKIPPED and intent.last_error:
+            where = f" ({intent.last_error.removeprefix('not sent: ')})"
         add(intent.finished_at or intent.created_at, "transaction", f"{intent.purpose}: {intent.state}{where}.", intent.uid, intent)
     entries.sort(key=lambda entry: entry["at"])
     return entries
