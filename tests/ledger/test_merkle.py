@@ -4,15 +4,19 @@ anchored through the outbox, and every tampered proof is refused offline and on 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import uuid
 
 import pytest
 from concord.db import database
-from concord.ledger import merkle
+from concord.ledger import attestation, keys, merkle
 from concord.ledger import service as ledger_service
 from concord.ledger.attestation import AttestationError
+from concord.ledger.encoding import to_bytes32
 from eth_abi import encode
+from eth_account import Account
 from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,6 +148,7 @@ def test_tampered_proofs_are_refused_offline():
     for name, (leaf, proof) in tamperings(tree, leaves[4], (other, other.leaf(3))).items():
         assert not merkle.verify(tree.root, leaf, proof), name
     assert not merkle.verify(tree.root, leaves[4], [b"\x00" * 31]), "a malformed step"
+    assert merkle.verify(tree.root, leaves[4], iter(tree.proof(leaves[4]))), "a proof given as an iterator"
 
 
 def test_verify_event_checks_an_attested_event_from_its_values():
@@ -232,3 +237,27 @@ def test_the_contract_takes_leaves_already_hashed_so_verifiers_must_hash_them(le
     assert not merkle.verify_event(
         tree.root, place, "ni:///sha-256;" + internal.hex() + "?ver=CBV2.0", world.supplier.org.id, world.supplier.signing_address(ledger.app), path
     )
+
+
+def test_an_event_proof_bundle_checks_out_offline_and_on_chain(ledger, world):
+    """Signed (custodial keys), batched, anchored: the bundle a verifier gets, through JSON."""
+    anchor = ledger.contract("ProvenanceAnchor")
+    domain = attestation.Domain(ledger.chain_id, anchor.address)
+    with database(ledger.app).sessionmaker() as session:
+        ring = keys.KeyRing.of(ledger.app)
+        signers = {m.org.id: keys.signer_for(session, ring, m.org.id) for m in (world.supplier, world.carrier)}
+    signed = [attestation.sign(signers[who], domain, event, who) for event, who, _ in attested_events(world, ledger.app, 5, "bundle")]
+    batch_id = uuid.uuid4()
+    place = merkle.Placement(ledger.chain_id, anchor.address, batch_id.bytes.rjust(32, b"\0"))
+    tree = merkle.MerkleTree(place.leaf(s.event_hash, s.organization_id, s.signer) for s in signed)
+    anchor_batch(ledger, world.supplier, tree, batch_id)
+    ledger.worker.drain()
+    root = anchor.functions.anchorOf(place.batch_id).call()[0]
+    for attested in signed:
+        bundle = merkle.EventProof.from_json(json.loads(json.dumps(merkle.event_proof(tree, place, attested).to_json())))
+        assert bundle.check(root)
+        assert anchor.functions.verifyInclusion(bundle.batch_id, bundle.leaf(), list(bundle.proof)).call()
+    forged = dataclasses.replace(bundle, signature=attestation.sign(Account.create(), domain, bundle.event_hash, bundle.organization_id).signature)
+    assert not forged.check(root)
+    assert not dataclasses.replace(bundle, organization_id=to_bytes32(world.buyer.org.id)).check(root)
+    assert not dataclasses.replace(bundle, chain_id=ledger.chain_id + 1).check(root)

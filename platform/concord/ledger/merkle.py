@@ -36,10 +36,12 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from eth_hash.auto import keccak
 from eth_utils import to_canonical_address, to_checksum_address
 
+from concord.ledger import attestation
 from concord.ledger.attestation import EventHash, OrganizationId, event_digest
 from concord.ledger.encoding import to_bytes32
 
@@ -195,9 +197,10 @@ def verify(root: bytes, leaf: bytes, proof: Iterable[bytes]) -> bool:
     This takes a leaf hash, as the contract does: only use it with a leaf computed here
     from its values (`Placement.leaf`), never with a hash a prover supplied, since any
     internal node with its remaining path passes this check. `verify_event` does that."""
-    if any(len(sibling) != _WORD for sibling in proof):
+    steps = list(proof)
+    if len(leaf) != _WORD or any(len(sibling) != _WORD for sibling in steps):
         return False
-    return process_proof(leaf, proof) == root
+    return process_proof(leaf, steps) == root
 
 
 def verify_event(
@@ -208,9 +211,86 @@ def verify_event(
         leaf = placement.leaf(event_hash, organization_id, attester)
     except (ValueError, TypeError):
         return False
-    return verify(root, leaf, list(proof))
+    return verify(root, leaf, proof)
 
 
 def build(placement: Placement, attested: Iterable[tuple[EventHash, OrganizationId, str | bytes]]) -> MerkleTree:
     """The tree of a batch of (event hash, organization id, attester) at `placement`."""
     return MerkleTree(placement.leaf(event_hash, organization_id, attester) for event_hash, organization_id, attester in attested)
+
+
+@dataclass(frozen=True)
+class EventProof:
+    """Everything a verifier needs to check one attested event against the chain, with no
+    access to Concord: the batch's place, the statement, the organization's signature and
+    the Merkle proof. It checks out when the signature recovers to `attester`
+    (`attestation.verify`), the leaf computed from these values reaches the root anchored
+    under `batch_id` (`ProvenanceAnchor.verifyInclusion(batch_id, leaf(), proof)`, or
+    `check(anchorOf(batch_id).merkleRoot)` offline), and the Consortium maps `attester` to
+    `organization_id`."""
+
+    chain_id: int
+    anchor: str
+    batch_id: bytes
+    event_hash: bytes
+    organization_id: bytes
+    attester: str
+    signature: bytes
+    proof: tuple[bytes, ...]
+
+    @property
+    def placement(self) -> Placement:
+        return Placement(self.chain_id, self.anchor, self.batch_id)
+
+    def leaf(self) -> bytes:
+        return self.placement.leaf(self.event_hash, self.organization_id, self.attester)
+
+    def check(self, root: bytes) -> bool:
+        """Whether the signature is the attester's and the event is in the batch with `root`."""
+        domain = attestation.Domain(self.chain_id, self.anchor)
+        if not attestation.verify(domain, self.event_hash, self.organization_id, self.signature, self.attester):
+            return False
+        return verify_event(root, self.placement, self.event_hash, self.organization_id, self.attester, self.proof)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chain_id": self.chain_id,
+            "anchor": self.anchor,
+            "batch_id": "0x" + self.batch_id.hex(),
+            "event_hash": "0x" + self.event_hash.hex(),
+            "organization_id": "0x" + self.organization_id.hex(),
+            "attester": self.attester,
+            "signature": "0x" + self.signature.hex(),
+            "proof": ["0x" + step.hex() for step in self.proof],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EventProof:
+        def raw(value: str) -> bytes:
+            return bytes.fromhex(value.removeprefix("0x"))
+
+        return cls(
+            chain_id=int(data["chain_id"]),
+            anchor=to_checksum_address(data["anchor"]),
+            batch_id=raw(data["batch_id"]),
+            event_hash=raw(data["event_hash"]),
+            organization_id=raw(data["organization_id"]),
+            attester=to_checksum_address(data["attester"]),
+            signature=raw(data["signature"]),
+            proof=tuple(raw(step) for step in data["proof"]),
+        )
+
+
+def event_proof(tree: MerkleTree, placement: Placement, signed: attestation.Attestation) -> EventProof:
+    """The proof bundle of an attested event of the batch `tree` at `placement`."""
+    leaf = placement.leaf(signed.event_hash, signed.organization_id, signed.signer)
+    return EventProof(
+        chain_id=placement.chain_id,
+        anchor=placement.anchor,
+        batch_id=placement.batch_id,
+        event_hash=signed.event_hash,
+        organization_id=signed.organization_id,
+        attester=to_checksum_address(signed.signer),
+        signature=signed.signature,
+        proof=tuple(tree.proof(leaf)),
+    )
