@@ -71,6 +71,7 @@ bench: $(INSTALLED_DEV) $(NODE_DEPS)
 	$(BIN)/python bench/chain_restart.py
 	$(BIN)/python bench/app_restart.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/provenance.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules frontend/node_modules

@@ -228,9 +228,17 @@ def _deployment(session: Session, chain_id: int, name: str) -> ContractDeploymen
 
 
 def anchor_proof(
-    session: Session, organization_id: uuid.UUID, batch_id: uuid.UUID, proof_hash: str, purpose: str, subject: tuple[str, uuid.UUID]
+    session: Session,
+    organization_id: uuid.UUID,
+    batch_id: uuid.UUID,
+    proof_hash: str,
+    purpose: str,
+    subject: tuple[str, uuid.UUID],
+    *,
+    batch_size: int = 1,
 ) -> ChainIntent:
-    """Anchor one record's hash on ProvenanceAnchor under `batch_id`, with the organization's key."""
+    """Anchor one record's hash, or the Merkle root of a batch of `batch_size` events
+    (`ledger.merkle`), on ProvenanceAnchor under `batch_id`, with the organization's key."""
     chain_id = current_chain_id(session)
     if chain_id is None:
         raise LedgerNotReady("The ledger's contracts are not deployed yet.")
@@ -240,7 +248,7 @@ def anchor_proof(
         organization_id=organization_id,
         contract="ProvenanceAnchor",
         function="anchor",
-        args=[to_bytes32(batch_id), bytes.fromhex(proof_hash.removeprefix("0x")), 1],
+        args=[to_bytes32(batch_id), bytes.fromhex(proof_hash.removeprefix("0x")), batch_size],
         purpose=purpose,
         subject=subject,
     )
