@@ -12,6 +12,7 @@ process, journaled with its state to disk: see embedded.py.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -104,6 +105,7 @@ class Chain:
         self._funder = Account.from_key(funder_key) if funder_key else None
         self._lock: contextlib.AbstractContextManager = contextlib.nullcontext()
         self._chain_id: int | None = None
+        self._contracts: dict[tuple[str, str], Any] = {}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -179,9 +181,15 @@ class Chain:
         return [dict(entry) for entry in entries]
 
     def contract(self, abi: list[dict[str, Any]], address: str | None = None, *, bytecode: str | None = None):
+        """A contract object; one at an address is built once per ABI (web3 validates and
+        indexes the whole ABI each time, far dearer than any call made with it)."""
         if address is None:
             return self.w3.eth.contract(abi=abi, bytecode=bytecode)
-        return self.w3.eth.contract(address=to_checksum_address(address), abi=abi)
+        key = (to_checksum_address(address), json.dumps(abi, sort_keys=True))
+        contract = self._contracts.get(key)
+        if contract is None:
+            contract = self._contracts[key] = self.w3.eth.contract(address=key[0], abi=abi)
+        return contract
 
     # -- writing --------------------------------------------------------------------------
 
