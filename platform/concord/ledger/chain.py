@@ -165,6 +165,26 @@ class Chain:
                 return None
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
+    def receipts(self, tx_hashes: list[str], *, batch: int = 250) -> dict[str, dict[str, Any] | None]:
+        """The receipts of many transactions (None for one not mined), asked in JSON-RPC
+        batches: one round trip per `batch` instead of one per transaction. A node that
+        refuses batches, or a batch with a transaction the node does not know, is asked one
+        by one."""
+        found: dict[str, dict[str, Any] | None] = {}
+        for start in range(0, len(tx_hashes), batch):
+            chunk = tx_hashes[start : start + batch]
+            try:
+                with self._rpc(), self.w3.batch_requests() as batched:
+                    for tx_hash in chunk:
+                        batched.add(self.w3.eth.get_transaction_receipt(HexStr(tx_hash)))
+                    answers = batched.execute()
+                found.update({tx_hash: dict(cast(Any, answer)) for tx_hash, answer in zip(chunk, answers, strict=True)})
+            except ChainUnavailable:
+                raise
+            except Exception:  # noqa: BLE001 - no batches here, or a transaction not found
+                found.update({tx_hash: self.receipt(tx_hash) for tx_hash in chunk})
+        return found
+
     def call(self, transaction: dict[str, Any], block: BlockIdentifier = "latest") -> bytes:
         """eth_call; a revert raises CallReverted with the revert data."""
         with self._rpc():

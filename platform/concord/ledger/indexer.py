@@ -186,11 +186,14 @@ def _verify_ledger(session: Session, chain: Chain) -> list[Disagreement]:
         if actual != row.code_hash:
             problems.append(Disagreement(f"contract {row.name} at {row.address}", f"code hash {row.code_hash}", actual))
 
-    confirmed = session.execute(
-        sa.select(ChainIntent).where(ChainIntent.chain_id == chain_id, ChainIntent.state == IntentState.CONFIRMED).order_by(ChainIntent.seq)
-    ).scalars()
+    confirmed = list(
+        session.execute(
+            sa.select(ChainIntent).where(ChainIntent.chain_id == chain_id, ChainIntent.state == IntentState.CONFIRMED).order_by(ChainIntent.seq)
+        ).scalars()
+    )
+    receipts = chain.receipts([intent.tx_hash for intent in confirmed if intent.tx_hash is not None])
     for intent in confirmed:
-        receipt = chain.receipt(intent.tx_hash) if intent.tx_hash is not None else None
+        receipt = receipts.get(intent.tx_hash) if intent.tx_hash is not None else None
         if receipt is None:
             problems.append(
                 Disagreement(f"transaction {intent.tx_hash} ({intent.purpose})", f"confirmed in block {intent.block_number}", "no such transaction")
