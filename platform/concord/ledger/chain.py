@@ -12,6 +12,7 @@ process, journaled with its state to disk: see embedded.py.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -104,6 +105,7 @@ class Chain:
         self._funder = Account.from_key(funder_key) if funder_key else None
         self._lock: contextlib.AbstractContextManager = contextlib.nullcontext()
         self._chain_id: int | None = None
+        self._contracts: dict[tuple[str, str], Any] = {}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -163,6 +165,26 @@ class Chain:
                 return None
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
+    def receipts(self, tx_hashes: list[str], *, batch: int = 250) -> dict[str, dict[str, Any] | None]:
+        """The receipts of many transactions (None for one not mined), asked in JSON-RPC
+        batches: one round trip per `batch` instead of one per transaction. A node that
+        refuses batches, or a batch with a transaction the node does not know, is asked one
+        by one."""
+        found: dict[str, dict[str, Any] | None] = {}
+        for start in range(0, len(tx_hashes), batch):
+            chunk = tx_hashes[start : start + batch]
+            try:
+                with self._rpc(), self.w3.batch_requests() as batched:
+                    for tx_hash in chunk:
+                        batched.add(self.w3.eth.get_transaction_receipt(HexStr(tx_hash)))
+                    answers = batched.execute()
+                found.update({tx_hash: dict(cast(Any, answer)) for tx_hash, answer in zip(chunk, answers, strict=True)})
+            except ChainUnavailable:
+                raise
+            except Exception:  # noqa: BLE001 - no batches here, or a transaction not found
+                found.update({tx_hash: self.receipt(tx_hash) for tx_hash in chunk})
+        return found
+
     def call(self, transaction: dict[str, Any], block: BlockIdentifier = "latest") -> bytes:
         """eth_call; a revert raises CallReverted with the revert data."""
         with self._rpc():
@@ -179,9 +201,15 @@ class Chain:
         return [dict(entry) for entry in entries]
 
     def contract(self, abi: list[dict[str, Any]], address: str | None = None, *, bytecode: str | None = None):
+        """A contract object; one at an address is built once per ABI (web3 validates and
+        indexes the whole ABI each time, far dearer than any call made with it)."""
         if address is None:
             return self.w3.eth.contract(abi=abi, bytecode=bytecode)
-        return self.w3.eth.contract(address=to_checksum_address(address), abi=abi)
+        key = (to_checksum_address(address), json.dumps(abi, sort_keys=True))
+        contract = self._contracts.get(key)
+        if contract is None:
+            contract = self._contracts[key] = self.w3.eth.contract(address=key[0], abi=abi)
+        return contract
 
     # -- writing --------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ that the database and the chain agree)."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,20 @@ PAGE = 2_000
 _MEMBER_ACTIVE = 1  # IConsortium.MemberStatus.Active
 
 
+#: Event decoders per chain connection and set of deployments (built once: web3 walks the
+#: whole ABI for every event object it hands out).
+_decoders: weakref.WeakKeyDictionary[Chain, dict[tuple, dict[tuple[str, bytes], tuple[str, Any]]]] = weakref.WeakKeyDictionary()
+
+
 def _event_decoders(chain: Chain, rows: list[ContractDeployment]) -> dict[tuple[str, bytes], tuple[str, Any]]:
+    key = tuple(sorted((row.name, row.artifact, row.address.lower()) for row in rows))
+    known = _decoders.setdefault(chain, {})
+    if key not in known:
+        known[key] = _build_event_decoders(chain, rows)
+    return known[key]
+
+
+def _build_event_decoders(chain: Chain, rows: list[ContractDeployment]) -> dict[tuple[str, bytes], tuple[str, Any]]:
     decoders = {}
     for row in rows:
         contract = chain.contract(load_artifact(row.artifact).abi, row.address)
@@ -43,6 +57,11 @@ def sync(session: Session, chain: Chain) -> int:
     rows = list(session.execute(sa.select(ContractDeployment).where(ContractDeployment.chain_id == chain_id)).scalars())
     if not rows:
         return 0
+    head = chain.block_number()
+    current = session.get(IndexerCursor, chain_id, populate_existing=True)
+    if current is not None and current.next_block > head:
+        session.commit()
+        return 0  # nothing mined since: no lock taken, nothing decoded (most worker rounds)
     # A peer worker may be creating the cursor at the same moment: the second insert does
     # nothing, and the row lock below makes each page indexed by one worker, once.
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -50,7 +69,6 @@ def sync(session: Session, chain: Chain) -> int:
         insert(IndexerCursor).values(chain_id=chain_id, next_block=min(row.block_number for row in rows)).on_conflict_do_nothing(index_elements=["chain_id"])
     )
     cursor = get_or_raise(session, IndexerCursor, chain_id, with_for_update=True, populate_existing=True)
-    head = chain.block_number()
     decoders = _event_decoders(chain, rows)
     added = 0
     while cursor.next_block <= head:

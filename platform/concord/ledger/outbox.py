@@ -91,6 +91,9 @@ _KNOWN = "known"  # the chain has the transaction after all: go on to its receip
 #: Refusals of one signed transaction before the outbox gives up on it (with backoff, about
 #: ten minutes), as long as its nonce is still unused on chain.
 MAX_REJECTIONS = 10
+#: The intent another one waits for (`after_seq`). One alias for every query: a new alias
+#: per query makes SQLAlchemy adapt every column of the statement again, each round.
+_prerequisite = orm.aliased(ChainIntent, name="prerequisite")
 
 
 def _signed_bytes(intent: ChainIntent) -> tuple[bytes, str]:
@@ -210,7 +213,7 @@ class Worker:
             sa.true() if sender is None else ChainIntent.sender == sender,
         )
         heads = sa.select(sa.func.min(ChainIntent.seq).label("seq")).where(waiting).group_by(ChainIntent.sender).subquery()
-        prerequisite = orm.aliased(ChainIntent)
+        prerequisite = _prerequisite
         # A sender is due when its oldest open intent is: its retry time has come, and any
         # step of another sender it waits for is confirmed.
         due_senders = (
@@ -242,7 +245,7 @@ class Worker:
         failed = 0
         while True:
             with self.sessionmaker() as session, session.begin():
-                prerequisite = orm.aliased(ChainIntent)
+                prerequisite = _prerequisite
                 orphans = session.execute(
                     sa.select(ChainIntent, prerequisite.uid)
                     .join(prerequisite, prerequisite.seq == ChainIntent.after_seq)

@@ -208,18 +208,19 @@ def _transactions(session: Session, chain: Chain, scope: Scope) -> list[Disagree
     seqs = list(session.execute(sa.select(ChainIntent.seq).where(settled).order_by(ChainIntent.seq)).scalars())
     problems: list[Disagreement] = []
     for batch in scope.batches("transactions", seqs):
-        for intent in session.execute(sa.select(ChainIntent).where(ChainIntent.seq.in_(batch)).order_by(ChainIntent.seq)).scalars():
-            problems.extend(_transaction(chain, scope, intent))
+        intents = list(session.execute(sa.select(ChainIntent).where(ChainIntent.seq.in_(batch)).order_by(ChainIntent.seq)).scalars())
+        receipts = chain.receipts([intent.tx_hash for intent in intents if intent.tx_hash is not None])  # one round trip per batch
+        for intent in intents:
+            problems.extend(_transaction(scope, intent, receipts.get(intent.tx_hash or "")))
     return problems
 
 
-def _transaction(chain: Chain, scope: Scope, intent: ChainIntent) -> Iterable[Disagreement]:
+def _transaction(scope: Scope, intent: ChainIntent, receipt: dict | None) -> Iterable[Disagreement]:
     key = f"intent:{intent.seq}"
     subject = f"transaction {intent.tx_hash} ({intent.purpose})"
     if intent.state == IntentState.CONFIRMED and intent.block_number is not None and intent.block_number > scope.through_block:
         scope.defer(key)  # mined after the block this run reads
         return
-    receipt = chain.receipt(intent.tx_hash) if intent.tx_hash is not None else None
     if receipt is not None and int(receipt["blockNumber"]) > scope.through_block:
         receipt = None  # not mined yet at the block this run reads
     if intent.state == IntentState.CONFIRMED:
