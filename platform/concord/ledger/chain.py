@@ -163,6 +163,18 @@ class Chain:
                 return None
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
+    def receipts(self, tx_hashes: list[str]) -> list[dict[str, Any]] | None:
+        """The receipts of transactions that are all mined, asked in one JSON-RPC batch; None
+        when any is not mined yet (then ask for each with `receipt`)."""
+        with self._rpc():
+            try:
+                with self.w3.batch_requests() as batch:
+                    for tx_hash in tx_hashes:
+                        batch.add(self.w3.eth.get_transaction_receipt(HexStr(tx_hash)))
+                    return [dict(cast(Any, receipt)) for receipt in batch.execute()]
+            except (TransactionNotFound, TimeExhausted, TransactionIndexingInProgress):
+                return None
+
     def call(self, transaction: dict[str, Any], block: BlockIdentifier = "latest") -> bytes:
         """eth_call; a revert raises CallReverted with the revert data."""
         with self._rpc():
