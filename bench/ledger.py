@@ -1,11 +1,13 @@
 """Outbox throughput beside a bare web3 loop, on the embedded chain and on a hardhat node.
 
 Both sides send the same call (`ProvenanceAnchor.anchor`, a distinct batch each time) and
-wait for each receipt:
+read each one's receipt:
 
 - bare loop: encode, sign with a local key, send the raw bytes, read the receipt;
-- outbox: intents committed in the database first, then `Worker.drain()` signs each under
-  a locked nonce row, commits, submits, reads the receipt and records it.
+- outbox: intents committed in the database first, then `Worker.drain()` takes the
+  sender's intents a window (`outbox.SIGN_AHEAD`) at a time: signs the window under the
+  locked nonce row with consecutive nonces and commits, submits each in nonce order, reads
+  the receipts (one JSON-RPC batch on a node) and records them in one more commit.
 
 Run: `make bench` (or `.venv/bin/python bench/ledger.py [--count N]`). Prints rates and the
 outbox/bare ratio per chain, measured side by side in one run (target: ratio >= 0.80).

@@ -25,7 +25,7 @@ from concord.orders import settlement, verification
 def wire(app: Flask) -> wiring.Wiring:
     registry = wiring.of(app)
     registry.on_confirmed.append(escrow_state.on_settled(settlement.close_on_settlement))
-    registry.before_sign.append(withdrawals.nothing_left)
+    registry.before_sign.append(wiring.SignCheck(withdrawals.is_withdrawal, withdrawals.nothing_left))
     registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due])
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())

@@ -22,12 +22,23 @@ if TYPE_CHECKING:
 KEY = "concord.wiring"
 
 
+@dataclass(frozen=True)
+class SignCheck:
+    """Asked before an intent it `concerns` is signed: a reason returned means the intent is
+    moot and fails unsent. The outbox signs such an intent only once every earlier intent of
+    its sender is settled (others it signs ahead), so a check may read the chain's state as
+    the sender's earlier steps left it."""
+
+    concerns: Callable[[ChainIntent], bool]
+    check: Callable[[Session, ChainIntent, Chain], str | None]
+
+
 @dataclass
 class Wiring:
     #: Run in the worker's recording transaction when a chain intent is confirmed.
     on_confirmed: list[Callable[[Session, ChainIntent], None]] = field(default_factory=list)
-    #: Asked before an intent is signed: a reason returned means it is moot and fails unsent.
-    before_sign: list[Callable[[Session, ChainIntent, Chain], str | None]] = field(default_factory=list)
+    #: Asked before an intent is signed (see SignCheck).
+    before_sign: list[SignCheck] = field(default_factory=list)
     #: Run with the app after each round of the ledger worker (each failure is logged alone).
     round_jobs: list[Callable[[Flask], Any]] = field(default_factory=list)
     #: What `concord ledger verify` compares with the chain beyond the ledger's own records

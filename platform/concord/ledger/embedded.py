@@ -323,6 +323,10 @@ class EmbeddedChain(Chain):
         with super()._rpc():
             yield
 
+    def receipts(self, tx_hashes: list[str], *, batch: int = 250) -> dict[str, dict[str, Any] | None]:
+        """In this process a request costs no round trip: one receipt after the other."""
+        return {tx_hash: self.receipt(tx_hash) for tx_hash in tx_hashes}
+
     def _offset(self) -> int:
         row = self._journal.execute("SELECT value FROM meta WHERE key = 'time_offset'").fetchone()
         return int(row[0]) if row else 0

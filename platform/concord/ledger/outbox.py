@@ -1,28 +1,36 @@
-"""The transaction outbox: chain intents written with business changes, sent by a worker.
+"""The transaction outbox: chain intents written with business changes (intents.py), sent
+by a worker.
 
 An intent moves queued → signed → confirmed | failed, and every move is committed before
-the worker talks to the chain about the next one:
+the worker talks to the chain about it. The worker takes one sender's due intents a window
+(`SIGN_AHEAD`) at a time:
 
-1. **Sign** (one database transaction): lock the sender's nonce row, sign with the acting
-   organization's key, with explicit gas and fee caps, store the signed bytes and their
-   hash, advance the nonce. Nothing is sent yet.
-2. **Submit**: send the stored bytes. A node that answers "already known", "nonce too low"
-   or anything else is not trusted: the worker looks the hash up, and only when the chain
-   does not have it decides between "try again later" and "failed for good".
-3. **Record** the receipt: block, gas used, status; a revert's reason is decoded by
-   replaying the call on the parent block.
+1. **Sign** (one database transaction): lock the window's intents and the sender's nonce
+   row, sign each with the acting organization's key, explicit gas and fee caps and the
+   next nonce, store the signed bytes and their hashes, advance the nonce; commit. Nothing
+   is sent before this commit.
+2. **Submit** the stored bytes in nonce order. A node that answers "already known", "nonce
+   too low" or anything else is not trusted: the worker looks the hash up, and only when the
+   chain does not have it decides between "try again later" and "failed for good". A
+   refusal ends the window: its later intents, never sent, are queued again and their
+   nonces given back (so a nonce refused for good is reused).
+3. **Record** the receipts (read without waiting when the node already has them) in one
+   transaction: block, gas used, status; a revert's reason is decoded by replaying the call
+   on the parent block.
 
-A crash after (1) leaves a signed intent whose bytes are simply sent again: the same hash,
-so at most one transaction per intent ever reaches the chain. A crash before (1) commits
-leaves a queued intent and an unchanged nonce.
+A crash after (1) leaves signed intents whose bytes are simply sent again, in order: the
+same hashes, so at most one transaction per intent ever reaches the chain. A crash before
+(1) commits leaves queued intents and an unchanged nonce. A crash after (2) leaves signed
+intents the chain has: resent, they are found by hash and recorded.
 
-Intents of one sender go out strictly in order (an intent waits while an earlier one of
-the same sender is open); different senders do not wait for each other, so a reverting or
-stuck intent blocks only its own sender's later ones until it is settled. An intent may
-name a prerequisite of another sender (`after`): it is not signed until that one is
-confirmed, and fails unsent if that one fails. Several workers may share one PostgreSQL
-database: a worker sends a sender's intents only while it holds that sender's claim
-(ledger/claims.py), so they divide the senders and no nonce is used twice.
+Intents of one sender go out strictly in nonce order, and an intent a check before signing
+concerns (wiring.SignCheck) is signed only once the sender's earlier ones are settled;
+different senders do not wait for each other, so a stuck intent blocks only its own
+sender's later ones until it is settled. An intent may name a prerequisite of another
+sender (`after`): it is not signed until that one is confirmed, and fails unsent if that
+one fails. Several workers may share one PostgreSQL database: a worker sends a sender's
+intents only while it holds that sender's claim (ledger/claims.py), so they divide the
+senders and no nonce is used twice.
 """
 
 from __future__ import annotations
@@ -35,65 +43,39 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 from flask import Flask
 from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
 from concord import clock, wiring
-from concord.audit import service as audit
 from concord.db import database, get_or_raise
 from concord.ledger import keys
-from concord.ledger.abi import IntentError, arguments, artifact_name, describe_revert, to_json
+from concord.ledger.abi import IntentError, artifact_name
 from concord.ledger.artifacts import load_artifact
-from concord.ledger.chain import CallReverted, Chain, ChainUnavailable, TransactionRejected, signed_sender
+from concord.ledger.chain import Chain, ChainUnavailable, TransactionRejected, signed_sender
 from concord.ledger.claims import SenderClaims
-from concord.ledger.models import (
-    DONE_STATES,
-    OPEN_STATES,
-    ChainIntent,
-    ContractDeployment,
-    IntentKind,
-    IntentState,
-    LedgerAccount,
-    OrganizationKey,
-)
+from concord.ledger.intents import DEFAULT_CALL_GAS, DEPLOY_GAS, GAS_LIMITS, enqueue, finish, lock_sender
+from concord.ledger.models import DONE_STATES, OPEN_STATES, ChainIntent, ContractDeployment, IntentKind, IntentState, LedgerAccount
+from concord.ledger.transactions import TransactionBuilder, revert_reason
+
+__all__ = ["DEFAULT_CALL_GAS", "DEPLOY_GAS", "GAS_LIMITS", "MAX_REJECTIONS", "SIGN_AHEAD", "Worker", "enqueue", "lock_sender"]
 
 log = logging.getLogger(__name__)
 
-_AUDITED = {
-    IntentState.CONFIRMED: audit.Action.LEDGER_TX_CONFIRMED,
-    IntentState.FAILED: audit.Action.LEDGER_TX_FAILED,
-    IntentState.SKIPPED: audit.Action.LEDGER_TX_SKIPPED,
-}
-
-#: Gas limits are set per function, never estimated per transaction: generous caps
-#: measured on the contracts (unused gas is not charged).
-DEFAULT_CALL_GAS = 400_000
-DEPLOY_GAS = 8_000_000
-GAS_LIMITS: dict[str, int] = {
-    "addMember": 200_000,
-    "suspendMember": 120_000,
-    "reinstateMember": 120_000,
-    "updateMemberRoles": 120_000,
-    "mint": 200_000,
-    "burn": 200_000,
-    "transfer": 200_000,
-    "approve": 120_000,
-    "listHolder": 120_000,
-    "allowToken": 120_000,
-    "linkEscrow": 120_000,
-    "anchor": 250_000,
-}
 MAX_BACKOFF_SECONDS = 300
+#: The intent another one waits for (`after_seq`). One alias for every query: a new alias
+#: per query makes SQLAlchemy adapt every column of the statement again, each round.
+_prerequisite = orm.aliased(ChainIntent, name="prerequisite")
+_SETTLED = (IntentState.CONFIRMED, IntentState.FAILED, IntentState.SKIPPED)
+#: Intents of one sender signed in one transaction, then sent, then recorded in one more.
+SIGN_AHEAD = 32
+_GO, _STOP, _DOWN = "go", "stop", "down"  # after a window: next window, next sender, end the round
 _FUNDED = "funded"  # the sender needs gas money: top it up, then submit again at once
 _KNOWN = "known"  # the chain has the transaction after all: go on to its receipt
 #: Refusals of one signed transaction before the outbox gives up on it (with backoff, about
 #: ten minutes), as long as its nonce is still unused on chain.
 MAX_REJECTIONS = 10
-#: The intent another one waits for (`after_seq`). One alias for every query: a new alias
-#: per query makes SQLAlchemy adapt every column of the statement again, each round.
-_prerequisite = orm.aliased(ChainIntent, name="prerequisite")
 
 
 def _signed_bytes(intent: ChainIntent) -> tuple[bytes, str]:
@@ -107,65 +89,6 @@ def _nonce(intent: ChainIntent) -> int:
     if intent.nonce is None:
         raise LookupError(f"Intent {intent.seq} has no nonce yet")
     return intent.nonce
-
-
-def lock_sender(session: Session, organization_id: uuid.UUID) -> OrganizationKey:
-    """Lock the sender's key row until the caller's transaction ends, and return it.
-
-    A sender's intents go to the chain in the order of their sequence numbers. Sequence
-    numbers are drawn at insert time, so two transactions of one sender that interleave
-    their inserts would interleave its steps (an `approve` of one order between the
-    `approve` and the `fund` of another, which then finds the allowance spent). Holding this
-    lock from the first intent to the commit gives each transaction's intents of a sender one
-    unbroken run, in commit order. (SQLite already serialises writing transactions.)"""
-    key = session.get(OrganizationKey, organization_id, with_for_update=True)
-    if key is None:
-        raise keys.SigningKeyError(f"Organization {organization_id} has no signing key, so it cannot act on the ledger.")
-    return key
-
-
-def enqueue(
-    session: Session,
-    *,
-    organization_id: uuid.UUID,
-    contract: str,
-    function: str | None,
-    args: list[Any],
-    purpose: str,
-    subject: tuple[str, Any] | None = None,
-    kind: IntentKind = IntentKind.CALL,
-    gas_limit: int | None = None,
-    after: ChainIntent | None = None,
-) -> ChainIntent:
-    """Add an intent to the caller's transaction (it commits with the business change).
-
-    `after`: an intent (of any sender) that must be confirmed before this one is signed."""
-    key = lock_sender(session, organization_id)
-    if gas_limit is None:
-        gas_limit = DEPLOY_GAS if kind == IntentKind.DEPLOY else GAS_LIMITS.get(function or "", DEFAULT_CALL_GAS)
-    if after is not None and after.seq is None:
-        session.flush()  # the prerequisite needs its sequence number
-    now = clock.utcnow()
-    intent = ChainIntent(
-        organization_id=organization_id,
-        sender=key.address,
-        kind=kind,
-        contract=contract,
-        function=function,
-        args=to_json(list(args)),
-        gas_limit=gas_limit,
-        purpose=purpose[:200],
-        subject_type=subject[0] if subject else None,
-        subject_id=str(subject[1]) if subject else None,
-        state=IntentState.QUEUED,
-        after_seq=after.seq if after is not None else None,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(intent)
-    return intent
 
 
 # -- the worker -----------------------------------------------------------------------------
@@ -184,11 +107,10 @@ class Worker:
         self.fee = {"maxFeePerGas": int(app.config["CHAIN_MAX_FEE_WEI"]), "maxPriorityFeePerGas": int(app.config["CHAIN_PRIORITY_FEE_WEI"])}
         self._signers: dict[uuid.UUID, Any] = {}
         self._chain_id: int | None = None
-        self._presigned: dict[int, tuple[bytes, str]] = {}  # signed and committed, not yet sent
-        self._contracts: dict[tuple[int, str], Any] = {}
+        self.builder = TransactionBuilder(chain, self.fee)
         #: Called with (session, intent) when an intent is confirmed, in the recording transaction.
         self.on_confirmed: list[Callable[[Session, ChainIntent], None]] = list(wiring.of(app).on_confirmed)
-        self.before_sign = list(wiring.of(app).before_sign)  # (session, intent, chain) -> why it is moot
+        self.before_sign = list(wiring.of(app).before_sign)
 
     @property
     def chain_id(self) -> int:
@@ -253,14 +175,14 @@ class Worker:
                     .with_for_update(of=ChainIntent)
                 ).all()
                 for intent, prerequisite_uid in orphans:
-                    self._finish(session, intent, IntentState.FAILED, error=f"not sent: the step it waited for ({prerequisite_uid}) failed")
+                    finish(session, intent, IntentState.FAILED, error=f"not sent: the step it waited for ({prerequisite_uid}) failed")
             if not orphans:
                 return failed
             failed += len(orphans)
 
     def drain(self, *, max_rounds: int = 10_000) -> int:
         """Process intents until none is due (or the chain is unreachable); returns how many
-        intents were settled (confirmed, failed or skipped)."""
+        intents were settled (confirmed or failed)."""
         # The worker acts for no one: in an app context of its own, no request's principal
         # (say, of a context a test keeps pushed) passes for who took the confirmed steps.
         with self.app.app_context():
@@ -294,9 +216,10 @@ class Worker:
         return settled
 
     def _drain_sender(self, sender: str) -> tuple[int, bool]:
-        """Send one claimed sender's due intents in order, until one stays open; returns how
-        many were settled and whether the chain answered. The intents are read after the
-        claim is taken: a worker that had the sender before may have sent some meanwhile."""
+        """Send one claimed sender's due intents in order, a window at a time, until one stays
+        open; returns how many were settled and whether the chain answered. The intents are
+        read after the claim is taken: a worker that had the sender before may have sent some
+        meanwhile."""
         try:
             with self.sessionmaker() as session:
                 run = [seq for seq, _sender in self.due(session, sender=sender)]
@@ -304,20 +227,15 @@ class Worker:
             log.warning("outbox: %s", error)
             return 0, False
         settled = 0
-        try:
-            for position, seq in enumerate(run):
-                following = run[position + 1] if position + 1 < len(run) else None
-                state = self.process(seq, following=following)
-                if state in (IntentState.CONFIRMED, IntentState.FAILED, IntentState.SKIPPED):
-                    settled += 1
-                elif state is None:
-                    return settled, False
-                else:
-                    break  # still open: the sender's later intents wait for it
-            return settled, True
-        finally:
-            for seq in run:  # signed ahead but not sent: another worker may send it from the database
-                self._presigned.pop(seq, None)
+        while run:
+            done, taken, how = self._window(run[:SIGN_AHEAD])
+            settled += done
+            if how == _DOWN:
+                return settled, False
+            if how == _STOP or taken == 0:
+                break  # an intent stays open: the sender's later intents wait for it
+            run = run[taken:]
+        return settled, True
 
     def run(self, stop: threading.Event, *, poll_seconds: float, after_round: Callable[[], None] | None = None) -> None:
         while not stop.is_set():
@@ -329,53 +247,148 @@ class Worker:
                 log.exception("outbox worker round failed")
             stop.wait(poll_seconds)
 
-    # -- one intent -----------------------------------------------------------------------
+    # -- a window of one sender's intents -------------------------------------------------
 
-    def process(self, seq: int, *, following: int | None = None) -> IntentState | None:
-        """Take one intent as far as it goes now; returns its state, None if the chain is down.
-
-        `following` is the same sender's next intent: it is signed in the transaction that
-        records this one's receipt (one commit fewer per intent, and as crash-safe)."""
+    def _window(self, seqs: list[int]) -> tuple[int, int, str]:
+        """Sign `seqs` (one sender's, in order) ahead in one committed transaction, send them
+        in nonce order, read their receipts and record them in one more transaction. Returns
+        how many were settled, how many of `seqs` are done with, and whether to go on."""
         try:
-            signed = self._presigned.pop(seq, None) or self._sign_if_queued(seq)
-            return self._submit_and_record(seq, signed=signed, following=following)
+            signed, fresh, settled, taken = self._sign_ahead(seqs)
         except ChainUnavailable as error:
-            self._defer(seq, f"chain unreachable: {error}")
-            return None
-        except Exception as error:  # one bad intent must not stall the others
-            log.exception("outbox: intent %s failed unexpectedly; retrying later", seq)
-            self._defer(seq, f"unexpected error: {error!r}")
-            return IntentState.SIGNED
+            self._defer(seqs[0], f"chain unreachable: {error}")
+            return 0, 0, _DOWN
+        except Exception as error:  # one bad intent must not stall the other senders
+            log.exception("outbox: signing from intent %s failed unexpectedly; retrying later", seqs[0])
+            self._defer(seqs[0], f"unexpected error: {error!r}")
+            return 0, 0, _STOP
+        sent: list[tuple[int, str]] = []
+        how = _GO
+        for position, (seq, raw, tx_hash) in enumerate(signed):  # committed: only now may they be sent
+            try:
+                try:
+                    self.chain.send_raw(raw)
+                except TransactionRejected as rejection:
+                    # The window's later intents were signed by this call and never sent: their
+                    # nonces go back before the refusal is judged (a nonce it frees is reused).
+                    self._unsign([later for later, _raw, _hash in signed[position + 1 :] if later in fresh])
+                    taken = seqs.index(seq) + 1
+                    state = self._refused(seq, (raw, tx_hash), rejection)
+                    if state is None:
+                        sent.append((seq, tx_hash))
+                    elif state == IntentState.FAILED:
+                        settled += 1
+                    else:
+                        how = _STOP
+                    break
+            except ChainUnavailable as error:
+                self._defer(seq, f"chain unreachable: {error}")
+                return settled, 0, _DOWN
+            except Exception as error:
+                log.exception("outbox: intent %s failed unexpectedly; retrying later", seq)
+                self._defer(seq, f"unexpected error: {error!r}")
+                how = _STOP
+                break
+            sent.append((seq, tx_hash))
+        receipts, unread = self._receipts(sent)
+        for seq, tx_hash in unread:
+            try:
+                receipt = self.chain.receipt(tx_hash, timeout=self.receipt_timeout)
+            except ChainUnavailable as error:
+                self._defer(seq, f"chain unreachable: {error}")
+                how = _DOWN
+                break
+            except Exception as error:  # one bad intent must not stall the other senders
+                log.exception("outbox: intent %s failed unexpectedly; retrying later", seq)
+                self._defer(seq, f"unexpected error: {error!r}")
+                how = _STOP
+                break
+            if receipt is None:
+                self._defer(seq, "submitted; not mined yet")
+                how = _STOP
+                break
+            receipts.append((seq, receipt))
+        states = self._record_each(receipts)
+        settled += sum(state in _SETTLED for state in states)
+        if None in states:
+            how = _DOWN
+        elif IntentState.SIGNED in states and how == _GO:
+            how = _STOP
+        return settled, taken, how
 
-    def _sign_if_queued(self, seq: int) -> tuple[bytes, str] | None:
-        """Sign a queued intent and commit it; returns (raw, hash) when it signed one now."""
+    def _receipts(self, sent: list[tuple[int, str]]) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str]]]:
+        """The receipts of the sent intents the node has already, asked together (most often
+        all of them), and the sent intents left to wait for one by one."""
+        if len(sent) < 2:
+            return [], sent
+        try:
+            receipts = self.chain.receipts([tx_hash for _seq, tx_hash in sent])
+        except Exception:  # noqa: BLE001 - asked again one by one, where each failure is handled
+            return [], sent
+        found = [(seq, receipt) for seq, tx_hash in sent if (receipt := receipts.get(tx_hash)) is not None]
+        return (found, []) if len(found) == len(sent) else ([], sent)
+
+    def _sign_ahead(self, seqs: list[int]) -> tuple[list[tuple[int, bytes, str]], set[int], int, int]:
+        """Sign the queued intents of `seqs` in one transaction, with consecutive nonces, and
+        commit; returns every signed one in order as (seq, raw, hash) (with those signed
+        before), which of them were signed now, how many failed unsent, and how many of `seqs`
+        were taken. The window ends before an intent that cannot be signed yet, and before one
+        a check before signing concerns unless every earlier one is settled."""
+        signed: list[tuple[int, bytes, str]] = []
+        fresh: set[int] = set()
+        failed = 0
         with self.sessionmaker() as session, session.begin():
-            intent = session.get(ChainIntent, seq, with_for_update=True)
-            return self._sign(session, intent)
+            query = sa.select(ChainIntent).where(ChainIntent.seq.in_(seqs)).with_for_update()
+            intents = {intent.seq: intent for intent in session.scalars(query)}
+            account: LedgerAccount | None = None
+            for position, seq in enumerate(seqs):
+                intent = intents.get(seq)
+                if intent is None:
+                    return signed, fresh, failed, position
+                if intent.state == IntentState.SIGNED:
+                    signed.append((seq, *_signed_bytes(intent)))
+                    continue
+                if intent.state != IntentState.QUEUED:
+                    continue  # settled meanwhile
+                if signed and any(check.concerns(intent) for check in self.before_sign):
+                    return signed, fresh, failed, position
+                if account is None:
+                    account = self._account(session, intent.sender)
+                done = self._sign(session, intent, account)
+                if done is not None:
+                    signed.append((seq, *done))
+                    fresh.add(seq)
+                elif intent.state in (IntentState.FAILED, IntentState.SKIPPED):
+                    failed += 1
+                else:
+                    return signed, fresh, failed, position
+        return signed, fresh, failed, len(seqs)
 
-    def _sign(self, session: Session, intent: ChainIntent | None) -> tuple[bytes, str] | None:
-        """Sign `intent` (locked by the caller) in the caller's transaction, if it is queued."""
-        if intent is None or intent.state != IntentState.QUEUED:
-            return None
+    def _account(self, session: Session, sender: str) -> LedgerAccount:
+        """The sender's nonce row, locked until the caller's transaction ends."""
+        account = session.get(LedgerAccount, (self.chain_id, sender), with_for_update=True)
+        if account is None:
+            account = LedgerAccount(chain_id=self.chain_id, address=sender, next_nonce=self.chain.nonce(sender))
+            session.add(account)
+        return account
+
+    def _sign(self, session: Session, intent: ChainIntent, account: LedgerAccount) -> tuple[bytes, str] | None:
+        """Sign queued `intent` (locked by the caller) with the account's next nonce, in the
+        caller's transaction; None when it cannot be signed yet or failed unsent."""
         if intent.after_seq is not None and get_or_raise(session, ChainIntent, intent.after_seq).state not in DONE_STATES:
             return None  # another sender's step comes first
-        moot = next((why for check in self.before_sign if (why := check(session, intent, self.chain))), None)
+        moot = next((why for check in self.before_sign if check.concerns(intent) and (why := check.check(session, intent, self.chain))), None)
         if moot is not None:
-            self._finish(session, intent, IntentState.SKIPPED, error=f"not sent: {moot}")
+            finish(session, intent, IntentState.SKIPPED, error=f"not sent: {moot}")
             return None
-        chain_id = self.chain_id
-        account = session.get(LedgerAccount, (chain_id, intent.sender), with_for_update=True)
-        if account is None:
-            account = LedgerAccount(chain_id=chain_id, address=intent.sender, next_nonce=self.chain.nonce(intent.sender))
-            session.add(account)
         try:
-            transaction = self._transaction(session, intent, chain_id, account.next_nonce)
+            transaction = self.builder.build(session, intent, account.chain_id, account.next_nonce)
             signed = self._signer(session, intent.organization_id).sign_transaction(transaction)
         except (IntentError, keys.SigningKeyError) as error:
-            self._finish(session, intent, IntentState.FAILED, error=str(error))
+            finish(session, intent, IntentState.FAILED, error=str(error))
             return None
         intent.state = IntentState.SIGNED
-        intent.chain_id = chain_id
+        intent.chain_id = account.chain_id
         intent.nonce = account.next_nonce
         intent.raw_tx = bytes(signed.raw_transaction)
         intent.tx_hash = "0x" + bytes(signed.hash).hex()
@@ -383,40 +396,52 @@ class Worker:
         account.next_nonce += 1
         return intent.raw_tx, intent.tx_hash
 
-    def _submit_and_record(
-        self, seq: int, *, signed: tuple[bytes, str] | None = None, following: int | None = None, funded: bool = False
-    ) -> IntentState | None:
-        if signed is None:
-            with self.sessionmaker() as session:
-                intent = session.get(ChainIntent, seq)
-                if intent is None or intent.state != IntentState.SIGNED:
-                    return intent.state if intent else None
-                signed = _signed_bytes(intent)
-        raw, tx_hash = signed
+    def _unsign(self, seqs: list[int]) -> None:
+        """Give the nonces of intents signed ahead and never sent back to their sender: they
+        are queued again, to be signed anew in order. Only the sender's last nonces can go back."""
+        if not seqs:
+            return
+        with self.sessionmaker() as session, session.begin():
+            query = sa.select(ChainIntent).where(ChainIntent.seq.in_(seqs), ChainIntent.state == IntentState.SIGNED).order_by(ChainIntent.nonce)
+            intents = list(session.scalars(query.with_for_update()))
+            if not intents:
+                return
+            account = get_or_raise(session, LedgerAccount, (intents[0].chain_id, intents[0].sender), with_for_update=True)
+            if account.next_nonce != _nonce(intents[-1]) + 1 or _nonce(intents[-1]) - _nonce(intents[0]) != len(intents) - 1:
+                return  # not the last ones, or not a run: the signed bytes stay and are sent later
+            account.next_nonce = _nonce(intents[0])
+            for intent in intents:
+                intent.state = IntentState.QUEUED
+                intent.chain_id = intent.nonce = intent.raw_tx = intent.tx_hash = None
+                intent.updated_at = clock.utcnow()
+
+    def _submit(self, seq: int, signed: tuple[bytes, str], *, funded: bool = False) -> IntentState | None:
+        """Send signed bytes; None when the chain has them now, else the intent's state."""
         try:
-            self.chain.send_raw(raw)
+            self.chain.send_raw(signed[0])
         except TransactionRejected as rejection:
-            if self.chain.transaction(tx_hash) is None:
-                outcome = self._rejected(seq, rejection, may_fund=not funded)
-                if outcome == _FUNDED:
-                    # Gas money goes out after the intent's transaction is closed: no
-                    # database lock is held while the node mines the top-up.
-                    try:
-                        if self.chain.funder_address is not None:
-                            with self.claims.funder(self.chain.funder_address):
-                                self.chain.top_up(signed_sender(raw), self.fee)
-                    except TransactionRejected as error:
-                        self._defer(seq, f"gas top-up refused: {error}")
-                        return IntentState.SIGNED
-                    return self._submit_and_record(seq, signed=signed, following=following, funded=True)
-                if outcome != _KNOWN:
-                    return IntentState(outcome)
-            # Known to the chain after all: go on to its receipt.
-        receipt = self.chain.receipt(tx_hash, timeout=self.receipt_timeout)
-        if receipt is None:
-            self._defer(seq, "submitted; not mined yet")
-            return IntentState.SIGNED
-        return self._record(seq, receipt, following=following)
+            return self._refused(seq, signed, rejection, funded=funded)
+        return None
+
+    def _refused(self, seq: int, signed: tuple[bytes, str], rejection: TransactionRejected, *, funded: bool = False) -> IntentState | None:
+        """What a node's refusal of `signed` means: None when the chain has the transaction
+        after all (or took it after a gas top-up), else the intent's state."""
+        raw, tx_hash = signed
+        if self.chain.transaction(tx_hash) is not None:
+            return None  # known to the chain after all: go on to its receipt
+        outcome = self._rejected(seq, rejection, may_fund=not funded)
+        if outcome == _FUNDED:
+            # Gas money goes out after the intent's transaction is closed: no database lock
+            # is held while the node mines the top-up.
+            try:
+                if self.chain.funder_address is not None:
+                    with self.claims.funder(self.chain.funder_address):
+                        self.chain.top_up(signed_sender(raw), self.fee)
+            except TransactionRejected as error:
+                self._defer(seq, f"gas top-up refused: {error}")
+                return IntentState.SIGNED
+            return self._submit(seq, signed, funded=True)
+        return None if outcome == _KNOWN else IntentState(outcome)
 
     def _rejected(self, seq: int, rejection: TransactionRejected, *, may_fund: bool) -> IntentState | str:
         """Decide what a refusal means, without ever signing a different transaction for a
@@ -431,9 +456,7 @@ class Worker:
                 if self.chain.transaction(tx_hash) is not None:
                     return _KNOWN  # a lagging node did not know it a moment ago; the chain does
                 # The nonce went to a transaction that is not ours: this one can never be mined.
-                self._finish(
-                    session, intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})"
-                )
+                finish(session, intent, IntentState.FAILED, error=f"nonce {intent.nonce} of {intent.sender} was used by another transaction ({rejection})")
                 account.next_nonce = max(account.next_nonce, mined)
                 return IntentState.FAILED
             if mined < nonce:
@@ -444,7 +467,7 @@ class Worker:
                 return _FUNDED
             if rejection.permanent or intent.attempts + 1 >= MAX_REJECTIONS:
                 # Refused for good, and its nonce is still unused: it goes to the next intent.
-                self._finish(session, intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
+                finish(session, intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
                 if account.next_nonce == nonce + 1:
                     account.next_nonce = nonce
                 return IntentState.FAILED
@@ -452,95 +475,88 @@ class Worker:
             self._retry_later(intent, f"refused by the node, will retry: {rejection}")
             return IntentState.SIGNED
 
-    def _record(self, seq: int, receipt: dict[str, Any], *, following: int | None = None) -> IntentState:
-        reason = code_hash = None
-        if receipt["status"] != 1:
-            reason = self._revert_reason(seq, receipt)
-        elif receipt.get("contractAddress"):
-            code_hash = "0x" + keccak(self.chain.code(receipt["contractAddress"])).hex()
-        with self.sessionmaker() as session, session.begin():
-            intent = get_or_raise(session, ChainIntent, seq, with_for_update=True)
-            if intent.state != IntentState.SIGNED:
-                return IntentState(intent.state)
-            intent.block_number = int(receipt["blockNumber"])
-            intent.gas_used = int(receipt["gasUsed"])
-            intent.receipt_status = int(receipt["status"])
-            if receipt["status"] == 1:
-                self._finish(session, intent, IntentState.CONFIRMED)
-                if intent.kind == IntentKind.DEPLOY and session.get(ContractDeployment, (intent.chain_id, intent.contract)) is not None:
-                    intent.contract_address = receipt["contractAddress"]
-                    log.warning("outbox: %s was deployed twice on chain %s; keeping the first", intent.contract, intent.chain_id)
-                elif intent.kind == IntentKind.DEPLOY:
-                    intent.contract_address = receipt["contractAddress"]
-                    self._contracts.pop((self.chain_id, intent.contract), None)
-                    artifact = load_artifact(artifact_name(intent.contract))
-                    session.add(
-                        ContractDeployment(
-                            chain_id=intent.chain_id,
-                            name=intent.contract,
-                            artifact=artifact.name,
-                            address=intent.contract_address,
-                            tx_hash=intent.tx_hash,
-                            block_number=intent.block_number,
-                            source_hash=artifact.source_hash,
-                            code_hash=code_hash,
-                            deployed_at=clock.utcnow(),
-                        )
-                    )
-                for handler in self.on_confirmed:
-                    handler(session, intent)
-                state = IntentState.CONFIRMED
-            else:
-                intent.revert_reason = reason
-                self._finish(session, intent, IntentState.FAILED, error=f"reverted: {reason}")
-                state = IntentState.FAILED
-            presigned = None
-            if following is not None:
-                next_intent = session.get(ChainIntent, following, with_for_update=True)
-                if next_intent is not None and next_intent.sender == intent.sender:
-                    presigned = self._sign(session, next_intent)
-        if following is not None and presigned is not None:  # committed: only now may it be sent
-            self._presigned[following] = presigned
-        return state
+    def _record_each(self, receipts: list[tuple[int, dict[str, Any]]]) -> list[IntentState | None]:
+        """Record the receipts in one transaction; should that fail, one by one, in order,
+        until one cannot be (it stays signed: None when the chain was unreachable)."""
+        if len(receipts) > 1:
+            try:
+                return list(self._record(receipts))
+            except Exception:  # noqa: BLE001 - isolated below, where each failure is reported
+                log.info("outbox: recording %d receipts together failed; recording them one by one", len(receipts))
+        states: list[IntentState | None] = []
+        for seq, receipt in receipts:
+            try:
+                states.extend(self._record([(seq, receipt)]))
+            except ChainUnavailable as error:
+                self._defer(seq, f"chain unreachable: {error}")
+                return [*states, None]
+            except Exception as error:  # one bad intent must not stall the other senders
+                log.exception("outbox: intent %s failed unexpectedly; retrying later", seq)
+                self._defer(seq, f"unexpected error: {error!r}")
+                return [*states, IntentState.SIGNED]
+        return states
 
-    def _revert_reason(self, seq: int, receipt: dict[str, Any]) -> str:
-        with self.sessionmaker() as session:
-            intent = get_or_raise(session, ChainIntent, seq)
-            transaction = self.chain.transaction(_signed_bytes(intent)[1]) or {}
-        call = {"from": to_checksum_address(intent.sender), "data": transaction.get("input", b""), "gas": intent.gas_limit, "value": 0}
-        if transaction.get("to"):
-            call["to"] = transaction["to"]
-        try:
-            self.chain.call(call, max(int(receipt["blockNumber"]) - 1, 0))
-        except CallReverted as revert:
-            return describe_revert(revert.data)
-        except ChainUnavailable:
-            raise
-        except Exception as error:  # noqa: BLE001 - some nodes answer a replay with a bare RPC error
-            return f"reverted (the node gave no reason when replayed: {error})"
-        if int(receipt["gasUsed"]) >= intent.gas_limit:
-            return f"out of gas (limit {intent.gas_limit})"
-        return "reverted (the replayed call did not revert)"
+    def _record(self, receipts: list[tuple[int, dict[str, Any]]]) -> list[IntentState]:
+        # What the chain says beyond the receipt is read before the transaction opens.
+        found = [(seq, receipt, *self._findings(seq, receipt)) for seq, receipt in receipts]
+        with self.sessionmaker() as session, session.begin():
+            query = sa.select(ChainIntent).where(ChainIntent.seq.in_([seq for seq, _receipt in receipts])).with_for_update()
+            intents = {intent.seq: intent for intent in session.scalars(query)}
+            states = []
+            for seq, receipt, reason, code_hash in found:
+                intent = intents.get(seq)
+                if intent is None:
+                    raise LookupError(f"Intent {seq} is gone")
+                states.append(self._apply(session, intent, receipt, reason, code_hash))
+            return states
+
+    def _findings(self, seq: int, receipt: dict[str, Any]) -> tuple[str | None, str | None]:
+        """A revert's reason, or a deployed contract's code hash."""
+        if receipt["status"] != 1:
+            with self.sessionmaker() as session:
+                intent = get_or_raise(session, ChainIntent, seq)
+                return revert_reason(self.chain, intent.sender, intent.gas_limit, _signed_bytes(intent)[1], receipt), None
+        if receipt.get("contractAddress"):
+            return None, "0x" + keccak(self.chain.code(receipt["contractAddress"])).hex()
+        return None, None
+
+    def _apply(self, session: Session, intent: ChainIntent, receipt: dict[str, Any], reason: str | None, code_hash: str | None) -> IntentState:
+        """Settle a signed intent by its receipt, in the caller's transaction."""
+        if intent.state != IntentState.SIGNED:
+            return IntentState(intent.state)
+        intent.block_number = int(receipt["blockNumber"])
+        intent.gas_used = int(receipt["gasUsed"])
+        intent.receipt_status = int(receipt["status"])
+        if receipt["status"] != 1:
+            intent.revert_reason = reason
+            finish(session, intent, IntentState.FAILED, error=f"reverted: {reason}")
+            return IntentState.FAILED
+        finish(session, intent, IntentState.CONFIRMED)
+        if intent.kind == IntentKind.DEPLOY and session.get(ContractDeployment, (intent.chain_id, intent.contract)) is not None:
+            intent.contract_address = receipt["contractAddress"]
+            log.warning("outbox: %s was deployed twice on chain %s; keeping the first", intent.contract, intent.chain_id)
+        elif intent.kind == IntentKind.DEPLOY:
+            intent.contract_address = receipt["contractAddress"]
+            self.builder.forget(self.chain_id, intent.contract)
+            artifact = load_artifact(artifact_name(intent.contract))
+            session.add(
+                ContractDeployment(
+                    chain_id=intent.chain_id,
+                    name=intent.contract,
+                    artifact=artifact.name,
+                    address=intent.contract_address,
+                    tx_hash=intent.tx_hash,
+                    block_number=intent.block_number,
+                    source_hash=artifact.source_hash,
+                    code_hash=code_hash,
+                    deployed_at=clock.utcnow(),
+                )
+            )
+        for handler in self.on_confirmed:
+            handler(session, intent)
+        return IntentState.CONFIRMED
 
     # -- bookkeeping ----------------------------------------------------------------------
-
-    def _finish(self, session: Session, intent: ChainIntent, state: IntentState, *, error: str | None = None) -> None:
-        """Settle the intent and write it to the audit trail, in the caller's transaction."""
-        now = clock.utcnow()
-        intent.state = state
-        intent.last_error = error
-        intent.updated_at = now
-        intent.finished_at = now
-        audit.record(
-            session,
-            _AUDITED[state],
-            actor=None,
-            subject_org_id=intent.organization_id,
-            object_type="chain_transaction",
-            object_id=intent.uid,
-            after={"purpose": intent.purpose, "tx_hash": intent.tx_hash, "block_number": intent.block_number, "state": str(state)},
-            error=error,
-        )
 
     def _retry_later(self, intent: ChainIntent, error: str) -> None:
         intent.attempts += 1
@@ -562,47 +578,3 @@ class Worker:
         if signer is None:
             signer = self._signers[organization_id] = keys.signer_for(session, keys.KeyRing.of(self.app), organization_id)
         return signer
-
-    def _transaction(self, session: Session, intent: ChainIntent, chain_id: int, nonce: int) -> dict[str, Any]:
-        transaction: dict[str, Any] = {
-            "chainId": chain_id,
-            "nonce": nonce,
-            "gas": intent.gas_limit,
-            "value": 0,
-            "type": 2,
-            **self.fee,
-        }
-        if intent.kind == IntentKind.DEPLOY:
-            artifact = load_artifact(artifact_name(intent.contract))
-            factory = self.chain.contract(artifact.abi, bytecode=artifact.bytecode)
-            constructor: dict[str, Any] = next((item for item in artifact.abi if item["type"] == "constructor"), {"inputs": []})
-            args = arguments(constructor["inputs"], intent.args, intent.contract)
-            try:
-                transaction["data"] = factory.constructor(*args).data_in_transaction
-            except Exception as error:  # noqa: BLE001 - web3 raises several types for bad arguments
-                raise IntentError(f"{intent.contract}: constructor arguments do not fit the ABI: {error}") from None
-            return transaction
-        contract = self._contract(session, chain_id, intent.contract)
-        function_abi = next(
-            (item for item in contract.abi if item.get("type") == "function" and item["name"] == intent.function and len(item["inputs"]) == len(intent.args)),
-            None,
-        )
-        if function_abi is None:
-            raise IntentError(f"{intent.contract} has no function {intent.function} taking {len(intent.args)} argument(s)")
-        args = arguments(function_abi["inputs"], intent.args, f"{intent.contract}.{intent.function}")
-        try:
-            transaction["data"] = contract.encode_abi(intent.function, args=args)
-        except Exception as error:  # noqa: BLE001 - web3 raises several types for bad arguments
-            raise IntentError(f"{intent.contract}.{intent.function}: arguments do not fit the ABI: {error}") from None
-        transaction["to"] = contract.address
-        return transaction
-
-    def _contract(self, session: Session, chain_id: int, name: str):
-        """The deployed contract (a deployment never moves, so it is looked up once)."""
-        contract = self._contracts.get((chain_id, name))
-        if contract is None:
-            deployment = session.get(ContractDeployment, (chain_id, name))
-            if deployment is None:
-                raise IntentError(f"{name} is not deployed on chain {chain_id}")
-            contract = self._contracts[(chain_id, name)] = self.chain.contract(load_artifact(deployment.artifact).abi, deployment.address)
-        return contract

@@ -4,10 +4,10 @@ A withdrawal takes everything the escrow credited its sender, so the payee's wit
 queued for one order may take the credit of the next order's release as well, when that
 release is mined first (several workers send the buyer's releases and the supplier's
 withdrawals side by side). The later withdrawal would then revert with nothing to
-withdraw. A sender's intents are signed one after the other, so what the escrow owes the
-sender when its withdrawal is about to be signed is what that withdrawal would take: when
-it is nothing, the withdrawal is not sent (wired by concord.bootstrap as a check before
-signing)."""
+withdraw. A withdrawal is signed only once the sender's earlier intents are settled (the
+outbox signs no withdrawal ahead of them), so what the escrow owes the sender when its
+withdrawal is about to be signed is what that withdrawal would take: when it is nothing,
+the withdrawal is not sent (wired by concord.bootstrap as a check before signing)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,13 @@ from concord.ledger.escrow import ESCROW, Step
 from concord.ledger.models import ChainIntent, ContractDeployment
 
 
+def is_withdrawal(intent: ChainIntent) -> bool:
+    return intent.contract == ESCROW and intent.function == Step.WITHDRAW.value
+
+
 def nothing_left(session: Session, intent: ChainIntent, chain: Chain) -> str | None:
     """Why `intent` need not be sent (a withdrawal of nothing), or None."""
-    if intent.contract != ESCROW or intent.function != Step.WITHDRAW.value:
+    if not is_withdrawal(intent):
         return None
     deployment = session.get(ContractDeployment, (chain.chain_id, ESCROW))
     if deployment is None:
