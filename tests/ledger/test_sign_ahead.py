@@ -85,6 +85,6 @@ def test_an_intent_a_check_concerns_is_signed_once_the_earlier_ones_are_settled(
     assert worker.drain() == 4
     assert seen == [IntentState.CONFIRMED] * 3
     intent = state_of(ledger, checked)
-    assert intent.state == IntentState.FAILED and intent.tx_hash is None and intent.last_error == "not sent: moot (simulated)"
+    assert intent.state == IntentState.SKIPPED and intent.tx_hash is None and intent.last_error == "not sent: moot (simulated)"
     with database(ledger.app).sessionmaker() as session:
         assert session.get(ChainIntent, intent.seq).nonce is None
