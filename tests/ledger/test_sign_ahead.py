@@ -88,3 +88,32 @@ def test_an_intent_a_check_concerns_is_signed_once_the_earlier_ones_are_settled(
     assert intent.state == IntentState.SKIPPED and intent.tx_hash is None and intent.last_error == "not sent: moot (simulated)"
     with database(ledger.app).sessionmaker() as session:
         assert session.get(ChainIntent, intent.seq).nonce is None
+
+
+def test_after_a_crash_a_window_whose_first_intent_is_refused_for_good_does_not_leave_a_nonce_gap(ledger, world, faulty, monkeypatch):
+    """A worker signed a window and died before sending it; after the restart the node
+    refuses the first intent for good. Its nonce and those of the later ones (never sent:
+    the chain does not know them) go back, and the later ones are signed again and mined."""
+    uids = [anchor(ledger.app, world.supplier, batch=bytes([i]) * 32) for i in range(1, 5)]
+    faulty.crash_before_send = True
+    try:
+        ledger.restarted_worker(faulty).drain()
+    except SimulatedCrash:
+        pass
+    signed = [state_of(ledger, uid) for uid in uids]
+    assert [i.state for i in signed] == [IntentState.SIGNED] * 4
+    real_send = faulty.send_raw
+
+    def refuse_the_first(raw):
+        if bytes(raw) == signed[0].raw_tx:
+            raise TransactionRejected("intrinsic gas too low (simulated)")
+        return real_send(raw)
+
+    monkeypatch.setattr(faulty, "send_raw", refuse_the_first)
+    ledger.restarted_worker(faulty).drain()
+    first, *later = (state_of(ledger, uid) for uid in uids)
+    assert first.state == IntentState.FAILED and "rejected by the node" in first.last_error
+    assert [i.state for i in later] == [IntentState.CONFIRMED] * 3
+    assert [i.nonce for i in later] == [signed[0].nonce, signed[0].nonce + 1, signed[0].nonce + 2]  # the refused nonce reused
+    assert all(i.tx_hash != s.tx_hash for i, s in zip(later, signed[1:], strict=True))  # signed anew
+    assert ledger.chain.nonce(world.supplier.signing_address(ledger.app)) == signed[0].nonce + 3

@@ -11,13 +11,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from concord import clock
 from concord.audit import service as audit
 from concord.ledger import keys
 from concord.ledger.abi import to_json
-from concord.ledger.models import ChainIntent, IntentKind, IntentState, OrganizationKey
+from concord.ledger.models import ChainIntent, IntentKind, IntentState, LedgerAccount, OrganizationKey
 
 #: Gas limits are set per function, never estimated per transaction: generous caps
 #: measured on the contracts (unused gas is not charged).
@@ -122,3 +123,26 @@ def finish(session: Session, intent: ChainIntent, state: IntentState, *, error: 
         after={"purpose": intent.purpose, "tx_hash": intent.tx_hash, "block_number": intent.block_number, "state": str(state)},
         error=error,
     )
+
+
+def signed_after(intent: ChainIntent) -> sa.Select:
+    """The same sender's intents signed with later nonces, in nonce order."""
+    return (
+        sa.select(ChainIntent)
+        .where(
+            ChainIntent.chain_id == intent.chain_id,
+            ChainIntent.sender == intent.sender,
+            ChainIntent.state == IntentState.SIGNED,
+            ChainIntent.nonce > intent.nonce,
+        )
+        .order_by(ChainIntent.nonce)
+    )
+
+
+def requeue(intents: list[ChainIntent], account: LedgerAccount, next_nonce: int) -> None:
+    """Queue signed, never-sent intents again (signed anew in order from `next_nonce`)."""
+    account.next_nonce = next_nonce
+    for intent in intents:
+        intent.state = IntentState.QUEUED
+        intent.chain_id = intent.nonce = intent.raw_tx = intent.tx_hash = None
+        intent.updated_at = clock.utcnow()

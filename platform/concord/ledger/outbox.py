@@ -55,7 +55,7 @@ from concord.ledger.abi import IntentError, artifact_name
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.chain import Chain, ChainUnavailable, TransactionRejected, signed_sender
 from concord.ledger.claims import SenderClaims
-from concord.ledger.intents import DEFAULT_CALL_GAS, DEPLOY_GAS, GAS_LIMITS, enqueue, finish, lock_sender
+from concord.ledger.intents import DEFAULT_CALL_GAS, DEPLOY_GAS, GAS_LIMITS, enqueue, finish, lock_sender, requeue, signed_after
 from concord.ledger.models import DONE_STATES, OPEN_STATES, ChainIntent, ContractDeployment, IntentKind, IntentState, LedgerAccount
 from concord.ledger.transactions import TransactionBuilder, revert_reason
 
@@ -409,11 +409,7 @@ class Worker:
             account = get_or_raise(session, LedgerAccount, (intents[0].chain_id, intents[0].sender), with_for_update=True)
             if account.next_nonce != _nonce(intents[-1]) + 1 or _nonce(intents[-1]) - _nonce(intents[0]) != len(intents) - 1:
                 return  # not the last ones, or not a run: the signed bytes stay and are sent later
-            account.next_nonce = _nonce(intents[0])
-            for intent in intents:
-                intent.state = IntentState.QUEUED
-                intent.chain_id = intent.nonce = intent.raw_tx = intent.tx_hash = None
-                intent.updated_at = clock.utcnow()
+            requeue(intents, account, _nonce(intents[0]))
 
     def _submit(self, seq: int, signed: tuple[bytes, str], *, funded: bool = False) -> IntentState | None:
         """Send signed bytes; None when the chain has them now, else the intent's state."""
@@ -466,10 +462,13 @@ class Worker:
                 intent.last_error = f"topping up gas money after: {rejection}"
                 return _FUNDED
             if rejection.permanent or intent.attempts + 1 >= MAX_REJECTIONS:
-                # Refused for good, and its nonce is still unused: it goes to the next intent.
+                # Refused for good, and its nonce is still unused: it goes to the next intent,
+                # with the nonces of any later ones signed after it (by a worker that died
+                # before sending them) and unknown to the chain: they are signed again.
                 finish(session, intent, IntentState.FAILED, error=f"rejected by the node: {rejection}")
-                if account.next_nonce == nonce + 1:
-                    account.next_nonce = nonce
+                later = list(session.scalars(signed_after(intent).with_for_update()))
+                if account.next_nonce == nonce + 1 + len(later) and all(self.chain.transaction(i.tx_hash or "") is None for i in later):
+                    requeue(later, account, nonce)
                 return IntentState.FAILED
             # A full pool, a fee below the base fee, a rate limit: the same bytes, later.
             self._retry_later(intent, f"refused by the node, will retry: {rejection}")
