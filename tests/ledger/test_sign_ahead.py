@@ -51,14 +51,19 @@ def test_a_refusal_in_a_window_gives_the_later_intents_nonces_back(ledger, world
     assert ledger.chain.nonce(world.supplier.signing_address(ledger.app)) == fourth.nonce + 1
 
 
-def test_a_crash_after_a_window_is_signed_sends_each_intent_once_after_restart(ledger, world, faulty):
+def _window_signed_by_a_worker_that_died(ledger, world, faulty) -> tuple[list[str], list[ChainIntent]]:
+    """Four intents of the supplier, signed in one window by a worker killed before sending."""
     uids = [anchor(ledger.app, world.supplier, batch=bytes([i]) * 32) for i in range(1, 5)]
     faulty.crash_before_send = True
     try:
         ledger.restarted_worker(faulty).drain()
     except SimulatedCrash:
         pass
-    signed = [state_of(ledger, uid) for uid in uids]
+    return uids, [state_of(ledger, uid) for uid in uids]
+
+
+def test_a_crash_after_a_window_is_signed_sends_each_intent_once_after_restart(ledger, world, faulty):
+    uids, signed = _window_signed_by_a_worker_that_died(ledger, world, faulty)
     assert [i.state for i in signed] == [IntentState.SIGNED] * 4  # all committed before any was sent
     assert ledger.restarted_worker(faulty).drain() == 4
     done = [state_of(ledger, uid) for uid in uids]
@@ -94,13 +99,7 @@ def test_after_a_crash_a_window_whose_first_intent_is_refused_for_good_does_not_
     """A worker signed a window and died before sending it; after the restart the node
     refuses the first intent for good. Its nonce and those of the later ones (never sent:
     the chain does not know them) go back, and the later ones are signed again and mined."""
-    uids = [anchor(ledger.app, world.supplier, batch=bytes([i]) * 32) for i in range(1, 5)]
-    faulty.crash_before_send = True
-    try:
-        ledger.restarted_worker(faulty).drain()
-    except SimulatedCrash:
-        pass
-    signed = [state_of(ledger, uid) for uid in uids]
+    uids, signed = _window_signed_by_a_worker_that_died(ledger, world, faulty)
     assert [i.state for i in signed] == [IntentState.SIGNED] * 4
     real_send = faulty.send_raw
 
