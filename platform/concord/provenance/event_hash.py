@@ -266,9 +266,15 @@ def _utc_millis(text: str) -> str:
     return moment.replace(microsecond=millis).isoformat(timespec="milliseconds").removesuffix("+00:00") + "Z"
 
 
-def _canonical_value(text: str) -> str:
+def cbv_web_uri(text: str) -> str:
+    """CBV 1.x URNs (`urn:epcglobal:cbv:bizstep:shipping`) written as CBV 2.0 web URIs."""
     for urn, uri in _CBV_URNS:
         text = text.replace(urn, uri)
+    return text
+
+
+def _canonical_value(text: str) -> str:
+    text = cbv_web_uri(text)
     try:
         number = float(text)
         text = str(int(number)) if int(number) == number else str(number)
