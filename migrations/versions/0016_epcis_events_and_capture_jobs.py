@@ -6,6 +6,9 @@ event hash ID; its EPCs and classes by role and its business transactions are ro
 own, in canonical form, so queries find them however they were spelled. An eventID names one
 event of an organization (a unique constraint, not only a check in the service).
 
+The audit trail's object ids grow from 64 to 500 characters: an attempt to read another
+organization's event is recorded with the eventID it named, and an eventID is a URI.
+
 Revision ID: 0016_epcis_events
 Revises: 0015_ledger_verifications
 Create Date: 2026-12-03 15:00:00.000000
@@ -22,6 +25,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.alter_column("object_id", existing_type=sa.String(length=64), type_=sa.String(length=500), existing_nullable=True)
     op.create_table(
         "epcis_capture_jobs",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
@@ -121,3 +126,5 @@ def downgrade() -> None:
     with op.batch_alter_table("epcis_capture_jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_epcis_capture_jobs_organization_id"))
     op.drop_table("epcis_capture_jobs")
+    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.alter_column("object_id", existing_type=sa.String(length=500), type_=sa.String(length=64), existing_nullable=True)
