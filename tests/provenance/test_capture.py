@@ -97,7 +97,8 @@ def test_schema_breaking_document_gets_422_naming_every_mistake_by_json_pointer_
     [
         (b"{not json", "application/json", 400, "json"),
         (b'{"type": "EPCISDocument"}', "text/plain", 400, "Content-Type"),
-        (b"[]", "application/json", 422, ""),
+        (b"[]", "application/json", 422, "_schema"),
+        (b'{"type": "EPCISDocument", "zz": 1}', "application/json", 422, "/zz"),
         (
             b'{"type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2024-01-05T10:00:00Z", "epcisBody": {"eventList": []}}',
             "application/json",

@@ -49,7 +49,7 @@ def _document() -> Any:
     try:
         return request.get_json(force=True)
     except BadRequest:
-        raise DomainError("The request body is not valid JSON.", errors={"json": ["Not valid JSON."]}) from None
+        raise DomainError("The request body is not valid JSON.", errors={"json": ["Invalid JSON body."]}) from None
 
 
 @epcis.route("/capture")

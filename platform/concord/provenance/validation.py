@@ -22,8 +22,13 @@ from concord.api_common import unstorable_text
 from concord.provenance import contexts
 
 DOCUMENT_TYPES = ("EPCISDocument", "EPCISQueryDocument")
+# An extension's name needs a namespace prefix (example:myField), which the schema checks.
+UNKNOWN_FIELD = "Unknown field."
 MAX_MESSAGE = 300
 MAX_ERRORS = 100
+_DOCUMENT_FIELDS = frozenset(
+    {"@context", "id", "type", "schemaVersion", "creationDate", "instanceIdentifier", "sender", "receiver", "epcisHeader", "epcisBody"}
+)
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII)
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S*")
 
@@ -55,9 +60,13 @@ def _validator() -> Draft7Validator:
     return Draft7Validator(contexts.json_schema(), format_checker=_checker())
 
 
+#: The key of a mistake of the document as a whole (RFC 6901 writes it "", Concord's API `_schema`).
+WHOLE = "_schema"
+
+
 def pointer(path: Iterable[Any]) -> str:
-    """The JSON pointer of a path of keys and indexes ("" is the whole document)."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    """The JSON pointer of a path of keys and indexes (WHOLE for the document itself)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path) or WHOLE
 
 
 def _leaf(error: ValidationError) -> ValidationError:
@@ -77,7 +86,7 @@ def _located(error: ValidationError) -> tuple[str, str]:
         if missing:
             return pointer([*path, missing[0]]), "Required."
     if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
-        return pointer([*path, error.instance]), "Not a field of EPCIS 2.0; an extension's name needs a namespace prefix, such as example:myField."
+        return pointer([*path, error.instance]), UNKNOWN_FIELD
     message = error.message
     return pointer(path), message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
@@ -106,7 +115,7 @@ def _non_finite(value: Any, path: list[Any]) -> Iterable[str]:
 def mistakes(document: Any) -> dict[str, list[str]]:
     """Messages by JSON pointer; empty when the document may be captured."""
     if not isinstance(document, dict):
-        return {"": ["An EPCIS document is a JSON object."]}
+        return {WHOLE: ["Invalid input type."]}
     found: dict[str, list[str]] = {}
     unstorable = unstorable_text(document)
     if unstorable is not None:
@@ -117,6 +126,10 @@ def mistakes(document: Any) -> dict[str, list[str]]:
         return found
     if document.get("type") not in DOCUMENT_TYPES:
         found["/type"] = [f"Capture takes an {' or an '.join(DOCUMENT_TYPES)}."]
+        # The schema checks field names by document type: without one, name the strays here.
+        for name in document:
+            if ":" not in name and name not in _DOCUMENT_FIELDS:
+                found[pointer([name])] = [UNKNOWN_FIELD]
     for error in _validator().iter_errors(document):
         where, message = _located(_leaf(error))
         if message not in found.setdefault(where, []):
