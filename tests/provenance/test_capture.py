@@ -188,3 +188,36 @@ def test_another_organization_gets_404_for_events_and_jobs_and_sees_none_listed(
     assert events_of_answer(client.get(EVENTS, headers=world.buyer.headers)) == []
     assert client.get(f"{CAPTURE}/{'0' * 8}-0000-4000-8000-{'0' * 12}", headers=world.supplier.headers).status_code == 404
     assert client.get(event_url("urn:uuid:never-captured"), headers=world.supplier.headers).status_code == 404
+
+
+def test_an_epcis_query_document_is_captured_like_a_document(client, world):
+    doc = load("Example_9.6.2-ObjectEvent.jsonld")
+    query_document = {
+        "@context": doc["@context"],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": doc["creationDate"],
+        "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events_of(doc)}}},
+    }
+    response = capture(client, world.supplier.headers, query_document)
+    assert response.status_code == 202, response.get_json()
+    assert events_of_answer(client.get(EVENTS, headers=world.supplier.headers)) == events_of(doc)
+
+
+def test_a_capture_holds_at_most_the_capture_limit(client, session, world):
+    from concord.provenance.service import CAPTURE_LIMIT
+
+    many = [event(f"urn:uuid:00000000-0000-4000-8000-{n:012d}", "2024-02-01T10:00:00Z") for n in range(CAPTURE_LIMIT + 1)]
+    response = capture(client, world.supplier.headers, document(*many))
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["/epcisBody/eventList"]
+    assert _counts(session) == (0, 0, 0, 0)
+
+
+def test_a_retried_capture_with_an_idempotency_key_answers_the_first_job(client, session, world):
+    headers = {**world.supplier.headers, "Idempotency-Key": "epcis-capture-1"}
+    doc = load("Example_9.6.2-ObjectEvent.jsonld")
+    first, again = capture(client, headers, doc), capture(client, headers, doc)
+    assert first.status_code == again.status_code == 202
+    assert again.get_json()["captureID"] == first.get_json()["captureID"]
+    assert _counts(session)[:2] == (1, 1)

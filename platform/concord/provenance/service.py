@@ -195,13 +195,13 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
     """Capture an EPCISDocument (or EPCISQueryDocument) whole: 422 naming every mistake by
     JSON pointer, 409 for an eventID in use, or a finished job with every event stored."""
     policy.require_writer(principal)
+    events = events_in(document) if isinstance(document, dict) else []
+    where = events_path(document) if isinstance(document, dict) else []
+    if len(events) > CAPTURE_LIMIT:  # before the schema, which takes a second per thousand events
+        raise ValidationFailed({validation.pointer(where): [f"At most {CAPTURE_LIMIT} events per capture; split the document."]})
     found = validation.mistakes(document)
     if found:
         raise ValidationFailed(found, "The document is not a valid EPCIS 2.0 document.")
-    events = events_in(document)
-    where = events_path(document)
-    if len(events) > CAPTURE_LIMIT:
-        raise ValidationFailed({validation.pointer(where): [f"At most {CAPTURE_LIMIT} events per capture; split the document."]})
     now = clock.utcnow()
     job = CaptureJob(
         id=uuid.uuid4(),
