@@ -221,3 +221,18 @@ def test_a_retried_capture_with_an_idempotency_key_answers_the_first_job(client,
     assert first.status_code == again.status_code == 202
     assert again.get_json()["captureID"] == first.get_json()["captureID"]
     assert _counts(session)[:2] == (1, 1)
+
+
+def test_capture_jobs_are_listed_newest_first_in_pages_for_their_organization_only(client, world, frozen_clock):
+    headers = world.supplier.headers
+    made = []
+    for name in ("Example_9.6.2-ObjectEvent.jsonld", "Example_9.6.3-AggregationEvent.jsonld", "Example_9.6.4-TransformationEvent.jsonld"):
+        made.append(capture(client, headers, load(name)).get_json()["captureID"])
+        frozen_clock.advance(seconds=1)
+    first = client.get(f"{CAPTURE}?perPage=2", headers=headers)
+    assert [job["captureID"] for job in first.get_json()] == made[:0:-1]
+    link = first.headers["Link"]
+    assert link.endswith('>; rel="next"') and "perPage=2" in link
+    second = client.get(link[1 : link.index(">")].removeprefix("http://concord.test"), headers=headers)
+    assert [job["captureID"] for job in second.get_json()] == made[:1] and "Link" not in second.headers
+    assert client.get(CAPTURE, headers=world.buyer.headers).get_json() == []

@@ -16,7 +16,7 @@ from concord.auth.web import current_principal
 from concord.errors import DomainError, ValidationFailed
 from concord.pagination import paginate
 from concord.provenance import queries, schemas, service
-from concord.provenance.models import EpcisEvent
+from concord.provenance.models import CaptureJob, EpcisEvent
 
 epcis = Blueprint(
     "epcis",
@@ -52,8 +52,27 @@ def _document() -> Any:
         raise DomainError("The request body is not valid JSON.", errors={"json": ["Invalid JSON body."]}) from None
 
 
+def _page(query, key_columns, args: dict) -> tuple[list, dict[str, str]]:
+    """One page of `perPage` rows, and the `Link` header to the next one (the same query
+    with its `nextPageToken`), if there is one."""
+    try:
+        rows, token = paginate(db.session(), query, key_columns, limit=args["perPage"], cursor=args["nextPageToken"])
+    except ValidationFailed:
+        raise ValidationFailed({"nextPageToken": ["Not a token this API issued."]}) from None
+    if token is None:
+        return rows, {}
+    following = [(key, value) for key, value in request.args.items(multi=True) if key != "nextPageToken"] + [("nextPageToken", token)]
+    return rows, {"Link": f'<{request.base_url}?{urlencode(following)}>; rel="next"'}
+
+
 @epcis.route("/capture")
 class Capture(MethodView):
+    @epcis.arguments(schemas.PageSchema, location="query")
+    @epcis.response(200, schemas.CaptureJobSchema(many=True), headers={"Link": _LINK})
+    def get(self, args):
+        """Your organization's capture jobs, newest first; the `Link` header names the next page."""
+        return _page(service.jobs_query(current_principal()), [CaptureJob.created_at, CaptureJob.id], args)
+
     @epcis.doc(requestBody={"required": True, "content": {media: {"schema": _DOCUMENT} for media in JSON_TYPES}})
     @epcis.response(202, schemas.CaptureJobSchema, headers={"Location": _LOCATION})
     def post(self):
@@ -87,14 +106,7 @@ class Events(MethodView):
         the `Link` header names the next page."""
         biz_transactions = queries.biz_transaction_filters(request.args, known=schemas.EventQuerySchema().fields)
         query = queries.events_query(current_principal(), args, biz_transactions)
-        try:
-            events, token = paginate(db.session(), query, [EpcisEvent.record_time, EpcisEvent.id], limit=args["perPage"], cursor=args["nextPageToken"])
-        except ValidationFailed:
-            raise ValidationFailed({"nextPageToken": ["Not a token this API issued."]}) from None
-        headers = {}
-        if token is not None:
-            following = [(key, value) for key, value in request.args.items(multi=True) if key != "nextPageToken"] + [("nextPageToken", token)]
-            headers["Link"] = f'<{request.base_url}?{urlencode(following)}>; rel="next"'
+        events, headers = _page(query, [EpcisEvent.record_time, EpcisEvent.id], args)
         return queries.query_document(events), headers
 
 

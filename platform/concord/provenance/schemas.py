@@ -64,11 +64,18 @@ def _alternatives(description: str) -> Alternatives:
     return Alternatives(load_default=None, metadata={"description": description})
 
 
+class PageSchema(InputSchema):
+    """The REST binding's paging: `perPage` items, and the token the `Link` header carries."""
+
+    perPage = WholeNumber(load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_LIMIT))
+    nextPageToken = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
 def _match(name: str) -> Alternatives:
     return _alternatives(f"EPCs (or EPC classes), or patterns such as urn:epc:idpat:sgtin:4012345.011111.*; looks in: {', '.join(MATCH_ROLES[name])}.")
 
 
-class EventQuerySchema(InputSchema):
+class EventQuerySchema(PageSchema):
     """The Simple Event Query's parameters this platform answers. `EQ_bizTransaction_<type>`
     (for instance `EQ_bizTransaction_po`) filters by business transactions of a type."""
 
@@ -92,8 +99,6 @@ class EventQuerySchema(InputSchema):
     MATCH_inputEPCClass = _match("MATCH_inputEPCClass")
     MATCH_outputEPCClass = _match("MATCH_outputEPCClass")
     MATCH_anyEPCClass = _match("MATCH_anyEPCClass")
-    perPage = WholeNumber(load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_LIMIT))
-    nextPageToken = fields.String(load_default=None, validate=validate.Length(max=500))
 
     @ma.pre_load
     def _without_flexible_names(self, data: Any, **kwargs: Any) -> Any:

@@ -243,5 +243,9 @@ def get_event(session: Session, principal: Principal, event_id: str) -> EpcisEve
     return policy.get_visible(session, EpcisEvent, event_id, principal)
 
 
+def jobs_query(principal: Principal) -> sa.Select:
+    return sa.select(CaptureJob).where(policy.visible(principal, CaptureJob))
+
+
 def get_job(session: Session, principal: Principal, capture_id: uuid.UUID) -> CaptureJob:
     return policy.get_visible(session, CaptureJob, capture_id, principal)
