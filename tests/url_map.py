@@ -10,12 +10,19 @@ import uuid
 from werkzeug.routing import Rule
 from werkzeug.routing.converters import AnyConverter, UUIDConverter
 
-# Objects by uuid argument name: (label, id) pairs.
-Targets = dict[str, list[tuple[str, uuid.UUID]]]
+# Objects by id argument name: (label, id) pairs.
+Targets = dict[str, list[tuple[str, uuid.UUID | str]]]
+# Id arguments that are text by nature, not uuids: ids a standard lets the client choose (an
+# EPCIS eventID is any URI, slashes included). They are walked like uuid arguments.
+TEXT_IDS = frozenset({"event_id"})
+
+
+def _is_id(name: str, converter) -> bool:
+    return isinstance(converter, UUIDConverter) or name in TEXT_IDS
 
 
 def object_rules(app) -> list[Rule]:
-    return [rule for rule in app.url_map.iter_rules() if any(isinstance(c, UUIDConverter) for c in rule._converters.values())]
+    return [rule for rule in app.url_map.iter_rules() if any(_is_id(name, c) for name, c in rule._converters.items())]
 
 
 def unknown_arguments(rule: Rule, known: set[str] | frozenset[str]) -> list[str]:
@@ -23,9 +30,10 @@ def unknown_arguments(rule: Rule, known: set[str] | frozenset[str]) -> list[str]
     any other kind of argument except a fixed choice (`any(...)`), which is expanded."""
     problems = []
     for name, converter in rule._converters.items():
-        if isinstance(converter, UUIDConverter):
+        if _is_id(name, converter):
             if name not in known:
-                problems.append(f"{rule.rule}: no fixture object for <uuid:{name}>")
+                kind = "uuid:" if isinstance(converter, UUIDConverter) else ""
+                problems.append(f"{rule.rule}: no fixture object for <{kind}{name}>")
         elif not isinstance(converter, AnyConverter):
             problems.append(f"{rule.rule}: argument <{name}> is neither a uuid nor a fixed choice")
     return problems
@@ -37,7 +45,7 @@ def expand(rule: Rule, ids: Targets) -> list[tuple[str, dict[str, str], str]]:
     combos: list[tuple[dict[str, str], list[str]]] = [({}, [])]
     for name, converter in rule._converters.items():
         options: list[tuple[str, str]]
-        if isinstance(converter, UUIDConverter):
+        if _is_id(name, converter):
             options = [(str(object_id), label) for label, object_id in ids[name]]
         else:
             options = [(item, item) for item in sorted(converter.items)]

@@ -31,6 +31,7 @@ from concord.notifications import api as notifications_api
 from concord.notifications import views as notifications_views
 from concord.orders import api as orders_api
 from concord.orders import views as orders_views
+from concord.provenance import api as provenance_api
 from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
 from concord.web import navigation
@@ -82,7 +83,19 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     api = app.extensions["concord.api"]
-    for module in (system_api, auth_api, tenancy_api, catalog_api, orders_api, logistics_api, disputes_api, audit_api, ledger_api, notifications_api):
+    for module in (
+        system_api,
+        auth_api,
+        tenancy_api,
+        catalog_api,
+        orders_api,
+        logistics_api,
+        disputes_api,
+        audit_api,
+        ledger_api,
+        notifications_api,
+        provenance_api,
+    ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
             csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies

@@ -7,7 +7,7 @@ imported. What is wired here:
 - before signing: a withdrawal an earlier one made moot is not sent;
 - the ledger worker's round jobs: escrows whose window passed are released, webhooks sent;
 - `concord ledger verify`: every order is compared with its escrow on chain;
-- visibility of the notification tables (policy.py knows every other table's rule);
+- visibility of the notification and provenance tables (policy.py knows every other table's rule);
 - the audit trail's record of an attempt to reach another organization's object (404).
 """
 
@@ -20,6 +20,7 @@ from concord.audit import service as audit
 from concord.ledger import escrow_state, withdrawals
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
+from concord.provenance import service as provenance
 
 
 def wire(app: Flask) -> wiring.Wiring:
@@ -29,5 +30,6 @@ def wire(app: Flask) -> wiring.Wiring:
     registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due])
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())
+    registry.visibility.update(provenance.visibility())
     registry.on_denied_probe.append(audit.record_denied_access)
     return registry

@@ -21,6 +21,7 @@ import tempfile
 import uuid
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import schemathesis
@@ -31,6 +32,7 @@ from concord.disputes import service as disputes
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification
 from concord.orders import changes
+from concord.provenance import service as provenance
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Relation, Role
@@ -51,6 +53,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests import factories, orders_factory
+from tests.provenance import examples as provenance_examples
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 # Examples per operation in the fuzzing phase (the coverage phase adds its own boundary cases).
@@ -127,6 +130,8 @@ def fuzz_target(app, session):
     notifications.notify(
         session, "order.issued", org_ids=[buyer.org.id, trading.org.id], object_type="purchase_order", object_id=order.id, summary="Fuzz order issued"
     )
+    epcis_document = provenance_examples.load("Example_9.6.1-ObjectEvent.jsonld")
+    capture_job = provenance.capture(session, buyer.principal, epcis_document)
     session.commit()
     notification_ids = [str(i) for i in session.execute(sa.select(Notification.id)).scalars()]
     audit_ids = [str(i) for i in session.execute(sa.select(AuditEntry.id).order_by(AuditEntry.seq.desc()).limit(5)).scalars()]
@@ -153,6 +158,9 @@ def fuzz_target(app, session):
             "evidence_id": [str(evidence.id)],
             "webhook_id": [str(webhook.id)],
             "notification_id": notification_ids,
+            "capture_id": [str(capture_job.id)],
+            # Percent-encoded whole, as a client sends them (schemathesis puts path values in as given).
+            "event_id": [quote(event["eventID"], safe="") for event in provenance_examples.events_of(epcis_document)],
         },
         "body_values": {
             "counterparty_id": [str(m.org.id) for m in (buyer, supplier, carrier, pending, suspended)],

@@ -36,7 +36,8 @@ class AuditEntry(Base):
     subject_org_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     related_org_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     object_type: Mapped[str | None] = mapped_column(sa.String(64))
-    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # A uuid, or an id a standard lets clients choose (an EPCIS eventID is a URI of up to 500 bytes).
+    object_id: Mapped[str | None] = mapped_column(sa.String(500))
     summary: Mapped[dict] = mapped_column(sa.JSON)
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)

@@ -90,6 +90,7 @@ class Action(StrEnum):
     WEBHOOK_TEST_QUEUED = "webhook:test_queued"
     WEBHOOK_DELIVERED = "webhook:delivered"
     WEBHOOK_DELIVERY_FAILED = "webhook:delivery_failed"
+    EPCIS_CAPTURED = "epcis:captured"
 
 
 def canonical_json(value: Any) -> str:

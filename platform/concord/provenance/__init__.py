@@ -1,0 +1,1 @@
+"""Provenance: EPCIS 2.0 events, their attestations, batches and proofs."""
