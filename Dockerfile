@@ -4,11 +4,13 @@ FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 CONCORD_INSTANCE_DIR=/var/lib/concord
 COPY pyproject.toml requirements.lock ./
+COPY verifier ./verifier
 COPY platform ./platform
 COPY migrations ./migrations
 COPY frontend ./frontend
 COPY contracts/build ./contracts/build
-RUN pip install --no-cache-dir -c requirements.lock . \
+RUN pip install --no-cache-dir -c requirements.lock ./verifier \
+    && pip install --no-cache-dir -c requirements.lock . \
     && useradd --system --home /var/lib/concord concord \
     && mkdir -p /var/lib/concord && chown concord /var/lib/concord
 USER concord

@@ -29,7 +29,7 @@ test-postgres: $(INSTALLED_DEV) $(NODE_DEPS) $(FRONTEND_DEPS) browser
 	CONCORD_TEST_DATABASE_URL=$${CONCORD_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Lint, format and type checks with zero findings (CI runs them before the tests).
-LINTED := platform tests bench migrations
+LINTED := platform verifier tests bench migrations
 lint: $(INSTALLED_DEV)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
@@ -41,8 +41,9 @@ $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("Concord needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): pyproject.toml requirements.lock $(VENV)/bin/python
+$(INSTALLED): pyproject.toml verifier/pyproject.toml requirements.lock $(VENV)/bin/python
 	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements.lock -e verifier
 	$(PIP) install --quiet -c requirements.lock -e .
 	touch $@
 

@@ -33,11 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.factories
 from concord import migrate
 from concord.app import create_app
 from concord.db import database
-from concord.ledger import merkle, outbox, runtime
+from concord.ledger import outbox, runtime
 from concord.ledger import service as ledger_service
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.deploy import deploy, deployments
 from concord.ledger.encoding import to_bytes32
+from concord_verify import merkle
 
 from tests import factories
 

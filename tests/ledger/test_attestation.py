@@ -8,8 +8,10 @@ import hashlib
 import uuid
 
 import pytest
-from concord.ledger import attestation, keys
+from concord.ledger import keys
+from concord_verify import attestation
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from eth_hash.auto import keccak
 from eth_keys.constants import SECPK1_N
 
@@ -83,7 +85,11 @@ def test_the_signed_digest_is_eip712_computed_by_hand():
             + organization.bytes.rjust(32, b"\0")
         )
     )
-    message = attestation.signable(DOMAIN, EVENT, organization)
+    message = encode_typed_data(
+        DOMAIN.as_eip712(),
+        attestation.MESSAGE_TYPES,
+        {"eventHash": hashlib.sha256(b"shipping event").digest(), "organizationId": organization.bytes.rjust(32, b"\0")},
+    )
     assert keccak(b"\x19" + message.version + message.header + message.body) == by_hand == attestation.digest(DOMAIN, EVENT, organization)
     account = Account.create()
     signed = attestation.sign(account, DOMAIN, EVENT, organization)

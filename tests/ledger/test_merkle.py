@@ -11,10 +11,11 @@ import uuid
 
 import pytest
 from concord.db import database
-from concord.ledger import attestation, keys, merkle
+from concord.ledger import keys
 from concord.ledger import service as ledger_service
-from concord.ledger.attestation import AttestationError
 from concord.ledger.encoding import to_bytes32
+from concord_verify import attestation, merkle
+from concord_verify.attestation import AttestationError
 from eth_abi import encode
 from eth_account import Account
 from eth_hash.auto import keccak

@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from concord.provenance.contexts import EPCIS_CONTEXT_URL
+from concord_verify.contexts import EPCIS_CONTEXT_URL
 
 CAPTURE = "/api/v1/epcis/capture"
 EVENTS = "/api/v1/epcis/events"

@@ -8,9 +8,9 @@ import copy
 import pytest
 import sqlalchemy as sa
 from concord.audit.models import AuditEntry
-from concord.provenance.event_hash import event_hash_id
 from concord.provenance.models import CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier
 from concord.tenancy.models import Role
+from concord_verify.event_hash import event_hash_id
 
 from tests import factories
 from tests.provenance.examples import events_of, example_names, load

@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from concord.provenance import identifiers
-from concord.provenance.event_hash import event_hash_id, pre_hash_string
+from concord_verify import identifiers
+from concord_verify.event_hash import event_hash_id, pre_hash_string
 from epcis_event_hash_generator import hash_generator, json_to_py
 
 from tests.provenance.examples import events_of, example_names, load

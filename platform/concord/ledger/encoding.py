@@ -14,6 +14,7 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 
+from concord_verify.ids import to_bytes32
 from eth_abi import encode
 from eth_utils import keccak
 
@@ -33,19 +34,6 @@ RECEIVABLE_TYPE = "Receivable(bytes32 issuer,bytes32 debtor,string invoiceNumber
 RECEIVABLE_TYPEHASH = keccak(text=RECEIVABLE_TYPE)
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-def to_bytes32(value: uuid.UUID | str | bytes) -> bytes:
-    """A bytes32 id: a UUID (or its string) as a left-padded 128-bit integer; 32 bytes pass."""
-    if isinstance(value, bytes):
-        if len(value) != 32:
-            raise ValueError(f"a bytes32 id has 32 bytes, not {len(value)}")
-        return value
-    if isinstance(value, str):
-        value = uuid.UUID(value)
-    if not isinstance(value, uuid.UUID):
-        raise TypeError(f"expected a UUID, its string or 32 bytes, not {type(value).__name__}")
-    return value.bytes.rjust(32, b"\0")
 
 
 def due_date_timestamp(value: date | int) -> int:

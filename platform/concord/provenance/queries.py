@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from concord_verify import contexts
 
 from concord import clock, policy
 from concord.errors import ValidationFailed
 from concord.policy import Principal
-from concord.provenance import contexts
 from concord.provenance.models import URI_LENGTH, EpcisEvent, EventBizTransaction, EventIdentifier
 from concord.provenance.service import identifier, vocabulary
 

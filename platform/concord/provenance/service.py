@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from concord_verify import contexts, identifiers
+from concord_verify.event_hash import cbv_web_uri, event_hash_id
 from sqlalchemy.orm import Session
 
 from concord import clock, policy
@@ -20,8 +22,7 @@ from concord.audit.service import Action, record
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, ValidationFailed
 from concord.policy import Principal
-from concord.provenance import contexts, identifiers, validation
-from concord.provenance.event_hash import cbv_web_uri, event_hash_id
+from concord.provenance import validation
 from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier
 
 #: Events one capture may hold (the REST binding's GS1-EPCIS-Capture-Limit).

@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from concord_verify import contexts
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
 from concord.api_common import unstorable_text
-from concord.provenance import contexts
 
 DOCUMENT_TYPES = ("EPCISDocument", "EPCISQueryDocument")
 # An extension's name needs a namespace prefix (example:myField), which the schema checks.

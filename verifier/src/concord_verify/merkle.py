@@ -41,9 +41,9 @@ from typing import Any
 from eth_hash.auto import keccak
 from eth_utils import to_canonical_address, to_checksum_address
 
-from concord.ledger import attestation
-from concord.ledger.attestation import EventHash, OrganizationId, event_digest
-from concord.ledger.encoding import to_bytes32
+from concord_verify import attestation
+from concord_verify.attestation import EventHash, OrganizationId, event_digest
+from concord_verify.ids import to_bytes32
 
 LEAF_TYPE = "ProvenanceLeaf(uint256 chainId,address anchor,bytes32 batchId,bytes32 eventHash,bytes32 organizationId,address attester)"
 LEAF_TYPEHASH = keccak(LEAF_TYPE.encode())

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from concord.provenance import contexts, identifiers
+from concord_verify import contexts, identifiers
 
 Node = tuple[str, str, list]  # (name, text, children)
 Order = tuple[tuple[str, "Order | None"], ...]

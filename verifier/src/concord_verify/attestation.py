@@ -24,13 +24,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
 from eth_hash.auto import keccak
+from eth_keys import keys
 from eth_keys.constants import SECPK1_N
+from eth_keys.exceptions import BadSignature, ValidationError
 from eth_utils import to_checksum_address
 
-from concord.ledger.encoding import to_bytes32
+from concord_verify.ids import to_bytes32
 
 DOMAIN_NAME = "Concord Provenance"
 DOMAIN_VERSION = "1"
@@ -105,12 +105,6 @@ class Domain:
         )
 
 
-def signable(domain: Domain, event_hash: EventHash, organization_id: OrganizationId) -> SignableMessage:
-    """The EIP-712 message an organization signs to attest an event (eth-account's encoding)."""
-    message = {"eventHash": event_digest(event_hash), "organizationId": to_bytes32(organization_id)}
-    return encode_typed_data(domain.as_eip712(), MESSAGE_TYPES, message)
-
-
 def digest(domain: Domain, event_hash: EventHash, organization_id: OrganizationId) -> bytes:
     """The 32-byte hash that is signed: keccak256("\\x19\\x01" ‖ domainSeparator ‖ structHash)."""
     struct_hash = keccak(ATTESTATION_TYPEHASH + event_digest(event_hash) + to_bytes32(organization_id))
@@ -142,10 +136,14 @@ def recover(domain: Domain, event_hash: EventHash, organization_id: Organization
         raise AttestationError("an attestation signature has 65 bytes (r, s, v)")
     if not 0 < int.from_bytes(signature[32:64], "big") <= _HALF_N:
         raise AttestationError("the signature's s is not in the lower half of the curve order (EIP-2)")
+    v = signature[64] - 27 if signature[64] >= 27 else signature[64]
+    if v not in (0, 1):
+        raise AttestationError("the signature's v is not 27 or 28")
     try:
-        return Account.recover_message(signable(domain, event_hash, organization_id), signature=signature)
-    except (ValueError, TypeError) as error:
+        public_key = keys.Signature(signature[:64] + bytes([v])).recover_public_key_from_msg_hash(digest(domain, event_hash, organization_id))
+    except (BadSignature, ValidationError, ValueError) as error:
         raise AttestationError(f"the signature does not recover: {error}") from None
+    return public_key.to_checksum_address()
 
 
 def verify(domain: Domain, event_hash: EventHash, organization_id: OrganizationId, signature: bytes, signer: str) -> bool:
