@@ -18,7 +18,7 @@ from concord.provenance.models import EpcisEvent
 from tests.ledger_helpers import settle
 
 GTINS = ("4006381333931", "5901234123457")
-GLN = "4012345000009"
+GLN, HUB = "4012345000009", "4012345000016"
 CBV = "https://ref.gs1.org/cbv/"
 
 
@@ -100,12 +100,16 @@ def test_every_physical_step_records_its_event_with_cbv_values_and_transactions(
     ]
 
     carrier = world.carrier.headers
-    for kind, where in (("picked_up", "Leeds dock"), ("departed", "Leeds"), ("customs_cleared", GLN), ("out_for_delivery", "Stuttgart")):
+    with app.test_request_context():  # the carrier's hub, by name in a milestone: its GLN is the read point
+        hub = {"name": "Leeds hub", "address_line1": "Dock Road 1", "postal_code": "LS1 1AA", "city": "Leeds", "country": "GB", "gln": HUB}
+        catalog.create_location(session, world.carrier.principal, hub)
+    for kind, where in (("picked_up", "Leeds dock"), ("departed", "Leeds hub"), ("customs_cleared", GLN), ("out_for_delivery", "Stuttgart")):
         answer = client.post(f"/api/v1/shipments/{sid}/milestones", json={"kind": kind, "occurred_at": _iso(hours=-2), "location": where}, headers=carrier)
         assert answer.status_code == 201, answer.get_json()
     by_step = {e["bizStep"]: e for e in _events(client, carrier, EQ_disposition="in_transit") if e["bizStep"] != "shipping"}
     assert set(by_step) == {"loading", "departing", "inspecting", "transporting"}
     assert by_step["inspecting"]["readPoint"] == {"id": f"https://id.gs1.org/414/{GLN}"} and "readPoint" not in by_step["loading"]
+    assert by_step["departing"]["readPoint"] == {"id": f"https://id.gs1.org/414/{HUB}"}
     assert all(e["bizTransactionList"] == shipping["bizTransactionList"] for e in by_step.values())
 
     pod = client.post(f"/api/v1/shipments/{sid}/proof-of-delivery", json={"receiver_name": "Gate 3", "delivered_at": _iso(minutes=-5)}, headers=carrier)
@@ -183,7 +187,7 @@ def test_a_failing_event_fails_the_step_and_nothing_of_it_is_written(app, client
 
     oid = _order(app, client, session, world, chain_worker)
 
-    def broken(step):
+    def broken(step, gln=None):
         return [{"type": "ObjectEvent", "eventTime": "not a time", "eventTimeZoneOffset": "+00:00", "action": "OBSERVE", "epcList": []}]
 
     monkeypatch.setattr(steps, "events_of", broken)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 NODE_WIDTH, NODE_HEIGHT = 210, 46
-COLUMN_GAP, ROW_GAP, MARGIN = 270, 66, 16
+COLUMN_GAP, ROW_GAP, MARGIN = 340, 66, 16
 
 
 def _lot_label(lot: dict[str, Any]) -> tuple[str, str]:
@@ -65,7 +65,7 @@ def draw(body: dict[str, Any]) -> dict[str, Any]:
                 {
                     "from": start,
                     "to": end,
-                    "label": label[:40],
+                    "label": label if len(label) <= 24 else label[:23] + "…",
                     "x1": a["x"] + NODE_WIDTH,
                     "y1": a["y"] + NODE_HEIGHT // 2,
                     "x2": b["x"],

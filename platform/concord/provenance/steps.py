@@ -4,7 +4,8 @@
 - shipped (by the supplier): ObjectEvent OBSERVE, shipping, in_transit, with the PO and the
   ASN, from the supplier (owning party) to the buyer (owning party, its ship-to location);
 - a carrier milestone: loading, departing, arriving, inspecting (customs) or transporting,
-  in_transit, with the read point of the place when it is a GLN;
+  in_transit, with the read point of its place when that is a GLN, or the name of one of the
+  carrier's locations that has one;
 - proof of delivery (by the carrier): arriving, in_progress, at the ship-to location, now in
   the buyer's possession;
 - the buyer's receipt: receiving, in_progress for what it accepted, and a second event,
@@ -24,9 +25,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from concord import wiring
+from concord.catalog.models import Location
 from concord.provenance import service
 from concord.provenance.identifiers import ID, check_digit
 
@@ -113,8 +116,9 @@ def _event(step: wiring.PhysicalStep, biz_step: str, disposition: str, lines: tu
     return event | fields | {"bizTransactionList": _transactions(step)}
 
 
-def events_of(step: wiring.PhysicalStep) -> list[dict[str, Any]]:
-    """The EPCIS events of one physical step."""
+def events_of(step: wiring.PhysicalStep, gln: str | None = None) -> list[dict[str, Any]]:
+    """The EPCIS events of one physical step (`gln`: of the milestone's place, when the
+    organization that took it keeps that place among its locations)."""
     where = gln_location(step.ship_to_gln)
     at_buyer = {"bizLocation": {"id": where}} if where else {}
     to_buyer = [{"type": "owning_party", "destination": party(step.buyer_org_id)}] + ([{"type": "location", "destination": where}] if where else [])
@@ -130,7 +134,7 @@ def events_of(step: wiring.PhysicalStep) -> list[dict[str, Any]]:
             )
         ]
     if step.kind == "milestone":
-        place = gln_location((step.place or "").strip())
+        place = gln_location(gln or (step.place or "").strip())
         return [_event(step, MILESTONE_STEPS[step.milestone or ""], "in_transit", step.lines, **({"readPoint": {"id": place}} if place else {}))]
     if step.kind == "delivered":
         extra: dict[str, Any] = {"readPoint": {"id": where}, **at_buyer} if where else {}
@@ -152,4 +156,11 @@ def events_of(step: wiring.PhysicalStep) -> list[dict[str, Any]]:
 def on_physical_step(session: Session, step: wiring.PhysicalStep) -> None:
     """Record the step's events, owned by the organization that took it, shared with the
     order's parties (registered by concord.bootstrap)."""
-    service.record_events(session, step.organization_id, step.user_id, events_of(step), source=f"order:{step.kind}", parties=step.parties)
+    gln = _gln_of_place(session, step.organization_id, step.place) if step.place else None
+    service.record_events(session, step.organization_id, step.user_id, events_of(step, gln), source=f"order:{step.kind}", parties=step.parties)
+
+
+def _gln_of_place(session: Session, organization_id: uuid.UUID, place: str) -> str | None:
+    """The GLN of the organization's location of that name (a carrier's hub, say), if any."""
+    query = sa.select(Location.gln).where(Location.organization_id == organization_id, Location.name == place.strip(), Location.gln.is_not(None)).limit(1)
+    return session.execute(query).scalar_one_or_none()
