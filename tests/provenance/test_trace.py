@@ -151,3 +151,39 @@ def test_a_trace_needs_a_valid_gtin_and_a_lot(client, world, query, field):
     answer = client.get(TRACE, query_string=query, headers=world.buyer.headers)
     assert answer.status_code == 422, answer.get_json()
     assert field in answer.get_json()["errors"]
+
+
+def test_a_lot_packed_into_an_sscc_is_followed_where_the_unit_goes(client, session, world, chain):
+    sscc = "https://id.gs1.org/00/037612345000000014"
+    moment = {"eventTimeZoneOffset": "+00:00"}
+    packing = {
+        "type": "AggregationEvent",
+        "eventTime": _moment(50),
+        **moment,
+        "parentID": sscc,
+        "childEPCs": [],
+        "action": "ADD",
+        "bizStep": "packing",
+        "disposition": "container_closed",
+        "childQuantityList": [{"epcClass": lot(PART, "P-1"), "quantity": 2}],
+    }
+    service.record_events(session, world.supplier.org.id, world.supplier.admin.id, [packing], source="test:packing")
+    shipping = {
+        "type": "ObjectEvent",
+        "eventTime": _moment(51),
+        **moment,
+        "epcList": ["urn:epc:id:sscc:3761234.0500000001"],  # the same unit, in its EPC URI
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "disposition": "in_transit",
+        "sourceList": [{"type": "owning_party", "source": steps.party(world.supplier.org.id)}],
+        "destinationList": [{"type": "owning_party", "destination": steps.party(world.buyer2.org.id)}],
+    }
+    parties = {world.supplier.org.id, world.buyer2.org.id}
+    service.record_events(session, world.supplier.org.id, world.supplier.admin.id, [shipping], source="test:shipping", parties=parties)
+    session.commit()
+    body = _trace(client, world.supplier, PART, "P-1")
+    assert _recall(body)[("Buyer Two SA", lot(PART, "P-1"))] == {"in_transit_to": "2"}
+    assert [m["container"] for m in body["movements"] if m["to"] and m["to"]["name"] == "Buyer Two SA"] == [sscc]
+    # Buyer Two sees the unit's shipment, not the packing: for it, the unit holds nothing it can name.
+    assert _recall(_trace(client, world.buyer2, PART, "P-1")) == {}

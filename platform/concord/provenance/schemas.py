@@ -150,6 +150,7 @@ class TraceMovementSchema(OutputSchema):
     by = fields.Nested(PartySchema, required=True)
     to = fields.Nested(PartySchema, allow_none=True)
     location = fields.String(allow_none=True)
+    container = fields.String(allow_none=True, metadata={"description": "The logistic unit (SSCC) the lot moved in, when it was packed."})
 
 
 class RecallEntrySchema(OutputSchema):

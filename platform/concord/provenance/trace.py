@@ -2,9 +2,9 @@
 
 - upstream: the TransformationEvents that made the lot, their input lots, the input lots'
   makers and suppliers, and so on up (every level);
-- downstream: where the lot went (shipments, proofs of delivery, receipts), the lots made of
-  it, and where those went: every organization and location holding or having received it,
-  with quantities (the recall list).
+- downstream: where the lot went (shipments, proofs of delivery, receipts, also of the
+  logistic units it was packed into), the lots made of it, and where those went: every
+  organization and location holding or having received it, with quantities (the recall list).
 
 Only events the caller's organization may see count (`service.visibility`): a trace shows what
 the caller was given to know, never more.
@@ -157,18 +157,24 @@ def _movements(session: Session, principal: Principal, trace: Trace) -> None:
         for epc_class, quantity in t["outputs"].items():
             if epc_class in trace.lots:
                 trace.holder(f"urn:uuid:{t['organization']}", None, epc_class).produced += quantity
-    for event in _events_naming(session, principal, set(trace.lots), ("class",), set()):
+    containers = _containers(session, principal, trace)
+    by_class = _events_naming(session, principal, set(trace.lots), ("class",), set())
+    in_containers = _events_naming(session, principal, set(containers), ("epc",), {e.id for e in by_class}) if containers else []
+    for event in sorted(by_class + in_containers, key=lambda e: (e.event_time, str(e.id))):
         if event.event_type != "ObjectEvent":
             continue
+        goods = {c: q for c, q in _classes(event.document, "quantityList").items() if c in trace.lots}
+        via: str | None = None
+        for epc in event.document.get("epcList") or []:
+            for epc_class, quantity in containers.get(identifier(str(epc)), {}).items():
+                goods[epc_class], via = goods.get(epc_class, Decimal(0)) + quantity, identifier(str(epc))
         step, disposition = _step(event), _disposition(event)
         sources = _parties(event.document, "sourceList", "source", "owning_party")
         owners = _parties(event.document, "destinationList", "destination", "owning_party")
         places = _parties(event.document, "destinationList", "destination", "location")
         place = event.biz_location or (identifier(places[0]) if places else None)
         actor = f"urn:uuid:{event.organization_id}"
-        for epc_class, quantity in _classes(event.document, "quantityList").items():
-            if epc_class not in trace.lots:
-                continue
+        for epc_class, quantity in goods.items():
             trace.movements.append(
                 {
                     "event_id": event.event_id,
@@ -180,6 +186,7 @@ def _movements(session: Session, principal: Principal, trace: Trace) -> None:
                     "by": actor,
                     "to": owners[0] if owners else None,
                     "location": place,
+                    "container": via,
                 }
             )
             if trace.lots[epc_class][0] == "upstream" or epc_class == trace.epc_class:
@@ -194,6 +201,22 @@ def _movements(session: Session, principal: Principal, trace: Trace) -> None:
                 trace.holder(actor, place, epc_class).rejected += quantity
             elif step in ("receiving", "accepting"):
                 trace.holder(owners[0] if owners else actor, place, epc_class).received += quantity
+
+
+def _containers(session: Session, principal: Principal, trace: Trace) -> dict[str, dict[str, Decimal]]:
+    """Logistic units (by their SSCC or other parent EPC) the trace's lots were packed into,
+    with how much of each lot: a shipment of the unit moves what it holds."""
+    found: dict[str, dict[str, Decimal]] = {}
+    downstream = {c for c, (direction, _) in trace.lots.items() if direction != "upstream"}
+    for event in _events_naming(session, principal, downstream, ("child_class",), set()):
+        parent = event.document.get("parentID")
+        if event.event_type != "AggregationEvent" or event.action != "ADD" or not isinstance(parent, str):
+            continue
+        for epc_class, quantity in _classes(event.document, "childQuantityList").items():
+            if epc_class in downstream:
+                held = found.setdefault(identifier(parent), {})
+                held[epc_class] = held.get(epc_class, Decimal(0)) + quantity
+    return found
 
 
 def _lot_arguments(gtin: Any, lot: Any) -> tuple[str, str]:
