@@ -168,7 +168,7 @@ def test_a_refused_step_records_no_event(app, client, session, world, chain_work
     oid = _order(app, client, session, world, chain_worker)
     assert _ship(client, world, oid, [{"line_no": 1, "quantity": "11", "lot_number": "L1"}]).status_code == 422  # more than confirmed
     assert _count(app) == 0
-    sid = _ship(client, world, oid, [{"line_no": 1, "quantity": "10", "lot_number": "L1"}]).get_json()["id"]
+    sid = _ship(client, world, oid, [{"line_no": 1, "quantity": "10", "lot_number": "L1"}, {"line_no": 2, "quantity": "4"}]).get_json()["id"]
     assert _count(app) == 1
     late = client.post(
         f"/api/v1/shipments/{sid}/milestones", json={"kind": "departed", "occurred_at": _iso(days=2), "location": "Leeds"}, headers=world.carrier.headers
@@ -178,6 +178,18 @@ def test_a_refused_step_records_no_event(app, client, session, world, chain_work
         f"/api/v1/shipments/{sid}/milestones", json={"kind": "departed", "occurred_at": _iso(), "location": "Leeds"}, headers=world.supplier.headers
     ).status_code in (403, 404)
     assert _count(app) == 1
+    carrier = world.carrier.headers
+    early = client.post(f"/api/v1/shipments/{sid}/proof-of-delivery", json={"receiver_name": "Gate 3", "delivered_at": _iso(hours=-5)}, headers=carrier)
+    assert early.status_code == 422  # before the shipment left
+    assert _count(app) == 1
+    assert (
+        client.post(f"/api/v1/shipments/{sid}/proof-of-delivery", json={"receiver_name": "Gate 3", "delivered_at": _iso()}, headers=carrier).status_code == 201
+    )
+    settle(app, chain_worker)
+    assert _count(app) == 2
+    short = {"lines": [{"line_no": 1, "accepted_quantity": "9"}, {"line_no": 2, "accepted_quantity": "4"}]}  # 9 + 0 is not the shipped 10
+    assert client.post(f"/api/v1/orders/{oid}/receipts", json=short, headers=world.buyer.headers).status_code == 422
+    assert _count(app) == 2
 
 
 def test_a_failing_event_fails_the_step_and_nothing_of_it_is_written(app, client, session, world, chain_worker, monkeypatch):

@@ -105,7 +105,8 @@ class Events(MethodView):
     @epcis.arguments(schemas.EventQuerySchema, location="query")
     @epcis.response(200, schemas.QueryDocumentSchema, headers={"Link": _LINK})
     def get(self, args):
-        """Your organization's events that match every parameter given, most recently captured first.
+        """The events your organization may see (its own, and those of the orders it is a party to)
+        that match every parameter given, most recently captured first.
 
         `EQ_bizTransaction_<type>` (such as `EQ_bizTransaction_po`) filters by business
         transaction; values separated by `|` are alternatives. Pages hold `perPage` events;
@@ -120,7 +121,7 @@ class Events(MethodView):
 class EventItem(MethodView):
     @epcis.response(200, schemas.QueryDocumentSchema)
     def get(self, event_id: str):
-        """One event of your organization, by its eventID (URL-encoded), in an EPCISQueryDocument."""
+        """One event your organization may see, by its eventID (URL-encoded), in an EPCISQueryDocument."""
         return queries.query_document([service.get_event(db.session(), current_principal(), event_id)])
 
 
