@@ -8,7 +8,9 @@ imported. What is wired here:
 - the ledger worker's round jobs: escrows whose window passed are released, webhooks sent;
 - `concord ledger verify`: every order is compared with its escrow on chain;
 - visibility of the notification and provenance tables (policy.py knows every other table's rule);
-- the audit trail's record of an attempt to reach another organization's object (404).
+- the audit trail's record of an attempt to reach another organization's object (404);
+- each physical step of an order (shipment, milestone, proof of delivery, receipt) records
+  its EPCIS event in the step's transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from concord.ledger import escrow_state, withdrawals
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
 from concord.provenance import service as provenance
+from concord.provenance import steps as provenance_steps
 
 
 def wire(app: Flask) -> wiring.Wiring:
@@ -32,4 +35,5 @@ def wire(app: Flask) -> wiring.Wiring:
     registry.visibility.update(notifications.visibility())
     registry.visibility.update(provenance.visibility())
     registry.on_denied_probe.append(audit.record_denied_access)
+    registry.on_physical_step.append(provenance_steps.on_physical_step)
     return registry

@@ -7,8 +7,11 @@ never share handlers, and the order in which modules are imported changes nothin
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, has_app_context
@@ -33,6 +36,42 @@ class SignCheck:
     check: Callable[[Session, ChainIntent, Chain], str | None]
 
 
+@dataclass(frozen=True)
+class StepLine:
+    """Goods a physical step moved: a product class (GTIN, lot when known) and how many."""
+
+    gtin: str | None
+    lot: str | None
+    quantity: Decimal
+    unit: str
+
+
+@dataclass(frozen=True)
+class PhysicalStep:
+    """A physical step of an order, as its domain tells it to those who keep its trace (the
+    provenance records its EPCIS event), inside the step's own transaction.
+
+    `kind` is "shipped" (the supplier), "milestone" (the carrier: `milestone` and `place`),
+    "delivered" (the carrier's proof of delivery) or "received" (the buyer: `lines` accepted,
+    `rejected` the rest). `organization_id` took the step; `parties` may see its trace."""
+
+    kind: str
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    occurred_at: datetime
+    order_id: uuid.UUID
+    supplier_org_id: uuid.UUID
+    buyer_org_id: uuid.UUID
+    parties: frozenset[uuid.UUID]
+    lines: tuple[StepLine, ...]
+    ship_to_gln: str | None = None
+    shipment_id: uuid.UUID | None = None
+    receipt_id: uuid.UUID | None = None
+    rejected: tuple[StepLine, ...] = ()
+    milestone: str | None = None
+    place: str | None = None
+
+
 @dataclass
 class Wiring:
     #: Run in the worker's recording transaction when a chain intent is confirmed.
@@ -48,6 +87,9 @@ class Wiring:
     visibility: dict[type, Callable[[Any], Any]] = field(default_factory=dict)
     #: Called with the description of an object another organization tried to reach (404).
     on_denied_probe: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    #: Run in the step's transaction when a physical step of an order is taken (a failure
+    #: fails the step: nothing of it is written).
+    on_physical_step: list[Callable[[Session, PhysicalStep], None]] = field(default_factory=list)
 
 
 def of(app: Flask) -> Wiring:
@@ -67,3 +109,9 @@ def of_session(session: Session) -> Wiring:
     """The wiring of the app whose database made `session` (see db.Database.init_app)."""
     app = session.info.get("concord.app")
     return of(app) if app is not None else current()
+
+
+def physical_step(session: Session, step: PhysicalStep) -> None:
+    """Tell the step to every reaction registered for it, in the step's transaction."""
+    for react in of_session(session).on_physical_step:
+        react(session, step)

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from concord import clock, policy
+from concord import clock, policy, wiring
 from concord.audit.service import Action, record
 from concord.db import get_or_raise, locked
 from concord.errors import DomainError, InvalidTransition, ValidationFailed
@@ -66,6 +66,43 @@ def shipped_quantities(session: Session, order_id: uuid.UUID) -> dict[uuid.UUID,
         .group_by(ShipmentLine.order_line_id)
     ).all()
     return {line_id: Decimal(total) for line_id, total in rows}
+
+
+def step_lines_by_id(order: PurchaseOrder, lines: list[ShipmentLine]) -> list[tuple[uuid.UUID, wiring.StepLine]]:
+    """The goods of shipment lines as a physical step tells them (class and quantity), each
+    beside the id of its order line."""
+    by_id = {line.id: line for line in order.lines}
+    return [
+        (
+            sl.order_line_id,
+            wiring.StepLine(gtin=by_id[sl.order_line_id].gtin, lot=sl.lot_number, quantity=sl.quantity, unit=by_id[sl.order_line_id].unit_of_measure),
+        )
+        for sl in lines
+    ]
+
+
+def step_lines(order: PurchaseOrder, lines: list[ShipmentLine]) -> tuple[wiring.StepLine, ...]:
+    return tuple(goods for _, goods in step_lines_by_id(order, lines))
+
+
+def tell_step(session: Session, principal: Principal, kind: str, order: PurchaseOrder, shipment: Shipment, **details: Any) -> None:
+    """Tell a physical step of a shipment to its reactions (its EPCIS event), in its transaction."""
+    wiring.physical_step(
+        session,
+        wiring.PhysicalStep(
+            kind=kind,
+            organization_id=principal.org.id,
+            user_id=principal.user.id,
+            order_id=order.id,
+            supplier_org_id=order.supplier_org_id,
+            buyer_org_id=order.buyer_org_id,
+            parties=frozenset({shipment.buyer_org_id, shipment.supplier_org_id, shipment.carrier_org_id}),
+            lines=step_lines(order, shipment.lines),
+            ship_to_gln=order.ship_to.get("gln"),
+            shipment_id=shipment.id,
+            **details,
+        ),
+    )
 
 
 def _carrier_errors(session: Session, order: PurchaseOrder, carrier_id: uuid.UUID, earlier: list[Shipment]) -> list[str]:
@@ -228,6 +265,7 @@ def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID,
         f"Shipment {shipment.number} of order {order.number} is on its way.",
         shipment_id=str(shipment.id),
     )
+    tell_step(session, principal, "shipped", order, shipment, occurred_at=shipment.shipped_at)
     session.commit()
     return shipment
 
@@ -343,6 +381,7 @@ def record_milestone(session: Session, principal: Principal, shipment_id: uuid.U
         shipment_id=str(shipment.id),
         kind=str(milestone.kind),
     )
+    tell_step(session, principal, "milestone", order, shipment, occurred_at=milestone.occurred_at, milestone=str(milestone.kind), place=milestone.location)
     session.commit()
     return milestone
 
@@ -431,6 +470,7 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
         f"Shipment {shipment.number} of order {order.number} was delivered to {shipment.pod_receiver_name}.",
         shipment_id=str(shipment.id),
     )
+    tell_step(session, principal, "delivered", order, shipment, occurred_at=delivered_at)
     session.commit()
     return shipment
 

@@ -12,6 +12,7 @@ and the order's closing once the chain confirms it.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -21,13 +22,13 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from concord import clock, policy
+from concord import clock, policy, wiring
 from concord.audit.service import Action, record
 from concord.db import commit_or_conflict, database, get_or_raise, locked
 from concord.disputes import service as disputes
 from concord.errors import DomainError, ValidationFailed
 from concord.ledger import escrow, escrow_state
-from concord.logistics.service import shipped_quantities
+from concord.logistics.service import shipments_of, shipped_quantities, step_lines_by_id
 from concord.orders import lifecycle
 from concord.orders.lifecycle import RELEASE_MARGIN, dispute_window
 from concord.orders.models import (
@@ -183,8 +184,45 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
         accepted_value=str(accepted_value),
         refund_value=str(receipt.refund_value),
     )
+    _tell_receipt(session, principal, order, receipt)
     commit_or_conflict(session, "This order's receipt was just confirmed by another request.")
     return receipt
+
+
+def _tell_receipt(session: Session, principal: Principal, order: PurchaseOrder, receipt: Receipt) -> None:
+    """The receipt as a physical step (its EPCIS events): per order line, the accepted
+    quantity counted against its shipped lots in the order they were shipped, the rest of
+    each lot rejected."""
+    shipments = shipments_of(session, order.id)
+    answers = {rl.order_line_id: rl for rl in receipt.lines}
+    accepted: list[wiring.StepLine] = []
+    rejected: list[wiring.StepLine] = []
+    left = {line_id: rl.accepted_quantity for line_id, rl in answers.items()}
+    for shipment in shipments:
+        for line_id, goods in step_lines_by_id(order, shipment.lines):
+            taking = min(goods.quantity, left.get(line_id, Decimal(0)))
+            left[line_id] = left.get(line_id, Decimal(0)) - taking
+            if taking > 0:
+                accepted.append(dataclasses.replace(goods, quantity=taking))
+            if goods.quantity - taking > 0:
+                rejected.append(dataclasses.replace(goods, quantity=goods.quantity - taking))
+    wiring.physical_step(
+        session,
+        wiring.PhysicalStep(
+            kind="received",
+            organization_id=principal.org.id,
+            user_id=principal.user.id,
+            occurred_at=receipt.created_at,
+            order_id=order.id,
+            supplier_org_id=order.supplier_org_id,
+            buyer_org_id=order.buyer_org_id,
+            parties=frozenset({order.buyer_org_id, order.supplier_org_id, *(s.carrier_org_id for s in shipments)}),
+            lines=tuple(accepted),
+            rejected=tuple(rejected),
+            ship_to_gln=order.ship_to.get("gln"),
+            receipt_id=receipt.id,
+        ),
+    )
 
 
 def _queue_release(session: Session, order: PurchaseOrder, organization_id: uuid.UUID, why: str, action: str):

@@ -15,7 +15,7 @@ from concord import db
 from concord.auth.web import current_principal
 from concord.errors import DomainError, ValidationFailed
 from concord.pagination import paginate
-from concord.provenance import queries, schemas, service
+from concord.provenance import queries, schemas, service, trace
 from concord.provenance.models import CaptureJob, EpcisEvent
 
 epcis = Blueprint(
@@ -24,7 +24,13 @@ epcis = Blueprint(
     url_prefix="/api/v1/epcis",
     description="EPCIS 2.0 events (GS1): capture your organization's events and query them back, per the standard's REST binding.",
 )
-BLUEPRINTS = [epcis]
+traces = Blueprint(
+    "trace",
+    __name__,
+    url_prefix="/api/v1/trace",
+    description="Trace a lot by GTIN and lot number: upstream to its inputs and suppliers, downstream to every holder (a recall list).",
+)
+BLUEPRINTS = [epcis, traces]
 
 JSON_TYPES = ("application/json", "application/ld+json")
 _DOCUMENT = {
@@ -99,7 +105,8 @@ class Events(MethodView):
     @epcis.arguments(schemas.EventQuerySchema, location="query")
     @epcis.response(200, schemas.QueryDocumentSchema, headers={"Link": _LINK})
     def get(self, args):
-        """Your organization's events that match every parameter given, most recently captured first.
+        """The events your organization may see (its own, and those of the orders it is a party to)
+        that match every parameter given, most recently captured first.
 
         `EQ_bizTransaction_<type>` (such as `EQ_bizTransaction_po`) filters by business
         transaction; values separated by `|` are alternatives. Pages hold `perPage` events;
@@ -114,5 +121,16 @@ class Events(MethodView):
 class EventItem(MethodView):
     @epcis.response(200, schemas.QueryDocumentSchema)
     def get(self, event_id: str):
-        """One event of your organization, by its eventID (URL-encoded), in an EPCISQueryDocument."""
+        """One event your organization may see, by its eventID (URL-encoded), in an EPCISQueryDocument."""
         return queries.query_document([service.get_event(db.session(), current_principal(), event_id)])
+
+
+@traces.route("")
+class Trace(MethodView):
+    @traces.arguments(schemas.TraceQuerySchema, location="query")
+    @traces.response(200, schemas.TraceSchema)
+    def get(self, args):
+        """The trace of a lot through the EPCIS events your organization may see: the lots it
+        was made of and their makers and suppliers (every level up), and where it and the
+        lots made of it went, with quantities per holder (the recall list)."""
+        return trace.as_json(trace.trace(db.session(), current_principal(), args["gtin"], args["lot"]))

@@ -71,6 +71,7 @@ class EpcisEvent(IdMixin, Base):
 
     identifiers: Mapped[list[EventIdentifier]] = relationship(cascade="all, delete-orphan", lazy="raise")
     biz_transactions: Mapped[list[EventBizTransaction]] = relationship(cascade="all, delete-orphan", lazy="raise")
+    parties: Mapped[list[EventParty]] = relationship(cascade="all, delete-orphan", lazy="raise")
 
 
 class EventIdentifier(Base):
@@ -92,3 +93,13 @@ class EventBizTransaction(Base):
     event_pk: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("epcis_events.id", ondelete="CASCADE"), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(URI_LENGTH), primary_key=True)
     value: Mapped[str] = mapped_column(sa.String(URI_LENGTH), primary_key=True)
+
+
+class EventParty(Base):
+    """An organization an event is shared with beyond the one that recorded it: the parties
+    of the business transaction of an order step (buyer, supplier, carrier)."""
+
+    __tablename__ = "epcis_event_parties"
+
+    event_pk: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("epcis_events.id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), primary_key=True, index=True)

@@ -104,3 +104,71 @@ class EventQuerySchema(PageSchema):
     def _without_flexible_names(self, data: Any, **kwargs: Any) -> Any:
         """`EQ_bizTransaction_<type>` parameters are read by name (queries.biz_transaction_filters)."""
         return {key: data[key] for key in data if not key.startswith(BIZ_TRANSACTION_PREFIX)} if isinstance(data, Mapping) else data
+
+
+class TraceQuerySchema(InputSchema):
+    gtin = fields.String(required=True, validate=validate.Length(max=14), metadata={"description": "The GTIN (8, 12, 13 or 14 digits)."})
+    lot = fields.String(required=True, validate=validate.Length(max=64), metadata={"description": "The lot (batch) number."})
+
+
+class PartySchema(OutputSchema):
+    party = fields.String(required=True, metadata={"description": "The party's URI in the events (urn:uuid:<organization id> for a member)."})
+    organization_id = fields.UUID(allow_none=True)
+    name = fields.String(allow_none=True)
+
+
+class ClassQuantitySchema(OutputSchema):
+    epc_class = fields.String(required=True)
+    quantity = fields.String(required=True)
+
+
+class TraceLotSchema(OutputSchema):
+    epc_class = fields.String(required=True, metadata={"description": "GS1 Digital Link URI of the lot (or the GTIN's class)."})
+    gtin = fields.String(allow_none=True)
+    lot = fields.String(allow_none=True)
+    direction = fields.String(required=True, metadata={"enum": ["start", "upstream", "downstream"]})
+    depth = fields.Integer(required=True, metadata={"description": "Transformations between this lot and the one traced."})
+    produced_by = fields.List(fields.Nested(PartySchema), required=True)
+    supplied_by = fields.List(fields.Nested(PartySchema), required=True)
+
+
+class TraceTransformationSchema(OutputSchema):
+    event_id = fields.String(required=True)
+    event_time = fields.AwareDateTime(required=True)
+    organization = fields.Nested(PartySchema, required=True)
+    inputs = fields.List(fields.Nested(ClassQuantitySchema), required=True)
+    outputs = fields.List(fields.Nested(ClassQuantitySchema), required=True)
+
+
+class TraceMovementSchema(OutputSchema):
+    event_id = fields.String(required=True)
+    event_time = fields.AwareDateTime(required=True)
+    biz_step = fields.String(required=True)
+    disposition = fields.String(required=True)
+    epc_class = fields.String(required=True)
+    quantity = fields.String(required=True)
+    by = fields.Nested(PartySchema, required=True)
+    to = fields.Nested(PartySchema, allow_none=True)
+    location = fields.String(allow_none=True)
+    container = fields.String(allow_none=True, metadata={"description": "The logistic unit (SSCC) the lot moved in, when it was packed."})
+
+
+class RecallEntrySchema(OutputSchema):
+    holder = fields.Nested(PartySchema, required=True)
+    location = fields.String(allow_none=True, metadata={"description": "SGLN Digital Link URI of the location, when the events name one."})
+    epc_class = fields.String(required=True)
+    produced = fields.String(required=True)
+    shipped = fields.String(required=True)
+    in_transit_to = fields.String(required=True, metadata={"description": "Shipped to this holder."})
+    received = fields.String(required=True, metadata={"description": "Received and accepted by this holder."})
+    rejected = fields.String(required=True)
+
+
+class TraceSchema(OutputSchema):
+    epc_class = fields.String(required=True)
+    gtin = fields.String(required=True)
+    lot = fields.String(required=True)
+    lots = fields.List(fields.Nested(TraceLotSchema), required=True)
+    transformations = fields.List(fields.Nested(TraceTransformationSchema), required=True)
+    movements = fields.List(fields.Nested(TraceMovementSchema), required=True)
+    recall = fields.List(fields.Nested(RecallEntrySchema), required=True)

@@ -1,8 +1,9 @@
 """Capturing EPCIS 2.0 documents: all of a document's events or none of them, each kept as
 given beside its hash ID and the canonical values a query filters on.
 
-For now an organization sees the events it captured, and nothing else (sharing with
-partners and auditors comes with the rules that decide it).
+An organization sees the events it captured or recorded, and the events of an order's
+physical steps it is a party of (buyer, supplier, carrier); sharing with auditors and
+those handling the same lot comes with the rules that decide it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from concord_verify.event_hash import cbv_web_uri, event_hash_id
 from sqlalchemy.orm import Session
 
 from concord import clock, policy
-from concord.audit.service import Action, record
+from concord.audit.service import Action, Actor, record
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, ValidationFailed
 from concord.policy import Principal
 from concord.provenance import validation
-from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier
+from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier, EventParty
 
 #: Events one capture may hold (the REST binding's GS1-EPCIS-Capture-Limit).
 CAPTURE_LIMIT = 1000
@@ -47,7 +48,10 @@ def visibility() -> dict[type, Any]:
     with policy by concord.bootstrap)."""
     return {
         CaptureJob: lambda p: CaptureJob.organization_id == p.org.id,
-        EpcisEvent: lambda p: EpcisEvent.organization_id == p.org.id,
+        EpcisEvent: lambda p: sa.or_(
+            EpcisEvent.organization_id == p.org.id,
+            EpcisEvent.id.in_(sa.select(EventParty.event_pk).where(EventParty.organization_id == p.org.id)),
+        ),
     }
 
 
@@ -192,6 +196,91 @@ def _refuse_duplicates(session: Session, organization_id: uuid.UUID, rows: list[
         raise Conflict("Some events of this document have eventIDs already in use; nothing was captured.", errors=mistakes.found)
 
 
+def store(session: Session, job: CaptureJob, rows: list[EpcisEvent]) -> None:
+    """The one path by which events enter the store, captured or recorded by a step: the job
+    and its events, checked, written in the caller's transaction (which commits them)."""
+    session.add(job)
+    session.flush()
+    session.add_all(rows)
+    session.flush()
+
+
+def _job(organization_id: uuid.UUID, user_id: uuid.UUID, event_count: int) -> CaptureJob:
+    now = clock.utcnow()
+    return CaptureJob(
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        created_by=user_id,
+        created_at=now,
+        finished_at=now,
+        running=False,
+        success=True,
+        error_behaviour=ERROR_BEHAVIOUR,
+        event_count=event_count,
+        errors=[],
+    )
+
+
+def record_events(
+    session: Session,
+    organization_id: uuid.UUID,
+    user_id: uuid.UUID,
+    events: list[dict[str, Any]],
+    *,
+    source: str,
+    parties: Iterable[uuid.UUID] = (),
+) -> list[EpcisEvent]:
+    """Store events the platform built for a step an organization took (`source` names the
+    step), in the caller's transaction: validated as a capture is (a mistake is raised and
+    fails the step), each given its hash ID as eventID, shared with `parties`. An event equal
+    to one the organization already holds (same hash ID) is the same observation: kept once."""
+    context: list[Any] = [contexts.EPCIS_CONTEXT_URL]
+    document = {
+        "@context": context,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": clock.utcnow().isoformat(timespec="milliseconds"),
+        "epcisBody": {"eventList": events},
+    }
+    found = validation.mistakes(document)
+    if found:
+        raise ValidationFailed(found, "The step's EPCIS events are not valid EPCIS 2.0.")
+    job = _job(organization_id, user_id, len(events))
+    mistakes = _Mistakes()
+    paths = [["epcisBody", "eventList", index] for index in range(len(events))]
+    rows = [_event_row(event, path, context, job, mistakes) for event, path in zip(events, paths, strict=True)]
+    if mistakes.found:
+        raise ValidationFailed(mistakes.found, "The step's EPCIS events hold values longer than this platform keeps.")
+    held = set(
+        session.execute(
+            sa.select(EpcisEvent.event_id).where(EpcisEvent.organization_id == organization_id, EpcisEvent.event_id.in_([r.event_id for r in rows]))
+        )
+        .scalars()
+        .all()
+    )
+    fresh: dict[str, EpcisEvent] = {}
+    for row in rows:
+        if row.event_id not in held:
+            fresh.setdefault(row.event_id, row)
+    others = sorted(set(parties) - {organization_id})
+    for row in fresh.values():
+        row.parties = [EventParty(organization_id=party) for party in others]
+    job.event_count = len(fresh)
+    store(session, job, list(fresh.values()))
+    record(
+        session,
+        Action.EPCIS_CAPTURED,
+        actor=Actor(user_id, organization_id),
+        subject_org_id=organization_id,
+        object_type="epcis_capture_job",
+        object_id=job.id,
+        event_count=len(fresh),
+        event_types=sorted({row.event_type for row in fresh.values()}),
+        source=source,
+    )
+    return list(fresh.values())
+
+
 def capture(session: Session, principal: Principal, document: Any) -> CaptureJob:
     """Capture an EPCISDocument (or EPCISQueryDocument) whole: 422 naming every mistake by
     JSON pointer, 409 for an eventID in use, or a finished job with every event stored."""
@@ -203,19 +292,7 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
     found = validation.mistakes(document)
     if found:
         raise ValidationFailed(found, "The document is not a valid EPCIS 2.0 document.")
-    now = clock.utcnow()
-    job = CaptureJob(
-        id=uuid.uuid4(),
-        organization_id=principal.org.id,
-        created_by=principal.user.id,
-        created_at=now,
-        finished_at=now,
-        running=False,
-        success=True,
-        error_behaviour=ERROR_BEHAVIOUR,
-        event_count=len(events),
-        errors=[],
-    )
+    job = _job(principal.org.id, principal.user.id, len(events))
     context = _context_list(document)
     mistakes = _Mistakes()
     paths = [[*where, index] for index in range(len(events))]
@@ -223,9 +300,7 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
     if mistakes.found:
         raise ValidationFailed(mistakes.found, "The document is valid EPCIS, but holds values longer than this platform keeps.")
     _refuse_duplicates(session, principal.org.id, rows, paths)
-    session.add(job)
-    session.flush()
-    session.add_all(rows)
+    store(session, job, rows)
     record(
         session,
         Action.EPCIS_CAPTURED,
