@@ -179,6 +179,11 @@ def get_visible(session: Session, model: type[T], object_id: Any, principal: Pri
     query = sa.select(model).where(key_column == object_id, visible(reader, model))
     if for_update:
         query = query.with_for_update(of=model)
+    elif reader.engagement is not None and public:
+        # A public key is unique per organization only (an eventID): the caller's own object
+        # comes before the grantor's of the same key.
+        own = visible(replace(principal, engagement=None), model)
+        query = query.order_by(sa.case((own, 0), else_=1)).limit(1)
     found = session.execute(query).unique().scalar_one_or_none()
     if found is not None:
         return found
