@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from concord.catalog.models import Product
 from concord.orders.models import PurchaseOrder, Shipment
+from concord.tenancy import service as tenancy
+from concord.tenancy.models import Partnership, Relation
 
 from tests.engagements.conftest import ENGAGEMENTS, grant, under
 from tests.security.test_cross_tenant_matrix import API_BODIES
@@ -125,3 +128,16 @@ def _state(session, scene) -> tuple:
     product = session.get(Product, scene.a.product.id)
     shipment = session.get(Shipment, scene.a.shipment.id)
     return (order.state, order.updated_at, order.revision, product.name, product.updated_at, shipment.state, shipment.updated_at)
+
+
+def test_ending_the_auditor_partnership_ends_the_reads_under_its_engagements(app, client, session, scene):
+    engagement = grant(client, scene.grantor, scene.auditor)
+    headers = under(scene.auditor, engagement)
+    assert client.get(f"{ORDERS}/{scene.a.order.id}", headers=headers).status_code == 200
+    partnership = session.execute(
+        sa.select(Partnership).where(Partnership.relation == Relation.PARTY_AUDITOR, Partnership.org_a_id == scene.grantor.org.id)
+    ).scalar_one()
+    with app.test_request_context():
+        tenancy.transition_partnership(session, scene.grantor.principal, partnership.id, "end")
+        session.commit()
+    assert client.get(f"{ORDERS}/{scene.a.order.id}", headers=headers).status_code == 404

@@ -79,17 +79,19 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def _partnered(party_id: Any, auditor_id: Any) -> Any:
+    """SQL: the party and the auditor have an active party–auditor partnership."""
+    return sa.exists().where(
+        Partnership.relation == Relation.PARTY_AUDITOR,
+        Partnership.status == PartnershipStatus.ACTIVE,
+        Partnership.org_a_id == party_id,
+        Partnership.org_b_id == auditor_id,
+    )
+
+
 def _auditor_mistakes(session: Session, principal: Principal, auditor_id: uuid.UUID) -> list[str]:
     auditor = session.get(Organization, auditor_id)
-    partnered = session.execute(
-        sa.select(Partnership.id).where(
-            Partnership.relation == Relation.PARTY_AUDITOR,
-            Partnership.status == PartnershipStatus.ACTIVE,
-            Partnership.org_a_id == principal.org.id,
-            Partnership.org_b_id == auditor_id,
-        )
-    ).first()
-    if auditor is None or partnered is None:
+    if auditor is None or not session.execute(sa.select(_partnered(principal.org.id, auditor_id))).scalar():
         return ["Not an auditor your organization has an active party–auditor partnership with."]
     if auditor.status != OrgStatus.ACTIVE or not auditor.has(Capability.AUDITOR):
         return ["This organization is not an active auditor of the consortium."]
@@ -218,13 +220,15 @@ def reads_query(session: Session, principal: Principal, engagement_id: uuid.UUID
 
 def read_grant(session: Session, principal: Principal, engagement_id: uuid.UUID) -> ReadGrant | None:
     """The engagement as the principal's organization reads under it, if it is that
-    organization's and runs now (granted, not revoked, not expired)."""
+    organization's and runs now (granted, not revoked, not expired, the partnership active)."""
     engagement = session.execute(
         sa.select(Engagement).where(
             Engagement.id == engagement_id,
             Engagement.auditor_org_id == principal.org.id,
             Engagement.stored_state == EngagementState.GRANTED,
             Engagement.valid_until > clock.utcnow(),
+            # Ending the partnership ends what the auditor reads under it.
+            _partnered(Engagement.grantor_org_id, Engagement.auditor_org_id),
         )
     ).scalar_one_or_none()
     if engagement is None:
