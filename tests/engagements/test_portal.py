@@ -98,3 +98,12 @@ def test_only_the_grantors_admins_see_the_grant_form(app, session, scene):
         portal_login(browser, email, PASSWORD)
         shown = "Grant an engagement" in _text(browser.get("/engagements"))
         assert shown == (email == scene.grantor.admin.email), email
+
+
+def test_the_auditors_dashboard_lists_the_engagements_it_reads_under(app, client, scene):
+    engagement = grant(client, scene.grantor, scene.auditor, "orders")
+    browser = app.test_client()
+    portal_login(browser, scene.auditor.admin.email, PASSWORD)
+    assert f'href="/engagements/{engagement["id"]}">{scene.grantor.org.legal_name}</a>' in _text(browser.get("/dashboard"))
+    assert client.post(f"/api/v1/engagements/{engagement['id']}/revoke", headers=scene.grantor.headers).status_code == 200
+    assert "No organization has granted yours an engagement yet" in _text(browser.get("/dashboard"))
