@@ -22,6 +22,9 @@ from concord.config import Config
 from concord.db import Database
 from concord.disputes import api as disputes_api
 from concord.disputes import views as disputes_views
+from concord.engagements import api as engagements_api
+from concord.engagements import views as engagements_views
+from concord.engagements import web as engagements_web
 from concord.extensions import ConcordApi, csrf
 from concord.ledger import api as ledger_api
 from concord.ledger import views as ledger_views
@@ -69,6 +72,7 @@ UPLOAD_ENDPOINTS = frozenset({"disputes.DisputeEvidenceList", "disputes_portal.a
 def register_extensions(app: Flask) -> None:
     Database(app.config["SQLALCHEMY_DATABASE_URL"]).init_app(app)
     auth_web.register(app)
+    engagements_web.register(app)  # after auth: reads the principal it resolved
     api_common.register(app)
     files.register(app, UPLOAD_ENDPOINTS)  # before idempotency, which reads the body
     idempotency.register(app)
@@ -96,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         ledger_api,
         notifications_api,
         provenance_api,
+        engagements_api,
     ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
@@ -110,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
         disputes_views.disputes_portal,
         notifications_views.notifications_portal,
         provenance_views.provenance_portal,
+        engagements_views.engagements_portal,
     ):
         app.register_blueprint(blueprint)
 

@@ -7,10 +7,12 @@ imported. What is wired here:
 - before signing: a withdrawal an earlier one made moot is not sent;
 - the ledger worker's round jobs: escrows whose window passed are released, webhooks sent;
 - `concord ledger verify`: every order is compared with its escrow on chain;
-- visibility of the notification and provenance tables (policy.py knows every other table's rule);
-- the audit trail's record of an attempt to reach another organization's object (404);
 - each physical step of an order (shipment, milestone, proof of delivery, receipt) records
-  its EPCIS event in the step's transaction.
+  its EPCIS event in the step's transaction;
+- visibility of the notification, provenance and engagement tables (policy.py knows every other
+  table's rule), and what an engagement lets its auditor read of orders, shipments, products
+  and events;
+- the audit trail's record of an attempt to reach another organization's object (404).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from flask import Flask
 
 from concord import wiring
 from concord.audit import service as audit
+from concord.engagements import service as engagements
 from concord.ledger import escrow_state, withdrawals
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
@@ -34,6 +37,8 @@ def wire(app: Flask) -> wiring.Wiring:
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())
     registry.visibility.update(provenance.visibility())
+    registry.visibility.update(engagements.visibility())
+    registry.engaged_visibility.update(engagements.engaged_visibility())
     registry.on_denied_probe.append(audit.record_denied_access)
     registry.on_physical_step.append(provenance_steps.on_physical_step)
     return registry

@@ -4,6 +4,7 @@ from concord.audit.models import AuditEntry  # noqa: F401
 from concord.auth.models import ApiToken, UserSession  # noqa: F401
 from concord.catalog.models import Location, Product  # noqa: F401
 from concord.db import Base
+from concord.engagements.models import Engagement, EngagementRead  # noqa: F401
 from concord.files import StoredFile  # noqa: F401
 from concord.idempotency import IdempotencyRecord  # noqa: F401
 from concord.ledger.models import OrganizationKey  # noqa: F401

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -36,6 +37,20 @@ T = TypeVar("T")
 
 
 @dataclass
+class ReadGrant:
+    """An engagement under which an auditor reads, for one request that only reads: the
+    grantor's records of `kinds` dated in [start, end). `consulted` gathers the kinds the
+    request's queries widened (what the engagement's read log records)."""
+
+    engagement_id: uuid.UUID
+    grantor_id: uuid.UUID
+    kinds: frozenset[str]
+    start: datetime
+    end: datetime
+    consulted: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Principal:
     """The authenticated caller: a user acting for their organization."""
 
@@ -43,6 +58,8 @@ class Principal:
     org: Organization
     via: str  # "session" or "token"
     credential_id: uuid.UUID
+    #: The engagement the caller reads under in this request (set only for GET and HEAD).
+    engagement: ReadGrant | None = None
 
     @property
     def is_operator(self) -> bool:
@@ -128,9 +145,27 @@ _VISIBILITY: dict[type, Callable[[Principal], Any]] = {
 
 def visible(principal: Principal, model: type) -> Any:
     """The SQL condition selecting the rows of `model` the principal may see (the rules
-    above, or those concord.bootstrap registered for the app's other domains)."""
-    rule = _VISIBILITY.get(model) or wiring.current().visibility[model]
-    return rule(principal)
+    above, or those concord.bootstrap registered for the app's other domains).
+
+    One more rule widens reads, never writes: an auditor reading under an engagement
+    (`principal.engagement`, set only for a request that reads) also sees the grantor's rows
+    the engagement covers (the `engaged_visibility` registered for the model's kind)."""
+    registry = wiring.current()
+    rule = _VISIBILITY.get(model) or registry.visibility[model]
+    own = rule(principal)
+    grant = principal.engagement
+    engaged = registry.engaged_visibility.get(model) if grant is not None else None
+    if grant is None or engaged is None or engaged.kind not in grant.kinds:
+        return own
+    grant.consulted.add(engaged.kind)
+    return sa.or_(own, engaged.rule(grant))
+
+
+def owners(principal: Principal) -> list[uuid.UUID]:
+    """Whose records a list split by owner shows: the caller's organization's, and the
+    grantor's of the engagement it reads under (what of them is shown, `visible` decides)."""
+    grant = principal.engagement
+    return [principal.org.id] if grant is None else [principal.org.id, grant.grantor_id]
 
 
 def get_visible(session: Session, model: type[T], object_id: Any, principal: Principal, *, for_update: bool = False) -> T:
@@ -138,9 +173,17 @@ def get_visible(session: Session, model: type[T], object_id: Any, principal: Pri
     public = getattr(model, "__public_key__", None)
     mapper = sa.inspect(model, raiseerr=True)
     key_column = getattr(model, public) if public else mapper.primary_key[0]
-    query = sa.select(model).where(key_column == object_id, visible(principal, model))
+    # A row locked for update is about to be written: what an engagement lets an auditor
+    # read is never found for that (nor in any request that writes: see `visible`).
+    reader = replace(principal, engagement=None) if for_update else principal
+    query = sa.select(model).where(key_column == object_id, visible(reader, model))
     if for_update:
         query = query.with_for_update(of=model)
+    elif reader.engagement is not None and public:
+        # A public key is unique per organization only (an eventID): the caller's own object
+        # comes before the grantor's of the same key.
+        own = visible(replace(principal, engagement=None), model)
+        query = query.order_by(sa.case((own, 0), else_=1)).limit(1)
     found = session.execute(query).unique().scalar_one_or_none()
     if found is not None:
         return found

@@ -72,6 +72,15 @@ class PhysicalStep:
     place: str | None = None
 
 
+@dataclass(frozen=True)
+class EngagedRule:
+    """What an auditor reads of a model under an engagement covering `kind`: a SQL condition
+    built from the engagement's grant (policy.ReadGrant: grantor, period)."""
+
+    kind: str
+    rule: Callable[[Any], Any]
+
+
 @dataclass
 class Wiring:
     #: Run in the worker's recording transaction when a chain intent is confirmed.
@@ -85,6 +94,8 @@ class Wiring:
     verify_checks: list[Callable[[Session, Chain, Scope], list]] = field(default_factory=list)
     #: Visibility rules of domains policy.py does not know (model -> principal -> SQL condition).
     visibility: dict[type, Callable[[Any], Any]] = field(default_factory=dict)
+    #: What an engagement lets an auditor read of a model, beyond its own rule (see policy.visible).
+    engaged_visibility: dict[type, EngagedRule] = field(default_factory=dict)
     #: Called with the description of an object another organization tried to reach (404).
     on_denied_probe: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
     #: Run in the step's transaction when a physical step of an order is taken (a failure

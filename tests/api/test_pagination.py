@@ -150,8 +150,23 @@ def path_ids(app, arrange, consortium) -> dict[str, str]:
         webhook, _secret = notifications.create_subscription(arrange, consortium.operator.principal, {"url": "https://erp.example.com/ops", "events": ["*"]})
         factories.partner(arrange, Relation.BUYER_SUPPLIER, consortium.buyer, consortium.supplier)
         _shipment, dispute = orders_factory.shipped_and_disputed(arrange, consortium.buyer, consortium.supplier, consortium.supplier, consortium.operator)
+        engagement = _engagement_granted_by(arrange, consortium.operator)
     arrange.commit()
-    return {"webhook_id": str(webhook.id), "user_id": str(consortium.operator.admin.id), "dispute_id": str(dispute.id)}
+    return {"webhook_id": str(webhook.id), "user_id": str(consortium.operator.admin.id), "dispute_id": str(dispute.id), "engagement_id": str(engagement.id)}
+
+
+def _engagement_granted_by(arrange, grantor):
+    """An engagement `grantor` granted an auditor partner (the list of its reads is paged)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from concord.engagements import service as engagements
+
+    auditor = factories.member(arrange, grantor, "auditor", name="Auditor Gamma SAS")
+    factories.partner(arrange, Relation.PARTY_AUDITOR, grantor, auditor)
+    period = {"period_from": date(2026, 1, 1), "period_to": date(2026, 12, 31)}
+    return engagements.grant(
+        arrange, grantor.principal, {"auditor_id": auditor.org.id, "kinds": ["orders"], **period, "valid_until": datetime.now(UTC) + timedelta(days=1)}
+    )
 
 
 def test_every_foundation_list_endpoint_pages(api):

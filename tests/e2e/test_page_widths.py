@@ -15,7 +15,7 @@ Long unbroken words in what people type wrap instead of stretching the page."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from concord import clock, files
 from concord.catalog import service as catalog
 from concord.disputes import service as disputes
+from concord.engagements import service as engagements
 from concord.ledger import service as ledger_service
 from concord.logistics import service as logistics
 from concord.notifications import service as notifications
@@ -201,9 +202,23 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
             session, world.carrier.principal, world.carrier.org.id, {"legal_name": "Carrier One Nordic Logistics and Freight Forwarding AS"}
         )
         _invitation, token = users.invite_user(session, world.supplier.principal, email="newcomer@example.test", role=Role.MEMBER)
-        return product, location, webhook, token
+        factories.partner(session, Relation.PARTY_AUDITOR, world.buyer, world.auditor)
+        today = clock.utcnow().date()
+        engagement = engagements.grant(
+            session,
+            world.buyer.principal,
+            {
+                "auditor_id": world.auditor.org.id,
+                "kinds": ["orders", "products", "events", "documents", "lots"],
+                "period_from": today.replace(month=1, day=1),
+                "period_to": today.replace(month=12, day=31),
+                "valid_until": clock.utcnow() + timedelta(days=90),
+                "note": LONG_WORD[:500],
+            },
+        )
+        return product, location, webhook, token, engagement
 
-    product, location, webhook, token = step(the_rest)
+    product, location, webhook, token, engagement = step(the_rest)
     shipments = [("in transit", in_transit.id), ("delivered and received", shipped.id), ("delivered and disputed", delivered.id)]
     order_list = [("draft", draft.id), ("change proposed", proposed.id), ("shipped in part", moving.id), ("closed", done.id), ("disputed", contested.id)]
     session.expire_all()
@@ -220,6 +235,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "location_id": [("the buyer's location", location.id)],
         "webhook_id": [("the supplier's webhook", webhook.id)],
         "notification_id": [(f"a notification of organization {org_id}", notice_id) for org_id, notice_id in notices.items()],
+        "engagement_id": [("the buyer's engagement to its auditor", engagement.id)],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}
     session.commit()  # end the transaction (SQLite would keep the live server waiting), then touch nothing

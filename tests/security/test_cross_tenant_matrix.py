@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import unquote
 
@@ -22,6 +23,8 @@ from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
 from concord.db import database
 from concord.disputes import service as disputes
+from concord.engagements import service as engagements
+from concord.engagements.models import Engagement, EngagementRead
 from concord.ledger import outbox
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
@@ -63,6 +66,7 @@ TARGET_ARGUMENTS = frozenset(
         "notification_id",
         "capture_id",
         "event_id",
+        "engagement_id",
     }
 )
 
@@ -111,6 +115,7 @@ PORTAL_FORMS: dict[str, dict] = {
     "notifications_portal.set_active": {"back": "list"},
     "notifications_portal.send_test": {"back": "list"},
     "notifications_portal.delete_webhook": {},
+    "engagements_portal.open_engagement": {"kind": "orders"},
 }
 
 
@@ -203,6 +208,21 @@ def _build_scene(session, world) -> Scene:
     epcis_document = provenance_examples.load("Example_9.6.1-ObjectEvent.jsonld")
     capture_job = provenance.capture(session, owner.principal, epcis_document)
     event_ids = [event["eventID"] for event in provenance_examples.events_of(epcis_document)]
+    # A's engagement to an auditor partner of its own (the attacker is a stranger to it).
+    auditor = factories.member(session, world.operator, "auditor", name="A's Auditor SAS")
+    factories.partner(session, Relation.PARTY_AUDITOR, owner, auditor)
+    today = date.today()
+    engagement = engagements.grant(
+        session,
+        owner.principal,
+        {
+            "auditor_id": auditor.org.id,
+            "kinds": ["orders", "events"],
+            "period_from": today.replace(month=1, day=1),
+            "period_to": today.replace(month=12, day=31),
+            "valid_until": datetime.now(UTC) + timedelta(days=30),
+        },
+    )
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -226,6 +246,7 @@ def _build_scene(session, world) -> Scene:
         "notification_id": [("A's notification", notification.id)],
         "capture_id": [("A's EPCIS capture job", capture_job.id)],
         "event_id": [("A's EPCIS event", event_ids[0])],
+        "engagement_id": [("A's engagement to its auditor", engagement.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -298,6 +319,8 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             Notification,
             CaptureJob,
             EpcisEvent,
+            Engagement,
+            EngagementRead,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]

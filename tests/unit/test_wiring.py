@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from concord import policy, wiring
 from concord.app import create_app
+from concord.catalog.models import Product
+from concord.engagements.models import Engagement, EngagementRead
 from concord.ledger import indexer, outbox, runtime
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookSubscription
 from concord.orders import settlement, verification
+from concord.orders.models import PurchaseOrder, Shipment
 from concord.provenance.models import CaptureJob, EpcisEvent
 from flask import Flask
 
@@ -31,7 +34,8 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
     for registry in (one, two):
         assert [job.__name__ for job in registry.round_jobs] == [settlement.release_overdue.__name__, notifications.deliver_due.__name__]
         assert registry.verify_checks == [verification.verify_escrows]
-        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent}
+        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead}
+        assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent}
         assert len(registry.on_confirmed) == 1 and len(registry.on_denied_probe) == 1
     one.round_jobs.clear()  # what one app changes, the other does not see
     assert len(two.round_jobs) == 2

@@ -91,6 +91,8 @@ class Action(StrEnum):
     WEBHOOK_DELIVERED = "webhook:delivered"
     WEBHOOK_DELIVERY_FAILED = "webhook:delivery_failed"
     EPCIS_CAPTURED = "epcis:captured"
+    ENGAGEMENT_GRANTED = "engagement:granted"
+    ENGAGEMENT_REVOKED = "engagement:revoked"
 
 
 def canonical_json(value: Any) -> str:

@@ -91,8 +91,15 @@ BUYER_MARGIN = timedelta(minutes=30)
 RELEASE_MARGIN = timedelta(minutes=2)
 
 
+#: The side of an organization that reads an order without being a party (an auditor under
+#: an engagement, an arbiter): no row of the table is its to take.
+READER = "reader"
+
+
 def side_of(order: PurchaseOrder, principal: Principal) -> str:
-    return BUYER if order.buyer_org_id == principal.org.id else SUPPLIER
+    if order.buyer_org_id == principal.org.id:
+        return BUYER
+    return SUPPLIER if order.supplier_org_id == principal.org.id else READER
 
 
 def takes(actor: str, side: str) -> bool:

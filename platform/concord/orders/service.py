@@ -464,22 +464,36 @@ def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: 
 def order_list_queries(
     principal: Principal, *, state: OrderState | None = None, partner_id: uuid.UUID | None = None, role: str | None = None
 ) -> list[sa.Select]:
-    """orders_query split by the caller's side (orders it places, orders it receives): two
-    disjoint queries a list pages through together, each along its own index."""
+    """orders_query split by side (orders placed, orders received) of each organization whose
+    orders the caller reads (its own; under an engagement, the grantor's too): disjoint
+    queries a list pages through together, each along its own index."""
     sides = [role] if role else ["buyer", "supplier"]
-    return [orders_query(principal, state=state, partner_id=partner_id, role=side) for side in sides]
+    return [orders_query(principal, state=state, partner_id=partner_id, role=side, owner=owner) for owner in policy.owners(principal) for side in sides]
 
 
-def orders_query(principal: Principal, *, state: OrderState | None = None, partner_id: uuid.UUID | None = None, role: str | None = None) -> sa.Select:
+def orders_query(
+    principal: Principal,
+    *,
+    state: OrderState | None = None,
+    partner_id: uuid.UUID | None = None,
+    role: str | None = None,
+    owner: uuid.UUID | None = None,
+) -> sa.Select:
+    """The orders the principal sees; with `role`, those `owner` (by default the principal's
+    organization) places ("buyer") or receives ("supplier")."""
+    me = principal.org.id
+    owner = owner or me
     query = sa.select(PurchaseOrder).where(policy.visible(principal, PurchaseOrder))
     if state is not None:
         query = query.where(PurchaseOrder.state == state)
     if partner_id is not None:
         query = query.where(sa.or_(PurchaseOrder.buyer_org_id == partner_id, PurchaseOrder.supplier_org_id == partner_id))
     if role == "buyer":
-        query = query.where(PurchaseOrder.buyer_org_id == principal.org.id)
+        query = query.where(PurchaseOrder.buyer_org_id == owner)
     elif role == "supplier":
-        query = query.where(PurchaseOrder.supplier_org_id == principal.org.id)
+        query = query.where(PurchaseOrder.supplier_org_id == owner)
+    if role is not None and owner != me:  # an order between the caller and the owner is in the caller's own branches
+        query = query.where(PurchaseOrder.buyer_org_id != me, PurchaseOrder.supplier_org_id != me)
     return query
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, g, redirect, render_template, url_for
 
 from concord import db
 from concord.auth.web import login_required
 from concord.disputes import service as disputes
+from concord.engagements import service as engagements
+from concord.engagements.models import Engagement, EngagementState
 from concord.ledger import service as ledger
 from concord.logistics import service as logistics
 from concord.orders import service as orders
@@ -40,6 +44,7 @@ CAPABILITY_PANELS = {
         ("Portfolio", "Receivables assigned to you and their settlement will appear here."),
     ],
     "auditor": [
+        ("Engagements", "No organization has granted yours an engagement yet: a party grants one from its Engagements page."),
         ("Provenance", "Traces and ledger proofs of the parties that grant you access will appear here."),
         ("Evidence requests", "Documents the parties share with you for verification will appear here."),
     ],
@@ -67,7 +72,16 @@ def dashboard():
         orders=orders.counts_by_side(session, me),
         balances=balances,
         shipments=_shipment_counts(session, me),
+        engagements=_running_engagements(session, me) if me.org.has("auditor") else [],
     )
+
+
+def _running_engagements(session, me) -> list[tuple[Any, str]]:
+    """The engagements the auditor reads under now, with their grantors' names."""
+    query = engagements.engagements_query(me, side="received", state=EngagementState.GRANTED).order_by(Engagement.granted_at.desc()).limit(10)
+    rows = list(session.execute(query).scalars())
+    names = engagements.names(session, rows)
+    return [(row, names.get(row.grantor_org_id, "")) for row in rows]
 
 
 def _shipment_counts(session, me) -> dict[str, int]:
