@@ -91,6 +91,7 @@ class Action(StrEnum):
     WEBHOOK_DELIVERED = "webhook:delivered"
     WEBHOOK_DELIVERY_FAILED = "webhook:delivery_failed"
     EPCIS_CAPTURED = "epcis:captured"
+    EPCIS_SHARING_SET = "epcis:sharing_set"
 
 
 def canonical_json(value: Any) -> str:

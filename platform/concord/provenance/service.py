@@ -1,8 +1,8 @@
 """Capturing EPCIS 2.0 documents: all of a document's events or none of them, each kept as
 given beside its hash ID and the canonical values a query filters on.
 
-For now an organization sees the events it captured, and nothing else (sharing with
-partners and auditors comes with the rules that decide it).
+An organization sees the events it captured, and those other organizations share with it
+(provenance.sharing: the parties of their transactions, or every handler of the same lot).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from concord.audit.service import Action, record
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, ValidationFailed
 from concord.policy import Principal
-from concord.provenance import contexts, identifiers, validation
+from concord.provenance import contexts, identifiers, sharing, validation
 from concord.provenance.event_hash import cbv_web_uri, event_hash_id
-from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier
+from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier, Sharing
 
 #: Events one capture may hold (the REST binding's GS1-EPCIS-Capture-Limit).
 CAPTURE_LIMIT = 1000
@@ -42,11 +42,12 @@ IDENTIFIER_FIELDS: dict[tuple[str, str | None], str] = {
 
 
 def visibility() -> dict[type, Any]:
-    """Who sees capture jobs and events: the organization that captured them (registered
-    with policy by concord.bootstrap)."""
+    """Who sees capture jobs and events (registered with policy by concord.bootstrap): a
+    job, the organization that captured it; an event, that organization and those it shares
+    the event with (its own clauses, in provenance.sharing)."""
     return {
         CaptureJob: lambda p: CaptureJob.organization_id == p.org.id,
-        EpcisEvent: lambda p: EpcisEvent.organization_id == p.org.id,
+        EpcisEvent: lambda p: sa.or_(EpcisEvent.organization_id == p.org.id, *sharing.clauses(p.org.id)),
     }
 
 
@@ -191,9 +192,10 @@ def _refuse_duplicates(session: Session, organization_id: uuid.UUID, rows: list[
         raise Conflict("Some events of this document have eventIDs already in use; nothing was captured.", errors=mistakes.found)
 
 
-def capture(session: Session, principal: Principal, document: Any) -> CaptureJob:
+def capture(session: Session, principal: Principal, document: Any, shared: Sharing | None = None) -> CaptureJob:
     """Capture an EPCISDocument (or EPCISQueryDocument) whole: 422 naming every mistake by
-    JSON pointer, 409 for an eventID in use, or a finished job with every event stored."""
+    JSON pointer, 409 for an eventID in use, or a finished job with every event stored,
+    shared as `shared` says (the organization's default when None)."""
     policy.require_writer(principal)
     events = events_in(document) if isinstance(document, dict) else []
     where = events_path(document) if isinstance(document, dict) else []
@@ -222,6 +224,8 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
     if mistakes.found:
         raise ValidationFailed(mistakes.found, "The document is valid EPCIS, but holds values longer than this platform keeps.")
     _refuse_duplicates(session, principal.org.id, rows, paths)
+    level = shared if shared is not None else sharing.default_for(session, principal.org.id)
+    sharing.share(session, rows, level)
     session.add(job)
     session.flush()
     session.add_all(rows)
@@ -234,13 +238,23 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
         object_id=job.id,
         event_count=len(rows),
         event_types=sorted({row.event_type for row in rows}),
+        sharing=str(level),
     )
     commit_or_conflict(session, "Another capture has just stored an event with one of these eventIDs; nothing was captured.")
     return job
 
 
 def get_event(session: Session, principal: Principal, event_id: str) -> EpcisEvent:
-    return policy.get_visible(session, EpcisEvent, event_id, principal)
+    """An event the principal sees, by eventID: its own organization's when another
+    organization shares an event of the same eventID too (an eventID is unique only per
+    organization), else the one shared with it first."""
+    found = session.execute(
+        sa.select(EpcisEvent)
+        .where(EpcisEvent.event_id == event_id, policy.visible(principal, EpcisEvent))
+        .order_by(sa.case((EpcisEvent.organization_id == principal.org.id, 0), else_=1), EpcisEvent.record_time, EpcisEvent.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return found if found is not None else policy.get_visible(session, EpcisEvent, event_id, principal)
 
 
 def jobs_query(principal: Principal) -> sa.Select:
