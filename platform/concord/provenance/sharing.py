@@ -86,13 +86,14 @@ def set_default(session: Session, principal: Principal, sharing: Sharing) -> Sha
 
 def _keys(reference: str) -> set[str | uuid.UUID]:
     """What a business transaction value may name: an id (`urn:uuid:<id>`), or an order
-    number, as such or ending a CBV URI (`urn:epcglobal:cbv:bt:<GLN>:<number>`)."""
+    number, as such or ending a CBV URI (`urn:epcglobal:cbv:bt:<GLN>:<number>`) or a web
+    address (`https://erp.example.com/po/<number>`)."""
     if reference.lower().startswith("urn:uuid:"):
         try:
             return {uuid.UUID(reference[len("urn:uuid:") :])}
         except ValueError:
             return set()
-    return {reference, reference.rsplit(":", 1)[-1]}
+    return {reference, reference.rsplit(":", 1)[-1], reference.rstrip("/").rsplit("/", 1)[-1]}
 
 
 def transaction_parties(session: Session, organization_id: uuid.UUID, references: Iterable[str]) -> dict[str, set[uuid.UUID]]:
