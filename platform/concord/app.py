@@ -32,6 +32,7 @@ from concord.notifications import views as notifications_views
 from concord.orders import api as orders_api
 from concord.orders import views as orders_views
 from concord.provenance import api as provenance_api
+from concord.provenance import views as provenance_views
 from concord.provenance.resolver import resolver as digital_link_resolver
 from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
@@ -109,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
         shipment_views.shipments_portal,
         disputes_views.disputes_portal,
         notifications_views.notifications_portal,
+        provenance_views.labels_portal,
         digital_link_resolver,
     ):
         app.register_blueprint(blueprint)

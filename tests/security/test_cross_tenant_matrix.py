@@ -63,6 +63,7 @@ TARGET_ARGUMENTS = frozenset(
         "notification_id",
         "capture_id",
         "event_id",
+        "lot",
     }
 )
 
@@ -226,6 +227,7 @@ def _build_scene(session, world) -> Scene:
         "notification_id": [("A's notification", notification.id)],
         "capture_id": [("A's EPCIS capture job", capture_job.id)],
         "event_id": [("A's EPCIS event", event_ids[0])],
+        "lot": [("a lot of A's product", "L-2026/01")],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(

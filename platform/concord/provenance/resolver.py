@@ -19,7 +19,7 @@ people, problem+json for machines). What is shown is `provenance.public`'s.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
@@ -43,7 +43,8 @@ LINK_TYPES = ("pip", "traceability", "certificationInfo", "epcis")
 def raw_path() -> str:
     """The request's path as sent, percent escapes kept (a lot may hold an escaped '/')."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    return raw.split("?", 1)[0] if raw else request.path
+    path = urlsplit(raw).path if raw else ""
+    return path if path.startswith("/01/") else request.path
 
 
 def short_link_type(value: str) -> str:
