@@ -54,8 +54,8 @@ LONG_WORD = "x" * 1000  # cut to each column's length where the column is shorte
 WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "auditor")
 
 
-#: Portal GETs that answer a file to download (an attachment), not a page to lay out.
-DOWNLOADS = frozenset({"disputes_portal.evidence_file", "labels_portal.qr_code"})
+#: Portal GETs that answer a file to download (an attachment, an image, a JSON document), not a page to lay out.
+DOWNLOADS = frozenset({"disputes_portal.evidence_file", "labels_portal.qr_code", "resolver.description"})
 
 
 def portal_rules(app) -> list[Rule]:

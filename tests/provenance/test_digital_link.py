@@ -310,3 +310,11 @@ def test_a_public_product_needs_a_gtin_no_other_brand_owner_publishes(client, wo
     dropped = client.patch(f"/api/v1/products/{product['id']}", json={"gtin": None}, headers=world.supplier.headers)
     assert dropped.status_code == 409
     assert client.get(f"/01/{GTIN14}", headers=JSON).get_json()["brandOwner"] == "Supplier One Ltd"
+
+
+def test_the_resolver_describes_itself_at_the_well_known_address(client):
+    answer = client.get("/.well-known/gs1resolver")
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    body = answer.get_json()
+    assert body["resolverRoot"] == BASE and body["supportedPrimaryKeys"] == ["01"]
+    assert body["supportedLinkType"] == [{"namespace": "https://gs1.org/voc/", "prefix": "gs1:"}]

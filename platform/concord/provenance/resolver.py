@@ -92,6 +92,20 @@ def _refusal(error: DomainError) -> ResponseReturnValue:
     return render_template("public/unavailable.html", status=error.status, title=error.title, detail=error.detail, errors=error.errors or {}), error.status
 
 
+@resolver.route("/.well-known/gs1resolver")
+def description() -> ResponseReturnValue:
+    """The resolver description file the GS1-Conformant Resolver standard places here."""
+    base = links.public_base()
+    body = {
+        "name": "Concord",
+        "resolverRoot": base,
+        "supportedPrimaryKeys": ["01"],
+        "supportedLinkType": [{"namespace": VOC, "prefix": "gs1:"}],
+        "linkTypeDefaultCanBeLinkset": False,
+    }
+    return Response(current_app.json.dumps(body), mimetype="application/json")
+
+
 @resolver.route("/01/<path:rest>")
 def resolve(rest: str) -> ResponseReturnValue:
     try:
