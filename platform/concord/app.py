@@ -110,7 +110,7 @@ def register_blueprints(app: Flask) -> None:
         shipment_views.shipments_portal,
         disputes_views.disputes_portal,
         notifications_views.notifications_portal,
-        provenance_views.labels_portal,
+        provenance_views.provenance_portal,
         digital_link_resolver,
     ):
         app.register_blueprint(blueprint)

@@ -55,7 +55,7 @@ WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "audi
 
 
 #: Portal GETs that answer a file to download (an attachment, an image, a JSON document), not a page to lay out.
-DOWNLOADS = frozenset({"disputes_portal.evidence_file", "labels_portal.qr_code", "resolver.description"})
+DOWNLOADS = frozenset({"disputes_portal.evidence_file", "provenance_portal.qr_code", "resolver.description"})
 
 
 def portal_rules(app) -> list[Rule]:

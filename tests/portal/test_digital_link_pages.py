@@ -150,3 +150,22 @@ def test_admins_choose_the_public_view_on_the_product_page(app, session, world, 
     with database(app).sessionmaker() as s:
         saved = s.execute(sa.select(Product).where(Product.id == product.id)).scalar_one()
         assert (saved.name, saved.public_view) == ("Steel bracket 2", PublicView.CUSTODY)
+
+
+def test_admins_set_the_event_sharing_default_in_the_portal(app, session, world, signed_in, client):
+    admin = signed_in(world.supplier)
+    page = admin.get("/organization/event-sharing")
+    assert page.status_code == 200 and 'value="private" checked' in page.get_data(as_text=True)
+    assert admin.post("/organization/event-sharing", {"sharing": "everyone"}).status_code == 422
+    saved = admin.post("/organization/event-sharing", {"sharing": "lot"})
+    assert saved.status_code == 302
+    assert client.get("/api/v1/epcis/sharing", headers=world.supplier.headers).get_json() == {"sharing": "lot"}
+    with app.test_request_context():
+        viewer, _token = factories.add_user(session, world.supplier, Role.VIEWER)
+    session.commit()
+    reader = signed_in(viewer)
+    shown = reader.get("/organization/event-sharing")
+    assert "Every handler of the same lot" in text(shown) and 'name="sharing"' not in shown.get_data(as_text=True)
+    refused = reader.post("/organization/event-sharing", {"sharing": "private"})
+    assert refused.status_code == 403
+    assert client.get("/api/v1/epcis/sharing", headers=world.supplier.headers).get_json() == {"sharing": "lot"}

@@ -1,5 +1,6 @@
-"""Portal pages of a product's GS1 Digital Link: its QR code (SVG), a lot's page (its Digital
-Link, QR code and the events of the lot the organization sees) and a printable label."""
+"""Provenance in the portal: a product's GS1 Digital Link (its QR code as SVG, a lot's page with
+its Digital Link, QR code and the events of the lot the organization sees, a printable
+label), and how the organization shares its EPCIS events (admins change it)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from concord.auth.web import login_required
 from concord.catalog.models import Product
 from concord.catalog.schemas import PUBLIC_VIEW_LABELS
 from concord.errors import Conflict
-from concord.portal import principal
-from concord.provenance import digital_link, queries
+from concord.portal import attempt_with_status, principal
+from concord.provenance import digital_link, queries, sharing
 from concord.provenance.digital_link import Link
-from concord.provenance.models import EpcisEvent
+from concord.provenance.models import EpcisEvent, Sharing
 
-labels_portal = Blueprint("labels_portal", __name__)
+provenance_portal = Blueprint("provenance_portal", __name__)
 LOT_EVENTS = 100  # the most recent events a lot's page lists
 QR_SCALES = {"2": 2, "4": 4, "8": 8}  # pixels per module a QR code may be asked at (`?scale=`)
 
@@ -39,7 +40,7 @@ def _qualifiers() -> tuple[str | None, str | None]:
     return request.args.get("lot") or None, request.args.get("serial") or None
 
 
-@labels_portal.route("/catalog/products/<uuid:product_id>/qr.svg")
+@provenance_portal.route("/catalog/products/<uuid:product_id>/qr.svg")
 @login_required
 def qr_code(product_id: uuid.UUID) -> ResponseReturnValue:
     """The QR code of the product's Digital Link (`?lot=` or `?serial=` for a lot or an item)."""
@@ -49,7 +50,7 @@ def qr_code(product_id: uuid.UUID) -> ResponseReturnValue:
     return Response(qr.svg(uri, scale=scale, title=uri), mimetype="image/svg+xml")
 
 
-@labels_portal.route("/catalog/products/<uuid:product_id>/label")
+@provenance_portal.route("/catalog/products/<uuid:product_id>/label")
 @login_required
 def label(product_id: uuid.UUID) -> ResponseReturnValue:
     """A label to print: name, GTIN, lot or serial, the QR code and the Digital Link in text."""
@@ -59,7 +60,7 @@ def label(product_id: uuid.UUID) -> ResponseReturnValue:
     return render_template("catalog/label.html", product=product, link=link, uri=uri, qr_code=qr.inline(uri, scale=4, title=uri))
 
 
-@labels_portal.route("/catalog/products/<uuid:product_id>/lots")
+@provenance_portal.route("/catalog/products/<uuid:product_id>/lots")
 @login_required
 def find_lot(product_id: uuid.UUID) -> ResponseReturnValue:
     """The lot form of the product page: on to that lot's page (back to the product without one)."""
@@ -69,10 +70,10 @@ def find_lot(product_id: uuid.UUID) -> ResponseReturnValue:
         flash("Name a lot to open its page.", "error")
         return redirect(url_for("catalog_portal.product", product_id=product.id))
     link = _link(product, lot)
-    return redirect(url_for("labels_portal.lot", product_id=product.id, lot=link.lot))
+    return redirect(url_for("provenance_portal.lot", product_id=product.id, lot=link.lot))
 
 
-@labels_portal.route("/catalog/products/<uuid:product_id>/lots/<path:lot>")
+@provenance_portal.route("/catalog/products/<uuid:product_id>/lots/<path:lot>")
 @login_required
 def lot(product_id: uuid.UUID, lot: str) -> ResponseReturnValue:
     me = principal()
@@ -90,3 +91,30 @@ def lot(product_id: uuid.UUID, lot: str) -> ResponseReturnValue:
         public_view=PUBLIC_VIEW_LABELS[product.public_view],
         qr_code=qr.inline(uri, title=uri),
     )
+
+
+SHARING_CHOICES = [
+    (Sharing.PRIVATE, "Private", "Only your organization sees the events it captures."),
+    (Sharing.TRANSACTION, "The parties of the transaction", "The buyer, supplier and carrier of the orders and shipments an event names see it too."),
+    (Sharing.LOT, "Every handler of the same lot", "Every organization that captured events about the same EPCs or lots sees it too."),
+]
+
+
+@provenance_portal.route("/organization/event-sharing", methods=["GET", "POST"])
+@login_required
+def event_sharing() -> ResponseReturnValue:
+    """How the organization's captures are shared unless a capture says otherwise."""
+    me = principal()
+    status = 200
+    if request.method == "POST":
+        chosen = request.form.get("sharing", "")
+        if chosen not in {str(level) for level in Sharing}:
+            flash("Choose one of the sharing levels.", "error")
+            status = 422
+        else:
+            _done, _errors, status = attempt_with_status(sharing.set_default, db.session(), me, Sharing(chosen))
+            if status == 200:
+                flash("Event sharing saved: it applies to the events you capture from now on.", "success")
+                return redirect(url_for("provenance_portal.event_sharing"))
+    current = sharing.default_for(db.session(), me.org.id)
+    return render_template("event_sharing.html", choices=SHARING_CHOICES, current=current), status
