@@ -318,3 +318,11 @@ def test_the_resolver_describes_itself_at_the_well_known_address(client):
     body = answer.get_json()
     assert body["resolverRoot"] == BASE and body["supportedPrimaryKeys"] == ["01"]
     assert body["supportedLinkType"] == [{"namespace": "https://gs1.org/voc/", "prefix": "gs1:"}]
+
+
+def test_a_client_that_accepts_anything_gets_the_page_and_a_browser_too(client, world, product):
+    assert _publish(client, world.supplier, product["id"], "origin").status_code == 200
+    for accept in ("*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"):
+        answer = client.get(f"/01/{GTIN14}/10/L1", headers={"Accept": accept})
+        assert answer.status_code == 200 and answer.mimetype == "text/html", accept
+    assert client.get(f"/01/{GTIN14}/10/L1", headers={"Accept": "application/linkset+json, */*;q=0.1"}).mimetype == LINKSET

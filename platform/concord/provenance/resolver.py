@@ -81,7 +81,7 @@ def _headers(link: Link, base: str) -> dict[str, str]:
 
 
 def _prefers(*types: str) -> str | None:
-    best = request.accept_mimetypes.best_match([*types, "text/html"], default="text/html")
+    best = request.accept_mimetypes.best_match(["text/html", *types], default="text/html")  # a tie goes to people
     return best if best in types else None
 
 
