@@ -15,13 +15,14 @@ from urllib.parse import quote, unquote
 
 from concord.catalog import gs1
 from concord.errors import DomainError
-from concord.provenance import identifiers
 
 #: GS1 AI encodable character set 82 (GS1 General Specifications, figure 7.11-1).
 SET_82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 #: The qualifiers of a GTIN this resolver knows, in the order a Digital Link writes them.
 QUALIFIERS = {"10": "lot", "21": "serial"}
 _KEEP = "'-.;=_"  # besides letters and digits: left as they are in a URI path
+#: The canonical Digital Link host, which EPCIS events are indexed under (provenance identifiers).
+GS1_ID = "https://id.gs1.org/"
 
 
 class BadLink(DomainError):
@@ -64,10 +65,10 @@ class Link:
         """The canonical GS1 Digital Link URI (id.gs1.org) of the finest thing named, as EPCIS
         events are indexed by: the serialised item, else the lot, else the GTIN."""
         if self.serial is not None:
-            return f"{identifiers.ID}01/{self.gtin}/21/{encode(self.serial)}"
+            return f"{GS1_ID}01/{self.gtin}/21/{encode(self.serial)}"
         if self.lot is not None:
-            return f"{identifiers.ID}01/{self.gtin}/10/{encode(self.lot)}"
-        return f"{identifiers.ID}01/{self.gtin}"
+            return f"{GS1_ID}01/{self.gtin}/10/{encode(self.lot)}"
+        return f"{GS1_ID}01/{self.gtin}"
 
 
 def gtin_problem(value: str) -> str | None:
