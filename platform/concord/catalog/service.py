@@ -130,12 +130,6 @@ def published_product(session: Session, gtin14: str) -> Product | None:
     return session.execute(sa.select(Product).where(Product.published_gtin == gtin14)).scalar_one_or_none()
 
 
-def known_gtin(session: Session, gtin14: str) -> bool:
-    """Whether some organization's catalog has a product with this GTIN, however written."""
-    forms = {gtin14[14 - length :] for length in (8, 12, 13, 14) if set(gtin14[: 14 - length]) <= {"0"}}
-    return session.execute(sa.select(Product.id).where(Product.gtin.in_(forms)).limit(1)).first() is not None
-
-
 def products_query(principal: Principal, *, q: str | None = None, active: bool | None = None) -> sa.Select:
     return _search(Product, principal, q=q, active=active, text_columns=(Product.sku, Product.name))
 

@@ -135,8 +135,9 @@ def publication(session: Session, link: Link) -> Publication:
     """What the public sees of `link`, or NothingPublic (404) when the brand owner shows nothing."""
     product = catalog.published_product(session, link.gtin)
     if product is None or product.public_view == PublicView.NONE:
-        known = catalog.known_gtin(session, link.gtin)
-        raise NothingPublic("Nothing about this product is public." if known else "No product on this platform has this GTIN.")
+        # One answer for both: whether some organization's (private) catalog holds the GTIN is
+        # nobody else's business.
+        raise NothingPublic("Nothing about this product is public on this platform.")
     owner = session.get(Organization, product.organization_id)
     result = Publication(link=link, product=product, brand_owner=owner.legal_name if owner else "", view=product.public_view)
     if link.lot is None and link.serial is None:
