@@ -14,8 +14,11 @@ from concord.audit.models import AuditEntry
 from concord.db import database
 from concord.ledger import outbox
 from concord.ledger.models import ChainIntent, IntentState
+from concord.provenance import digital_link
 from concord.provenance.models import EpcisEvent
 from concord.tenancy.models import Role
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests import factories
 from tests.provenance.helpers import document, event, events_of_answer
@@ -327,3 +330,13 @@ def test_a_client_that_accepts_anything_gets_the_page_and_a_browser_too(client, 
         answer = client.get(f"/01/{GTIN14}/10/L1", headers={"Accept": accept})
         assert answer.status_code == 200 and answer.mimetype == "text/html", accept
     assert client.get(f"/01/{GTIN14}/10/L1", headers={"Accept": "application/linkset+json, */*;q=0.1"}).mimetype == LINKSET
+
+
+SET_82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+
+
+@given(lot=st.text(alphabet=SET_82, min_size=1, max_size=20), serial=st.text(alphabet=SET_82, min_size=1, max_size=20) | st.none())
+def test_a_link_reads_back_from_the_path_it_writes(lot, serial):
+    link = digital_link.Link(gtin=GTIN14, lot=lot, serial=serial)
+    assert digital_link.parse(link.path) == link
+    assert all(segment for segment in link.path.split("/")[1:]), "no value may open an empty segment"
