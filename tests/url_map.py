@@ -13,8 +13,9 @@ from werkzeug.routing.converters import AnyConverter, UUIDConverter
 # Objects by id argument name: (label, id) pairs.
 Targets = dict[str, list[tuple[str, uuid.UUID | str]]]
 # Id arguments that are text by nature, not uuids: ids a standard lets the client choose (an
-# EPCIS eventID is any URI, slashes included). They are walked like uuid arguments.
-TEXT_IDS = frozenset({"event_id"})
+# EPCIS eventID is any URI, slashes included; a lot is up to 20 characters of GS1's set 82,
+# slashes included). They are walked like uuid arguments.
+TEXT_IDS = frozenset({"event_id", "lot"})
 
 
 def _is_id(name: str, converter) -> bool:

@@ -36,6 +36,7 @@ from concord.orders import api as orders_api
 from concord.orders import views as orders_views
 from concord.provenance import api as provenance_api
 from concord.provenance import views as provenance_views
+from concord.provenance.resolver import resolver as digital_link_resolver
 from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
 from concord.web import navigation
@@ -116,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_views.notifications_portal,
         provenance_views.provenance_portal,
         engagements_views.engagements_portal,
+        digital_link_resolver,
     ):
         app.register_blueprint(blueprint)
 

@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from concord import clock, files
 from concord.catalog import service as catalog
+from concord.catalog.models import PublicView
 from concord.disputes import service as disputes
 from concord.engagements import service as engagements
 from concord.ledger import service as ledger_service
@@ -49,12 +50,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.real_commits]
 
 WIDTHS = (390, 1280)
 PHONE = 390
+GTIN = "4006381333931"
 LONG_WORD = "x" * 1000  # cut to each column's length where the column is shorter (PostgreSQL enforces it)
 WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "auditor")
 
 
-#: Portal GETs that answer a file to download (an attachment), not a page to lay out.
-DOWNLOADS = frozenset({"disputes_portal.evidence_file"})
+#: Portal GETs that answer a file to download (an attachment, an image, a JSON document), not a page to lay out.
+DOWNLOADS = frozenset({"disputes_portal.evidence_file", "provenance_portal.qr_code", "resolver.description"})
 
 
 def portal_rules(app) -> list[Rule]:
@@ -184,8 +186,10 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
 
     def the_rest():
         product = catalog.create_product(
-            session, world.buyer.principal, {"sku": "BRK-" + "7" * 30, "name": "Bracket " + LONG_WORD[:190], "unit_of_measure": "H87"}
+            session, world.buyer.principal, {"sku": "BRK-" + "7" * 30, "name": "Bracket " + LONG_WORD[:190], "unit_of_measure": "H87", "gtin": GTIN}
         )
+        # Public with its chain of custody: the Digital Link's page is walked too.
+        catalog.update_product(session, world.buyer.principal, product.id, {"public_view": PublicView.CUSTODY})
         location = catalog.create_location(
             session,
             world.buyer.principal,
@@ -236,10 +240,11 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "webhook_id": [("the supplier's webhook", webhook.id)],
         "notification_id": [(f"a notification of organization {org_id}", notice_id) for org_id, notice_id in notices.items()],
         "engagement_id": [("the buyer's engagement to its auditor", engagement.id)],
+        "lot": [("a lot of the buyer's product", "L-2026/" + "7" * 12)],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}
     session.commit()  # end the transaction (SQLite would keep the live server waiting), then touch nothing
-    return targets, {"token": [token]}, emails
+    return targets, {"token": [token], "rest": [f"0{GTIN}/10/L-2026-{'7' * 12}"]}, emails
 
 
 @pytest.fixture

@@ -67,6 +67,7 @@ TARGET_ARGUMENTS = frozenset(
         "capture_id",
         "event_id",
         "engagement_id",
+        "lot",
     }
 )
 
@@ -247,6 +248,7 @@ def _build_scene(session, world) -> Scene:
         "capture_id": [("A's EPCIS capture job", capture_job.id)],
         "event_id": [("A's EPCIS event", event_ids[0])],
         "engagement_id": [("A's engagement to its auditor", engagement.id)],
+        "lot": [("a lot of A's product", "L-2026/01")],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(

@@ -7,3 +7,10 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 }, true);
+
+// A button carrying data-print prints the page (a label page's print styles keep only the label).
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("[data-print]")) {
+    window.print();
+  }
+});

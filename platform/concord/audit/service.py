@@ -93,6 +93,7 @@ class Action(StrEnum):
     EPCIS_CAPTURED = "epcis:captured"
     ENGAGEMENT_GRANTED = "engagement:granted"
     ENGAGEMENT_REVOKED = "engagement:revoked"
+    EPCIS_SHARING_SET = "epcis:sharing_set"
 
 
 def canonical_json(value: Any) -> str:

@@ -4,6 +4,7 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from concord.api_common import InputSchema, NonBlank, OutputSchema, PageArgsSchema
 from concord.catalog import gs1
+from concord.catalog.models import PublicView
 from concord.countries import CountryCode
 
 #: UN/ECE Recommendation 20 codes offered as units of measure.
@@ -22,6 +23,16 @@ UNITS_OF_MEASURE = {
     "XBX": "box",
     "XPK": "package",
     "XPX": "pallet",
+}
+
+PUBLIC_VIEW_HELP = (
+    "What anyone resolving the product's GS1 Digital Link (/01/{gtin}/10/{lot}) sees: none (nothing), "
+    "origin (the verified origin summary of a lot) or custody (the lot's full chain of custody, without prices or order numbers)."
+)
+PUBLIC_VIEW_LABELS = {
+    PublicView.NONE: "Nothing public",
+    PublicView.ORIGIN: "Verified origin summary",
+    PublicView.CUSTODY: "Full chain of custody",
 }
 
 Optional = lambda length: fields.String(load_default=None, allow_none=True, validate=validate.Length(max=length))  # noqa: E731
@@ -49,6 +60,7 @@ class ProductUpdateSchema(_GtinMixin, InputSchema):
     unit_of_measure = fields.String(validate=validate.OneOf(sorted(UNITS_OF_MEASURE)))
     gtin = fields.String(allow_none=True)
     active = fields.Boolean()
+    public_view = fields.Enum(PublicView, by_value=True, metadata={"description": PUBLIC_VIEW_HELP + " Admins only."})
 
 
 class ProductSchema(OutputSchema):
@@ -60,6 +72,7 @@ class ProductSchema(OutputSchema):
     unit_of_measure = fields.String()
     gtin = fields.String(allow_none=True)
     active = fields.Boolean()
+    public_view = fields.Enum(PublicView, by_value=True, metadata={"description": PUBLIC_VIEW_HELP})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

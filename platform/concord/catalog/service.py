@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,17 +11,17 @@ from sqlalchemy.orm import Session
 
 from concord import policy
 from concord.audit.service import Action, record
-from concord.catalog.models import Location, Product
+from concord.catalog.models import Location, Product, PublicView
 from concord.db import commit_or_conflict
 from concord.errors import Conflict
 from concord.policy import Principal
 
-_PRODUCT_FIELDS = ("sku", "name", "description", "unit_of_measure", "gtin", "active")
+_PRODUCT_FIELDS = ("sku", "name", "description", "unit_of_measure", "gtin", "active", "public_view")
 _LOCATION_FIELDS = ("name", "address_line1", "address_line2", "postal_code", "city", "country", "gln", "active")
 
 
 def _clean(key: str, value: Any) -> Any:
-    if isinstance(value, str):
+    if isinstance(value, str) and not isinstance(value, StrEnum):
         value = value.strip()
         if key == "country":
             value = value.upper()
@@ -105,7 +106,28 @@ def create_product(session: Session, principal: Principal, data: dict[str, Any])
 
 
 def update_product(session: Session, principal: Principal, product_id: uuid.UUID, changes: dict[str, Any]) -> Product:
+    """Change a product. What the public sees of it through its GS1 Digital Link
+    (`public_view`) is the brand owner's admins' choice; a public product needs a GTIN no
+    other organization publishes (its `published_gtin`, unique on the platform)."""
+    item = policy.get_visible(session, Product, product_id, principal, for_update=True)
+    view = changes.get("public_view", item.public_view)
+    if view != item.public_view:
+        policy.require_admin(principal)
+    gtin = _clean("gtin", changes["gtin"]) if "gtin" in changes else item.gtin
+    if view != PublicView.NONE and not gtin:
+        raise Conflict("A product is public only with a GTIN: its Digital Link names it.", errors={"public_view": ["Give the product a GTIN first."]})
+    published = gtin.zfill(14) if gtin and view != PublicView.NONE else None
+    if published != item.published_gtin:
+        taken = session.execute(sa.select(Product.id).where(Product.published_gtin == published, Product.id != item.id)).first() if published else None
+        if taken:
+            raise Conflict("Another organization already publishes a product with this GTIN.", errors={"gtin": ["Published by another brand owner."]})
+        changes = {**changes, "published_gtin": published}
     return _update(session, principal, Product, _PRODUCT_FIELDS, product_id, changes, "sku", Action.PRODUCT_UPDATED)
+
+
+def published_product(session: Session, gtin14: str) -> Product | None:
+    """The product a brand owner made public under this GTIN (14 digits), if any."""
+    return session.execute(sa.select(Product).where(Product.published_gtin == gtin14)).scalar_one_or_none()
 
 
 def products_query(principal: Principal, *, q: str | None = None, active: bool | None = None) -> sa.Select:

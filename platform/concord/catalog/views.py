@@ -9,12 +9,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from concord import countries, db, policy
+from concord import countries, db, links, policy, qr
 from concord.auth.web import login_required
 from concord.catalog import schemas, service
 from concord.catalog.models import Location, Product
 from concord.pagination import paginate
 from concord.portal import attempt_with_status, form_data, load, principal
+from concord.provenance import digital_link
 
 catalog_portal = Blueprint("catalog_portal", __name__)
 # Country select lists (locations here, the registration form) offer ISO 3166 countries.
@@ -84,6 +85,17 @@ def products() -> ResponseReturnValue:
     ), status
 
 
+def _digital_link(product: Product) -> str | None:
+    """The product's GS1 Digital Link on the platform's public address, if it has a GTIN
+    (and the address is configured: the page works without it)."""
+    if not product.gtin:
+        return None
+    try:
+        return links.public_base() + digital_link.Link(gtin=digital_link.normalise_gtin(product.gtin)).path
+    except links.PublicUrlNotConfigured:
+        return None
+
+
 @catalog_portal.route("/catalog/products/<uuid:product_id>", methods=["GET", "POST"])
 @login_required
 def product(product_id: uuid.UUID) -> ResponseReturnValue:
@@ -92,7 +104,9 @@ def product(product_id: uuid.UUID) -> ResponseReturnValue:
     errors: dict = {}
     status = 200
     if request.method == "POST":
-        loaded, errors = _edit(schemas.ProductUpdateSchema(), PRODUCT_FIELDS)
+        # The public view is the admins' to choose; their form has it, a member's has not.
+        fields = PRODUCT_FIELDS + (("public_view",) if "public_view" in request.form else ())
+        loaded, errors = _edit(schemas.ProductUpdateSchema(), fields)
         status = 422
         if loaded:
             updated, errors, status = attempt_with_status(service.update_product, db.session(), me, product_id, loaded)
@@ -105,10 +119,21 @@ def product(product_id: uuid.UUID) -> ResponseReturnValue:
         else {
             **{name: getattr(item, name) or "" for name in PRODUCT_FIELDS},
             "active": "on" if item.active else "",
+            "public_view": str(item.public_view),
         }
     )
+    uri = _digital_link(item)
     return render_template(
-        "catalog/product_edit.html", product=item, units=schemas.UNITS_OF_MEASURE, unit_options=UNIT_OPTIONS, errors=errors, form=form
+        "catalog/product_edit.html",
+        product=item,
+        units=schemas.UNITS_OF_MEASURE,
+        unit_options=UNIT_OPTIONS,
+        errors=errors,
+        form=form,
+        public_view_options=[(str(view), text) for view, text in schemas.PUBLIC_VIEW_LABELS.items()],
+        public_view=schemas.PUBLIC_VIEW_LABELS[item.public_view],
+        digital_link=uri,
+        qr_code=qr.inline(uri, title=uri) if uri else None,
     ), status
 
 

@@ -23,6 +23,7 @@ from concord.engagements.models import Engagement, EngagementRead, EngagementSta
 from concord.errors import Forbidden, InvalidTransition, ValidationFailed
 from concord.orders.models import OrderState, PurchaseOrder, Shipment
 from concord.policy import Principal, ReadGrant
+from concord.provenance import sharing
 from concord.provenance.models import EpcisEvent
 from concord.tenancy.models import Capability, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role
 from concord.tenancy.service import legal_names
@@ -68,7 +69,9 @@ def engaged_visibility() -> dict[type, EngagedRule]:
         PurchaseOrder: EngagedRule(Kind.ORDERS, _engaged_orders),
         Shipment: EngagedRule(Kind.ORDERS, lambda g: Shipment.order_id.in_(sa.select(PurchaseOrder.id).where(_engaged_orders(g)))),
         Product: EngagedRule(Kind.PRODUCTS, lambda g: Product.organization_id == g.grantor_id),
-        EpcisEvent: EngagedRule(Kind.EVENTS, lambda g: sa.and_(EpcisEvent.organization_id == g.grantor_id, _dated(EpcisEvent.event_time, g))),
+        # The events the grantor sees (its own and those shared with it), so a trace under the
+        # engagement follows the lot as far as the grantor could.
+        EpcisEvent: EngagedRule(Kind.EVENTS, lambda g: sa.and_(sharing.visible_to(g.grantor_id), _dated(EpcisEvent.event_time, g))),
     }
 
 

@@ -15,7 +15,7 @@ from concord import db
 from concord.auth.web import current_principal
 from concord.errors import DomainError, ValidationFailed
 from concord.pagination import paginate
-from concord.provenance import queries, schemas, service, trace
+from concord.provenance import queries, schemas, service, sharing, trace
 from concord.provenance.models import CaptureJob, EpcisEvent
 
 epcis = Blueprint(
@@ -80,16 +80,34 @@ class Capture(MethodView):
         return _page(service.jobs_query(current_principal()), [CaptureJob.created_at, CaptureJob.id], args)
 
     @epcis.doc(requestBody={"required": True, "content": {media: {"schema": _DOCUMENT} for media in JSON_TYPES}})
+    @epcis.arguments(schemas.CaptureArgsSchema, location="query", as_kwargs=True)
     @epcis.response(202, schemas.CaptureJobSchema, headers={"Location": _LOCATION})
-    def post(self):
+    def post(self, sharing=None):
         """Capture an EPCIS document (members and admins): all its events, or none of them.
 
         A document the JSON Schema refuses answers 422 naming each mistake by JSON pointer;
         an eventID your organization already used answers 409. Events without an eventID get
         their event hash ID as one. Capture finishes before the answer: the job the Location
-        header names has already succeeded."""
-        job = service.capture(db.session(), current_principal(), _document())
+        header names has already succeeded. `sharing` chooses who else in the consortium
+        sees these events (your organization's default, `GET /epcis/sharing`, when absent)."""
+        job = service.capture(db.session(), current_principal(), _document(), sharing)
         return job, {"Location": url_for("epcis.CaptureJobItem", capture_id=job.id)}
+
+
+@epcis.route("/sharing")
+class SharingDefault(MethodView):
+    @epcis.response(200, schemas.SharingSchema)
+    def get(self):
+        """How your organization's captures are shared unless a capture says otherwise."""
+        me = current_principal()
+        return {"sharing": sharing.default_for(db.session(), me.org.id)}
+
+    @epcis.arguments(schemas.SharingInputSchema)
+    @epcis.response(200, schemas.SharingSchema)
+    def put(self, data):
+        """Change how your organization's future captures are shared (admins; audited).
+        Events already captured keep the level they were captured with."""
+        return sharing.set_default(db.session(), current_principal(), data["sharing"])
 
 
 @epcis.route("/capture/<uuid:capture_id>")

@@ -11,15 +11,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from concord.db import Base, IdMixin
+from concord.tenancy.models import str_enum
 
 # Identifiers and vocabulary URIs: the longest an index holds on every database (PostgreSQL
 # refuses a B-tree entry over 2,704 bytes, and a URI may be written in 4-byte characters).
 URI_LENGTH = 500
+
+
+class Sharing(StrEnum):
+    """Who in the consortium sees an organization's event besides itself (provenance.sharing)."""
+
+    PRIVATE = "private"  # the capturing organization only
+    TRANSACTION = "transaction"  # the parties of the business transactions it names (orders, shipments)
+    LOT = "lot"  # every organization that captured events about the same EPCs or EPC classes
+
+
+def _sharing_column(**kwargs):
+    return mapped_column(str_enum(Sharing, "epcis_sharing"), default=Sharing.PRIVATE, server_default="private", **kwargs)
 
 
 class CaptureJob(IdMixin, Base):
@@ -68,6 +82,7 @@ class EpcisEvent(IdMixin, Base):
     # The event as captured, and the @context of its document (the prefixes of its extensions).
     document: Mapped[dict] = mapped_column(sa.JSON)
     context: Mapped[list] = mapped_column(sa.JSON)
+    sharing: Mapped[Sharing] = _sharing_column()
 
     identifiers: Mapped[list[EventIdentifier]] = relationship(cascade="all, delete-orphan", lazy="raise")
     biz_transactions: Mapped[list[EventBizTransaction]] = relationship(cascade="all, delete-orphan", lazy="raise")
@@ -103,3 +118,13 @@ class EventParty(Base):
 
     event_pk: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("epcis_events.id", ondelete="CASCADE"), primary_key=True)
     organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), primary_key=True, index=True)
+
+
+class SharingDefault(Base):
+    """How an organization shares the events it captures unless a capture says otherwise."""
+
+    __tablename__ = "epcis_sharing_defaults"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), primary_key=True)
+    sharing: Mapped[Sharing] = _sharing_column()
+    updated_at: Mapped[datetime]

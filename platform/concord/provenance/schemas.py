@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 
 from concord.api_common import InputSchema, OutputSchema, WholeNumber
 from concord.pagination import MAX_LIMIT
-from concord.provenance.models import URI_LENGTH
+from concord.provenance.models import URI_LENGTH, Sharing
 from concord.provenance.queries import BIZ_TRANSACTION_PREFIX, MATCH_ROLES, MAX_ALTERNATIVES, alternatives
 
 DEFAULT_PER_PAGE = 30  # the REST binding's default
@@ -172,3 +172,28 @@ class TraceSchema(OutputSchema):
     transformations = fields.List(fields.Nested(TraceTransformationSchema), required=True)
     movements = fields.List(fields.Nested(TraceMovementSchema), required=True)
     recall = fields.List(fields.Nested(RecallEntrySchema), required=True)
+
+
+_SHARING_LEVELS = (
+    "private (your organization only), transaction (also the parties of the orders and shipments its business transactions name) "
+    "or lot (also every organization that captured events about the same EPCs or EPC classes)"
+)
+
+
+class CaptureArgsSchema(InputSchema):
+    sharing = fields.Enum(
+        Sharing,
+        by_value=True,
+        load_default=None,
+        metadata={"description": f"How this capture's events are shared: {_SHARING_LEVELS}. Your organization's default when absent."},
+    )
+
+
+class SharingSchema(OutputSchema):
+    sharing = fields.Enum(
+        Sharing, by_value=True, required=True, metadata={"description": f"How your captures are shared unless one says otherwise: {_SHARING_LEVELS}."}
+    )
+
+
+class SharingInputSchema(InputSchema):
+    sharing = fields.Enum(Sharing, by_value=True, required=True, metadata={"description": f"One of: {_SHARING_LEVELS}."})

@@ -1,9 +1,9 @@
 """Capturing EPCIS 2.0 documents: all of a document's events or none of them, each kept as
 given beside its hash ID and the canonical values a query filters on.
 
-An organization sees the events it captured or recorded, and the events of an order's
-physical steps it is a party of (buyer, supplier, carrier); sharing with auditors and
-those handling the same lot comes with the rules that decide it.
+An organization sees the events it captured or recorded, and those other organizations share
+with it (provenance.sharing: the parties of their transactions, which an order's physical
+steps always are, or every handler of the same lot).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from concord.audit.service import Action, Actor, record
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, ValidationFailed
 from concord.policy import Principal
-from concord.provenance import validation
-from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier, EventParty
+from concord.provenance import sharing, validation
+from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier, EventParty, Sharing
 
 #: Events one capture may hold (the REST binding's GS1-EPCIS-Capture-Limit).
 CAPTURE_LIMIT = 1000
@@ -44,14 +44,12 @@ IDENTIFIER_FIELDS: dict[tuple[str, str | None], str] = {
 
 
 def visibility() -> dict[type, Any]:
-    """Who sees capture jobs and events: the organization that captured them (registered
-    with policy by concord.bootstrap)."""
+    """Who sees capture jobs and events (registered with policy by concord.bootstrap): a
+    job, the organization that captured it; an event, that organization and those it shares
+    the event with (its own clauses, in provenance.sharing)."""
     return {
         CaptureJob: lambda p: CaptureJob.organization_id == p.org.id,
-        EpcisEvent: lambda p: sa.or_(
-            EpcisEvent.organization_id == p.org.id,
-            EpcisEvent.id.in_(sa.select(EventParty.event_pk).where(EventParty.organization_id == p.org.id)),
-        ),
+        EpcisEvent: lambda p: sharing.visible_to(p.org.id),
     }
 
 
@@ -264,6 +262,7 @@ def record_events(
             fresh.setdefault(row.event_id, row)
     others = sorted(set(parties) - {organization_id})
     for row in fresh.values():
+        row.sharing = Sharing.TRANSACTION
         row.parties = [EventParty(organization_id=party) for party in others]
     job.event_count = len(fresh)
     store(session, job, list(fresh.values()))
@@ -281,9 +280,10 @@ def record_events(
     return list(fresh.values())
 
 
-def capture(session: Session, principal: Principal, document: Any) -> CaptureJob:
+def capture(session: Session, principal: Principal, document: Any, shared: Sharing | None = None) -> CaptureJob:
     """Capture an EPCISDocument (or EPCISQueryDocument) whole: 422 naming every mistake by
-    JSON pointer, 409 for an eventID in use, or a finished job with every event stored."""
+    JSON pointer, 409 for an eventID in use, or a finished job with every event stored,
+    shared as `shared` says (the organization's default when None)."""
     policy.require_writer(principal)
     events = events_in(document) if isinstance(document, dict) else []
     where = events_path(document) if isinstance(document, dict) else []
@@ -300,6 +300,8 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
     if mistakes.found:
         raise ValidationFailed(mistakes.found, "The document is valid EPCIS, but holds values longer than this platform keeps.")
     _refuse_duplicates(session, principal.org.id, rows, paths)
+    level = shared if shared is not None else sharing.default_for(session, principal.org.id)
+    sharing.share(session, rows, level)
     store(session, job, rows)
     record(
         session,
@@ -310,13 +312,23 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
         object_id=job.id,
         event_count=len(rows),
         event_types=sorted({row.event_type for row in rows}),
+        sharing=str(level),
     )
     commit_or_conflict(session, "Another capture has just stored an event with one of these eventIDs; nothing was captured.")
     return job
 
 
 def get_event(session: Session, principal: Principal, event_id: str) -> EpcisEvent:
-    return policy.get_visible(session, EpcisEvent, event_id, principal)
+    """An event the principal sees, by eventID: its own organization's when another
+    organization shares an event of the same eventID too (an eventID is unique only per
+    organization), else the one shared with it first."""
+    found = session.execute(
+        sa.select(EpcisEvent)
+        .where(EpcisEvent.event_id == event_id, policy.visible(principal, EpcisEvent))
+        .order_by(sa.case((EpcisEvent.organization_id == principal.org.id, 0), else_=1), EpcisEvent.record_time, EpcisEvent.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    return found if found is not None else policy.get_visible(session, EpcisEvent, event_id, principal)
 
 
 def jobs_query(principal: Principal) -> sa.Select:
