@@ -22,6 +22,8 @@ from concord.config import Config
 from concord.db import Database
 from concord.disputes import api as disputes_api
 from concord.disputes import views as disputes_views
+from concord.documents import api as documents_api
+from concord.documents import views as documents_views
 from concord.extensions import ConcordApi, csrf
 from concord.ledger import api as ledger_api
 from concord.ledger import views as ledger_views
@@ -62,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 #: The endpoints that take files (a dispute's evidence), through the API and the portal.
-UPLOAD_ENDPOINTS = frozenset({"disputes.DisputeEvidenceList", "disputes_portal.add_evidence"})
+UPLOAD_ENDPOINTS = frozenset({"disputes.DisputeEvidenceList", "disputes_portal.add_evidence", "documents.Documents", "documents_portal.upload"})
 
 
 def register_extensions(app: Flask) -> None:
@@ -95,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
         ledger_api,
         notifications_api,
         provenance_api,
+        documents_api,
     ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
@@ -108,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
         shipment_views.shipments_portal,
         disputes_views.disputes_portal,
         notifications_views.notifications_portal,
+        documents_views.documents_portal,
     ):
         app.register_blueprint(blueprint)
 

@@ -5,9 +5,10 @@ imported. What is wired here:
 
 - chain confirmations: an order closes when its escrow's settlement is mined;
 - before signing: a withdrawal an earlier one made moot is not sent;
-- the ledger worker's round jobs: escrows whose window passed are released, webhooks sent;
+- the ledger worker's round jobs: escrows whose window passed are released, documents' owners
+  reminded of expiry, the audit trail's head anchored on chain, webhooks sent;
 - `concord ledger verify`: every order is compared with its escrow on chain;
-- visibility of the notification and provenance tables (policy.py knows every other table's rule);
+- visibility of the notification, provenance and document tables (policy.py knows every other table's rule);
 - the audit trail's record of an attempt to reach another organization's object (404).
 """
 
@@ -16,7 +17,9 @@ from __future__ import annotations
 from flask import Flask
 
 from concord import wiring
+from concord.audit import anchoring
 from concord.audit import service as audit
+from concord.documents import service as documents
 from concord.ledger import escrow_state, withdrawals
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
@@ -27,9 +30,10 @@ def wire(app: Flask) -> wiring.Wiring:
     registry = wiring.of(app)
     registry.on_confirmed.append(escrow_state.on_settled(settlement.close_on_settlement))
     registry.before_sign.append(wiring.SignCheck(withdrawals.is_withdrawal, withdrawals.nothing_left))
-    registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due])
+    registry.round_jobs.extend([settlement.release_overdue, documents.remind_expiring, anchoring.anchor_head, notifications.deliver_due])
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())
     registry.visibility.update(provenance.visibility())
+    registry.visibility.update(documents.visibility())
     registry.on_denied_probe.append(audit.record_denied_access)
     return registry

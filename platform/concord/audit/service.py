@@ -91,6 +91,9 @@ class Action(StrEnum):
     WEBHOOK_DELIVERED = "webhook:delivered"
     WEBHOOK_DELIVERY_FAILED = "webhook:delivery_failed"
     EPCIS_CAPTURED = "epcis:captured"
+    DOCUMENT_UPLOADED = "document:uploaded"
+    DOCUMENT_REMINDED = "document:reminded"
+    AUDIT_HEAD_ANCHORED = "audit:head_anchored"
 
 
 def canonical_json(value: Any) -> str:
