@@ -10,19 +10,23 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
-from concord import files
+from concord import clock, files
 from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
 from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
 from concord.db import database
 from concord.disputes import service as disputes
+from concord.documents import service as documents
+from concord.documents.models import Document
 from concord.ledger import outbox
+from concord.ledger.models import ContractDeployment
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
 from concord.orders import changes
@@ -63,6 +67,7 @@ TARGET_ARGUMENTS = frozenset(
         "notification_id",
         "capture_id",
         "event_id",
+        "document_id",
     }
 )
 
@@ -203,6 +208,33 @@ def _build_scene(session, world) -> Scene:
     epcis_document = provenance_examples.load("Example_9.6.1-ObjectEvent.jsonld")
     capture_job = provenance.capture(session, owner.principal, epcis_document)
     event_ids = [event["eventID"] for event in provenance_examples.events_of(epcis_document)]
+    # A's certificate: its anchoring is queued on a ProvenanceAnchor the scene only records.
+    session.add(
+        ContractDeployment(
+            chain_id=1337,
+            name="ProvenanceAnchor",
+            artifact="ProvenanceAnchor",
+            address="0x" + "a" * 40,
+            tx_hash="0x" + "b" * 64,
+            block_number=1,
+            source_hash="s",
+            code_hash="c",
+            deployed_at=clock.utcnow(),
+        )
+    )
+    document = documents.upload(
+        session,
+        owner.principal,
+        {
+            "kind": "iso_9001",
+            "issuer": "Cert Body",
+            "document_number": "A-1",
+            "valid_from": date(2026, 1, 1),
+            "valid_until": None,
+            "subject_type": "organization",
+        },
+        files.Upload("a-iso9001.pdf", b"%PDF-1.4\nA's certificate\n%%EOF\n", "application/pdf"),
+    )
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -226,6 +258,7 @@ def _build_scene(session, world) -> Scene:
         "notification_id": [("A's notification", notification.id)],
         "capture_id": [("A's EPCIS capture job", capture_job.id)],
         "event_id": [("A's EPCIS event", event_ids[0])],
+        "document_id": [("A's certificate", document.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -298,6 +331,7 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             Notification,
             CaptureJob,
             EpcisEvent,
+            Document,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]

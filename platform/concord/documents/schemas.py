@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage
 from concord import files
 from concord.api_common import InputSchema, NonBlank, OutputSchema, PageArgsSchema, WholeNumber
 from concord.documents.models import DocumentKind, SubjectType
-from concord.documents.service import ACCEPTED_TEXT, LOT_MAX
+from concord.documents.service import ACCEPTED_TEXT, ACCEPTED_TYPES, LOT_MAX
 
 KINDS = [str(kind) for kind in DocumentKind]
 SUBJECTS = [str(subject) for subject in SubjectType]
@@ -30,6 +30,8 @@ class DocumentFile(Upload):
             raise ma.ValidationError(problems)
         if upload is None:
             raise ma.ValidationError(f"Attach the document's file: {ACCEPTED_TEXT}.")
+        if upload.media_type not in ACCEPTED_TYPES:
+            raise ma.ValidationError(f"Not a file type accepted for documents: {ACCEPTED_TEXT}.")
         return upload
 
 

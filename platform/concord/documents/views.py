@@ -44,7 +44,7 @@ def index() -> ResponseReturnValue:
     if request.method == "POST":
         form = form_data(*FIELDS)
         given = {**form, **({"file": request.files["file"]} if request.files.get("file") else {})}
-        loaded, errors = load(schemas.DocumentInputSchema(), given)
+        loaded, errors = load(schemas.DocumentInputSchema(), given, also=lambda readable: service.subject_mistakes(session, me, readable))
         status = 422
         if loaded:
             document, errors, status = attempt_with_status(service.upload, session, me, loaded, loaded["file"])
