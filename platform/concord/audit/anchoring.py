@@ -36,24 +36,31 @@ from concord.tenancy.models import Organization
 SUBJECT = "audit_head"  # the chain intents' subject type
 
 
-def _bookkeeping() -> sa.ColumnElement[bool]:
-    """Entries the anchoring itself writes: they do not count as the trail moving."""
-    own_intents = sa.select(sa.cast(ChainIntent.uid, sa.String)).where(ChainIntent.subject_type == SUBJECT)
+def _bookkeeping(session: Session, last: AuditAnchor | None) -> sa.ColumnElement[bool]:
+    """Entries the anchoring itself writes after the last anchor: they do not count as the
+    trail moving (its own entries, and the outcomes of anchoring transactions settled since)."""
+    own = sa.select(ChainIntent.uid).where(ChainIntent.subject_type == SUBJECT)
+    if last is not None:
+        own = own.where(sa.or_(ChainIntent.finished_at.is_(None), ChainIntent.finished_at >= last.created_at))
+    uids = [str(uid) for uid in session.execute(own).scalars()]
     return sa.or_(
         AuditEntry.action == str(Action.AUDIT_HEAD_ANCHORED),
-        sa.and_(AuditEntry.object_type == "chain_transaction", AuditEntry.object_id.in_(own_intents)),
+        sa.and_(AuditEntry.object_type == "chain_transaction", AuditEntry.object_id.in_(uids)),
     )
 
 
 def due_head(session: Session, interval: timedelta) -> AuditEntry | None:
-    """The entry to anchor now, or None (anchored lately, or nothing new since)."""
+    """The head to anchor now, or None (anchored lately, or nothing but the anchoring's own
+    bookkeeping written since)."""
     last = session.execute(sa.select(AuditAnchor).order_by(AuditAnchor.created_at.desc(), AuditAnchor.seq.desc()).limit(1)).scalar_one_or_none()
     if last is not None and clock.utcnow() - last.created_at < interval:
         return None
-    moved = sa.select(AuditEntry).where(~_bookkeeping())
+    moved = sa.select(AuditEntry.seq).where(~_bookkeeping(session, last))
     if last is not None:
         moved = moved.where(AuditEntry.seq > last.seq)
-    return session.execute(moved.order_by(AuditEntry.seq.desc()).limit(1)).scalar_one_or_none()
+    if session.execute(moved.limit(1)).first() is None:
+        return None
+    return session.execute(sa.select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one()
 
 
 def anchor(session: Session, head: AuditEntry) -> AuditAnchor:
