@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from concord import clock, files
 from concord.catalog import service as catalog
 from concord.disputes import service as disputes
+from concord.documents import service as documents
 from concord.ledger import service as ledger_service
 from concord.logistics import service as logistics
 from concord.notifications import service as notifications
@@ -53,7 +54,7 @@ WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "audi
 
 
 #: Portal GETs that answer a file to download (an attachment), not a page to lay out.
-DOWNLOADS = frozenset({"disputes_portal.evidence_file"})
+DOWNLOADS = frozenset({"disputes_portal.evidence_file", "documents_portal.content"})
 
 
 def portal_rules(app) -> list[Rule]:
@@ -201,9 +202,25 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
             session, world.carrier.principal, world.carrier.org.id, {"legal_name": "Carrier One Nordic Logistics and Freight Forwarding AS"}
         )
         _invitation, token = users.invite_user(session, world.supplier.principal, email="newcomer@example.test", role=Role.MEMBER)
-        return product, location, webhook, token
+        certificate = documents.upload(
+            session,
+            world.supplier.principal,
+            {
+                "kind": "lab_test_report",
+                "title": "Lab report " + LONG_WORD[:180],
+                "issuer": "Laboratory " + LONG_WORD[:180],
+                "document_number": "N" + "9" * 99,
+                "valid_from": date(2026, 1, 1),
+                "valid_until": date(2026, 12, 31),
+                "subject_type": "lot",
+                "gtin": "4006381333931",
+                "lot": "L" + "7" * 19,
+            },
+            files.Upload("report-" + LONG_WORD[:180] + ".pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf"),
+        )
+        return product, location, webhook, token, certificate
 
-    product, location, webhook, token = step(the_rest)
+    product, location, webhook, token, certificate = step(the_rest)
     shipments = [("in transit", in_transit.id), ("delivered and received", shipped.id), ("delivered and disputed", delivered.id)]
     order_list = [("draft", draft.id), ("change proposed", proposed.id), ("shipped in part", moving.id), ("closed", done.id), ("disputed", contested.id)]
     session.expire_all()
@@ -219,6 +236,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "product_id": [("the buyer's product", product.id)],
         "location_id": [("the buyer's location", location.id)],
         "webhook_id": [("the supplier's webhook", webhook.id)],
+        "document_id": [("the supplier's lab report", certificate.id)],
         "notification_id": [(f"a notification of organization {org_id}", notice_id) for org_id, notice_id in notices.items()],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from concord import clock
+from concord import clock, db
 from concord.audit.models import AuditAnchor, AuditEntry
 from concord.audit.service import Action, ChainProblem, record
 from concord.db import database
@@ -34,6 +34,7 @@ from concord.ledger.models import ChainIntent, IntentState
 from concord.tenancy.models import Organization
 
 SUBJECT = "audit_head"  # the chain intents' subject type
+_PG_LOCK_KEY = 0x61756469_61  # pg_try_advisory_xact_lock key of the anchoring ("audia")
 
 
 def _bookkeeping(session: Session, last: AuditAnchor | None) -> sa.ColumnElement[bool]:
@@ -88,6 +89,9 @@ def anchor_head(app: Flask) -> AuditAnchor | None:
     interval = timedelta(minutes=float(app.config["AUDIT_ANCHOR_MINUTES"]))
     with database(app).sessionmaker() as session:
         if ledger.current_chain_id(session) is None:
+            return None
+        # Several workers on PostgreSQL: one of them anchors, the others skip this round.
+        if db.is_postgresql(session) and not session.execute(sa.select(sa.func.pg_try_advisory_xact_lock(_PG_LOCK_KEY))).scalar_one():
             return None
         head = due_head(session, interval)
         if head is None:
