@@ -134,8 +134,9 @@ def verify_anchors(session: Session, chain: Chain | None, chain_problems: list[C
     for row in rows:
         intent = intents.get(str(row.id))
         named = _anchor_text(row, intent)
-        if intent is None or intent.state != IntentState.CONFIRMED:
-            pending += 1
+        mined_later = block is not None and intent is not None and (intent.block_number or 0) > block
+        if intent is None or intent.state != IntentState.CONFIRMED or mined_later:
+            pending += 1  # not mined yet, or after the block this run reads
             continue
         if read is None:
             problems.append(ChainProblem(row.seq, "unverifiable", f"{named}: ProvenanceAnchor cannot be read on this chain"))
