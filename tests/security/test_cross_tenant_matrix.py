@@ -10,23 +10,20 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
-from concord import clock, files
+from concord import files
 from concord.audit.models import AuditEntry
 from concord.auth.models import ApiToken
 from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
 from concord.db import database
 from concord.disputes import service as disputes
-from concord.documents import service as documents
 from concord.documents.models import Document
 from concord.ledger import outbox
-from concord.ledger.models import ContractDeployment
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
 from concord.orders import changes
@@ -40,6 +37,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import UUIDConverter
 
 from tests import factories, orders_factory
+from tests.documents import helpers as documents_helpers
 from tests.factories import PASSWORD, bearer
 from tests.provenance import examples as provenance_examples
 from tests.security.helpers import audit_entries, audit_head, portal_login
@@ -208,33 +206,7 @@ def _build_scene(session, world) -> Scene:
     epcis_document = provenance_examples.load("Example_9.6.1-ObjectEvent.jsonld")
     capture_job = provenance.capture(session, owner.principal, epcis_document)
     event_ids = [event["eventID"] for event in provenance_examples.events_of(epcis_document)]
-    # A's certificate: its anchoring is queued on a ProvenanceAnchor the scene only records.
-    session.add(
-        ContractDeployment(
-            chain_id=1337,
-            name="ProvenanceAnchor",
-            artifact="ProvenanceAnchor",
-            address="0x" + "a" * 40,
-            tx_hash="0x" + "b" * 64,
-            block_number=1,
-            source_hash="s",
-            code_hash="c",
-            deployed_at=clock.utcnow(),
-        )
-    )
-    document = documents.upload(
-        session,
-        owner.principal,
-        {
-            "kind": "iso_9001",
-            "issuer": "Cert Body",
-            "document_number": "A-1",
-            "valid_from": date(2026, 1, 1),
-            "valid_until": None,
-            "subject_type": "organization",
-        },
-        files.Upload("a-iso9001.pdf", b"%PDF-1.4\nA's certificate\n%%EOF\n", "application/pdf"),
-    )
+    document = documents_helpers.certificate_without_chain(session, owner)
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
