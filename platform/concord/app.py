@@ -22,6 +22,8 @@ from concord.config import Config
 from concord.db import Database
 from concord.disputes import api as disputes_api
 from concord.disputes import views as disputes_views
+from concord.documents import api as documents_api
+from concord.documents import views as documents_views
 from concord.engagements import api as engagements_api
 from concord.engagements import views as engagements_views
 from concord.engagements import web as engagements_web
@@ -67,7 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 #: The endpoints that take files (a dispute's evidence), through the API and the portal.
-UPLOAD_ENDPOINTS = frozenset({"disputes.DisputeEvidenceList", "disputes_portal.add_evidence"})
+UPLOAD_ENDPOINTS = frozenset({"disputes.DisputeEvidenceList", "disputes_portal.add_evidence", "documents.Documents", "documents_portal.upload"})
 
 
 def register_extensions(app: Flask) -> None:
@@ -102,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_api,
         provenance_api,
         engagements_api,
+        documents_api,
     ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
@@ -118,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
         provenance_views.provenance_portal,
         engagements_views.engagements_portal,
         digital_link_resolver,
+        documents_views.documents_portal,
     ):
         app.register_blueprint(blueprint)
 

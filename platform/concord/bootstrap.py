@@ -5,11 +5,12 @@ imported. What is wired here:
 
 - chain confirmations: an order closes when its escrow's settlement is mined;
 - before signing: a withdrawal an earlier one made moot is not sent;
-- the ledger worker's round jobs: escrows whose window passed are released, webhooks sent;
+- the ledger worker's round jobs: escrows whose window passed are released, documents' owners
+  reminded of expiry, the audit trail's head anchored on chain, webhooks sent;
 - `concord ledger verify`: every order is compared with its escrow on chain;
 - each physical step of an order (shipment, milestone, proof of delivery, receipt) records
   its EPCIS event in the step's transaction;
-- visibility of the notification, provenance and engagement tables (policy.py knows every other
+- visibility of the notification, provenance, engagement and document tables (policy.py knows every other
   table's rule), and what an engagement lets its auditor read of orders, shipments, products
   and events;
 - the audit trail's record of an attempt to reach another organization's object (404).
@@ -20,7 +21,9 @@ from __future__ import annotations
 from flask import Flask
 
 from concord import wiring
+from concord.audit import anchoring
 from concord.audit import service as audit
+from concord.documents import service as documents
 from concord.engagements import service as engagements
 from concord.ledger import escrow_state, withdrawals
 from concord.notifications import service as notifications
@@ -33,12 +36,13 @@ def wire(app: Flask) -> wiring.Wiring:
     registry = wiring.of(app)
     registry.on_confirmed.append(escrow_state.on_settled(settlement.close_on_settlement))
     registry.before_sign.append(wiring.SignCheck(withdrawals.is_withdrawal, withdrawals.nothing_left))
-    registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due])
+    registry.round_jobs.extend([settlement.release_overdue, documents.remind_expiring, anchoring.anchor_head, notifications.deliver_due])
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())
     registry.visibility.update(provenance.visibility())
     registry.visibility.update(engagements.visibility())
     registry.engaged_visibility.update(engagements.engaged_visibility())
+    registry.visibility.update(documents.visibility())
     registry.on_denied_probe.append(audit.record_denied_access)
     registry.on_physical_step.append(provenance_steps.on_physical_step)
     return registry

@@ -142,16 +142,28 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Recompute the chain; name every entry that was altered, inserted or removed."""
+    """Recompute the chain; name every entry that was altered, inserted or removed; check
+    every anchored head against ProvenanceAnchor on chain."""
     import sqlalchemy as sa
 
-    from concord.audit.models import AuditEntry
+    from concord.audit.anchoring import verify_anchors
+    from concord.audit.models import AuditAnchor, AuditEntry
     from concord.audit.service import verify
 
     app = _app()
     with app.app_context(), _session(app) as session:
         problems = verify(session)
         count = session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one()
+        anchored = session.execute(sa.select(sa.func.count()).select_from(AuditAnchor)).scalar_one()
+        chain, through = _reading_chain(app) if anchored else (None, None)
+        try:
+            report = verify_anchors(session, chain, problems, block=through)
+        finally:
+            if through is not None and chain is not None:
+                chain.close()
+    if anchored:
+        click.echo(f"Anchored heads: {report.checked} checked on chain, {report.pending} not mined yet.")
+    problems = report.problems
     _report(
         problems,
         ok=f"Audit chain intact: {count} entries verified.",

@@ -61,6 +61,11 @@ class Config:
     # A dispute's evidence: the largest file accepted, and how many files one dispute may hold.
     EVIDENCE_MAX_BYTES: int = 10 * 1024 * 1024
     EVIDENCE_MAX_FILES: int = 50
+    # Documents (certificates, reports): their owners are told this many days before one
+    # expires, and once when it has expired. The file limit is EVIDENCE_MAX_BYTES.
+    DOCUMENT_REMINDER_DAYS: int = 30
+    # The audit trail's head is anchored on chain at most this often, and only when it moved.
+    AUDIT_ANCHOR_MINUTES: float = 10
     API_TITLE: str = "Concord API"
     API_VERSION: str = "v1"
     OPENAPI_VERSION: str = "3.0.3"
@@ -117,6 +122,8 @@ class Config:
             SETTLEMENT_CURRENCIES=tuple(c.strip().upper() for c in (env.get("CONCORD_CURRENCIES") or "EUR,USD").split(",") if c.strip()),
             DISPUTE_WINDOW_HOURS=int(env.get("CONCORD_DISPUTE_WINDOW_HOURS") or 72),
             EVIDENCE_MAX_BYTES=int(env.get("CONCORD_EVIDENCE_MAX_MB") or 10) * 1024 * 1024,
+            DOCUMENT_REMINDER_DAYS=int(env.get("CONCORD_DOCUMENT_REMINDER_DAYS") or 30),
+            AUDIT_ANCHOR_MINUTES=float(env.get("CONCORD_AUDIT_ANCHOR_MINUTES") or 10),
             WEBHOOKS_ALLOW_PRIVATE_HOSTS=_flag(env.get("CONCORD_WEBHOOKS_ALLOW_PRIVATE_HOSTS"), False),
             PUBLIC_BASE_URL=(env.get("CONCORD_PUBLIC_URL") or "").strip() or None,
         )

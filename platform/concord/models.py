@@ -1,9 +1,10 @@
 """Every table of the platform, imported in one place for Alembic and the test fixtures."""
 
-from concord.audit.models import AuditEntry  # noqa: F401
+from concord.audit.models import AuditAnchor, AuditEntry  # noqa: F401
 from concord.auth.models import ApiToken, UserSession  # noqa: F401
 from concord.catalog.models import Location, Product  # noqa: F401
 from concord.db import Base
+from concord.documents.models import Document  # noqa: F401
 from concord.engagements.models import Engagement, EngagementRead  # noqa: F401
 from concord.files import StoredFile  # noqa: F401
 from concord.idempotency import IdempotencyRecord  # noqa: F401

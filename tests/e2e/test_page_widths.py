@@ -26,6 +26,7 @@ from concord import clock, files
 from concord.catalog import service as catalog
 from concord.catalog.models import PublicView
 from concord.disputes import service as disputes
+from concord.documents import service as documents
 from concord.engagements import service as engagements
 from concord.ledger import service as ledger_service
 from concord.logistics import service as logistics
@@ -56,7 +57,7 @@ WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "audi
 
 
 #: Portal GETs that answer a file to download (an attachment, an image, a JSON document), not a page to lay out.
-DOWNLOADS = frozenset({"disputes_portal.evidence_file", "provenance_portal.qr_code", "resolver.description"})
+DOWNLOADS = frozenset({"disputes_portal.evidence_file", "provenance_portal.qr_code", "resolver.description", "documents_portal.content"})
 
 
 def portal_rules(app) -> list[Rule]:
@@ -220,9 +221,25 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
                 "note": LONG_WORD[:500],
             },
         )
-        return product, location, webhook, token, engagement
+        certificate = documents.upload(
+            session,
+            world.supplier.principal,
+            {
+                "kind": "lab_test_report",
+                "title": "Lab report " + LONG_WORD[:180],
+                "issuer": "Laboratory " + LONG_WORD[:180],
+                "document_number": "N" + "9" * 99,
+                "valid_from": date(2026, 1, 1),
+                "valid_until": date(2026, 12, 31),
+                "subject_type": "lot",
+                "gtin": "4006381333931",
+                "lot": "L" + "7" * 19,
+            },
+            files.Upload("report-" + LONG_WORD[:180] + ".pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf"),
+        )
+        return product, location, webhook, token, engagement, certificate
 
-    product, location, webhook, token, engagement = step(the_rest)
+    product, location, webhook, token, engagement, certificate = step(the_rest)
     shipments = [("in transit", in_transit.id), ("delivered and received", shipped.id), ("delivered and disputed", delivered.id)]
     order_list = [("draft", draft.id), ("change proposed", proposed.id), ("shipped in part", moving.id), ("closed", done.id), ("disputed", contested.id)]
     session.expire_all()
@@ -238,6 +255,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "product_id": [("the buyer's product", product.id)],
         "location_id": [("the buyer's location", location.id)],
         "webhook_id": [("the supplier's webhook", webhook.id)],
+        "document_id": [("the supplier's lab report", certificate.id)],
         "notification_id": [(f"a notification of organization {org_id}", notice_id) for org_id, notice_id in notices.items()],
         "engagement_id": [("the buyer's engagement to its auditor", engagement.id)],
         "lot": [("a lot of the buyer's product", "L-2026/" + "7" * 12)],

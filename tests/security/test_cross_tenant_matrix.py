@@ -23,6 +23,7 @@ from concord.catalog import service as catalog
 from concord.catalog.models import Location, Product
 from concord.db import database
 from concord.disputes import service as disputes
+from concord.documents.models import Document
 from concord.engagements import service as engagements
 from concord.engagements.models import Engagement, EngagementRead
 from concord.ledger import outbox
@@ -39,6 +40,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import UUIDConverter
 
 from tests import factories, orders_factory
+from tests.documents import helpers as documents_helpers
 from tests.factories import PASSWORD, bearer
 from tests.provenance import examples as provenance_examples
 from tests.security.helpers import audit_entries, audit_head, portal_login
@@ -68,6 +70,7 @@ TARGET_ARGUMENTS = frozenset(
         "event_id",
         "engagement_id",
         "lot",
+        "document_id",
     }
 )
 
@@ -224,6 +227,7 @@ def _build_scene(session, world) -> Scene:
             "valid_until": datetime.now(UTC) + timedelta(days=30),
         },
     )
+    document = documents_helpers.certificate_without_chain(session, owner)
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -249,6 +253,7 @@ def _build_scene(session, world) -> Scene:
         "event_id": [("A's EPCIS event", event_ids[0])],
         "engagement_id": [("A's engagement to its auditor", engagement.id)],
         "lot": [("a lot of A's product", "L-2026/01")],
+        "document_id": [("A's certificate", document.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -323,6 +328,7 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             EpcisEvent,
             Engagement,
             EngagementRead,
+            Document,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from concord import policy, wiring
 from concord.app import create_app
+from concord.audit import anchoring
 from concord.catalog.models import Product
+from concord.documents import service as documents
+from concord.documents.models import Document
 from concord.engagements.models import Engagement, EngagementRead
 from concord.ledger import indexer, outbox, runtime
 from concord.notifications import service as notifications
@@ -32,13 +35,18 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
     one, two = wiring.of(first), wiring.of(second)
     assert one is not two
     for registry in (one, two):
-        assert [job.__name__ for job in registry.round_jobs] == [settlement.release_overdue.__name__, notifications.deliver_due.__name__]
+        assert [job.__name__ for job in registry.round_jobs] == [
+            settlement.release_overdue.__name__,
+            documents.remind_expiring.__name__,
+            anchoring.anchor_head.__name__,
+            notifications.deliver_due.__name__,
+        ]
         assert registry.verify_checks == [verification.verify_escrows]
-        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead}
-        assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent}
+        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document}
+        assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent, Document}
         assert len(registry.on_confirmed) == 1 and len(registry.on_denied_probe) == 1
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 2
+    assert len(two.round_jobs) == 4
 
 
 def test_no_registry_lives_in_a_module():

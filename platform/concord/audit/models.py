@@ -42,3 +42,16 @@ class AuditEntry(Base):
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class AuditAnchor(Base):
+    """One anchoring of the trail's head on chain: the entry at `seq` had `hash` when it was
+    anchored (ProvenanceAnchor, batch id = `id`, with the operator's key)."""
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), index=True)
+    entry_id: Mapped[uuid.UUID]
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -94,6 +94,9 @@ class Action(StrEnum):
     ENGAGEMENT_GRANTED = "engagement:granted"
     ENGAGEMENT_REVOKED = "engagement:revoked"
     EPCIS_SHARING_SET = "epcis:sharing_set"
+    DOCUMENT_UPLOADED = "document:uploaded"
+    DOCUMENT_REMINDED = "document:reminded"
+    AUDIT_HEAD_ANCHORED = "audit:head_anchored"
 
 
 def canonical_json(value: Any) -> str:

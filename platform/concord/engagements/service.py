@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.catalog.models import Product
+from concord.documents.models import Document
 from concord.engagements.models import Engagement, EngagementRead, EngagementState, Kind
 from concord.errors import Forbidden, InvalidTransition, ValidationFailed
 from concord.orders.models import OrderState, PurchaseOrder, Shipment
@@ -71,6 +72,9 @@ def engaged_visibility() -> dict[type, EngagedRule]:
         Product: EngagedRule(Kind.PRODUCTS, lambda g: Product.organization_id == g.grantor_id),
         # The events the grantor sees (its own and those shared with it), so a trace under the
         # engagement follows the lot as far as the grantor could.
+        # Certificates and reports are read whatever their dates: a certificate's validity is
+        # what the auditor checks.
+        Document: EngagedRule(Kind.DOCUMENTS, lambda g: Document.organization_id == g.grantor_id),
         EpcisEvent: EngagedRule(Kind.EVENTS, lambda g: sa.and_(sharing.visible_to(g.grantor_id), _dated(EpcisEvent.event_time, g))),
     }
 

@@ -53,6 +53,8 @@ EVENT_CHOICES = (
     ("dispute.opened", "A dispute was opened"),
     ("dispute.evidence_added", "Evidence was added to a dispute"),
     ("dispute.resolved", "A dispute was resolved"),
+    ("document.expiring", "One of your documents expires soon"),
+    ("document.expired", "One of your documents has expired"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
 _OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute]] = {
