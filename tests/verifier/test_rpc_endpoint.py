@@ -1,0 +1,115 @@
+"""POST /api/v1/ledger/rpc: the embedded chain's reads for verifiers, nothing that writes or
+signs, JSON-RPC errors (never a 5xx) for everything else."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from concord.ledger import runtime
+from concord_verify.rpc import IS_ACTIVE_MEMBER, SELECTORS
+from eth_abi import encode
+
+PATH = "/api/v1/ledger/rpc"
+
+
+def call(client, method: str, params=None, request_id=1):
+    response = client.post(PATH, json={"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or []})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_the_reads_a_verifier_needs_answer_without_a_token(app, client, proofs):
+    chain = runtime.chain(app)
+    assert call(client, "eth_chainId") == {"jsonrpc": "2.0", "id": 1, "result": hex(chain.chain_id)}
+    assert call(client, "net_version")["result"] == str(chain.chain_id)
+    head = int(call(client, "eth_blockNumber")["result"], 16)
+    assert head == chain.block_number()
+    bundle = proofs.bundles["C"][0]
+    receipt = call(client, "eth_getTransactionReceipt", [bundle["batch"]["anchorTransaction"]])["result"]
+    assert receipt["status"] == "0x1" and int(receipt["blockNumber"], 16) == bundle["batch"]["anchorBlock"]
+    assert receipt["to"].lower() == proofs.contracts["ProvenanceAnchor"].lower()
+    block = call(client, "eth_getBlockByNumber", [hex(bundle["batch"]["anchorBlock"]), False])["result"]
+    assert block["number"] == hex(bundle["batch"]["anchorBlock"]) and bundle["batch"]["anchorTransaction"] in block["transactions"]
+    assert call(client, "eth_getBlockByNumber", [hex(head + 1000), False])["result"] is None
+    assert len(call(client, "eth_getCode", [proofs.contracts["Consortium"], "latest"])["result"]) > 100
+    assert call(client, "eth_getTransactionReceipt", ["0x" + "ab" * 32])["result"] is None
+
+
+def test_eth_call_reads_state_at_a_block(client, proofs):
+    """The carrier was active when its batch was anchored, and is suspended now."""
+    carrier = proofs.members["carrier"]["address"]
+    data = "0x" + (SELECTORS[IS_ACTIVE_MEMBER] + encode(["address"], [carrier])).hex()
+    then = proofs.bundles["C"][0]["batch"]["anchorBlock"]
+    at = {tag: call(client, "eth_call", [{"to": proofs.contracts["Consortium"], "data": data}, tag])["result"] for tag in (hex(then), "latest")}
+    assert int(at[hex(then)], 16) == 1 and int(at["latest"], 16) == 0
+
+
+def test_a_reverted_call_is_a_json_rpc_error(client, proofs):
+    """verifyInclusion of a batch never anchored reverts (ProvenanceAnchorBatchNotAnchored)."""
+    data = (
+        "0x" + (SELECTORS["verifyInclusion(bytes32,bytes32,bytes32[])"] + encode(["bytes32", "bytes32", "bytes32[]"], [b"\x07" * 32, b"\x01" * 32, []])).hex()
+    )
+    error = call(client, "eth_call", [{"to": proofs.contracts["ProvenanceAnchor"], "data": data}, "latest"])["error"]
+    assert error["code"] == 3 and error["message"] == "execution reverted" and error["data"].startswith("0x")
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "eth_sendRawTransaction",
+        "eth_sendTransaction",
+        "eth_sign",
+        "eth_signTypedData_v4",
+        "personal_sign",
+        "personal_unlockAccount",
+        "evm_mine",
+        "hardhat_setBalance",
+        "eth_accounts",
+        "debug_traceTransaction",
+    ],
+)
+def test_nothing_that_writes_or_signs_is_served(client, proofs, method):
+    answer = call(client, method, ["0x00"])
+    assert answer["error"]["code"] == -32601 and "only reads" in answer["error"]["message"]
+
+
+def test_bad_requests_are_json_rpc_errors(app, client, proofs):
+    for body, code in [
+        (b"{not json", -32700),
+        (b'"a string"', -32600),
+        (b"[]", -32600),
+        (b'{"id": 1, "method": "eth_chainId"}', -32600),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": {"a": 1}}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": [1]}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": "0x12"}, "latest"]}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": "0x' + b"11" * 20 + b'", "data": "0xzz"}]}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": ["yesterday", false]}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": ["0x1234"]}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": "0x' + b"11" * 20 + b'"}, "0x99999999"]}', -32000),
+    ]:
+        response = client.post(PATH, data=body, content_type="application/json")
+        assert response.status_code == 200, (body, response.status_code)
+        assert response.get_json()["error"]["code"] == code, (body, response.get_json())
+    assert client.get(PATH).status_code == 405
+
+
+def test_a_batch_is_answered_element_by_element(client, proofs):
+    batch = [
+        {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+        {"jsonrpc": "2.0", "id": "two", "method": "eth_sendRawTransaction", "params": ["0x00"]},
+        {"jsonrpc": "2.0", "method": "eth_blockNumber", "params": []},  # a notification: no answer
+        7,
+    ]
+    answers = client.post(PATH, data=json.dumps(batch), content_type="application/json").get_json()
+    assert [a.get("id") for a in answers] == [1, "two", None]
+    assert "result" in answers[0] and answers[1]["error"]["code"] == -32601 and answers[2]["error"]["code"] == -32600
+    too_many = [{"jsonrpc": "2.0", "id": i, "method": "eth_chainId"} for i in range(101)]
+    assert client.post(PATH, data=json.dumps(too_many), content_type="application/json").get_json()["error"]["code"] == -32600
+
+
+def test_with_a_real_node_the_endpoint_points_auditors_at_their_own(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "CHAIN_URL", "http://127.0.0.1:8545")
+    response = client.post(PATH, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json" and "your own" in response.get_json()["detail"]
