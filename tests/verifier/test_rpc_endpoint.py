@@ -3,11 +3,16 @@ signs, JSON-RPC errors (never a 5xx) for everything else."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+import uuid
 
 import pytest
-from concord.ledger import runtime
-from concord_verify.rpc import IS_ACTIVE_MEMBER, SELECTORS
+from concord.db import database
+from concord.ledger import outbox, runtime
+from concord.ledger import service as ledger_service
+from concord_verify.rpc import IS_ACTIVE_MEMBER, SELECTORS, Client
 from eth_abi import encode
 
 PATH = "/api/v1/ledger/rpc"
@@ -113,3 +118,47 @@ def test_with_a_real_node_the_endpoint_points_auditors_at_their_own(app, client,
     response = client.post(PATH, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json" and "your own" in response.get_json()["detail"]
+
+
+def test_reads_beside_the_outbox_worker_see_whole_blocks(app, proofs, rpc_url):
+    """While this thread anchors batches through the outbox (mining on the embedded chain),
+    two clients read over HTTP: every answer is well-formed, heads never go back, and state
+    read at a fixed block never changes."""
+    supplier = uuid.UUID(proofs.members["supplier"]["id"])
+    bundle = proofs.bundles["A"][0]
+    batch_id, block = bytes.fromhex(bundle["batch"]["batchId"][2:]), bundle["batch"]["anchorBlock"]
+    stop, problems, heads = threading.Event(), [], []
+
+    def read() -> None:
+        client = Client(rpc_url, timeout=30)
+        last = 0
+        while not stop.is_set():
+            try:
+                head = int(client.request("eth_blockNumber", []), 16)
+                anchored = client.anchor_of(proofs.contracts["ProvenanceAnchor"], batch_id)
+                active_then = client.is_active_member(proofs.contracts["Consortium"], proofs.members["carrier"]["address"], block)
+            except Exception as error:  # noqa: BLE001 (collected, the test fails on any)
+                problems.append(repr(error))
+                return
+            if head < last or anchored.merkle_root.hex() != bundle["batch"]["root"][2:] or not active_then:
+                problems.append((head, last, anchored, active_then))
+            last = head
+            heads.append(head)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    worker = outbox.Worker(app, runtime.chain(app), receipt_timeout=0)
+    start = runtime.chain(app).block_number()
+    try:
+        for index in range(6):
+            with database(app).sessionmaker() as session, session.begin():
+                ledger_service.anchor_proof(session, supplier, uuid.uuid4(), hashlib.sha256(b"%d" % index).hexdigest(), "Anchor", ("batch", uuid.uuid4()))
+            worker.drain()
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(timeout=60)
+    assert not problems, problems
+    assert runtime.chain(app).block_number() == start + 6
+    assert heads and min(heads) >= start

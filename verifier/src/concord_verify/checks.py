@@ -113,15 +113,22 @@ def check_signature(bundle: Bundle) -> Result:
     return Result(SIGNATURE, True, f"signed by {signed.signer} for {_org(bundle)}")
 
 
-def check_merkle_proof(bundle: Bundle) -> Result:
+def _leaf(bundle: Bundle) -> bytes | str:
+    """The event's leaf in its batch, recomputed from its values (or why it cannot be)."""
     assert bundle.attestation is not None and bundle.event_hash_id is not None
-    batch = bundle.batch
     try:
-        leaf = merkle.Placement(bundle.chain.chain_id, bundle.chain.provenance_anchor, batch.batch_id).leaf(
+        return merkle.Placement(bundle.chain.chain_id, bundle.chain.provenance_anchor, bundle.batch.batch_id).leaf(
             bundle.event_hash_id, bundle.organization.bytes32, bundle.attestation.signer
         )
     except (ValueError, TypeError) as error:
-        return Result(MERKLE_PROOF, False, f"the leaf cannot be computed: {error}")
+        return f"the leaf cannot be computed: {error}"
+
+
+def check_merkle_proof(bundle: Bundle) -> Result:
+    batch = bundle.batch
+    leaf = _leaf(bundle)
+    if isinstance(leaf, str):
+        return Result(MERKLE_PROOF, False, leaf)
     reached = merkle.process_proof(leaf, batch.proof)
     if reached != batch.root:
         return Result(MERKLE_PROOF, False, f"the proof leads from leaf {_hex(leaf)} to {_hex(reached)}, not to the root {_hex(batch.root)}")
@@ -187,17 +194,13 @@ def _anchored(bundle: Bundle, client: Client) -> tuple[str | None, Result | None
 
 
 def check_anchored(bundle: Bundle, client: Client) -> Result:
-    assert bundle.attestation is not None and bundle.event_hash_id is not None
     anchored_by, failed = _anchored(bundle, client)
     if failed is not None:
         return failed
     batch = bundle.batch
-    try:
-        leaf = merkle.Placement(bundle.chain.chain_id, bundle.chain.provenance_anchor, batch.batch_id).leaf(
-            bundle.event_hash_id, bundle.organization.bytes32, bundle.attestation.signer
-        )
-    except (ValueError, TypeError) as error:
-        return Result(ANCHORED, False, f"the leaf cannot be computed: {error}")
+    leaf = _leaf(bundle)
+    if isinstance(leaf, str):
+        return Result(ANCHORED, False, leaf)
     if not client.verify_inclusion(bundle.chain.provenance_anchor, batch.batch_id, leaf, list(batch.proof)):
         return Result(ANCHORED, False, f"ProvenanceAnchor.verifyInclusion refuses leaf {_hex(leaf)} with this proof in batch {_hex(batch.batch_id)}")
     return Result(
