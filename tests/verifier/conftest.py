@@ -21,7 +21,9 @@ def proofs(app, funded_world) -> proof_builder.Proofs:
     with database(app).sessionmaker() as session:
         world = factories.world_in(session, funded_world.ids)
         session.expunge_all()  # detached, loaded: the build's own sessions write (SQLite has one writer)
-    return proof_builder.build(app, world, outbox.Worker(app, runtime.chain(app), receipt_timeout=0))
+    built = proof_builder.build(app, world, outbox.Worker(app, runtime.chain(app), receipt_timeout=0))
+    built.token = funded_world.ids["auditor"].token
+    return built
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,8 @@ class Proofs:
     document: dict[str, Any] = field(default_factory=dict)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     contracts: dict[str, str] = field(default_factory=dict)
+    token: str = ""
+    """An API token for the platform's JSON-RPC endpoint (the auditor's)."""
 
 
 def epcis_event(name: str, index: int) -> tuple[dict[str, Any], Any]:

@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("concord", "web3", "flask", "sqlalchemy", "eth_account")
 
 
-def _env() -> dict[str, str]:
+def _env(token: str = "") -> dict[str, str]:
     """This checkout's concord_verify first on the path (the console script imports it)."""
     source = str(Path(concord_verify.__file__).resolve().parents[1])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")]), "CONCORD_RPC_TOKEN": token}
 
 
 def _write(tmp_path, name: str, bundle) -> str:
@@ -32,7 +32,7 @@ def _write(tmp_path, name: str, bundle) -> str:
 
 
 def test_a_bundle_verifies_in_process(proofs, rpc_url, tmp_path, capsys):
-    assert cli.main([_write(tmp_path, "a.json", proofs.bundles["A"][0]), "--rpc", rpc_url]) == cli.OK
+    assert cli.main([_write(tmp_path, "a.json", proofs.bundles["A"][0]), "--rpc", rpc_url, "--rpc-token", proofs.token]) == cli.OK
     out = capsys.readouterr().out
     for name in ("format", "chain-id", "event-hash", "domain", "signature", "member", "merkle-proof", "anchored", "anchor-transaction"):
         assert f"✓ {name} " in out
@@ -43,17 +43,17 @@ def test_a_bundle_verifies_in_process(proofs, rpc_url, tmp_path, capsys):
 def test_a_failed_check_exits_1_with_its_reason_and_json_on_request(proofs, rpc_url, tmp_path, capsys):
     bundle = json.loads(json.dumps(proofs.bundles["D"][0]))  # signed by the carrier, anchored after its suspension
     path = _write(tmp_path, "d.json", bundle)
-    assert cli.main([path, "--rpc", rpc_url]) == cli.FAILED
+    assert cli.main([path, "--rpc", rpc_url, "--rpc-token", proofs.token]) == cli.FAILED
     out = capsys.readouterr().out
     assert "✗ member " in out and "was not an active member at block" in out and "NOT VERIFIED." in out
-    assert cli.main([path, "--rpc", rpc_url, "--json"]) == cli.FAILED
+    assert cli.main([path, "--rpc", rpc_url, "--rpc-token", proofs.token, "--json"]) == cli.FAILED
     report = json.loads(capsys.readouterr().out)
     assert report["verified"] is False
     assert {"check": "member", "ok": False} == {k: v for k, v in report["checks"][5].items() if k != "reason"}
 
 
 def test_a_document_bundle_verifies(proofs, rpc_url, tmp_path, capsys):
-    assert cli.main([_write(tmp_path, "doc.json", proofs.document), "--rpc", rpc_url]) == cli.OK
+    assert cli.main([_write(tmp_path, "doc.json", proofs.document), "--rpc", rpc_url, "--rpc-token", proofs.token]) == cli.OK
     out = capsys.readouterr().out
     assert "✓ document-hash " in out and "VERIFIED. The document iso-9001-certificate.pdf" in out
 
@@ -69,6 +69,13 @@ def test_unusable_input_exits_2(proofs, tmp_path, capsys):
     assert "cannot read" in err and "is not JSON" in err and "cannot be reached" in err
 
 
+def test_without_a_token_the_platforms_endpoint_is_unusable(proofs, rpc_url, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CONCORD_RPC_TOKEN", raising=False)
+    assert cli.main([_write(tmp_path, "a.json", proofs.bundles["A"][0]), "--rpc", rpc_url]) == cli.UNUSABLE
+    assert "answered HTTP 401 to eth_chainId (send a token: --rpc-token or CONCORD_RPC_TOKEN)" in capsys.readouterr().err
+    assert cli.main([_write(tmp_path, "a.json", proofs.bundles["A"][0]), "--rpc", rpc_url, "--rpc-token", "not-a-token"]) == cli.UNUSABLE
+
+
 def test_a_malformed_bundle_fails_the_format_check(rpc_url, tmp_path, capsys):
     assert cli.main([_write(tmp_path, "x.json", {"format": "concord-proof-bundle/1", "kind": "event"}), "--rpc", rpc_url]) == cli.FAILED
     out = capsys.readouterr().out
@@ -80,11 +87,11 @@ def test_the_command_runs_on_its_own(proofs, rpc_url, tmp_path, how):
     command = [sys.executable, "-m", "concord_verify"] if how == "module" else [shutil.which("concord-verify", path=str(Path(sys.executable).parent))]
     assert command[0], "the concord-verify console script is not installed (make installs ./verifier)"
     good = _write(tmp_path, "a.json", proofs.bundles["B"][1])
-    run = subprocess.run([*command, good, "--rpc", rpc_url], capture_output=True, text=True, env=_env(), timeout=120)
+    run = subprocess.run([*command, good, "--rpc", rpc_url], capture_output=True, text=True, env=_env(proofs.token), timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "VERIFIED." in run.stdout
     bad = _write(tmp_path, "doc.json", {**proofs.document, "batch": {**proofs.document["batch"], "anchorBlock": 1}})
-    run = subprocess.run([*command, bad, "--rpc", rpc_url], capture_output=True, text=True, env=_env(), timeout=120)
+    run = subprocess.run([*command, bad, "--rpc", rpc_url, "--rpc-token", proofs.token], capture_output=True, text=True, env=_env(), timeout=120)
     assert run.returncode == 1 and "✗ anchored " in run.stdout
     helped = subprocess.run([*command, "--help"], capture_output=True, text=True, env=_env(), timeout=60)
     assert helped.returncode == 0 and "usage: concord-verify" in helped.stdout and "--rpc" in helped.stdout

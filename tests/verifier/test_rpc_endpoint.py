@@ -10,12 +10,19 @@ import uuid
 
 import pytest
 from concord.db import database
-from concord.ledger import outbox, runtime
+from concord.ledger import outbox, rpc_api, runtime
 from concord.ledger import service as ledger_service
-from concord_verify.rpc import IS_ACTIVE_MEMBER, SELECTORS, Client
+from concord_verify.rpc import IS_ACTIVE_MEMBER, SELECTORS, Client, RpcError
 from eth_abi import encode
 
 PATH = "/api/v1/ledger/rpc"
+
+
+@pytest.fixture
+def client(client, proofs):
+    """The test client with the auditor's token on every request."""
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {proofs.token}"
+    return client
 
 
 def call(client, method: str, params=None, request_id=1):
@@ -24,7 +31,14 @@ def call(client, method: str, params=None, request_id=1):
     return response.get_json()
 
 
-def test_the_reads_a_verifier_needs_answer_without_a_token(app, client, proofs):
+def test_it_takes_a_token_of_any_organization(app, client, proofs):
+    anonymous = app.test_client()
+    response = anonymous.post(PATH, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+    assert "result" in call(client, "eth_chainId")
+
+
+def test_the_reads_a_verifier_needs_are_answered(app, client, proofs):
     chain = runtime.chain(app)
     assert call(client, "eth_chainId") == {"jsonrpc": "2.0", "id": 1, "result": hex(chain.chain_id)}
     assert call(client, "net_version")["result"] == str(chain.chain_id)
@@ -120,17 +134,33 @@ def test_with_a_real_node_the_endpoint_points_auditors_at_their_own(app, client,
     assert response.mimetype == "application/problem+json" and "your own" in response.get_json()["detail"]
 
 
-def test_reads_beside_the_outbox_worker_see_whole_blocks(app, proofs, rpc_url):
+class InProcess(Client):
+    """The endpoint's dispatch (`rpc_api.answer`) called from any thread, without HTTP: a
+    request's token check would share the test's database connection across threads."""
+
+    def __init__(self, app) -> None:
+        super().__init__("http://in-process")
+        self.app = app
+
+    def request(self, method: str, params: list):
+        answer = rpc_api.answer(lambda: runtime.chain(self.app), {"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        assert answer is not None
+        if "error" in answer:
+            raise RpcError(answer["error"]["code"], answer["error"]["message"])
+        return answer["result"]
+
+
+def test_reads_beside_the_outbox_worker_see_whole_blocks(app, proofs):
     """While this thread anchors batches through the outbox (mining on the embedded chain),
-    two clients read over HTTP: every answer is well-formed, heads never go back, and state
-    read at a fixed block never changes."""
+    two threads read through the endpoint's dispatch: every answer is well-formed, heads
+    never go back, and state read at a fixed block never changes."""
     supplier = uuid.UUID(proofs.members["supplier"]["id"])
     bundle = proofs.bundles["A"][0]
     batch_id, block = bytes.fromhex(bundle["batch"]["batchId"][2:]), bundle["batch"]["anchorBlock"]
     stop, problems, heads = threading.Event(), [], []
 
     def read() -> None:
-        client = Client(rpc_url, timeout=30)
+        client = InProcess(app)
         last = 0
         while not stop.is_set():
             try:

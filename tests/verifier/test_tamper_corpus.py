@@ -155,8 +155,8 @@ def _base(proofs, which: str) -> Bundle:
 
 
 @pytest.fixture(scope="module")
-def client(rpc_url) -> Client:
-    return Client(rpc_url, timeout=30)
+def client(rpc_url, proofs) -> Client:
+    return Client(rpc_url, timeout=30, token=proofs.token)
 
 
 @pytest.mark.parametrize("which", ["A", "B", "C", "document"])

@@ -8,9 +8,11 @@ eth_getTransactionReceipt, eth_getBlockByNumber. Nothing that writes or signs is
 every other method is "method not found" (-32601). Batches are answered element by
 element; malformed JSON is a JSON-RPC parse error (-32700), never a 5xx.
 
-It needs no token: it only tells what the chain tells every member's node, and an auditor
-with the platform's address needs it. Each read takes the chain's lock, so it sees the
-state after one block, never a block being mined by the outbox worker.
+It takes the bearer token of any user of an active organization (members and auditors
+alike, `concord-verify --rpc-token` or CONCORD_RPC_TOKEN): it tells what every member's
+node would tell, but a permissioned chain does not show the public its members' balances
+and escrows. Each read takes the chain's lock, so it sees the state after one block, never
+a block being mined by the outbox worker.
 
 With a real node (`CONCORD_CHAIN_URL=http...`) the endpoint answers 404 with a hint: the
 auditor points the verifier at a node it trusts, ideally its own, not at us.
@@ -32,7 +34,6 @@ from flask import Blueprint, Response, current_app, request
 from web3.exceptions import BlockNotFound, TransactionNotFound
 from web3.types import BlockIdentifier
 
-from concord.api_common import PUBLIC_MARKER
 from concord.errors import problem
 from concord.ledger import runtime
 from concord.ledger.chain import EMBEDDED, CallReverted, Chain, ChainUnavailable, EmbeddedChainBusy
@@ -247,6 +248,3 @@ def rpc() -> Response:
         return _json(answers) if answers else Response(status=204)
     single = answer(_embedded_chain, message)
     return _json(single) if single is not None else Response(status=204)
-
-
-setattr(rpc, PUBLIC_MARKER, True)  # no token: see the module's docstring

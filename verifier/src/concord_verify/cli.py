@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -28,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("bundle", help="the proof bundle (JSON) downloaded from Concord")
     parser.add_argument(
         "--rpc", required=True, help="a JSON-RPC endpoint of the chain: your own node, or the platform's /api/v1/ledger/rpc for its embedded chain"
+    )
+    parser.add_argument(
+        "--rpc-token",
+        default=os.environ.get("CONCORD_RPC_TOKEN"),
+        help="a bearer token for the JSON-RPC endpoint (the platform's asks for an API token of your organization); default: $CONCORD_RPC_TOKEN",
     )
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for each JSON-RPC answer (default 30)")
@@ -69,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnreadableBundle as error:
         return _unusable(args, str(error))
     try:
-        client = Client(args.rpc, timeout=args.timeout)
+        client = Client(args.rpc, timeout=args.timeout, token=args.rpc_token)
         bundle, results = checks.run(data, client)
     except RpcUnavailable as error:
         return _unusable(args, f"the chain could not be asked: {error}")

@@ -57,22 +57,26 @@ class Anchor:
 class Client:
     """JSON-RPC over HTTP(S) to one node."""
 
-    def __init__(self, url: str, *, timeout: float = 30) -> None:
+    def __init__(self, url: str, *, timeout: float = 30, token: str | None = None) -> None:
         if not url.startswith(("http://", "https://")):
             raise RpcUnavailable(f"{url!r} is not an http(s) URL")
         self.url = url
         self.timeout = timeout
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
         self._next_id = 0
 
     def request(self, method: str, params: list[Any]) -> Any:
         self._next_id += 1
         body = json.dumps({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}).encode()
-        http = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json", "Accept": "application/json"}, method="POST")
+        http = urllib.request.Request(self.url, data=body, headers=self._headers, method="POST")
         try:
             with urllib.request.urlopen(http, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
-            raise RpcUnavailable(f"{self.url} answered HTTP {error.code} to {method}") from None
+            hint = " (send a token: --rpc-token or CONCORD_RPC_TOKEN)" if error.code in (401, 403) else ""
+            raise RpcUnavailable(f"{self.url} answered HTTP {error.code} to {method}{hint}") from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise RpcUnavailable(f"{self.url} cannot be reached: {getattr(error, 'reason', error)}") from None
         try:
