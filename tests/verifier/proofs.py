@@ -138,22 +138,27 @@ class _Builder:
             "platform": "http://concord.test",
             "chain": self._chain(),
             "organization": _organization(member),
-            "document": {
-                "id": str(uuid.uuid4()),
-                "kind": "iso_9001",
-                "filename": "iso-9001-certificate.pdf",
-                "mediaType": "application/pdf",
-                "sha256": digest,
-                "contentBase64": base64.b64encode(DOCUMENT).decode(),
-                "issuer": "Veritas Certification",
-                "validFrom": "2026-01-01",
-                "validUntil": "2028-12-31",
-            },
+            "document": document_json(),
             "batch": {**_batch(batch_id, bytes.fromhex(digest), 1, intent), "proof": []},
         }
 
     def _chain(self) -> dict[str, Any]:
         return {"chainId": self.chain_id, "provenanceAnchor": self.anchor, "consortium": self.consortium}
+
+
+def document_json() -> dict[str, Any]:
+    """The `document` of a bundle of DOCUMENT, an ISO 9001 certificate."""
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": "iso_9001",
+        "filename": "iso-9001-certificate.pdf",
+        "mediaType": "application/pdf",
+        "sha256": hashlib.sha256(DOCUMENT).hexdigest(),
+        "contentBase64": base64.b64encode(DOCUMENT).decode(),
+        "issuer": "Veritas Certification",
+        "validFrom": "2026-01-01",
+        "validUntil": "2028-12-31",
+    }
 
 
 def _organization(member) -> dict[str, Any]:

@@ -170,10 +170,25 @@ def eth_get_transaction_receipt(chain: Chain, params: list[Any]) -> Any:
     return to_json_rpc(_reading(lambda: chain.receipt(checked), missing=None))
 
 
+def eth_chain_id(chain: Chain, params: list[Any]) -> Any:
+    _params(params, 0, 0)
+    return hex(_reading(lambda: chain.chain_id))
+
+
+def net_version(chain: Chain, params: list[Any]) -> Any:
+    _params(params, 0, 0)
+    return str(_reading(lambda: chain.chain_id))
+
+
+def eth_block_number(chain: Chain, params: list[Any]) -> Any:
+    _params(params, 0, 0)
+    return hex(_reading(chain.block_number))
+
+
 METHODS: dict[str, Callable[[Chain, list[Any]], Any]] = {
-    "eth_chainId": lambda chain, params: hex(_reading(lambda: (_params(params, 0, 0), chain.chain_id)[1])),
-    "net_version": lambda chain, params: str(_reading(lambda: (_params(params, 0, 0), chain.chain_id)[1])),
-    "eth_blockNumber": lambda chain, params: hex(_reading(lambda: (_params(params, 0, 0), chain.block_number())[1])),
+    "eth_chainId": eth_chain_id,
+    "net_version": net_version,
+    "eth_blockNumber": eth_block_number,
     "eth_call": eth_call,
     "eth_getBlockByNumber": eth_get_block_by_number,
     "eth_getCode": eth_get_code,

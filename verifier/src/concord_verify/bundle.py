@@ -137,10 +137,10 @@ class _Reader:
             return None
         return value
 
-    def integer(self, data: dict[str, Any], key: str, path: str, *, minimum: int) -> int | None:
+    def integer(self, data: dict[str, Any], key: str, path: str, *, minimum: int, below: int) -> int | None:
         value = data.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.fail(f"{path}.{key}", f"missing or not an integer >= {minimum}")
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < below:
+            self.fail(f"{path}.{key}", f"missing or not an integer from {minimum} to 2**{below.bit_length() - 1} - 1")
             return None
         return value
 
@@ -179,7 +179,7 @@ def parse(data: Any) -> Bundle:
     platform = top.get("platform") if isinstance(top.get("platform"), str) else None
 
     chain_data = reader.object(top.get("chain"), "chain")
-    chain_id = reader.integer(chain_data, "chainId", "chain", minimum=1)
+    chain_id = reader.integer(chain_data, "chainId", "chain", minimum=1, below=2**256)
     anchor = reader.address(chain_data, "provenanceAnchor", "chain")
     consortium = reader.address(chain_data, "consortium", "chain")
 
@@ -198,6 +198,8 @@ def parse(data: Any) -> Bundle:
     event = context = event_hash_id = signed = document = None
     if kind == "event":
         event = reader.object(top.get("event"), "event") or None
+        if isinstance(top.get("event"), dict) and not event:
+            reader.fail("event", "empty")
         context = top.get("context")
         if context is not None and not isinstance(context, list | dict | str):
             reader.fail("context", "not a JSON-LD @context (a list, an object or a URI)")
@@ -228,10 +230,10 @@ def parse(data: Any) -> Bundle:
 def _batch(reader: _Reader, data: dict[str, Any], kind: str) -> Batch | None:
     batch_id = reader.hex32(data, "batchId", "batch")
     root = reader.hex32(data, "root", "batch")
-    size = reader.integer(data, "size", "batch", minimum=1)
+    size = reader.integer(data, "size", "batch", minimum=1, below=2**32)  # ProvenanceAnchor: uint32
     leaf = reader.hex32(data, "leaf", "batch", optional=True)
     transaction = reader.hex32(data, "anchorTransaction", "batch")
-    block = reader.integer(data, "anchorBlock", "batch", minimum=0)
+    block = reader.integer(data, "anchorBlock", "batch", minimum=0, below=2**64)
     steps = data.get("proof")
     proof: list[bytes] = []
     if not isinstance(steps, list):
@@ -259,6 +261,8 @@ def _attestation(reader: _Reader, data: dict[str, Any]) -> Attestation | None:
         reader.fail("attestation.signature", "missing or not 0x and 130 hex digits (65 bytes r, s, v)")
         signature = None
     domain = reader.object(data.get("domain"), "attestation.domain")
+    if isinstance(data.get("domain"), dict) and not domain:
+        reader.fail("attestation.domain", "empty")
     if signer is None or signature is None or not domain:
         return None
     return Attestation(signer, bytes.fromhex(signature[2:]), domain)
