@@ -50,6 +50,9 @@ def test_the_reads_a_verifier_needs_are_answered(app, client, proofs):
     assert receipt["to"].lower() == proofs.contracts["ProvenanceAnchor"].lower()
     block = call(client, "eth_getBlockByNumber", [hex(bundle["batch"]["anchorBlock"]), False])["result"]
     assert block["number"] == hex(bundle["batch"]["anchorBlock"]) and bundle["batch"]["anchorTransaction"] in block["transactions"]
+    full = call(client, "eth_getBlockByNumber", [hex(bundle["batch"]["anchorBlock"]), True])["result"]
+    assert [t["hash"] for t in full["transactions"]] == [bundle["batch"]["anchorTransaction"]] and full["transactions"][0]["input"].startswith("0x")
+    assert {"blockHash", "transactionIndex", "gasPrice"} <= set(full["transactions"][0])
     assert call(client, "eth_getBlockByNumber", [hex(head + 1000), False])["result"] is None
     assert len(call(client, "eth_getCode", [proofs.contracts["Consortium"], "latest"])["result"]) > 100
     assert call(client, "eth_getTransactionReceipt", ["0x" + "ab" * 32])["result"] is None
@@ -103,6 +106,7 @@ def test_bad_requests_are_json_rpc_errors(app, client, proofs):
         (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": [1]}', -32602),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": "0x12"}, "latest"]}', -32602),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": "0x' + b"11" * 20 + b'", "data": "0xzz"}]}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": "0x' + b"11" * 20 + b'", "gas": "0x989681"}]}', -32602),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": ["yesterday", false]}', -32602),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": ["0x1234"]}', -32602),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_call", "params": [{"to": "0x' + b"11" * 20 + b'"}, "0x99999999"]}', -32000),
