@@ -75,7 +75,9 @@ def check_event_hash(bundle: Bundle) -> Result:
         return Result(EVENT_HASH, False, f"the event hashes to {computed}, not {bundle.event_hash_id}")
     own = bundle.event.get("eventID")
     if isinstance(own, str) and own.startswith("ni:///") and own != computed:
-        return Result(EVENT_HASH, False, f"the event's own eventID {own} is not its hash {computed}")
+        # The capturer's name for the event (the standard's own examples carry such IDs that
+        # are not their hashes): outside what is hashed and signed, so it proves nothing.
+        return Result(EVENT_HASH, True, f"{computed} (the event's eventID {own} is a name given at capture, not its hash)")
     return Result(EVENT_HASH, True, computed)
 
 
