@@ -29,6 +29,7 @@ from concord.engagements import views as engagements_views
 from concord.engagements import web as engagements_web
 from concord.extensions import ConcordApi, csrf
 from concord.ledger import api as ledger_api
+from concord.ledger import rpc_api as ledger_rpc_api
 from concord.ledger import views as ledger_views
 from concord.logistics import api as logistics_api
 from concord.logistics import views as shipment_views
@@ -109,6 +110,9 @@ def register_blueprints(app: Flask) -> None:
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
             csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies
+    for blueprint in ledger_rpc_api.BLUEPRINTS:  # JSON-RPC, not a REST resource: outside the OpenAPI document
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
     for blueprint in (web_views.web, auth_views.auth_portal, tenancy_views.admin, audit_views.audit_portal):
         app.register_blueprint(blueprint)
     for blueprint in (

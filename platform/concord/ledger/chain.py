@@ -15,9 +15,9 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import requests
 from eth_account import Account
@@ -41,6 +41,7 @@ from web3.exceptions import (
 from web3.types import BlockIdentifier, RPCEndpoint, TxParams
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 EMBEDDED = "embedded"
 #: What a member's address is topped up to when the node says it cannot pay for gas.
@@ -123,6 +124,12 @@ class Chain:
             with self._rpc():
                 self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
+
+    def read(self, reading: Callable[[Web3], _T]) -> _T:
+        """Run a read of the node through web3, under the chain's lock (the embedded chain's
+        worker mines beside it: a read sees one block's state, never half of one)."""
+        with self._rpc():
+            return reading(self.w3)
 
     def block_number(self) -> int:
         with self._rpc():
