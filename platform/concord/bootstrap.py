@@ -5,7 +5,9 @@ imported. What is wired here:
 
 - chain confirmations: an order closes when its escrow's settlement is mined;
 - before signing: a withdrawal an earlier one made moot is not sent;
-- the ledger worker's round jobs: escrows whose window passed are released, webhooks sent;
+- chain confirmations: a provenance batch is anchored when its root is mined;
+- the ledger worker's round jobs: escrows whose window passed are released, webhooks sent,
+  provenance batches closed (by size or age) and their anchors queued;
 - `concord ledger verify`: every order is compared with its escrow on chain;
 - visibility of the notification and provenance tables (policy.py knows every other table's rule);
 - the audit trail's record of an attempt to reach another organization's object (404).
@@ -20,14 +22,16 @@ from concord.audit import service as audit
 from concord.ledger import escrow_state, withdrawals
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
+from concord.provenance import batches as provenance_batches
 from concord.provenance import service as provenance
 
 
 def wire(app: Flask) -> wiring.Wiring:
     registry = wiring.of(app)
     registry.on_confirmed.append(escrow_state.on_settled(settlement.close_on_settlement))
+    registry.on_confirmed.append(provenance_batches.on_confirmed)
     registry.before_sign.append(wiring.SignCheck(withdrawals.is_withdrawal, withdrawals.nothing_left))
-    registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due])
+    registry.round_jobs.extend([settlement.release_overdue, notifications.deliver_due, provenance_batches.close_due])
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())
     registry.visibility.update(provenance.visibility())

@@ -91,6 +91,9 @@ class Action(StrEnum):
     WEBHOOK_DELIVERED = "webhook:delivered"
     WEBHOOK_DELIVERY_FAILED = "webhook:delivery_failed"
     EPCIS_CAPTURED = "epcis:captured"
+    PROVENANCE_BATCH_CLOSED = "provenance:batch_closed"
+    PROVENANCE_BATCH_ANCHORED = "provenance:batch_anchored"
+    PROVENANCE_BATCH_FAILED = "provenance:batch_failed"
 
 
 def canonical_json(value: Any) -> str:

@@ -261,3 +261,16 @@ def intents_about(session: Session, subject_type: str, subject_id: uuid.UUID) ->
             sa.select(ChainIntent).where(ChainIntent.subject_type == subject_type, ChainIntent.subject_id == str(subject_id)).order_by(ChainIntent.seq)
         ).scalars()
     )
+
+
+def deployed_address(session: Session, name: str) -> tuple[int, str] | None:
+    """(chain id, address) of a contract on the current chain; None before deployment."""
+    chain_id = current_chain_id(session)
+    row = session.get(ContractDeployment, (chain_id, name)) if chain_id is not None else None
+    return (chain_id, row.address) if chain_id is not None and row is not None else None
+
+
+def signer(session: Session, organization_id: uuid.UUID):
+    """The organization's custodial chain account (an eth-account LocalAccount), which signs
+    what it attests off chain (`keys.SigningKeyError` when it has no key)."""
+    return keys.signer_for(session, keyring(), organization_id)

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
@@ -15,7 +15,7 @@ from concord import db
 from concord.auth.web import current_principal
 from concord.errors import DomainError, ValidationFailed
 from concord.pagination import paginate
-from concord.provenance import queries, schemas, service
+from concord.provenance import proofs, queries, schemas, service
 from concord.provenance.models import CaptureJob, EpcisEvent
 
 epcis = Blueprint(
@@ -116,3 +116,17 @@ class EventItem(MethodView):
     def get(self, event_id: str):
         """One event of your organization, by its eventID (URL-encoded), in an EPCISQueryDocument."""
         return queries.query_document([service.get_event(db.session(), current_principal(), event_id)])
+
+
+@epcis.route("/events/<path:event_id>/proof")
+class EventProof(MethodView):
+    @epcis.response(200, schemas.ProofBundleSchema)
+    @epcis.alt_response(409, description="The event's batch is not anchored yet; the detail says when it closes.")
+    def get(self, event_id: str):
+        """The proof bundle of one event of your organization (`concord-proof-bundle/1`): the
+        event, its hash ID, your organization's signature, and its Merkle proof in the batch
+        anchored on ProvenanceAnchor. Check it with `concord-verify bundle.json --rpc URL`."""
+        session = db.session()
+        event = service.get_event(session, current_principal(), event_id)
+        platform = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+        return proofs.event_bundle(session, event, current_app.config, platform)

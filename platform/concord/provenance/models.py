@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from concord.db import Base, IdMixin
+from concord.tenancy.models import str_enum
 
 # Identifiers and vocabulary URIs: the longest an index holds on every database (PostgreSQL
 # refuses a B-tree entry over 2,704 bytes, and a URI may be written in 4-byte characters).
@@ -68,6 +70,15 @@ class EpcisEvent(IdMixin, Base):
     # The event as captured, and the @context of its document (the prefixes of its extensions).
     document: Mapped[dict] = mapped_column(sa.JSON)
     context: Mapped[list] = mapped_column(sa.JSON)
+    # The organization's EIP-712 attestation (concord_verify.attestation) and the domain it
+    # was made in (chain, ProvenanceAnchor deployment): empty while the ledger is not
+    # deployed; the batching job signs such events before it puts them in a batch.
+    signer: Mapped[str | None] = mapped_column(sa.String(42))
+    signature: Mapped[bytes | None] = mapped_column(sa.LargeBinary(65))
+    signed_chain_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    signed_anchor: Mapped[str | None] = mapped_column(sa.String(42))
+    # The Merkle batch the event is anchored in; none while its organization's batch is open.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("provenance_batches.id"), index=True)
 
     identifiers: Mapped[list[EventIdentifier]] = relationship(cascade="all, delete-orphan", lazy="raise")
     biz_transactions: Mapped[list[EventBizTransaction]] = relationship(cascade="all, delete-orphan", lazy="raise")
@@ -92,3 +103,30 @@ class EventBizTransaction(Base):
     event_pk: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("epcis_events.id", ondelete="CASCADE"), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(URI_LENGTH), primary_key=True)
     value: Mapped[str] = mapped_column(sa.String(URI_LENGTH), primary_key=True)
+
+
+class BatchState(StrEnum):
+    ANCHORING = "anchoring"  # closed, its root on its way to ProvenanceAnchor
+    ANCHORED = "anchored"  # the anchor transaction is confirmed
+    FAILED = "failed"  # the anchor intent failed: its events went back to the open batch
+
+
+class ProvenanceBatch(IdMixin, Base):
+    """A closed Merkle batch of one organization's events, anchored under the bytes32 of
+    its id. Events not yet in a batch form their organization's open batch."""
+
+    __tablename__ = "provenance_batches"
+    __table_args__ = (sa.CheckConstraint("size > 0", name="size_positive"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    state: Mapped[BatchState] = mapped_column(str_enum(BatchState, "provenance_batch_state"), index=True)
+    chain_id: Mapped[int] = mapped_column(sa.BigInteger)
+    anchor: Mapped[str] = mapped_column(sa.String(42))  # the ProvenanceAnchor deployment
+    root: Mapped[str] = mapped_column(sa.String(66))
+    size: Mapped[int]
+    intent_uid: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    tx_hash: Mapped[str | None] = mapped_column(sa.String(66))
+    block_number: Mapped[int | None] = mapped_column(sa.BigInteger)
+    closed_at: Mapped[datetime]
+    anchored_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)

@@ -104,3 +104,20 @@ class EventQuerySchema(PageSchema):
     def _without_flexible_names(self, data: Any, **kwargs: Any) -> Any:
         """`EQ_bizTransaction_<type>` parameters are read by name (queries.biz_transaction_filters)."""
         return {key: data[key] for key in data if not key.startswith(BIZ_TRANSACTION_PREFIX)} if isinstance(data, Mapping) else data
+
+
+class ProofBundleSchema(OutputSchema):
+    """A proof bundle (`concord-proof-bundle/1`, kind `event`): everything `concord-verify`
+    needs to check the event against the chain without Concord's database."""
+
+    format = fields.String(required=True, metadata={"enum": ["concord-proof-bundle/1"]})
+    kind = fields.String(required=True, metadata={"enum": ["event"]})
+    createdAt = fields.String(required=True)
+    platform = fields.String(required=True)
+    chain = fields.Dict(required=True, metadata={"description": "chainId, provenanceAnchor and consortium addresses."})
+    organization = fields.Dict(required=True, metadata={"description": "id, name and bytes32 of the attesting organization."})
+    event = fields.Dict(required=True, metadata={"description": "The EPCIS event as stored."})
+    context = fields.List(fields.Raw(), required=True)
+    eventHashId = fields.String(required=True)
+    attestation = fields.Dict(required=True, metadata={"description": "signer, signature and EIP-712 domain."})
+    batch = fields.Dict(required=True, metadata={"description": "batchId, root, size, leaf, proof, anchorTransaction, anchorBlock."})

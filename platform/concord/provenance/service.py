@@ -22,7 +22,7 @@ from concord.audit.service import Action, record
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, ValidationFailed
 from concord.policy import Principal
-from concord.provenance import validation
+from concord.provenance import batches, validation
 from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier
 
 #: Events one capture may hold (the REST binding's GS1-EPCIS-Capture-Limit).
@@ -225,7 +225,7 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
     _refuse_duplicates(session, principal.org.id, rows, paths)
     session.add(job)
     session.flush()
-    session.add_all(rows)
+    store_events(session, principal.org.id, rows)
     record(
         session,
         Action.EPCIS_CAPTURED,
@@ -238,6 +238,13 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
     )
     commit_or_conflict(session, "Another capture has just stored an event with one of these eventIDs; nothing was captured.")
     return job
+
+
+def store_events(session: Session, organization_id: uuid.UUID, rows: list[EpcisEvent]) -> None:
+    """Add an organization's new events to the session, signed when the ledger is deployed
+    (else the batching job signs them before it batches them)."""
+    batches.sign_events(session, organization_id, rows)
+    session.add_all(rows)
 
 
 def get_event(session: Session, principal: Principal, event_id: str) -> EpcisEvent:
