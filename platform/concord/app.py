@@ -32,6 +32,7 @@ from concord.notifications import views as notifications_views
 from concord.orders import api as orders_api
 from concord.orders import views as orders_views
 from concord.provenance import api as provenance_api
+from concord.provenance import views as provenance_views
 from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
 from concord.web import navigation
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
         shipment_views.shipments_portal,
         disputes_views.disputes_portal,
         notifications_views.notifications_portal,
+        provenance_views.provenance_portal,
     ):
         app.register_blueprint(blueprint)
 

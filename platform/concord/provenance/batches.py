@@ -61,7 +61,7 @@ def sign_events(session: Session, organization_id: uuid.UUID, rows: list[EpcisEv
     if domain is None or not rows:
         return 0
     try:
-        account = ledger.signer(session, organization_id)
+        account = attestation.KeySigner(bytes(ledger.signer(session, organization_id).key))
     except SigningKeyError:
         return 0
     for row in rows:
@@ -150,16 +150,13 @@ def close_batch(session: Session, organization_id: uuid.UUID, limit: int, domain
     )
     session.flush()
     batch.intent_uid = intent.uid
-    record(
-        session,
-        Action.PROVENANCE_BATCH_CLOSED,
-        actor=None,
-        subject_org_id=organization_id,
-        object_type=SUBJECT,
-        object_id=batch.id,
-        after={"root": batch.root, "size": batch.size},
-    )
+    _audit(session, Action.PROVENANCE_BATCH_CLOSED, batch, after={"root": batch.root, "size": batch.size})
     return batch
+
+
+def _audit(session: Session, action: Action, batch: ProvenanceBatch, **details: Any) -> None:
+    """A batch's change in the audit trail (the worker's doing: no actor)."""
+    record(session, action, actor=None, subject_org_id=batch.organization_id, object_type=SUBJECT, object_id=batch.id, **details)
 
 
 def _is_due(session: Session, organization_id: uuid.UUID, size: int, age: timedelta) -> bool:
@@ -204,15 +201,7 @@ def release_failed(session: Session) -> int:
         batch.state = BatchState.FAILED
         batch.error = intent.last_error or intent.revert_reason or str(intent.state)
         session.execute(sa.update(EpcisEvent).where(EpcisEvent.batch_id == batch.id).values(batch_id=None), execution_options={"synchronize_session": False})
-        record(
-            session,
-            Action.PROVENANCE_BATCH_FAILED,
-            actor=None,
-            subject_org_id=batch.organization_id,
-            object_type=SUBJECT,
-            object_id=batch.id,
-            error=batch.error,
-        )
+        _audit(session, Action.PROVENANCE_BATCH_FAILED, batch, error=batch.error)
     return len(failed)
 
 
@@ -225,15 +214,7 @@ def on_confirmed(session: Session, intent: ChainIntent) -> None:
         return
     batch.state = BatchState.ANCHORED
     batch.tx_hash, batch.block_number, batch.anchored_at = intent.tx_hash, intent.block_number, clock.utcnow()
-    record(
-        session,
-        Action.PROVENANCE_BATCH_ANCHORED,
-        actor=None,
-        subject_org_id=batch.organization_id,
-        object_type=SUBJECT,
-        object_id=batch.id,
-        after={"root": batch.root, "tx_hash": batch.tx_hash, "block_number": batch.block_number},
-    )
+    _audit(session, Action.PROVENANCE_BATCH_ANCHORED, batch, after={"root": batch.root, "tx_hash": batch.tx_hash, "block_number": batch.block_number})
 
 
 # -- proofs ---------------------------------------------------------------------------------------

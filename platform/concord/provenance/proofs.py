@@ -78,6 +78,11 @@ def _raw(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
 
 
+def offline_checks(bundle: dict[str, Any]) -> list[Check]:
+    """The checks a bundle passes or fails without the chain."""
+    return _offline_checks(bundle)[0]
+
+
 def _offline_checks(bundle: dict[str, Any]) -> tuple[list[Check], bytes | None]:
     """The checks that need no chain; with the leaf recomputed from the event's values."""
     chain, batch, signed = bundle["chain"], bundle["batch"], bundle["attestation"]
