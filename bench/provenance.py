@@ -255,9 +255,9 @@ def main() -> None:
     print(f"Provenance batches on the embedded chain (eth-tester/py-evm), one run, {os.cpu_count()} CPUs")
     print()
     print(f"Capture: {capture['documents']} documents of {capture['events'] // capture['documents']} events, one at a time (Flask test client)")
-    print(f"  {'bare Flask endpoint (JSON parse only)':44} {capture['bare_rate']:12,.0f} events/s")
+    print(f"  {'bare Flask endpoint (JSON parse only)':62} {capture['bare_rate']:12,.0f} events/s")
     print(
-        f"  {'POST /api/v1/epcis/capture (validated, hashed, signed, stored)':44} {capture['rate']:12,.0f} events/s  ({capture['rate'] / capture['bare_rate']:.2f}x the bare endpoint)"
+        f"  {'POST /api/v1/epcis/capture (validated, hashed, signed, stored)':62} {capture['rate']:12,.0f} events/s  (the bare endpoint: {capture['bare_rate'] / capture['rate']:,.0f}x as many)"
     )
     print()
     print(f"Tree of {big['size']:,} leaves")

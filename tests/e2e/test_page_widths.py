@@ -32,6 +32,8 @@ from concord.notifications.models import Notification
 from concord.orders import changes, settlement
 from concord.orders import service as orders
 from concord.orders.models import MilestoneKind, PurchaseOrder
+from concord.provenance import batches
+from concord.provenance import service as provenance
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Relation, Role
@@ -40,6 +42,8 @@ from werkzeug.routing import Map, Rule
 from tests import factories, orders_factory
 from tests.e2e.helpers import sign_in
 from tests.ledger_helpers import settle
+from tests.provenance.helpers import document as provenance_document
+from tests.provenance.helpers import event as provenance_event
 from tests.url_map import Targets, expand, unknown_arguments
 
 # A live server answers from its own threads, and the ledger worker settles from its own
@@ -53,7 +57,7 @@ WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "audi
 
 
 #: Portal GETs that answer a file to download (an attachment), not a page to lay out.
-DOWNLOADS = frozenset({"disputes_portal.evidence_file"})
+DOWNLOADS = frozenset({"disputes_portal.evidence_file", "provenance_portal.bundle"})
 
 
 def portal_rules(app) -> list[Rule]:
@@ -204,6 +208,12 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         return product, location, webhook, token
 
     product, location, webhook, token = step(the_rest)
+    # The supplier's EPCIS events: one anchored in a batch (its page shows every check), one
+    # still in the open batch (its page says when the batch closes).
+    anchored_id, waiting_id = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+    step(lambda: provenance.capture(session, world.supplier.principal, provenance_document(provenance_event(anchored_id, "2024-01-05T10:00:00Z"))))
+    step(lambda: batches.close_batch(session, world.supplier.org.id, 1, batches.current_domain(session)))
+    step(lambda: provenance.capture(session, world.supplier.principal, provenance_document(provenance_event(waiting_id, "2024-01-05T11:00:00Z"))))
     shipments = [("in transit", in_transit.id), ("delivered and received", shipped.id), ("delivered and disputed", delivered.id)]
     order_list = [("draft", draft.id), ("change proposed", proposed.id), ("shipped in part", moving.id), ("closed", done.id), ("disputed", contested.id)]
     session.expire_all()
@@ -220,6 +230,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "location_id": [("the buyer's location", location.id)],
         "webhook_id": [("the supplier's webhook", webhook.id)],
         "notification_id": [(f"a notification of organization {org_id}", notice_id) for org_id, notice_id in notices.items()],
+        "event_id": [("the supplier's anchored EPCIS event", anchored_id), ("the supplier's EPCIS event in its open batch", waiting_id)],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}
     session.commit()  # end the transaction (SQLite would keep the live server waiting), then touch nothing

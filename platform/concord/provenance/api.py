@@ -121,11 +121,14 @@ class EventItem(MethodView):
 @epcis.route("/events/<path:event_id>/proof")
 class EventProof(MethodView):
     @epcis.response(200, schemas.ProofBundleSchema)
-    @epcis.alt_response(409, description="The event's batch is not anchored yet; the detail says when it closes.")
+    @epcis.alt_response(409, response="CONFLICT")
     def get(self, event_id: str):
-        """The proof bundle of one event of your organization (`concord-proof-bundle/1`): the
-        event, its hash ID, your organization's signature, and its Merkle proof in the batch
-        anchored on ProvenanceAnchor. Check it with `concord-verify bundle.json --rpc URL`."""
+        """The proof bundle of one event of your organization (`concord-proof-bundle/1`).
+
+        The event, its hash ID, your organization's signature, and its Merkle proof in the
+        batch anchored on ProvenanceAnchor: check it with `concord-verify bundle.json --rpc URL`.
+        409 while the event's batch is open or its anchor not yet confirmed (the detail says
+        when the batch closes)."""
         session = db.session()
         event = service.get_event(session, current_principal(), event_id)
         platform = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")

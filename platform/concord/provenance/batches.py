@@ -170,7 +170,7 @@ def close_due(app: Flask) -> int:
     size = int(app.config["PROVENANCE_BATCH_SIZE"])
     age = timedelta(seconds=float(app.config["PROVENANCE_BATCH_AGE_SECONDS"]))
     closed = 0
-    with database(app).sessionmaker() as session:
+    with app.app_context(), database(app).sessionmaker() as session:  # the key ring is the app's
         release_failed(session)
         session.commit()
         domain = current_domain(session)

@@ -171,6 +171,9 @@ def _event_row(event: dict[str, Any], path: list[Any], context: list[Any], job: 
     )
 
 
+_EVENT_COLUMNS = tuple(column.key for column in sa.inspect(EpcisEvent).column_attrs)
+
+
 def _refuse_duplicates(session: Session, organization_id: uuid.UUID, rows: list[EpcisEvent], paths: list[list[Any]]) -> None:
     """An eventID may name one event of an organization: twice in a document, or once more
     after an earlier capture, is a conflict (and nothing of the document is written)."""
@@ -241,10 +244,22 @@ def capture(session: Session, principal: Principal, document: Any) -> CaptureJob
 
 
 def store_events(session: Session, organization_id: uuid.UUID, rows: list[EpcisEvent]) -> None:
-    """Add an organization's new events to the session, signed when the ledger is deployed
-    (else the batching job signs them before it batches them)."""
+    """Write an organization's new events (built by `_event_row`, not added to the session),
+    signed when the ledger is deployed (else the batching job signs them before it batches
+    them). Written as three bulk INSERTs, not through the unit of work, which took a third
+    of a capture's time; the rows stay detached."""
     batches.sign_events(session, organization_id, rows)
-    session.add_all(rows)
+    session.flush()  # what the caller added before: the capture job the events point to
+    events: list[dict[str, Any]] = []
+    identifiers: list[dict[str, Any]] = []
+    transactions: list[dict[str, Any]] = []
+    for row in rows:
+        events.append({name: getattr(row, name) for name in _EVENT_COLUMNS})
+        identifiers.extend({"event_pk": row.id, "role": found.role, "value": found.value} for found in row.identifiers)
+        transactions.extend({"event_pk": row.id, "type": found.type, "value": found.value} for found in row.biz_transactions)
+    for model, values in ((EpcisEvent, events), (EventIdentifier, identifiers), (EventBizTransaction, transactions)):
+        if values:
+            session.execute(sa.insert(model), values)
 
 
 def get_event(session: Session, principal: Principal, event_id: str) -> EpcisEvent:
