@@ -5,7 +5,9 @@ Three measurements in one run, on the embedded defaults (SQLite, eth-tester/py-e
 
 - capture: events/s through `POST /api/v1/epcis/capture` (schema validation, event hash
   IDs, the organization's signature on each event, the rows written and committed) beside
-  a bare Flask endpoint that only parses the same JSON documents;
+  a bare Flask endpoint that only parses the same JSON documents, and before the ledger is
+  deployed (no signature); then the captured events batched, anchored, and their proof
+  bundles served;
 
 - the tree at N leaves (default one million): hashing the attested events into leaves,
   building the tree, its memory, proof size (steps and bytes), hashes per verification,
@@ -35,6 +37,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.factories`, run from anywhere
 
@@ -46,6 +51,8 @@ from concord.ledger import service as ledger_service
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.deploy import deploy, deployments
 from concord.ledger.encoding import to_bytes32
+from concord.provenance import batches as provenance_batches
+from concord.provenance.models import EpcisEvent
 from concord_verify import merkle
 from concord_verify.contexts import EPCIS_CONTEXT_URL
 from flask import Flask, request
@@ -87,9 +94,11 @@ class Bench:
             self.member = factories.member(session, operator, "supplier", name="Bench Supplier")
             self.member_id = self.member.org.id
             session.commit()
-        deploy(app, self.chain, self.worker)
+
+    def deploy_ledger(self) -> None:
+        deploy(self.app, self.chain, self.worker)
         self.worker.drain()
-        with database(app).sessionmaker() as session:
+        with database(self.app).sessionmaker() as session:
             row = deployments(session, self.chain.chain_id)["ProvenanceAnchor"]
             self.attester = ledger_service.address_of(session, self.member_id)
         self.anchor = self.chain.contract(load_artifact("ProvenanceAnchor").abi, row.address)
@@ -142,10 +151,11 @@ class Bench:
         }
 
 
-def capture_documents(count: int, events: int) -> list[bytes]:
-    """`count` EPCIS documents of `events` ObjectEvents each, as JSON bodies."""
+def capture_documents(count: int, events: int, first: int = 0) -> list[bytes]:
+    """`count` EPCIS documents of `events` ObjectEvents each, as JSON bodies (the first
+    document numbered `first`)."""
     bodies = []
-    for d in range(count):
+    for d in range(first, first + count):
         event_list = [
             {
                 "type": "ObjectEvent",
@@ -196,6 +206,26 @@ def capture_figures(bench: Bench, bodies: list[bytes], events: int, profile: boo
     return {"documents": len(bodies), "events": total, "bare_rate": total / bare_s, "rate": total / concord_s}
 
 
+def proof_figures(bench: Bench, batch_size: int, samples: int) -> dict:
+    """Every captured event batched (`close_due`, the round job) and anchored, then the proof
+    bundles of a sample of them fetched through GET /api/v1/epcis/events/{eventID}/proof."""
+    bench.app.config.update(PROVENANCE_BATCH_SIZE=batch_size, PROVENANCE_BATCH_AGE_SECONDS=0)
+    started = time.perf_counter()
+    closed = provenance_batches.close_due(bench.app)
+    close_s = time.perf_counter() - started
+    bench.worker.drain()
+    with database(bench.app).sessionmaker() as session:
+        event_ids = session.execute(sa.select(EpcisEvent.event_id)).scalars().all()
+    picks = random.Random(11).sample(event_ids, min(samples, len(event_ids)))
+    client = bench.app.test_client()
+    started = time.perf_counter()
+    for event_id in picks:
+        response = client.get(f"/api/v1/epcis/events/{quote(event_id, safe='')}/proof", headers=bench.member.headers)
+        assert response.status_code == 200, response.get_json()
+    proof_s = time.perf_counter() - started
+    return {"events": len(event_ids), "batches": closed, "close_s": close_s, "proof_ms": proof_s / len(picks) * 1000, "samples": len(picks)}
+
+
 def tree_figures(bench: Bench, batch: dict, digests: list[bytes], samples: int) -> dict:
     tree: merkle.MerkleTree = batch["tree"]
     place: merkle.Placement = batch["place"]
@@ -238,7 +268,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         app = _app(Path(folder))
         bench = Bench(app)
-        capture = capture_figures(bench, capture_documents(args.documents, args.events), args.events, args.profile)
+        # Before the ledger is deployed events are stored unsigned (the batching job signs
+        # them): the difference is what signing costs a capture.
+        unsigned = capture_figures(bench, capture_documents(args.documents, args.events), args.events, profile=False)
+        bench.deploy_ledger()
+        capture = capture_figures(bench, capture_documents(args.documents, args.events, first=args.documents), args.events, args.profile)
+        proofs = proof_figures(bench, 1000, 200)
         single_rate = bench.anchor_each(args.single)
         batches = []
         for size in sizes:
@@ -256,8 +291,16 @@ def main() -> None:
     print()
     print(f"Capture: {capture['documents']} documents of {capture['events'] // capture['documents']} events, one at a time (Flask test client)")
     print(f"  {'bare Flask endpoint (JSON parse only)':62} {capture['bare_rate']:12,.0f} events/s")
+    print(f"  {'POST /api/v1/epcis/capture, ledger not deployed (unsigned)':62} {unsigned['rate']:12,.0f} events/s")
     print(
         f"  {'POST /api/v1/epcis/capture (validated, hashed, signed, stored)':62} {capture['rate']:12,.0f} events/s  (the bare endpoint: {capture['bare_rate'] / capture['rate']:,.0f}x as many)"
+    )
+    print()
+    print(
+        f"Batches of captured events: {proofs['events']:,} events closed into {proofs['batches']} batches of 1,000 (round job) in {proofs['close_s']:.2f} s, anchored"
+    )
+    print(
+        f"  {'GET /api/v1/epcis/events/{eventID}/proof':62} {proofs['proof_ms']:12.1f} ms per bundle ({proofs['samples']} fetched, tree rebuilt from the batch's rows)"
     )
     print()
     print(f"Tree of {big['size']:,} leaves")
