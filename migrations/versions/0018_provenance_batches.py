@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("block_number", sa.BigInteger(), nullable=True),
         sa.Column("closed_at", concord.db.UTCDateTime(), nullable=False),
         sa.Column("anchored_at", concord.db.UTCDateTime(), nullable=True),
+        sa.Column("failed_at", concord.db.UTCDateTime(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.CheckConstraint("size > 0", name=op.f("ck_provenance_batches_size_positive")),

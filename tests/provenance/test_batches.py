@@ -149,7 +149,7 @@ def test_the_proof_of_an_event_not_anchored_yet_says_when_its_batch_closes(app, 
     assert other.status_code == 404
 
 
-def test_a_failed_anchor_puts_its_events_back_and_they_are_anchored_in_a_new_batch(app, session, world, chain_worker, small_batches):
+def test_a_failed_anchor_puts_its_events_back_and_they_are_anchored_in_a_new_batch(app, session, world, chain_worker, small_batches, frozen_clock):
     provenance.capture(session, world.supplier.principal, _doc(4))
     session.commit()
     assert batches.close_due(app) == 1
@@ -157,7 +157,12 @@ def test_a_failed_anchor_puts_its_events_back_and_they_are_anchored_in_a_new_bat
     intent = session.execute(sa.select(ChainIntent).where(ChainIntent.uid == first.intent_uid)).scalar_one()
     finish(session, intent, IntentState.FAILED, error="refused by the node")
     session.commit()
-    assert batches.close_due(app) == 1  # released, then closed again
+    assert batches.close_due(app) == 0  # released, and waiting a batch age before the next try
+    assert {row.batch_id for row in _events(session)} == {None}
+    frozen_clock.advance(seconds=59)
+    assert batches.close_due(app) == 0
+    frozen_clock.advance(seconds=2)
+    assert batches.close_due(app) == 1
     failed, second = _batches(session)
     assert (failed.id, failed.state, failed.error) == (first.id, BatchState.FAILED, "refused by the node")
     assert (second.state, second.size) == (BatchState.ANCHORING, 4)

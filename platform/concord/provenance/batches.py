@@ -14,7 +14,8 @@
 - **Confirmation** (`on_confirmed`) marks the batch anchored with its transaction and block.
   A **failed** anchor intent loses nothing: the batch is marked failed and its events go
   back to the open batch, to be closed again in a new batch (a new batch id: the chain
-  refuses nothing about the failed one, which was never anchored).
+  refuses nothing about the failed one, which was never anchored), once a batch age has
+  passed since the failure (a suspended member is not retried every round).
 - **Proofs** are recomputed from the batch's events (the tree of 1,000 events takes a few
   milliseconds), never stored.
 """
@@ -160,8 +161,16 @@ def _audit(session: Session, action: Action, batch: ProvenanceBatch, **details: 
 
 
 def _is_due(session: Session, organization_id: uuid.UUID, size: int, age: timedelta) -> bool:
+    """Whether the organization's open batch is full or old enough, and no anchor of its
+    failed within the batch age (a suspended member's events wait, not retried each round)."""
+    now = clock.utcnow()
     waiting = open_batches(session, organization_id)
-    return bool(waiting) and (waiting[0].size >= size or waiting[0].closes_at(age) <= clock.utcnow())
+    if not waiting or (waiting[0].size < size and waiting[0].closes_at(age) > now):
+        return False
+    failed_lately = sa.select(ProvenanceBatch.id).where(
+        ProvenanceBatch.organization_id == organization_id, ProvenanceBatch.state == BatchState.FAILED, ProvenanceBatch.failed_at > now - age
+    )
+    return session.execute(failed_lately.limit(1)).first() is None
 
 
 def close_due(app: Flask) -> int:
@@ -198,7 +207,7 @@ def release_failed(session: Session) -> int:
         .with_for_update(of=ProvenanceBatch, skip_locked=True)
     ).all()
     for batch, intent in failed:
-        batch.state = BatchState.FAILED
+        batch.state, batch.failed_at = BatchState.FAILED, clock.utcnow()
         batch.error = intent.last_error or intent.revert_reason or str(intent.state)
         session.execute(sa.update(EpcisEvent).where(EpcisEvent.batch_id == batch.id).values(batch_id=None), execution_options={"synchronize_session": False})
         _audit(session, Action.PROVENANCE_BATCH_FAILED, batch, error=batch.error)

@@ -129,4 +129,5 @@ class ProvenanceBatch(IdMixin, Base):
     block_number: Mapped[int | None] = mapped_column(sa.BigInteger)
     closed_at: Mapped[datetime]
     anchored_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
