@@ -9,6 +9,7 @@ from concord.ledger import indexer, outbox, runtime
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookSubscription
 from concord.orders import settlement, verification
+from concord.provenance import batches as provenance_batches
 from concord.provenance.models import CaptureJob, EpcisEvent
 from flask import Flask
 
@@ -29,12 +30,12 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
     one, two = wiring.of(first), wiring.of(second)
     assert one is not two
     for registry in (one, two):
-        assert [job.__name__ for job in registry.round_jobs] == [settlement.release_overdue.__name__, notifications.deliver_due.__name__]
+        assert registry.round_jobs == [settlement.release_overdue, notifications.deliver_due, provenance_batches.close_due]
         assert registry.verify_checks == [verification.verify_escrows]
         assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent}
-        assert len(registry.on_confirmed) == 1 and len(registry.on_denied_probe) == 1
+        assert registry.on_confirmed[1:] == [provenance_batches.on_confirmed] and len(registry.on_denied_probe) == 1
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 2
+    assert len(two.round_jobs) == 3
 
 
 def test_no_registry_lives_in_a_module():
