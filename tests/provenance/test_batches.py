@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from concord.db import database
 from concord.ledger import service as ledger_service
+from concord.ledger.artifacts import load_artifact
 from concord.ledger.models import ChainIntent, IntentState
 from concord.ledger.outbox import finish
 from concord.provenance import batches
@@ -101,7 +102,7 @@ def test_every_event_of_an_anchored_batch_has_a_proof_the_contract_accepts(app, 
     [batch] = _batches(session)
     intent = session.execute(sa.select(ChainIntent).where(ChainIntent.uid == batch.intent_uid)).scalar_one()
     assert (batch.state, batch.tx_hash, batch.block_number) == (BatchState.ANCHORED, intent.tx_hash, intent.block_number)
-    anchor = chain_worker.chain.contract(_abi("ProvenanceAnchor"), batch.anchor)
+    anchor = chain_worker.chain.contract(load_artifact("ProvenanceAnchor").abi, batch.anchor)
     assert anchor.functions.anchorOf(to_bytes32(batch.id)).call()[0].hex() == batch.root[2:]
     for row in _events(session):
         response = client.get(event_url(row.event_id) + "/proof", headers=world.supplier.headers)
@@ -124,12 +125,6 @@ def test_every_event_of_an_anchored_batch_has_a_proof_the_contract_accepts(app, 
         assert (proof["size"], proof["anchorTransaction"], proof["anchorBlock"]) == (4, batch.tx_hash, batch.block_number)
         assert chain["consortium"] == ledger_service.deployed_address(session, "Consortium")[1]
         json.dumps(bundle)
-
-
-def _abi(name: str):
-    from concord.ledger.artifacts import load_artifact
-
-    return load_artifact(name).abi
 
 
 def test_the_proof_of_an_event_not_anchored_yet_says_when_its_batch_closes(app, client, session, world, chain_worker, small_batches, monkeypatch):
