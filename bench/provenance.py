@@ -1,6 +1,13 @@
-"""Provenance batches: what one Merkle anchor buys beside one chain transaction per event.
+"""Provenance: capture throughput, and what one Merkle anchor buys beside one chain
+transaction per event.
 
-Two measurements in one run, on the embedded chain (eth-tester/py-evm):
+Three measurements in one run, on the embedded defaults (SQLite, eth-tester/py-evm):
+
+- capture: events/s through `POST /api/v1/epcis/capture` (schema validation, event hash
+  IDs, the organization's signature on each event, the rows written and committed) beside
+  a bare Flask endpoint that only parses the same JSON documents, and before the ledger is
+  deployed (no signature); then the captured events batched, anchored, and their proof
+  bundles served;
 
 - the tree at N leaves (default one million): hashing the attested events into leaves,
   building the tree, its memory, proof size (steps and bytes), hashes per verification,
@@ -18,15 +25,21 @@ Figures are measured, never asserted.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
+import json
 import logging
 import os
+import pstats
 import random
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
+
+import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.factories`, run from anywhere
 
@@ -38,7 +51,11 @@ from concord.ledger import service as ledger_service
 from concord.ledger.artifacts import load_artifact
 from concord.ledger.deploy import deploy, deployments
 from concord.ledger.encoding import to_bytes32
+from concord.provenance import batches as provenance_batches
+from concord.provenance.models import EpcisEvent
 from concord_verify import merkle
+from concord_verify.contexts import EPCIS_CONTEXT_URL
+from flask import Flask, request
 
 from tests import factories
 
@@ -74,10 +91,14 @@ class Bench:
         self.worker = outbox.Worker(app, self.chain, receipt_timeout=30)
         with app.test_request_context(), database(app).sessionmaker() as session:
             operator = factories.operator(session)
-            self.member_id = factories.member(session, operator, "supplier", name="Bench Supplier").org.id
-        deploy(app, self.chain, self.worker)
+            self.member = factories.member(session, operator, "supplier", name="Bench Supplier")
+            self.member_id = self.member.org.id
+            session.commit()
+
+    def deploy_ledger(self) -> None:
+        deploy(self.app, self.chain, self.worker)
         self.worker.drain()
-        with database(app).sessionmaker() as session:
+        with database(self.app).sessionmaker() as session:
             row = deployments(session, self.chain.chain_id)["ProvenanceAnchor"]
             self.attester = ledger_service.address_of(session, self.member_id)
         self.anchor = self.chain.contract(load_artifact("ProvenanceAnchor").abi, row.address)
@@ -110,7 +131,7 @@ class Bench:
         place = self.placement(batch_id)
         rss_before = _rss_mb()
         started = time.perf_counter()
-        leaves = [place.leaf(digest, self.organization, self.attester_bytes) for digest in digests]
+        leaves = place.leaves((digest, self.organization, self.attester_bytes) for digest in digests)
         hashed = time.perf_counter()
         tree = merkle.MerkleTree(leaves)
         built = time.perf_counter()
@@ -128,6 +149,81 @@ class Bench:
             "total_s": anchored - started,
             "rss_growth_mb": _peak_rss_mb() - rss_before,
         }
+
+
+def capture_documents(count: int, events: int, first: int = 0) -> list[bytes]:
+    """`count` EPCIS documents of `events` ObjectEvents each, as JSON bodies (the first
+    document numbered `first`)."""
+    bodies = []
+    for d in range(first, first + count):
+        event_list = [
+            {
+                "type": "ObjectEvent",
+                "eventID": f"urn:uuid:{uuid.UUID(int=d * events + e)}",
+                "eventTime": f"2024-01-05T10:{e // 60:02d}:{e % 60:02d}.000+01:00",
+                "eventTimeZoneOffset": "+01:00",
+                "epcList": [f"urn:epc:id:sgtin:4012345.011111.{d * events + e}"],
+                "action": "OBSERVE",
+                "bizStep": "shipping",
+                "disposition": "in_transit",
+                "readPoint": {"id": "urn:epc:id:sgln:4012345.00001.0"},
+                "bizTransactionList": [{"type": "po", "bizTransaction": f"urn:epc:id:gdti:4012345.00001.{d}"}],
+            }
+            for e in range(events)
+        ]
+        document = {"@context": [EPCIS_CONTEXT_URL], "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2024-01-05T10:00:00.000Z"}
+        bodies.append(json.dumps(document | {"epcisBody": {"eventList": event_list}}).encode())
+    return bodies
+
+
+def capture_figures(bench: Bench, bodies: list[bytes], events: int, profile: bool) -> dict:
+    """Events/s captured through the API beside a bare endpoint parsing the same bodies."""
+    bare = Flask("bare")
+
+    @bare.post("/capture")
+    def parse():
+        return {"events": len(request.get_json()["epcisBody"]["eventList"])}, 202
+
+    headers = {**bench.member.headers, "Content-Type": "application/json"}
+    bare_client, client = bare.test_client(), bench.app.test_client()
+    started = time.perf_counter()
+    for body in bodies:
+        assert bare_client.post("/capture", data=body, headers=headers).status_code == 202
+    bare_s = time.perf_counter() - started
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for body in bodies:
+        response = client.post("/api/v1/epcis/capture", data=body, headers=headers)
+        assert response.status_code == 202, response.get_json()
+    if profiler:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    concord_s = time.perf_counter() - started
+    total = len(bodies) * events
+    return {"documents": len(bodies), "events": total, "bare_rate": total / bare_s, "rate": total / concord_s}
+
+
+def proof_figures(bench: Bench, batch_size: int, samples: int) -> dict:
+    """Every captured event batched (`close_due`, the round job) and anchored, then the proof
+    bundles of a sample of them fetched through GET /api/v1/epcis/events/{eventID}/proof."""
+    bench.app.config.update(PROVENANCE_BATCH_SIZE=batch_size, PROVENANCE_BATCH_AGE_SECONDS=0)
+    started = time.perf_counter()
+    closed = provenance_batches.close_due(bench.app)
+    close_s = time.perf_counter() - started
+    bench.worker.drain()
+    with database(bench.app).sessionmaker() as session:
+        event_ids = session.execute(sa.select(EpcisEvent.event_id)).scalars().all()
+    picks = random.Random(11).sample(event_ids, min(samples, len(event_ids)))
+    client = bench.app.test_client()
+    started = time.perf_counter()
+    for event_id in picks:
+        response = client.get(f"/api/v1/epcis/events/{quote(event_id, safe='')}/proof", headers=bench.member.headers)
+        assert response.status_code == 200, response.get_json()
+    proof_s = time.perf_counter() - started
+    return {"events": len(event_ids), "batches": closed, "close_s": close_s, "proof_ms": proof_s / len(picks) * 1000, "samples": len(picks)}
 
 
 def tree_figures(bench: Bench, batch: dict, digests: list[bytes], samples: int) -> dict:
@@ -163,12 +259,21 @@ def main() -> None:
     parser.add_argument("--leaves", type=int, default=1_000_000, help="leaves of the largest batch")
     parser.add_argument("--single", type=int, default=300, help="events anchored one transaction each")
     parser.add_argument("--samples", type=int, default=20_000, help="proofs made and verified offline")
+    parser.add_argument("--documents", type=int, default=100, help="EPCIS documents captured")
+    parser.add_argument("--events", type=int, default=100, help="events per captured document")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the capture")
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     sizes = sorted({n for n in (1_000, 10_000, 100_000) if n < args.leaves} | {args.leaves})
     with tempfile.TemporaryDirectory() as folder:
         app = _app(Path(folder))
         bench = Bench(app)
+        # Before the ledger is deployed events are stored unsigned (the batching job signs
+        # them): the difference is what signing costs a capture.
+        unsigned = capture_figures(bench, capture_documents(args.documents, args.events), args.events, profile=False)
+        bench.deploy_ledger()
+        capture = capture_figures(bench, capture_documents(args.documents, args.events, first=args.documents), args.events, args.profile)
+        proofs = proof_figures(bench, 1000, 200)
         single_rate = bench.anchor_each(args.single)
         batches = []
         for size in sizes:
@@ -183,6 +288,20 @@ def main() -> None:
     big = batches[-1]
     low, high = figures["steps"]
     print(f"Provenance batches on the embedded chain (eth-tester/py-evm), one run, {os.cpu_count()} CPUs")
+    print()
+    print(f"Capture: {capture['documents']} documents of {capture['events'] // capture['documents']} events, one at a time (Flask test client)")
+    print(f"  {'bare Flask endpoint (JSON parse only)':62} {capture['bare_rate']:12,.0f} events/s")
+    print(f"  {'POST /api/v1/epcis/capture, ledger not deployed (unsigned)':62} {unsigned['rate']:12,.0f} events/s")
+    print(
+        f"  {'POST /api/v1/epcis/capture (validated, hashed, signed, stored)':62} {capture['rate']:12,.0f} events/s  (the bare endpoint: {capture['bare_rate'] / capture['rate']:,.0f}x as many)"
+    )
+    print()
+    print(
+        f"Batches of captured events: {proofs['events']:,} events closed into {proofs['batches']} batches of 1,000 (round job) in {proofs['close_s']:.2f} s, anchored"
+    )
+    print(
+        f"  {'GET /api/v1/epcis/events/{eventID}/proof':62} {proofs['proof_ms']:12.1f} ms per bundle ({proofs['samples']} fetched, tree rebuilt from the batch's rows)"
+    )
     print()
     print(f"Tree of {big['size']:,} leaves")
     rows = [

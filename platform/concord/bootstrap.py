@@ -5,8 +5,10 @@ imported. What is wired here:
 
 - chain confirmations: an order closes when its escrow's settlement is mined;
 - before signing: a withdrawal an earlier one made moot is not sent;
+- chain confirmations: a provenance batch is anchored when its root is mined;
 - the ledger worker's round jobs: escrows whose window passed are released, documents' owners
-  reminded of expiry, the audit trail's head anchored on chain, webhooks sent;
+  reminded of expiry, the audit trail's head anchored on chain, provenance batches closed (by
+  size or age) and their anchors queued, webhooks sent;
 - `concord ledger verify`: every order is compared with its escrow on chain;
 - each physical step of an order (shipment, milestone, proof of delivery, receipt) records
   its EPCIS event in the step's transaction;
@@ -28,6 +30,7 @@ from concord.engagements import service as engagements
 from concord.ledger import escrow_state, withdrawals
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
+from concord.provenance import batches as provenance_batches
 from concord.provenance import service as provenance
 from concord.provenance import steps as provenance_steps
 
@@ -35,8 +38,11 @@ from concord.provenance import steps as provenance_steps
 def wire(app: Flask) -> wiring.Wiring:
     registry = wiring.of(app)
     registry.on_confirmed.append(escrow_state.on_settled(settlement.close_on_settlement))
+    registry.on_confirmed.append(provenance_batches.on_confirmed)
     registry.before_sign.append(wiring.SignCheck(withdrawals.is_withdrawal, withdrawals.nothing_left))
-    registry.round_jobs.extend([settlement.release_overdue, documents.remind_expiring, anchoring.anchor_head, notifications.deliver_due])
+    registry.round_jobs.extend(
+        [settlement.release_overdue, documents.remind_expiring, anchoring.anchor_head, provenance_batches.close_due, notifications.deliver_due]
+    )
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())
     registry.visibility.update(provenance.visibility())

@@ -94,6 +94,10 @@ class Config:
     # never on the Host header of the request that created them. `concord run` sets it
     # from --host and --port unless CONCORD_PUBLIC_URL says otherwise.
     PUBLIC_BASE_URL: str | None = None
+    # Provenance events go into Merkle batches, one open batch per organization, closed (and
+    # its root anchored) once it holds this many events or its oldest is this old.
+    PROVENANCE_BATCH_SIZE: int = 1000
+    PROVENANCE_BATCH_AGE_SECONDS: float = 60.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -126,6 +130,8 @@ class Config:
             AUDIT_ANCHOR_MINUTES=float(env.get("CONCORD_AUDIT_ANCHOR_MINUTES") or 10),
             WEBHOOKS_ALLOW_PRIVATE_HOSTS=_flag(env.get("CONCORD_WEBHOOKS_ALLOW_PRIVATE_HOSTS"), False),
             PUBLIC_BASE_URL=(env.get("CONCORD_PUBLIC_URL") or "").strip() or None,
+            PROVENANCE_BATCH_SIZE=int(env.get("CONCORD_PROVENANCE_BATCH_SIZE") or 1000),
+            PROVENANCE_BATCH_AGE_SECONDS=float(env.get("CONCORD_PROVENANCE_BATCH_AGE") or 60),
         )
 
     REQUIRED = frozenset({"INSTANCE_DIR", "SQLALCHEMY_DATABASE_URL", "SECRET_KEY"})

@@ -11,7 +11,7 @@ from concord.idempotency import IdempotencyRecord  # noqa: F401
 from concord.ledger.models import OrganizationKey  # noqa: F401
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription  # noqa: F401
 from concord.orders.models import ChangeProposal, Dispute, DisputeEvidence, Milestone, OrderRevision, PurchaseOrder, Receipt, Shipment  # noqa: F401
-from concord.provenance.models import CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier  # noqa: F401
+from concord.provenance.models import CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier, ProvenanceBatch  # noqa: F401
 from concord.tenancy.models import Invitation, Organization, Partnership, User  # noqa: F401
 
 metadata = Base.metadata

@@ -35,6 +35,8 @@ from concord.notifications.models import Notification
 from concord.orders import changes, settlement
 from concord.orders import service as orders
 from concord.orders.models import MilestoneKind, PurchaseOrder
+from concord.provenance import batches
+from concord.provenance import service as provenance
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Relation, Role
@@ -43,6 +45,8 @@ from werkzeug.routing import Map, Rule
 from tests import factories, orders_factory
 from tests.e2e.helpers import sign_in
 from tests.ledger_helpers import settle
+from tests.provenance.helpers import document as provenance_document
+from tests.provenance.helpers import event as provenance_event
 from tests.url_map import Targets, expand, unknown_arguments
 
 # A live server answers from its own threads, and the ledger worker settles from its own
@@ -57,7 +61,9 @@ WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "audi
 
 
 #: Portal GETs that answer a file to download (an attachment, an image, a JSON document), not a page to lay out.
-DOWNLOADS = frozenset({"disputes_portal.evidence_file", "provenance_portal.qr_code", "resolver.description", "documents_portal.content"})
+DOWNLOADS = frozenset(
+    {"disputes_portal.evidence_file", "provenance_portal.qr_code", "resolver.description", "documents_portal.content", "provenance_portal.bundle"}
+)
 
 
 def portal_rules(app) -> list[Rule]:
@@ -240,6 +246,12 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         return product, location, webhook, token, engagement, certificate
 
     product, location, webhook, token, engagement, certificate = step(the_rest)
+    # The supplier's EPCIS events: one anchored in a batch (its page shows every check), one
+    # still in the open batch (its page says when the batch closes).
+    anchored_id, waiting_id = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+    step(lambda: provenance.capture(session, world.supplier.principal, provenance_document(provenance_event(anchored_id, "2024-01-05T10:00:00Z"))))
+    step(lambda: batches.close_batch(session, world.supplier.org.id, 1, batches.current_domain(session)))
+    step(lambda: provenance.capture(session, world.supplier.principal, provenance_document(provenance_event(waiting_id, "2024-01-05T11:00:00Z"))))
     shipments = [("in transit", in_transit.id), ("delivered and received", shipped.id), ("delivered and disputed", delivered.id)]
     order_list = [("draft", draft.id), ("change proposed", proposed.id), ("shipped in part", moving.id), ("closed", done.id), ("disputed", contested.id)]
     session.expire_all()
@@ -259,6 +271,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "notification_id": [(f"a notification of organization {org_id}", notice_id) for org_id, notice_id in notices.items()],
         "engagement_id": [("the buyer's engagement to its auditor", engagement.id)],
         "lot": [("a lot of the buyer's product", "L-2026/" + "7" * 12)],
+        "event_id": [("the supplier's anchored EPCIS event", anchored_id), ("the supplier's EPCIS event in its open batch", waiting_id)],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}
     session.commit()  # end the transaction (SQLite would keep the live server waiting), then touch nothing

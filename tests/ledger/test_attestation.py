@@ -96,6 +96,20 @@ def test_the_signed_digest_is_eip712_computed_by_hand():
     assert Account._recover_hash(by_hand, signature=signed.signature) == account.address
 
 
+def test_a_key_signer_signs_exactly_as_eth_account_does():
+    """The fast signer used for captured events: the same signature, byte for byte."""
+    for index in range(20):
+        account = Account.create()
+        signer = attestation.KeySigner(bytes(account.key))
+        event = f"ni:///sha-256;{hashlib.sha256(str(index).encode()).hexdigest()}?ver=CBV2.0"
+        domain = attestation.Domain(1 + index, OTHER_ANCHOR if index % 2 else ANCHOR)
+        organization = uuid.uuid4()
+        fast = attestation.sign(signer, domain, event, organization)
+        assert fast == attestation.sign(account, domain, event, organization)
+        assert fast.signer == account.address
+        assert attestation.recover(domain, event, organization, fast.signature) == account.address
+
+
 def test_malleated_and_malformed_signatures_are_refused():
     account = Account.create()
     organization = uuid.UUID(int=7)

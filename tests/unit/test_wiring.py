@@ -15,6 +15,7 @@ from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookSubscription
 from concord.orders import settlement, verification
 from concord.orders.models import PurchaseOrder, Shipment
+from concord.provenance import batches as provenance_batches
 from concord.provenance.models import CaptureJob, EpcisEvent
 from flask import Flask
 
@@ -39,14 +40,15 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
             settlement.release_overdue.__name__,
             documents.remind_expiring.__name__,
             anchoring.anchor_head.__name__,
+            provenance_batches.close_due.__name__,
             notifications.deliver_due.__name__,
         ]
         assert registry.verify_checks == [verification.verify_escrows]
         assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document}
         assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent, Document}
-        assert len(registry.on_confirmed) == 1 and len(registry.on_denied_probe) == 1
+        assert registry.on_confirmed[1:] == [provenance_batches.on_confirmed] and len(registry.on_denied_probe) == 1
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 4
+    assert len(two.round_jobs) == 5
 
 
 def test_no_registry_lives_in_a_module():

@@ -97,6 +97,9 @@ class Action(StrEnum):
     DOCUMENT_UPLOADED = "document:uploaded"
     DOCUMENT_REMINDED = "document:reminded"
     AUDIT_HEAD_ANCHORED = "audit:head_anchored"
+    PROVENANCE_BATCH_CLOSED = "provenance:batch_closed"
+    PROVENANCE_BATCH_ANCHORED = "provenance:batch_anchored"
+    PROVENANCE_BATCH_FAILED = "provenance:batch_failed"
 
 
 def canonical_json(value: Any) -> str:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from concord_verify import rpc as verifier_rpc
 from eth_tester.exceptions import BlockNotFound as TesterBlockNotFound
 from eth_tester.exceptions import TransactionNotFound as TesterTransactionNotFound
 from eth_typing import ChecksumAddress
@@ -277,3 +278,20 @@ def rpc() -> Response:
         return _json(answers) if answers else Response(status=204)
     single = answer(_embedded_chain, message)
     return _json(single) if single is not None else Response(status=204)
+
+
+class InProcessClient(verifier_rpc.Client):
+    """`concord_verify`'s JSON-RPC client answered by the platform's own chain, in process:
+    the portal's "Verify" runs the standalone verifier's checks, through the same methods
+    this endpoint serves (a node's chain is read the same way, through the chain gateway)."""
+
+    def __init__(self, chain: Chain) -> None:  # no URL: nothing goes over HTTP
+        self.url, self._chain = "the platform's chain", chain
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        reply = answer(lambda: self._chain, {"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        assert reply is not None  # a request with an id always has an answer
+        if "error" in reply:
+            failure = reply["error"]
+            raise verifier_rpc.RpcError(failure.get("code"), str(failure.get("message", "error")), failure.get("data"))
+        return reply["result"]

@@ -280,3 +280,16 @@ def confirmed_about(session: Session, subject_type: str, subject_ids: list[uuid.
             if subject_id is not None
         )
     return found
+
+
+def deployed_address(session: Session, name: str) -> tuple[int, str] | None:
+    """(chain id, address) of a contract on the current chain; None before deployment."""
+    chain_id = current_chain_id(session)
+    row = session.get(ContractDeployment, (chain_id, name)) if chain_id is not None else None
+    return (chain_id, row.address) if chain_id is not None and row is not None else None
+
+
+def signer(session: Session, organization_id: uuid.UUID):
+    """The organization's custodial chain account (an eth-account LocalAccount), which signs
+    what it attests off chain (`keys.SigningKeyError` when it has no key)."""
+    return keys.signer_for(session, keyring(), organization_id)

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest
@@ -15,7 +15,7 @@ from concord import db
 from concord.auth.web import current_principal
 from concord.errors import DomainError, ValidationFailed
 from concord.pagination import paginate
-from concord.provenance import queries, schemas, service, sharing, trace
+from concord.provenance import proofs, queries, schemas, service, sharing, trace
 from concord.provenance.models import CaptureJob, EpcisEvent
 
 epcis = Blueprint(
@@ -152,3 +152,20 @@ class Trace(MethodView):
         was made of and their makers and suppliers (every level up), and where it and the
         lots made of it went, with quantities per holder (the recall list)."""
         return trace.as_json(trace.trace(db.session(), current_principal(), args["gtin"], args["lot"]))
+
+
+@epcis.route("/events/<path:event_id>/proof")
+class EventProof(MethodView):
+    @epcis.response(200, schemas.ProofBundleSchema)
+    @epcis.alt_response(409, response="CONFLICT")
+    def get(self, event_id: str):
+        """The proof bundle of one event of your organization (`concord-proof-bundle/1`).
+
+        The event, its hash ID, your organization's signature, and its Merkle proof in the
+        batch anchored on ProvenanceAnchor: check it with `concord-verify bundle.json --rpc URL`.
+        409 while the event's batch is open or its anchor not yet confirmed (the detail says
+        when the batch closes)."""
+        session = db.session()
+        event = service.get_event(session, current_principal(), event_id)
+        platform = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+        return proofs.event_bundle(session, event, current_app.config, platform)

@@ -83,6 +83,15 @@ class EpcisEvent(IdMixin, Base):
     document: Mapped[dict] = mapped_column(sa.JSON)
     context: Mapped[list] = mapped_column(sa.JSON)
     sharing: Mapped[Sharing] = _sharing_column()
+    # The organization's EIP-712 attestation (concord_verify.attestation) and the domain it
+    # was made in (chain, ProvenanceAnchor deployment): empty while the ledger is not
+    # deployed; the batching job signs such events before it puts them in a batch.
+    signer: Mapped[str | None] = mapped_column(sa.String(42))
+    signature: Mapped[bytes | None] = mapped_column(sa.LargeBinary(65))
+    signed_chain_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    signed_anchor: Mapped[str | None] = mapped_column(sa.String(42))
+    # The Merkle batch the event is anchored in; none while its organization's batch is open.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("provenance_batches.id"), index=True)
 
     identifiers: Mapped[list[EventIdentifier]] = relationship(cascade="all, delete-orphan", lazy="raise")
     biz_transactions: Mapped[list[EventBizTransaction]] = relationship(cascade="all, delete-orphan", lazy="raise")
@@ -128,3 +137,31 @@ class SharingDefault(Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), primary_key=True)
     sharing: Mapped[Sharing] = _sharing_column()
     updated_at: Mapped[datetime]
+
+
+class BatchState(StrEnum):
+    ANCHORING = "anchoring"  # closed, its root on its way to ProvenanceAnchor
+    ANCHORED = "anchored"  # the anchor transaction is confirmed
+    FAILED = "failed"  # the anchor intent failed: its events went back to the open batch
+
+
+class ProvenanceBatch(IdMixin, Base):
+    """A closed Merkle batch of one organization's events, anchored under the bytes32 of
+    its id. Events not yet in a batch form their organization's open batch."""
+
+    __tablename__ = "provenance_batches"
+    __table_args__ = (sa.CheckConstraint("size > 0", name="size_positive"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    state: Mapped[BatchState] = mapped_column(str_enum(BatchState, "provenance_batch_state"), index=True)
+    chain_id: Mapped[int] = mapped_column(sa.BigInteger)
+    anchor: Mapped[str] = mapped_column(sa.String(42))  # the ProvenanceAnchor deployment
+    root: Mapped[str] = mapped_column(sa.String(66))
+    size: Mapped[int]
+    intent_uid: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    tx_hash: Mapped[str | None] = mapped_column(sa.String(66))
+    block_number: Mapped[int | None] = mapped_column(sa.BigInteger)
+    closed_at: Mapped[datetime]
+    anchored_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)

@@ -197,3 +197,20 @@ class SharingSchema(OutputSchema):
 
 class SharingInputSchema(InputSchema):
     sharing = fields.Enum(Sharing, by_value=True, required=True, metadata={"description": f"One of: {_SHARING_LEVELS}."})
+
+
+class ProofBundleSchema(OutputSchema):
+    """A proof bundle (`concord-proof-bundle/1`, kind `event`): everything `concord-verify`
+    needs to check the event against the chain without Concord's database."""
+
+    format = fields.String(required=True, metadata={"enum": ["concord-proof-bundle/1"]})
+    kind = fields.String(required=True, metadata={"enum": ["event"]})
+    createdAt = fields.String(required=True)
+    platform = fields.String(required=True)
+    chain = fields.Dict(required=True, metadata={"description": "chainId, provenanceAnchor and consortium addresses."})
+    organization = fields.Dict(required=True, metadata={"description": "id, name and bytes32 of the attesting organization."})
+    event = fields.Dict(required=True, metadata={"description": "The EPCIS event as stored."})
+    context = fields.List(fields.Raw(), required=True)
+    eventHashId = fields.String(required=True)
+    attestation = fields.Dict(required=True, metadata={"description": "signer, signature and EIP-712 domain."})
+    batch = fields.Dict(required=True, metadata={"description": "batchId, root, size, leaf, proof, anchorTransaction, anchorBlock."})

@@ -23,7 +23,7 @@ from concord.audit.service import Action, Actor, record
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, ValidationFailed
 from concord.policy import Principal
-from concord.provenance import sharing, validation
+from concord.provenance import batches, sharing, validation
 from concord.provenance.models import URI_LENGTH, CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier, EventParty, Sharing
 
 #: Events one capture may hold (the REST binding's GS1-EPCIS-Capture-Limit).
@@ -173,6 +173,9 @@ def _event_row(event: dict[str, Any], path: list[Any], context: list[Any], job: 
     )
 
 
+_EVENT_COLUMNS = tuple(column.key for column in sa.inspect(EpcisEvent).column_attrs)
+
+
 def _refuse_duplicates(session: Session, organization_id: uuid.UUID, rows: list[EpcisEvent], paths: list[list[Any]]) -> None:
     """An eventID may name one event of an organization: twice in a document, or once more
     after an earlier capture, is a conflict (and nothing of the document is written)."""
@@ -198,9 +201,7 @@ def store(session: Session, job: CaptureJob, rows: list[EpcisEvent]) -> None:
     """The one path by which events enter the store, captured or recorded by a step: the job
     and its events, checked, written in the caller's transaction (which commits them)."""
     session.add(job)
-    session.flush()
-    session.add_all(rows)
-    session.flush()
+    store_events(session, job.organization_id, rows)
 
 
 def _job(organization_id: uuid.UUID, user_id: uuid.UUID, event_count: int) -> CaptureJob:
@@ -316,6 +317,27 @@ def capture(session: Session, principal: Principal, document: Any, shared: Shari
     )
     commit_or_conflict(session, "Another capture has just stored an event with one of these eventIDs; nothing was captured.")
     return job
+
+
+def store_events(session: Session, organization_id: uuid.UUID, rows: list[EpcisEvent]) -> None:
+    """Write an organization's new events (built by `_event_row`, not added to the session),
+    signed when the ledger is deployed (else the batching job signs them before it batches
+    them). Written as bulk INSERTs (events, identifiers, transactions, parties), not through the unit of work, which took a third
+    of a capture's time; the rows stay detached."""
+    batches.sign_events(session, organization_id, rows)
+    session.flush()  # what the caller added before: the capture job the events point to
+    events: list[dict[str, Any]] = []
+    identifiers: list[dict[str, Any]] = []
+    transactions: list[dict[str, Any]] = []
+    parties: list[dict[str, Any]] = []
+    for row in rows:
+        events.append({name: getattr(row, name) for name in _EVENT_COLUMNS})
+        identifiers.extend({"event_pk": row.id, "role": found.role, "value": found.value} for found in row.identifiers)
+        transactions.extend({"event_pk": row.id, "type": found.type, "value": found.value} for found in row.biz_transactions)
+        parties.extend({"event_pk": row.id, "organization_id": party.organization_id} for party in row.__dict__.get("parties", ()))
+    for model, values in ((EpcisEvent, events), (EventIdentifier, identifiers), (EventBizTransaction, transactions), (EventParty, parties)):
+        if values:
+            session.execute(sa.insert(model), values)
 
 
 def get_event(session: Session, principal: Principal, event_id: str) -> EpcisEvent:

@@ -2,19 +2,23 @@
 (TransformationEvents) and packing (AggregationEvents) forms, the trace of a lot by GTIN and
 lot number, drawn as a graph with its recall list; a product's GS1 Digital Link (its QR code
 as SVG, a lot's page with its events, a printable label), and how the organization shares
-its EPCIS events (admins change it).
+its EPCIS events (admins change it); an event's page with "Verify" (each check
+`concord-verify` makes of its proof bundle, against the platform's chain) and the bundle
+to download.
 
 The pages translate forms to service calls (`concord.provenance.production`,
 `concord.provenance.trace`); refusals are shown on the page with the form kept."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from concord_verify.rpc import RpcUnavailable
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from concord import clock, db, links, policy, qr
@@ -22,11 +26,13 @@ from concord.auth.web import login_required
 from concord.catalog.models import Product
 from concord.catalog.schemas import PUBLIC_VIEW_LABELS
 from concord.errors import Conflict
+from concord.ledger import runtime
+from concord.ledger.chain import ChainUnavailable, EmbeddedChainBusy
 from concord.portal import UTC_OFFSETS, attempt_with_status, form_moment, form_rows, principal, row_errors
-from concord.provenance import digital_link, graph, production, queries, sharing
+from concord.provenance import batches, digital_link, graph, production, proofs, queries, service, sharing
 from concord.provenance import trace as tracing
 from concord.provenance.digital_link import Link
-from concord.provenance.models import EpcisEvent, Sharing
+from concord.provenance.models import EpcisEvent, ProvenanceBatch, Sharing
 from concord.provenance.steps import organization_of
 from concord.tenancy.service import legal_names
 
@@ -248,3 +254,48 @@ def event_sharing() -> ResponseReturnValue:
                 return redirect(url_for("provenance_portal.event_sharing"))
     current = sharing.default_for(db.session(), me.org.id)
     return render_template("event_sharing.html", choices=SHARING_CHOICES, current=current), status
+
+
+def _bundle(event) -> tuple[dict | None, str | None]:
+    """The event's proof bundle, or why there is none yet."""
+    platform = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    try:
+        return proofs.event_bundle(db.session(), event, current_app.config, platform), None
+    except proofs.NotAnchoredYet as pending:
+        return None, pending.detail
+
+
+@provenance_portal.route("/provenance/events/<path:event_id>")
+@login_required
+def event(event_id: str):
+    session = db.session()
+    row = service.get_event(session, principal(), event_id)
+    bundle, pending = _bundle(row)
+    checks, unreachable = [], None
+    if bundle is not None:
+        try:
+            checks = proofs.verify(runtime.chain(current_app), bundle)
+        except (ChainUnavailable, EmbeddedChainBusy, RpcUnavailable) as error:
+            unreachable = f"The chain could not be read: {error}"
+    batch = session.get(ProvenanceBatch, row.batch_id) if row.batch_id else None
+    return render_template(
+        "provenance/event.html",
+        event=row,
+        batch=batch,
+        bundle=bundle,
+        pending=pending,
+        checks=checks,
+        unreachable=unreachable,
+        domain=batches.current_domain(session),
+    )
+
+
+@provenance_portal.route("/provenance/events/<path:event_id>/proof.json")
+@login_required
+def bundle(event_id: str):
+    row = service.get_event(db.session(), principal(), event_id)
+    found, pending = _bundle(row)
+    if found is None:
+        return Response(json.dumps({"title": "Not anchored yet", "status": 409, "detail": pending}), status=409, mimetype="application/problem+json")
+    filename = f"proof-{row.hash_id.split(';', 1)[1][:16]}.json"
+    return Response(json.dumps(found, indent=2), mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{filename}"'})

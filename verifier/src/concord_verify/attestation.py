@@ -121,9 +121,37 @@ class Attestation:
     signature: bytes
 
 
+class KeySigner:
+    """A private key that signs many attestations quickly: the digest computed here and
+    signed by eth-keys (coincurve when installed), some three times faster than eth-account's
+    typed-data signing, with the same signatures (RFC 6979 nonces, low `s`)."""
+
+    def __init__(self, private_key: bytes) -> None:
+        self._key = keys.PrivateKey(private_key)
+        self.address = self._key.public_key.to_checksum_address()
+        self._separators: dict[Domain, bytes] = {}
+        try:  # eth-keys' coincurve backend builds a coincurve key per signature: build it once
+            import coincurve
+
+            fast = coincurve.PrivateKey(private_key)
+            self._sign_hash = lambda digest: fast.sign_recoverable(digest, hasher=None)
+        except ImportError:
+            self._sign_hash = lambda digest: self._key.sign_msg_hash(digest).to_bytes()
+
+    def sign(self, domain: Domain, event_hash: EventHash, organization_id: OrganizationId) -> Attestation:
+        separator = self._separators.get(domain)
+        if separator is None:
+            separator = self._separators[domain] = domain.separator
+        event, organization = event_digest(event_hash), to_bytes32(organization_id)
+        signed = self._sign_hash(keccak(b"\x19\x01" + separator + keccak(ATTESTATION_TYPEHASH + event + organization)))
+        return Attestation(event, organization, self.address, signed[:64] + bytes([signed[64] + 27]))
+
+
 def sign(account: Any, domain: Domain, event_hash: EventHash, organization_id: OrganizationId) -> Attestation:
     """Sign an event for an organization with its account (an eth-account `LocalAccount`,
-    e.g. `keys.signer_for(session, ring, organization_id)`)."""
+    e.g. `keys.signer_for(session, ring, organization_id)`, or a `KeySigner`)."""
+    if isinstance(account, KeySigner):
+        return account.sign(domain, event_hash, organization_id)
     message = {"eventHash": event_digest(event_hash), "organizationId": to_bytes32(organization_id)}
     signed = account.sign_typed_data(domain.as_eip712(), MESSAGE_TYPES, message)
     return Attestation(message["eventHash"], message["organizationId"], account.address, bytes(signed.signature))

@@ -41,7 +41,7 @@ from typing import Any
 from eth_hash.auto import keccak
 from eth_utils import to_canonical_address, to_checksum_address
 
-from concord_verify import attestation
+from concord_verify import _keccak, attestation
 from concord_verify.attestation import EventHash, OrganizationId, event_digest
 from concord_verify.ids import to_bytes32
 
@@ -60,7 +60,7 @@ class MerkleError(ValueError):
 
 def hash_pair(a: bytes, b: bytes) -> bytes:
     """The parent of two nodes: keccak256 of the pair sorted (OpenZeppelin `Hashes.commutativeKeccak256`)."""
-    return keccak(a + b if a <= b else b + a)
+    return _keccak.keccak256(a + b if a <= b else b + a)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,22 @@ class Placement:
 
     def leaf(self, event_hash: EventHash, organization_id: OrganizationId, attester: str | bytes) -> bytes:
         """The leaf of an attested event in this batch (double keccak256 of its encoding)."""
-        return keccak(keccak(self.encode_leaf(event_hash, organization_id, attester)))
+        return _keccak.double_keccak256(self.encode_leaf(event_hash, organization_id, attester))
+
+    def leaves(self, attested: Iterable[tuple[EventHash, OrganizationId, str | bytes]]) -> list[bytes]:
+        """The leaves of many attested events (what `leaf` gives each, with the organization
+        and attester of consecutive events converted once)."""
+        double = _keccak.double_keccak256
+        prefix = self._prefix
+        tail_of: dict[tuple[Any, Any], bytes] = {}
+        found = []
+        for event_hash, organization_id, attester in attested:
+            tail = tail_of.get((organization_id, attester))
+            if tail is None:
+                address = attester if isinstance(attester, bytes) and len(attester) == 20 else to_canonical_address(attester)
+                tail = tail_of[(organization_id, attester)] = to_bytes32(organization_id) + _ADDRESS_PAD + address
+            found.append(double(prefix + event_digest(event_hash) + tail))
+        return found
 
 
 class MerkleTree:
@@ -120,12 +135,13 @@ class MerkleTree:
             position -= _WORD
         del ordered
         view = memoryview(nodes)
+        hash_ = _keccak.keccak256
         for index in range(size - 2, -1, -1):
             left = (2 * index + 1) * _WORD
             a = view[left : left + _WORD].tobytes()
             b = view[left + _WORD : left + 2 * _WORD].tobytes()
             offset = index * _WORD
-            nodes[offset : offset + _WORD] = keccak(a + b if a <= b else b + a)
+            nodes[offset : offset + _WORD] = hash_(a + b if a <= b else b + a)
         view.release()
         self._nodes = nodes
         self._size = size
@@ -216,7 +232,7 @@ def verify_event(
 
 def build(placement: Placement, attested: Iterable[tuple[EventHash, OrganizationId, str | bytes]]) -> MerkleTree:
     """The tree of a batch of (event hash, organization id, attester) at `placement`."""
-    return MerkleTree(placement.leaf(event_hash, organization_id, attester) for event_hash, organization_id, attester in attested)
+    return MerkleTree(placement.leaves(attested))
 
 
 @dataclass(frozen=True)
