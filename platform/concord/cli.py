@@ -70,15 +70,20 @@ def prepare(app) -> None:
     from concord.tenancy.service import is_empty
 
     migrate.upgrade(database(app).engine)
+    seeded = False
     with app.app_context(), _session(app) as session:
         if is_empty(session):
             if app.config["EMBEDDED_DEFAULTS"]:
                 _print_logins(demo_data.seed(session))
+                seeded = True
             else:
                 click.echo("The database is empty. Create the operator with `concord operator create`, or seed a demo with `concord demo`.")
                 return
     if _embedded_chain(app):
         _deploy(app)
+        if seeded:
+            with app.app_context(), _session(app) as session:
+                demo_data.seed_on_ledger(session)
 
 
 def _embedded_chain(app) -> bool:

@@ -1,20 +1,23 @@
 """The demo consortium: an operator, two manufacturers (with products and a plant), three
 suppliers, two carriers, a financier and an auditor, each with an admin; partnerships
-between them; and one pending registration for the operator to review."""
+between them; one pending registration for the operator to review; and the provenance of
+one lot with an auditor's engagement (`demo_provenance`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from concord import demo_provenance
 from concord.catalog import service as catalog
 from concord.ledger import service as ledger
 from concord.policy import Principal
 from concord.tenancy import service
-from concord.tenancy.models import Relation
+from concord.tenancy.models import Relation, User
 
 DEMO_PASSWORD = "Concord-demo-2026"
 
@@ -52,7 +55,14 @@ CATALOGS = {
             {"sku": "NW-BLT-M8", "name": "Hex bolt M8x40, zinc plated", "unit_of_measure": "H87"},
             {"sku": "NW-SHT-2MM", "name": "Aluminium sheet 2 mm", "unit_of_measure": "KGM"},
         ],
-        {"name": "Northwind Plant Stuttgart", "address_line1": "Industriestrasse 12", "postal_code": "70565", "city": "Stuttgart", "country": "DE"},
+        {
+            "name": "Northwind Plant Stuttgart",
+            "address_line1": "Industriestrasse 12",
+            "postal_code": "70565",
+            "city": "Stuttgart",
+            "country": "DE",
+            "gln": "4006381000017",
+        },
     ),
     "helios": (
         [
@@ -92,6 +102,20 @@ def _register(session: Session, org: DemoOrg):
     )
 
 
+def admins(session: Session) -> dict[str, Principal]:
+    """The demo members' admins, by key (after `seed`)."""
+    found = {}
+    for member in MEMBERS:
+        user = session.execute(sa.select(User).where(User.email == member.email)).scalar_one()
+        found[member.key] = Principal(user=user, org=user.organization, via="demo", credential_id=user.id)
+    return found
+
+
+def seed_on_ledger(session: Session) -> None:
+    """What the demo anchors on chain as it is created (the contracts are deployed)."""
+    demo_provenance.seed_documents(session, admins(session))
+
+
 def seed(session: Session) -> list[tuple[str, str, str]]:
     """Create the demo consortium on an empty database; return (organization, email, password) logins."""
     operator_org, operator_admin = service.bootstrap_operator(
@@ -126,6 +150,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
         for product in products:
             catalog.create_product(session, admins[key], product)
         catalog.create_location(session, admins[key], location)
+    demo_provenance.seed(session, admins)
     _register(session, PENDING)
     logins = [(OPERATOR.legal_name, OPERATOR.email, DEMO_PASSWORD)]
     logins += [(m.legal_name, m.email, DEMO_PASSWORD) for m in MEMBERS]

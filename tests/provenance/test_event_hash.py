@@ -91,3 +91,25 @@ def test_gs1_identifiers_have_one_canonical_form(uri, canonical):
         from epcis_event_hash_generator.dl_normaliser import normaliser
 
         assert normaliser(uri) == canonical
+
+
+def test_key_order_inside_business_transactions_sources_and_destinations_does_not_change_the_hash():
+    """A JSON object's key order means nothing: an event re-serialised with sorted keys (as a
+    proof bundle downloaded from the API is) keeps its hash. The type is written first, as
+    in the standard's examples (where the reference implementation agrees)."""
+    given = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-11-23T16:00:00.000+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "epcList": ["urn:epc:id:sgtin:0614141.107346.2017"],
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "bizTransactionList": [{"type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:4006381000017:PO-1"}],
+        "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:4012345.00001"}],
+        "destinationList": [{"type": "location", "destination": "urn:epc:id:sgln:4012345.00002.0"}],
+    }
+    sorted_keys = json.loads(json.dumps(given, sort_keys=True))
+    assert list(sorted_keys["bizTransactionList"][0]) == ["bizTransaction", "type"]
+    assert event_hash_id(sorted_keys) == event_hash_id(given)
+    document = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument", "epcisBody": {"eventList": [given]}}
+    assert _reference(document)[0][0] == event_hash_id(given)

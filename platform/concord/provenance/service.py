@@ -231,8 +231,9 @@ def record_events(
 ) -> list[EpcisEvent]:
     """Store events the platform built for a step an organization took (`source` names the
     step), in the caller's transaction: validated as a capture is (a mistake is raised and
-    fails the step), each given its hash ID as eventID, shared with `parties`. An event equal
-    to one the organization already holds (same hash ID) is the same observation: kept once."""
+    fails the step), each given its hash ID as eventID, shared with `parties` (else as the
+    organization shares its events). An event equal to one the organization already holds
+    (same hash ID) is the same observation: kept once."""
     context: list[Any] = [contexts.EPCIS_CONTEXT_URL]
     document = {
         "@context": context,
@@ -262,8 +263,11 @@ def record_events(
         if row.event_id not in held:
             fresh.setdefault(row.event_id, row)
     others = sorted(set(parties) - {organization_id})
+    # A step's event is always shared with the parties of its order; an event of the
+    # organization's own work (production, packing) as the organization shares its events.
+    level = Sharing.TRANSACTION if others else sharing.default_for(session, organization_id)
     for row in fresh.values():
-        row.sharing = Sharing.TRANSACTION
+        row.sharing = level
         row.parties = [EventParty(organization_id=party) for party in others]
     job.event_count = len(fresh)
     store(session, job, list(fresh.values()))

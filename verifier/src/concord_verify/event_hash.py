@@ -18,7 +18,10 @@ the event itself. The pre-hash string is built in four steps:
 
 Where the standard leaves a detail open, this follows GS1's reference implementation
 (`epcis-event-hash-generator` 1.9.3), against which tests/provenance cross-checks every
-event of the standard's examples; the runtime does not depend on it.
+event of the standard's examples; the runtime does not depend on it. One departure: the
+reference writes a business transaction's, source's or destination's `type` and value in
+the order the JSON object gives them, so re-serialising an event with sorted keys changed
+its hash; here the type always comes first (as in every example of the standard).
 """
 
 from __future__ import annotations
@@ -158,7 +161,12 @@ def _children(obj: Mapping[str, Any], namespaces: dict[str, str]) -> list[Node]:
                 out.append((name, "", [("", _scalar(x, namespaces), []) for x in item]))
             else:
                 out.append((name, _scalar(item, namespaces), []))
-    if not _PAIRED & obj.keys():  # a (type, value) pair keeps its order
+    if _PAIRED & obj.keys():
+        # A (type, value) pair is written type first, then its value, whatever the key order
+        # of the JSON object (which means nothing): the reference writes the keys in the order
+        # given, and the standard's examples give the type first.
+        out.sort(key=lambda node: (node[0] != "type", node[0] not in _PAIRED))
+    else:
         out.sort()
     return out
 
