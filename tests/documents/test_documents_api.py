@@ -4,6 +4,7 @@ field by field with nothing written."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 
@@ -178,3 +179,22 @@ def test_viewers_read_documents_but_do_not_upload(app, session, client, world, c
     assert upload(client, factories.bearer(token)).status_code == 403
     document_id = upload(client, world.supplier.headers).get_json()["id"]
     assert client.get(f"/api/v1/documents/{document_id}", headers=factories.bearer(token)).status_code == 200
+
+
+def test_the_proof_bundle_answers_409_until_anchored_then_concord_verify_accepts_it_and_refuses_a_changed_byte(app, client, world, chain_worker):
+    from concord.ledger import runtime
+    from concord.ledger.rpc_api import InProcessClient
+    from concord_verify import checks
+
+    document_id = upload(client, world.supplier.headers).get_json()["id"]
+    early = client.get(f"/api/v1/documents/{document_id}/proof", headers=world.supplier.headers)
+    assert early.status_code == 409 and "not anchored yet" in early.get_json()["detail"]
+    settle(app, chain_worker)
+    bundle = client.get(f"/api/v1/documents/{document_id}/proof", headers=world.supplier.headers).get_json()
+    assert bundle["kind"] == "document" and bundle["batch"]["root"] == "0x" + bundle["document"]["sha256"]
+    chain = InProcessClient(runtime.chain(app))
+    assert [(r.name, r.ok) for r in checks.run(bundle, chain)[1] if not r.ok] == []
+    content = bytearray(base64.b64decode(bundle["document"]["contentBase64"]))
+    content[-2] ^= 1
+    bundle["document"]["contentBase64"] = base64.b64encode(bytes(content)).decode()
+    assert [r.name for r in checks.run(bundle, chain)[1] if not r.ok] == ["document-hash"]

@@ -62,7 +62,14 @@ WHO = ("visitor", "operator", "buyer", "supplier", "carrier", "financier", "audi
 
 #: Portal GETs that answer a file to download (an attachment, an image, a JSON document), not a page to lay out.
 DOWNLOADS = frozenset(
-    {"disputes_portal.evidence_file", "provenance_portal.qr_code", "resolver.description", "documents_portal.content", "provenance_portal.bundle"}
+    {
+        "disputes_portal.evidence_file",
+        "provenance_portal.qr_code",
+        "resolver.description",
+        "documents_portal.content",
+        "documents_portal.bundle",
+        "provenance_portal.bundle",
+    }
 )
 
 

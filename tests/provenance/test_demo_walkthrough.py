@@ -80,6 +80,14 @@ def test_the_auditor_traces_the_demo_lot_under_northwinds_engagement_and_every_b
     for certificate in certificates:
         verdict = client.get(f"/api/v1/documents/{certificate['id']}/verify", headers=acme).get_json()
         assert verdict["verdict"] == "verified", verdict
+        bundle = client.get(f"/api/v1/documents/{certificate['id']}/proof", headers=acme)
+        assert bundle.status_code == 200, bundle.get_json()
+        _, results = checks.run(bundle.get_json(), InProcessClient(chain))
+        assert [r.name for r in results] == ["format", "chain-id", "document-hash", "anchored", "member", "anchor-transaction"]
+        assert [r for r in results if not r.ok] == [], certificate["kind"]
+    # Under the engagement, Northwind's auditor reads Northwind's documents only (it has none).
+    assert client.get("/api/v1/documents", headers=under).get_json()["items"] == []
+    assert client.get(f"/api/v1/documents/{certificates[0]['id']}/proof", headers=under).status_code == 404
 
 
 def test_the_public_sees_the_brand_owners_choice_through_the_digital_link(demo):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,7 +13,7 @@ from concord import clock, db, files
 from concord.api_common import page_of, page_response
 from concord.auth.web import current_principal
 from concord.disputes.schemas import MULTIPART, form_and_files
-from concord.documents import schemas, service
+from concord.documents import proofs, schemas, service
 from concord.documents.models import Document
 from concord.documents.service import current_chain
 
@@ -117,3 +117,15 @@ class DocumentVerify(MethodView):
         anchoring transaction is confirmed, and ProvenanceAnchor holds that SHA-256."""
         document = service.get(db.session(), current_principal(), document_id)  # another's: 404 before the chain is opened
         return service.verify(db.session(), current_principal(), document.id, current_chain())
+
+
+@documents.route("/<uuid:document_id>/proof")
+class DocumentProof(MethodView):
+    @documents.response(200, schemas.DocumentBundleSchema)
+    @documents.alt_response(409, response="CONFLICT")
+    def get(self, document_id: uuid.UUID):
+        """The document's proof bundle (`concord-proof-bundle/1`, kind `document`): its file and
+        the anchoring of its SHA-256, for `concord-verify bundle.json --rpc URL`. 409 until the
+        anchoring transaction is confirmed."""
+        platform = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+        return proofs.bundle(db.session(), current_principal(), document_id, platform)

@@ -98,3 +98,18 @@ class VerificationSchema(OutputSchema):
     tx_hash = fields.String(allow_none=True)
     block_number = fields.Integer(allow_none=True)
     checks = fields.List(fields.Nested(CheckSchema))
+
+
+class DocumentBundleSchema(OutputSchema):
+    """A document's proof bundle (`concord-proof-bundle/1`, kind `document`)."""
+
+    format = fields.String(required=True, metadata={"enum": ["concord-proof-bundle/1"]})
+    kind = fields.String(required=True, metadata={"enum": ["document"]})
+    createdAt = fields.String(required=True)
+    platform = fields.String(required=True)
+    chain = fields.Dict(required=True, metadata={"description": "chainId, provenanceAnchor and consortium addresses."})
+    organization = fields.Dict(required=True, metadata={"description": "id, name and bytes32 of the owner."})
+    document = fields.Dict(required=True, metadata={"description": "id, kind, filename, mediaType, sha256, contentBase64, issuer, validity."})
+    batch = fields.Dict(
+        required=True, metadata={"description": "batchId (the document's id), root (its SHA-256), size 1, empty proof, anchorTransaction, anchorBlock."}
+    )

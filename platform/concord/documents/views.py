@@ -4,17 +4,18 @@ happen is decided in `concord.documents.service`."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from concord import clock, db, files
 from concord.auth.web import login_required
 from concord.catalog import service as catalog
 from concord.catalog.models import Product
-from concord.documents import schemas, service
+from concord.documents import proofs, schemas, service
 from concord.documents.models import Document
 from concord.documents.service import current_chain
 from concord.pagination import paginate
@@ -107,3 +108,17 @@ def content(document_id: uuid.UUID) -> ResponseReturnValue:
     session = db.session()
     document, stored = service.content(session, principal(), document_id)
     return files.download(session, stored, document.file_name)
+
+
+@documents_portal.route("/documents/<uuid:document_id>/proof.json")
+@login_required
+def bundle(document_id: uuid.UUID) -> ResponseReturnValue:
+    """The document's proof bundle to download, for `concord-verify` (409 until anchored)."""
+    platform = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    try:
+        found = proofs.bundle(db.session(), principal(), document_id, platform)
+    except proofs.NotAnchoredYet as pending:
+        problem = {"title": pending.title, "status": 409, "detail": pending.detail}
+        return Response(json.dumps(problem), status=409, mimetype="application/problem+json")
+    headers = {"Content-Disposition": f'attachment; filename="proof-document-{document_id}.json"'}
+    return Response(json.dumps(found, indent=2), mimetype="application/json", headers=headers)
