@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from concord.engagements.models import Engagement
@@ -74,6 +75,28 @@ def test_the_auditor_opens_an_engagement_and_reads_the_grantors_orders_read_only
     # Leaving the engagement, the auditor reads as itself again.
     assert auditor.post("/engagements/leave", data={"csrf_token": csrf_token(auditor, "/engagements")}).status_code == 303
     assert auditor.get(f"/orders/{order.id}").status_code == 404
+
+
+def test_the_auditor_opens_an_engagement_on_the_trace_page_and_on_the_grantors_events(app, client, scene):
+    engagement = grant(client, scene.grantor, scene.auditor, "lots", "events")
+    auditor = app.test_client()
+    csrf = portal_login(auditor, scene.auditor.admin.email, PASSWORD)
+    detail = _text(auditor.get(f"/engagements/{engagement['id']}"))
+    assert "Trace a lot" in detail and "Open EPCIS events" in detail and "Open orders" not in detail
+    traced = auditor.post(f"/engagements/{engagement['id']}/open", data={"csrf_token": csrf, "kind": "lots"})
+    assert (traced.status_code, traced.headers["Location"]) == (303, "/provenance/trace")
+    trace_page = _text(auditor.get("/provenance/trace"))
+    assert "You are reading records under" in trace_page and 'href="/provenance/events"' in trace_page  # the navigation's Provenance
+    opened = auditor.post(f"/engagements/{engagement['id']}/open", data={"csrf_token": csrf, "kind": "events"})
+    assert (opened.status_code, opened.headers["Location"]) == (303, "/provenance/events")
+    listing = _text(auditor.get("/provenance/events"))
+    assert scene.a.event_in[:28] in listing and scene.b.event_in[:28] not in listing
+    link = f'href="/provenance/events/{quote(scene.a.event_in, safe="")}"'
+    assert link in listing
+    assert auditor.get(f"/provenance/events/{quote(scene.a.event_in, safe='')}").status_code == 200
+    assert auditor.get(f"/provenance/events/{quote(scene.b.event_in, safe='')}").status_code == 404
+    refused = auditor.post(f"/engagements/{engagement['id']}/open", data={"csrf_token": csrf, "kind": "orders"})
+    assert refused.status_code == 404  # a kind the engagement does not cover
 
 
 def test_a_revoked_engagement_closes_the_auditors_pages_at_once(app, client, scene):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from concord import clock
@@ -16,6 +17,9 @@ from concord.tenancy.models import Role
 
 from tests import factories
 from tests.portal.helpers import field_error, text
+from tests.provenance.helpers import capture
+from tests.provenance.helpers import document as provenance_document
+from tests.provenance.helpers import event as provenance_event
 
 STEEL, BRACKET = "4006381333931", "5901234123457"
 SSCC = "037612345000000014"
@@ -135,3 +139,31 @@ def test_the_trace_page_draws_the_lot_and_its_inputs(app, world, signed_in):
     assert supplier.get("/provenance/trace").status_code == 200
     stranger = signed_in(world.buyer2).get(f"/provenance/trace?gtin={BRACKET}&lot=B-1")
     assert stranger.status_code == 200 and "Lot S-77" not in stranger.get_data(as_text=True)
+
+
+def test_the_trace_page_the_events_list_and_the_lot_page_lead_to_each_events_page(app, world, signed_in):
+    supplier = signed_in(world.supplier)
+    ids = _products(app, supplier)
+    assert supplier.post("/provenance/production", _production(ids)).status_code == 302
+    shipping = provenance_event(
+        "urn:uuid:6a0e5a0c-1d1e-4d0a-9d5b-0000000000aa",
+        "2024-01-05T12:00:00Z",
+        quantityList=[{"epcClass": f"https://id.gs1.org/01/0{BRACKET}/10/B-1", "quantity": 40}],
+        action="OBSERVE",
+        bizStep="shipping",
+    )
+    assert capture(app.test_client(), world.supplier.headers, provenance_document(shipping)).status_code == 202
+    kinds = {e.event_type: e.event_id for e in _events(app)}
+    made, shipped = kinds["TransformationEvent"], kinds["ObjectEvent"]
+    trace = supplier.get(f"/provenance/trace?gtin={BRACKET}&lot=B-1").get_data(as_text=True)
+    transformations = trace.split('id="transformations-heading"', 1)[1].split("</section>", 1)[0]
+    movements = trace.split('id="movements-heading"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/provenance/events/{quote(made, safe="")}"' in transformations
+    assert f'href="/provenance/events/{quote(shipped, safe="")}"' in movements
+    listed = supplier.get("/provenance/events").get_data(as_text=True)
+    lot = supplier.get(f"/catalog/products/{ids[BRACKET]}/lots/B-1").get_data(as_text=True)
+    for event_id in (made, shipped):
+        assert f'href="/provenance/events/{quote(event_id, safe="")}"' in listed
+        assert f'href="/provenance/events/{quote(event_id, safe="")}"' in lot
+        page = supplier.get(f"/provenance/events/{quote(event_id, safe='')}")
+        assert page.status_code == 200 and event_id in page.get_data(as_text=True)

@@ -9,8 +9,6 @@ import urllib.parse
 
 import pytest
 import sqlalchemy as sa
-from concord import cli
-from concord.app import create_app
 from concord.auth.service import issue_token_for_login
 from concord.db import database
 from concord.ledger import runtime
@@ -18,25 +16,14 @@ from concord.ledger.rpc_api import InProcessClient
 from concord.tenancy.models import User
 from concord_verify import checks
 
+from tests.demo_instance import prepared
+
 BRACKETS, LOT = "4006381333931", "BRK-2611-A"
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("demo-instance")
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in {
-            "CONCORD_INSTANCE_DIR": str(instance),
-            "CONCORD_SECRET_KEY": "walkthrough-secret",
-            "DATABASE_URL": "",
-            "CONCORD_PROVENANCE_BATCH_AGE": "0",
-        }.items():
-            patch.setenv(key, value)
-        app = create_app()
-    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:5000"  # as `concord run` sets it
-    cli.prepare(app)  # seeds the demo, deploys the contracts, uploads the certificates
-    for _ in range(3):  # mint and sign; close and anchor the batches; index
-        runtime.work_round(app)
+    app = prepared(tmp_path_factory.mktemp("demo-instance"), "http://127.0.0.1:5000")  # as `concord run` sets it
     yield app
     runtime.close(app)
 

@@ -1,7 +1,7 @@
 """Portal pages for engagements: the grantor's admins grant one to an auditor partner, see
 each one's read log and revoke it; the auditor sees the engagements it received and opens
-one, after which the orders, shipments and products pages show the grantor's records the
-engagement covers (read-only) until it leaves it.
+one, after which the orders, shipments, products and provenance pages (events, the trace of
+a lot) show the grantor's records the engagement covers (read-only) until it leaves it.
 
 The pages translate forms to service calls; what may happen is decided in
 `concord.engagements.service`."""
@@ -29,8 +29,14 @@ from concord.tenancy.models import Capability, PartnershipStatus, Relation, Role
 engagements_portal = Blueprint("engagements_portal", __name__)
 
 PAGE_SIZE = 25
-#: Where an opened engagement leads, by the kind it covers (the pages that read under it).
-OPENS = {Kind.ORDERS: "orders_portal.index", Kind.PRODUCTS: "catalog_portal.products"}
+#: Where an opened engagement leads, by the kind it covers (the pages that read under it),
+#: and the button that opens it there.
+OPENS = {
+    Kind.ORDERS: ("orders_portal.index", "Open orders, with their shipments, receipt and timeline"),
+    Kind.LOTS: ("provenance_portal.trace_page", "Trace a lot"),
+    Kind.PRODUCTS: ("catalog_portal.products", "Open products"),
+    Kind.EVENTS: ("provenance_portal.events", "Open EPCIS events"),
+}
 KIND_LABELS = {
     Kind.ORDERS: "Orders, with their shipments, receipt and timeline",
     Kind.LOTS: "Lots",
@@ -115,7 +121,7 @@ def detail(engagement_id: uuid.UUID):
         names=service.names(session, [engagement]),
         allowed=service.allowed_actions(engagement, me),
         is_auditor=engagement.auditor_org_id == me.org.id,
-        opens=[(kind, KIND_LABELS[Kind(kind)]) for kind in engagement.kinds if Kind(kind) in OPENS],
+        opens=[(kind.value, OPENS[kind][1]) for kind in OPENS if kind.value in engagement.kinds],
         kind_labels={kind.value: label for kind, label in KIND_LABELS.items()},
         reads=reads,
         readers=readers,
@@ -147,7 +153,7 @@ def open_engagement(engagement_id: uuid.UUID):
     if target is None or kind not in engagement.kinds:
         raise NotFound("No such page under this engagement.")
     cookie[COOKIE_KEY] = str(engagement.id)
-    return redirect(url_for(target), code=303)
+    return redirect(url_for(target[0]), code=303)
 
 
 @engagements_portal.route("/engagements/leave", methods=["POST"])

@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 from concord_verify.rpc import RpcUnavailable
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -41,6 +42,13 @@ LOT_EVENTS = 100  # the most recent events a lot's page lists
 QR_SCALES = {"2": 2, "4": 4, "8": 8}  # pixels per module a QR code may be asked at (`?scale=`)
 FORM_ROWS = 4
 _GOODS = ("product_id", "lot", "quantity")
+
+
+@provenance_portal.app_template_global("event_page")
+def event_page(event_id: str, suffix: str = "") -> str:
+    """The address of an event's page (`suffix` "/proof.json": its proof bundle), the eventID
+    quoted whole: it holds slashes, a semicolon and a question mark."""
+    return f"{url_for('provenance_portal.events')}/{quote(event_id, safe='')}{suffix}"
 
 
 def _row(values: dict[str, str]) -> dict[str, Any]:
