@@ -6,16 +6,15 @@ business data."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from concord.audit.models import AuditEntry
 from concord.db import database
-from concord.ledger import outbox
-from concord.ledger.models import ChainIntent, IntentState
 from concord.provenance import digital_link
-from concord.provenance.models import EpcisEvent
+from concord.provenance.models import BatchState, EpcisEvent, ProvenanceBatch
 from concord.tenancy.models import Role
 from hypothesis import given
 from hypothesis import strategies as st
@@ -230,20 +229,19 @@ def test_the_origin_summary_shows_product_owner_lot_production_and_anchoring(app
     page = client.get(f"/01/{GTIN14}/10/L1", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "Steel bracket" in page and "Supplier One Ltd" in page and "Verified origin" in page and "Chain of custody" not in page
     assert "<svg" in page  # the page carries its own QR code
-    # An event anchored on chain counts as such.
+    # An event whose Merkle batch is anchored on chain counts as such.
     with database(app).sessionmaker() as s:
         shipped = s.execute(sa.select(EpcisEvent).where(EpcisEvent.event_id == "urn:uuid:00000000-d1d1-4000-8000-000000000002")).scalar_one()
-        intent = outbox.enqueue(
-            s,
-            organization_id=world.supplier.org.id,
-            contract="ProvenanceAnchor",
-            function="anchor",
-            args=[b"\x01" * 32, b"\x02" * 32, 1],
-            purpose="Anchor an event",
-            subject=("epcis_event", shipped.id),
+        now = datetime.now(UTC)
+        batch = ProvenanceBatch(
+            organization_id=world.supplier.org.id, state=BatchState.ANCHORING, chain_id=1, anchor="0x" + "11" * 20, root="0x" + "22" * 32, size=1, closed_at=now
         )
+        s.add(batch)
         s.flush()
-        s.execute(sa.update(ChainIntent).where(ChainIntent.uid == intent.uid).values(state=IntentState.CONFIRMED))
+        shipped.batch_id = batch.id
+        s.commit()
+        assert client.get(f"/01/{GTIN14}/10/L1", headers=JSON).get_json()["origin"]["anchoredEventCount"] == 0  # on its way
+        batch.state, batch.anchored_at, batch.tx_hash, batch.block_number = BatchState.ANCHORED, now, "0x" + "33" * 32, 7
         s.commit()
     assert client.get(f"/01/{GTIN14}/10/L1", headers=JSON).get_json()["origin"]["anchoredEventCount"] == 1
 

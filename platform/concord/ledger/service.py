@@ -263,25 +263,6 @@ def intents_about(session: Session, subject_type: str, subject_id: uuid.UUID) ->
     )
 
 
-def confirmed_about(session: Session, subject_type: str, subject_ids: list[uuid.UUID]) -> set[str]:
-    """Which of these subjects a confirmed chain transaction is about (their ids as text)."""
-    found: set[str] = set()
-    names = [str(subject_id) for subject_id in subject_ids]
-    for start in range(0, len(names), 500):
-        found.update(
-            subject_id
-            for subject_id in session.execute(
-                sa.select(ChainIntent.subject_id).where(
-                    ChainIntent.subject_type == subject_type,
-                    ChainIntent.subject_id.in_(names[start : start + 500]),
-                    ChainIntent.state == IntentState.CONFIRMED,
-                )
-            ).scalars()
-            if subject_id is not None
-        )
-    return found
-
-
 def deployed_address(session: Session, name: str) -> tuple[int, str] | None:
     """(chain id, address) of a contract on the current chain; None before deployment."""
     chain_id = current_chain_id(session)

@@ -26,14 +26,12 @@ from sqlalchemy.orm import Session
 from concord.catalog import service as catalog
 from concord.catalog.models import Product, PublicView
 from concord.errors import NotFound
-from concord.ledger import service as ledger
 from concord.provenance import sharing
 from concord.provenance.digital_link import Link
-from concord.provenance.models import EpcisEvent, EventIdentifier
+from concord.provenance.models import BatchState, EpcisEvent, EventIdentifier, ProvenanceBatch
 from concord.tenancy.models import Organization
 
 #: Chain transactions anchoring an event are about this subject type (ledger.service.anchor_proof).
-ANCHOR_SUBJECT = "epcis_event"
 #: Business steps that make or mark a lot or item (CBV 2.0), and the roles naming what an event made.
 _PRODUCING_STEPS = ("commissioning", "creating_class_instance", "producing", "assembling")
 _MADE_ROLES = ("output_class", "output_epc")
@@ -143,7 +141,14 @@ def publication(session: Session, link: Link) -> Publication:
     if link.lot is None and link.serial is None:
         return result
     events = _events(session, product.organization_id, link)
-    anchored = ledger.confirmed_about(session, ANCHOR_SUBJECT, [event.id for event, _ in events])
+    anchored = {
+        str(event_pk)
+        for event_pk in session.execute(
+            sa.select(EpcisEvent.id)
+            .join(ProvenanceBatch, ProvenanceBatch.id == EpcisEvent.batch_id)
+            .where(EpcisEvent.id.in_([event.id for event, _ in events]), ProvenanceBatch.state == BatchState.ANCHORED)
+        ).scalars()
+    }
     names: dict[Any, str] = {
         org_id: name
         for org_id, name in session.execute(
