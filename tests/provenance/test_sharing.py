@@ -161,3 +161,36 @@ def test_an_event_id_two_organizations_use_reads_as_ones_own(client, world):
     assert mine["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["bizStep"] == "receiving"
     theirs = client.get(event_url(same), headers=world.supplier.headers).get_json()
     assert theirs["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["bizStep"] == "shipping"
+
+
+def test_the_handlers_of_a_lot_include_those_holding_what_was_made_of_it_through_shared_transformations(client, world):
+    """A recall runs upstream: the buyer holding lot P (made by the supplier from lot M, made
+    by supplier2 from lot R) sees supplier2's lot-shared events about M and R. A private
+    transformation opens nothing, and neither does a lot the buyer's goods were not made of."""
+    quantity = {"quantity": 5, "uom": "KGM"}
+
+    def made(event_id: str, inputs: str, output: str):
+        return event(
+            event_id,
+            "2024-03-01T09:00:00Z",
+            "TransformationEvent",
+            inputQuantityList=[{"epcClass": LOT.format(inputs), **quantity}],
+            outputQuantityList=[{"epcClass": LOT.format(output), **quantity}],
+        )
+
+    raw, mid, other = (
+        "urn:uuid:00000000-5a5e-4000-8000-000000000061",
+        "urn:uuid:00000000-5a5e-4000-8000-000000000062",
+        "urn:uuid:00000000-5a5e-4000-8000-000000000063",
+    )
+    _capture(client, world.supplier2, made(raw, "R", "M"), _lot_event(mid, "M"), _lot_event(other, "X"), sharing="lot")
+    _capture(client, world.supplier, made("urn:uuid:00000000-5a5e-4000-8000-000000000064", "M", "P"), sharing="lot")
+    _capture(client, world.buyer, _lot_event("urn:uuid:00000000-5a5e-4000-8000-000000000065", "P"))
+    assert _sees(client, world.buyer, raw) and _sees(client, world.buyer, mid)
+    assert not _sees(client, world.buyer, other)
+    assert not _sees(client, world.carrier, raw)
+    # The same story with the middle transformation private: the buyer's view stops at it.
+    _capture(client, world.supplier2, made("urn:uuid:00000000-5a5e-4000-8000-000000000071", "S", "N"), sharing="lot")
+    _capture(client, world.supplier, made("urn:uuid:00000000-5a5e-4000-8000-000000000072", "N", "Q"), sharing="private")
+    _capture(client, world.buyer, _lot_event("urn:uuid:00000000-5a5e-4000-8000-000000000073", "Q"))
+    assert not _sees(client, world.buyer, "urn:uuid:00000000-5a5e-4000-8000-000000000071")

@@ -4,8 +4,9 @@
 - transaction: also the parties (buyer, supplier, carrier) of the orders and shipments the
   event's business transactions name, found when it is captured (`EventParty` rows), among
   those the capturing organization is itself a party to;
-- lot: also every organization that captured an event naming one of the same EPCs or EPC
-  classes (lots as LGTIN or Digital Link URIs), so the handlers of a lot see its history.
+- lot: also every organization that handles one of the same EPCs or EPC classes (lots as
+  LGTIN or Digital Link URIs): captured an event naming it, or handles what was made of it
+  (through transformations, all the way down), so the handlers of a lot see its history.
 
 An organization keeps a default (`SharingDefault`, set by its admins, audited); a capture
 may choose another level for its events (`?sharing=` on POST /epcis/capture). The rules are
@@ -14,6 +15,7 @@ SQL conditions (`clauses`) that `provenance.service.visibility` adds to the owne
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -27,16 +29,42 @@ from concord.orders.models import OrderState, PurchaseOrder, Shipment
 from concord.policy import Principal
 from concord.provenance.models import EpcisEvent, EventIdentifier, EventParty, Sharing, SharingDefault
 
+INPUT_ROLES = ("input_epc", "input_class")
+OUTPUT_ROLES = ("output_epc", "output_class")
 
-def clauses(organization_id: uuid.UUID) -> list[Any]:
-    """The events of other organizations shared with `organization_id`, as SQL conditions."""
-    own_identifiers = (
+
+@functools.lru_cache(maxsize=1024)  # one construct per organization: a statement that names it twice names one CTE
+def handled(organization_id: uuid.UUID) -> Any:
+    """The EPCs and EPC classes an organization handles: those its own events name, and,
+    through every transformation it may follow (its own, or one shared with the lot's
+    handlers), the inputs of what it handles, all the way up. The holder of a lot of brackets
+    handles the coil they were made from: a recall runs upstream."""
+    own = (
         sa.select(EventIdentifier.value)
         .join(EpcisEvent, EpcisEvent.id == EventIdentifier.event_pk)
         .where(EpcisEvent.organization_id == organization_id)
-        .scalar_subquery()
+        .cte(f"handled_{organization_id.hex}", recursive=True)
     )
-    handled = EventIdentifier.__table__.alias("handled")
+    made_of, made = EventIdentifier.__table__.alias("made_of"), EventIdentifier.__table__.alias("made")
+    followed = EpcisEvent.__table__.alias("transformation")
+    upstream = (
+        sa.select(made_of.c.value)
+        .join(made, made.c.event_pk == made_of.c.event_pk)
+        .join(followed, followed.c.id == made_of.c.event_pk)
+        .join(own, own.c.value == made.c.value)
+        .where(
+            made_of.c.role.in_(INPUT_ROLES),
+            made.c.role.in_(OUTPUT_ROLES),
+            sa.or_(followed.c.organization_id == organization_id, followed.c.sharing == Sharing.LOT),
+        )
+    )
+    return own.union(upstream)
+
+
+def clauses(organization_id: uuid.UUID) -> list[Any]:
+    """The events of other organizations shared with `organization_id`, as SQL conditions."""
+    handled_values = handled(organization_id)
+    named = EventIdentifier.__table__.alias("named")
     return [
         sa.and_(
             EpcisEvent.sharing == Sharing.TRANSACTION,
@@ -44,7 +72,7 @@ def clauses(organization_id: uuid.UUID) -> list[Any]:
         ),
         sa.and_(
             EpcisEvent.sharing == Sharing.LOT,
-            EpcisEvent.id.in_(sa.select(handled.c.event_pk).where(handled.c.value.in_(own_identifiers))),
+            EpcisEvent.id.in_(sa.select(named.c.event_pk).where(named.c.value.in_(sa.select(handled_values.c.value)))),
         ),
     ]
 
