@@ -7,6 +7,16 @@ from concord.db import Base
 from concord.documents.models import Document  # noqa: F401
 from concord.engagements.models import Engagement, EngagementRead  # noqa: F401
 from concord.files import StoredFile  # noqa: F401
+from concord.finance.models import (  # noqa: F401
+    ExposureLimit,
+    FinancingOffer,
+    FinancingProgramme,
+    Invoice,
+    InvoiceLine,
+    PaymentTerms,
+    Receivable,
+    SettlementRecord,
+)
 from concord.idempotency import IdempotencyRecord  # noqa: F401
 from concord.ledger.models import OrganizationKey  # noqa: F401
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription  # noqa: F401

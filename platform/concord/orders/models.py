@@ -33,6 +33,14 @@ class OrderState(StrEnum):
     DISPUTED = "disputed"
 
 
+class Settlement(StrEnum):
+    """How the buyer pays a partner's orders (the partnership's payment terms, fixed on the
+    order when it is issued)."""
+
+    ESCROW = "escrow"  # locked at acknowledgement, released on verified delivery (DeliveryEscrow)
+    OPEN_ACCOUNT = "open_account"  # nothing escrowed: the approved invoice is paid at its due date
+
+
 class ProposalState(StrEnum):
     OPEN = "open"
     ACCEPTED = "accepted"
@@ -61,6 +69,8 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     ship_to: Mapped[dict] = mapped_column(sa.JSON)
     incoterm: Mapped[str] = mapped_column(sa.String(3))
     payment_terms: Mapped[str] = mapped_column(sa.String(100))
+    settlement: Mapped[Settlement] = mapped_column(str_enum(Settlement, "settlement"), default=Settlement.ESCROW, server_default="escrow")
+    net_days: Mapped[int | None]  # open account: the invoice's due date is its date + net days
     state: Mapped[OrderState] = mapped_column(str_enum(OrderState, "order_state"), index=True)
     revision: Mapped[int] = mapped_column(default=0)
     total: Mapped[Decimal] = mapped_column(AMOUNT)

@@ -1,0 +1,1 @@
+"""Supply-chain finance: invoices, three-way match, receivables, financing (see models.py)."""
