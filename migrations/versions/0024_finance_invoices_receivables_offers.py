@@ -187,7 +187,7 @@ def upgrade() -> None:
         sa.Column("holder_org_id", sa.Uuid(), nullable=False),
         sa.Column("fingerprint", sa.String(length=66), nullable=False),
         sa.Column("chain_id", sa.BigInteger(), nullable=False),
-        sa.Column("registry", sa.String(length=42), nullable=False),
+        sa.Column("registry_address", sa.String(length=42), nullable=False),
         sa.Column("escrowed", sa.Boolean(), nullable=False),
         sa.Column("amount", concord.db.ExactDecimal(precision=18, scale=2), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),

@@ -164,7 +164,7 @@ class Receivable(IdMixin, TimestampMixin, Base):
     holder_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
     fingerprint: Mapped[str] = mapped_column(sa.String(66))
     chain_id: Mapped[int] = mapped_column(sa.BigInteger)
-    registry: Mapped[str] = mapped_column(sa.String(42))  # the ReceivableRegistry it is registered in
+    registry_address: Mapped[str] = mapped_column(sa.String(42))  # the ReceivableRegistry it is registered in
     escrowed: Mapped[bool]  # paid by the order's escrow, or by the buyer on open account
     amount: Mapped[Decimal] = mapped_column(AMOUNT)
     currency: Mapped[str] = mapped_column(sa.String(3))
