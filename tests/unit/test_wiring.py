@@ -51,7 +51,7 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
         assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent, Document}
         assert registry.on_confirmed[1:] == [provenance_batches.on_confirmed] and len(registry.on_denied_probe) == 1
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 5
+    assert len(two.round_jobs) == 6
 
 
 def test_no_registry_lives_in_a_module():
