@@ -43,8 +43,8 @@ from werkzeug.routing.converters import UUIDConverter
 
 from tests import factories, orders_factory
 from tests.documents import helpers as documents_helpers
-from tests.finance import invoice_factory
 from tests.factories import PASSWORD, bearer
+from tests.finance import invoice_factory
 from tests.provenance import examples as provenance_examples
 from tests.security.helpers import audit_entries, audit_head, portal_login
 from tests.url_map import TEXT_IDS, expand, object_rules, unknown_arguments
@@ -138,6 +138,21 @@ PORTAL_FORMS: dict[str, dict] = {
     "notifications_portal.send_test": {"back": "list"},
     "notifications_portal.delete_webhook": {},
     "engagements_portal.open_engagement": {"kind": "orders"},
+    "invoices_portal.reject": {"reason": "cross-tenant attempt"},
+    "invoices_portal.cancel": {"reason": "cross-tenant attempt"},
+    "invoices_portal.credit": {"number": "CN-X", "issue_date": date.today().isoformat(), "reason": "cross-tenant attempt", "credit-1-quantity": "1"},
+    "invoices_portal.invoice_order": {
+        "number": "INV-X",
+        "issue_date": date.today().isoformat(),
+        **{"line-0-order_line_no": "1", "line-0-quantity": "1", "line-0-unit_price": "1", "line-0-tax_rate": "0"},
+    },
+    "invoices_portal.payment_terms": {
+        "settlement": "open_account",
+        "net_days": "365",
+        "quantity_tolerance": "100",
+        "price_tolerance": "100",
+        "amount_tolerance": "1000",
+    },
 }
 
 
