@@ -131,3 +131,4 @@ def test_strangers_get_404_and_lists_show_only_ones_own(app, session, world):
     assert stranger.get(f"/finance/orders/{made.order_id}/invoice").status_code == 404
     buyer = Browser(app, world.buyer)
     assert made.number in buyer.get("/finance/invoices").get_data(as_text=True)  # the buyer's default view: to approve
+    assert f'data-opens="/finance/invoices/{made.id}"' in buyer.get("/notifications").get_data(as_text=True)  # its notices lead to it
