@@ -10,8 +10,9 @@ import re
 import pytest
 import sqlalchemy as sa
 from concord.finance.models import Invoice, InvoiceState, PaymentTerms, Settlement
+from concord.orders import service as orders
 
-from tests import factories
+from tests import factories, orders_factory
 from tests.finance.invoice_factory import invoice, partnership_of, received_order, set_terms
 from tests.security.helpers import csrf_from, portal_login
 
@@ -132,3 +133,16 @@ def test_strangers_get_404_and_lists_show_only_ones_own(app, session, world):
     buyer = Browser(app, world.buyer)
     assert made.number in buyer.get("/finance/invoices").get_data(as_text=True)  # the buyer's default view: to approve
     assert f'data-opens="/finance/invoices/{made.id}"' in buyer.get("/notifications").get_data(as_text=True)  # its notices lead to it
+
+
+def test_an_open_account_order_page_speaks_of_open_account_not_escrow(app, session, world):
+    def build():
+        set_terms(session, world.buyer, world.supplier, settlement=Settlement.OPEN_ACCOUNT, net_days=45)
+        order = orders_factory.issued_order(session, world.buyer, world.supplier)
+        answers = [{"line_no": line.line_no, "confirmed_quantity": line.quantity, "confirmed_date": line.requested_date} for line in order.lines]
+        return orders.acknowledge(session, world.supplier.principal, order.id, answers)
+
+    order = arranged(app, session, build)
+    page = Browser(app, world.supplier).get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "On open account: nothing is escrowed" in page and "pays the approved invoice 45 days after its date" in page
+    assert "held in escrow" not in page
