@@ -28,6 +28,8 @@ from concord.engagements import api as engagements_api
 from concord.engagements import views as engagements_views
 from concord.engagements import web as engagements_web
 from concord.extensions import ConcordApi, csrf
+from concord.finance import api as invoices_api
+from concord.finance import views as invoices_views
 from concord.ledger import api as ledger_api
 from concord.ledger import rpc_api as ledger_rpc_api
 from concord.ledger import views as ledger_views
@@ -106,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
         provenance_api,
         engagements_api,
         documents_api,
+        invoices_api,
     ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
@@ -126,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
         engagements_views.engagements_portal,
         digital_link_resolver,
         documents_views.documents_portal,
+        invoices_views.invoices_portal,
     ):
         app.register_blueprint(blueprint)
 

@@ -100,6 +100,14 @@ class Action(StrEnum):
     PROVENANCE_BATCH_CLOSED = "provenance:batch_closed"
     PROVENANCE_BATCH_ANCHORED = "provenance:batch_anchored"
     PROVENANCE_BATCH_FAILED = "provenance:batch_failed"
+    PAYMENT_TERMS_SET = "payment_terms:set"
+    INVOICE_CREATED = "invoice:created"
+    INVOICE_APPROVED = "invoice:approved"
+    INVOICE_REJECTED = "invoice:rejected"
+    INVOICE_CANCELLED = "invoice:cancelled"
+    INVOICE_PAID = "invoice:paid"
+    INVOICE_OVERDUE = "invoice:overdue"
+    CREDIT_NOTE_CREATED = "invoice:credit_note_created"
 
 
 def canonical_json(value: Any) -> str:

@@ -24,6 +24,7 @@ from concord.audit.service import Action, record
 from concord.catalog.models import Location, Product
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from concord.finance import terms as payment_terms
 from concord.ledger import escrow
 from concord.notifications.service import notify
 from concord.orders import lifecycle
@@ -36,6 +37,7 @@ from concord.orders.models import (
     OrderState,
     ProposalState,
     PurchaseOrder,
+    Settlement,
 )
 from concord.policy import Principal
 from concord.tenancy import service as tenancy
@@ -309,9 +311,21 @@ def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> Purcha
         raise Conflict("The supplier is no longer an active partner of your organization.", errors={"supplier_id": ["Not an active supplier partner."]})
     before = lifecycle.enter(order, "issue")
     order.issued_at = clock.utcnow()
+    # The partnership's payment terms as they stand now are the order's (later changes do not move it).
+    agreed = payment_terms.applying(session, order.buyer_org_id, order.supplier_org_id)
+    order.settlement, order.net_days = agreed.settlement, agreed.net_days
     _new_revision(session, order, principal, "issued")
     audit_step(session, principal, order, "issue", before)
-    tell(session, "order.issued", order, {order.supplier_org_id}, f"{principal.org.legal_name} issued order {order.number}: {order.total} {order.currency}.")
+    paid_by = "escrow" if order.settlement == Settlement.ESCROW else f"open account, net {order.net_days} days"
+    tell(
+        session,
+        "order.issued",
+        order,
+        {order.supplier_org_id},
+        f"{principal.org.legal_name} issued order {order.number}: {order.total} {order.currency}, paid by {paid_by}.",
+        settlement=str(order.settlement),
+        net_days=order.net_days,
+    )
     session.commit()
     return order
 
@@ -383,8 +397,9 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     order.confirmed_total = confirmed_total
     order.arbiter_org_id = tenancy.arbiter_of(session, order.buyer_org_id, order.supplier_org_id)
     # The confirmed total goes into escrow from the buyer's settlement tokens, queued in this
-    # same transaction (a 409 here leaves the order as it was).
-    fundings = escrow.fund(session, order)
+    # same transaction (a 409 here leaves the order as it was). On open account nothing is
+    # escrowed: the buyer pays the supplier's approved invoice at its due date.
+    fundings = [] if lifecycle.on_open_account(order) else escrow.fund(session, order)
     before = lifecycle.enter(order, "acknowledge")
     order.acknowledged_at = clock.utcnow()
     session.flush()
@@ -403,7 +418,8 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
         "order.acknowledged",
         order,
         {order.buyer_org_id},
-        f"{principal.org.legal_name} confirmed order {order.number}{' in part' if partial else ''}: {confirmed_total} {order.currency}, locked in escrow from your settlement tokens.",
+        f"{principal.org.legal_name} confirmed order {order.number}{' in part' if partial else ''}: {confirmed_total} {order.currency}, "
+        + (f"on open account (net {order.net_days} days)." if not fundings else "locked in escrow from your settlement tokens."),
         confirmed_total=str(confirmed_total),
     )
     session.commit()
@@ -421,7 +437,7 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID, reason: 
 def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: str, reason: str) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     check(session, order, principal, action)
-    voided = escrow.void_funding(session, order) if order.confirmed_total is not None else None
+    voided = escrow.void_funding(session, order) if order.confirmed_total is not None and not lifecycle.on_open_account(order) else None
     before = lifecycle.enter(order, action)
     order.state_reason = reason.strip()
     order.closed_at = clock.utcnow()
