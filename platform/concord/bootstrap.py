@@ -8,11 +8,11 @@ imported. What is wired here:
 - chain confirmations: a provenance batch is anchored when its root is mined;
 - the ledger worker's round jobs: escrows whose window passed are released, documents' owners
   reminded of expiry, the audit trail's head anchored on chain, provenance batches closed (by
-  size or age) and their anchors queued, webhooks sent;
+  size or age) and their anchors queued, webhooks sent; overdue open-account invoices told;
 - `concord ledger verify`: every order is compared with its escrow on chain;
 - each physical step of an order (shipment, milestone, proof of delivery, receipt) records
   its EPCIS event in the step's transaction;
-- visibility of the notification, provenance, engagement and document tables (policy.py knows every other
+- visibility of the notification, provenance, engagement, document and invoice tables (policy.py knows every other
   table's rule), and what an engagement lets its auditor read of orders, shipments, products
   and events;
 - the audit trail's record of an attempt to reach another organization's object (404);
@@ -30,6 +30,8 @@ from concord.documents import service as documents
 from concord.engagements import service as engagements
 from concord.finance import financing, limits, programmes, receivables
 from concord.finance import settlement as finance_settlement
+from concord.finance import invoices
+from concord.finance import queries as invoice_queries
 from concord.ledger import escrow_state, withdrawals
 from concord.ledger import receivables as receivables_gateway
 from concord.notifications import service as notifications
@@ -47,12 +49,14 @@ def wire(app: Flask) -> wiring.Wiring:
     registry.round_jobs.extend(
         [settlement.release_overdue, documents.remind_expiring, anchoring.anchor_head, provenance_batches.close_due, notifications.deliver_due]
     )
+    registry.round_jobs.append(invoices.notify_overdue)
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())
     registry.visibility.update(provenance.visibility())
     registry.visibility.update(engagements.visibility())
     registry.engaged_visibility.update(engagements.engaged_visibility())
     registry.visibility.update(documents.visibility())
+    registry.visibility.update(invoice_queries.visibility())
     registry.on_denied_probe.append(audit.record_denied_access)
     registry.on_physical_step.append(provenance_steps.on_physical_step)
     _wire_financing(registry)

@@ -122,6 +122,14 @@ class Action(StrEnum):
     PROGRAMME_DECLINED = "programme:declined"
     PROGRAMME_CLOSED = "programme:closed"
     EARLY_PAYMENT_TAKEN = "programme:early_payment_taken"
+    PAYMENT_TERMS_SET = "payment_terms:set"
+    INVOICE_CREATED = "invoice:created"
+    INVOICE_APPROVED = "invoice:approved"
+    INVOICE_REJECTED = "invoice:rejected"
+    INVOICE_CANCELLED = "invoice:cancelled"
+    INVOICE_PAID = "invoice:paid"
+    INVOICE_OVERDUE = "invoice:overdue"
+    CREDIT_NOTE_CREATED = "invoice:credit_note_created"
 
 
 def canonical_json(value: Any) -> str:
