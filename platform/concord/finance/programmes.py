@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from concord import clock, policy
@@ -114,6 +115,8 @@ def request(session: Session, principal: Principal, data: dict[str, Any]) -> Fin
     if not principal.org.has(Capability.BUYER):
         raise Forbidden("Only buyers open financing programmes for their payables.")
     financier_id, currency = data["financier_id"], data["currency"].upper()
+    if currency not in current_app.config["SETTLEMENT_CURRENCIES"]:
+        raise ValidationFailed({"currency": [f"Programmes pay in {', '.join(current_app.config['SETTLEMENT_CURRENCIES'])}."]})
     if not tenancy.are_partners(session, Relation.BUYER_FINANCIER, principal.org.id, financier_id):
         raise ValidationFailed({"financier_id": ["Not an active financier partner of your organization (a buyer_financier partnership)."]})
     programme = session.execute(
@@ -171,37 +174,30 @@ def open_programme(session: Session, principal: Principal, programme_id: uuid.UU
     return programme
 
 
-def decline(session: Session, principal: Principal, programme_id: uuid.UUID, reason: str | None) -> FinancingProgramme:
-    programme, before = _decide(session, principal, programme_id, "decline")
+#: How a programme ends, by action: its event, audit action and the verb its notice says.
+_ENDINGS = {
+    "decline": ("programme.declined", Action.PROGRAMME_DECLINED, "declined"),
+    "close": ("programme.closed", Action.PROGRAMME_CLOSED, "closed"),
+}
+
+
+def _end(session: Session, principal: Principal, programme_id: uuid.UUID, action: str, reason: str | None) -> FinancingProgramme:
+    programme, before = _decide(session, principal, programme_id, action)
     programme.state_reason = reason
-    _tell(
-        session,
-        "programme.declined",
-        Action.PROGRAMME_DECLINED,
-        programme,
-        principal,
-        before,
-        f"{principal.org.legal_name} declined the programme" + (f": {reason}" if reason else "."),
-    )
+    event, audited, verb = _ENDINGS[action]
+    _tell(session, event, audited, programme, principal, before, f"{principal.org.legal_name} {verb} the programme" + (f": {reason}" if reason else "."))
     session.commit()
     return programme
+
+
+def decline(session: Session, principal: Principal, programme_id: uuid.UUID, reason: str | None) -> FinancingProgramme:
+    """The financier will not open the programme."""
+    return _end(session, principal, programme_id, "decline", reason)
 
 
 def close(session: Session, principal: Principal, programme_id: uuid.UUID, reason: str | None) -> FinancingProgramme:
     """Either side closes the programme: no new early payments (those taken run their course)."""
-    programme, before = _decide(session, principal, programme_id, "close")
-    programme.state_reason = reason
-    _tell(
-        session,
-        "programme.closed",
-        Action.PROGRAMME_CLOSED,
-        programme,
-        principal,
-        before,
-        f"{principal.org.legal_name} closed the programme" + (f": {reason}" if reason else "."),
-    )
-    session.commit()
-    return programme
+    return _end(session, principal, programme_id, "close", reason)
 
 
 def programmes_query(principal: Principal, *, state: ProgrammeState | None = None) -> sa.Select:
