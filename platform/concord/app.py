@@ -29,11 +29,8 @@ from concord.engagements import views as engagements_views
 from concord.engagements import web as engagements_web
 from concord.extensions import ConcordApi, csrf
 from concord.finance import api as invoices_api
-<<<<<<< HEAD
 from concord.finance import financing_api
-=======
 from concord.finance import views as invoices_views
->>>>>>> i12-invoices
 from concord.ledger import api as ledger_api
 from concord.ledger import rpc_api as ledger_rpc_api
 from concord.ledger import views as ledger_views
