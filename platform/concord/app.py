@@ -29,6 +29,7 @@ from concord.engagements import views as engagements_views
 from concord.engagements import web as engagements_web
 from concord.extensions import ConcordApi, csrf
 from concord.finance import api as invoices_api
+from concord.finance import financing_api
 from concord.finance import views as invoices_views
 from concord.ledger import api as ledger_api
 from concord.ledger import rpc_api as ledger_rpc_api
@@ -109,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
         engagements_api,
         documents_api,
         invoices_api,
+        financing_api,
     ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)

@@ -27,7 +27,18 @@ from concord.documents.models import Document
 from concord.engagements import service as engagements
 from concord.engagements.models import Engagement, EngagementRead
 from concord.finance import invoices
-from concord.finance.models import Invoice, InvoiceLine, PaymentTerms
+from concord.finance.models import (
+    ExposureLimit,
+    FinancingOffer,
+    FinancingProgramme,
+    Invoice,
+    InvoiceLine,
+    OfferState,
+    PaymentTerms,
+    ProgrammeState,
+    Receivable,
+    SettlementRecord,
+)
 from concord.ledger import outbox
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
@@ -44,7 +55,7 @@ from werkzeug.routing.converters import UUIDConverter
 from tests import factories, orders_factory
 from tests.documents import helpers as documents_helpers
 from tests.factories import PASSWORD, bearer
-from tests.finance import invoice_factory
+from tests.finance import financing_factory, invoice_factory
 from tests.provenance import examples as provenance_examples
 from tests.security.helpers import audit_entries, audit_head, portal_login
 from tests.url_map import TEXT_IDS, expand, object_rules, unknown_arguments
@@ -75,6 +86,9 @@ TARGET_ARGUMENTS = frozenset(
         "lot",
         "document_id",
         "invoice_id",
+        "receivable_id",
+        "offer_id",
+        "programme_id",
     }
 )
 
@@ -113,6 +127,9 @@ API_BODIES: dict[tuple[str, str], dict] = {
         "reason": "cross-tenant attempt",
         "lines": [{"invoice_line_no": 1, "quantity": "1"}],
     },
+    ("financing.ReceivableOffers", "POST"): {"financier_ids": [str(uuid.uuid4())]},
+    ("financing.OfferAnswer", "POST"): {"advance_rate": "90", "discount_rate": "5", "valid_until": "2099-01-01T00:00:00+00:00"},
+    ("financing.ProgrammeOpen", "POST"): {"discount_rate": "4", "limit_amount": "1.00"},
 }
 PORTAL_FORMS: dict[str, dict] = {
     "admin.change_role": {"role": "admin"},
@@ -261,6 +278,18 @@ def _build_scene(session, world) -> Scene:
         },
     )
     document = documents_helpers.certificate_without_chain(session, owner)
+    # A's receivable on that other buyer, offered to a financier, and a programme of that buyer.
+    receivable = financing_factory.verified_receivable(session, world.buyer2, owner)
+    offer = financing_factory.offer_row(session, receivable, owner, world.financier, state=OfferState.OFFERED, advance="50.00")
+    programme = FinancingProgramme(
+        buyer_org_id=world.buyer2.org.id,
+        financier_org_id=world.financier.org.id,
+        currency="EUR",
+        state=ProgrammeState.REQUESTED,
+        requested_by=world.buyer2.admin.id,
+    )
+    session.add(programme)
+    session.flush()
     # A's invoice of a received order to the other buyer, and a credit note of it.
     a_invoice = invoice_factory.invoice(session, owner, invoice_factory.received_order(session, world.buyer2, owner))
     a_credit_note = invoices.create_credit_note(
@@ -295,7 +324,14 @@ def _build_scene(session, world) -> Scene:
         "engagement_id": [("A's engagement to its auditor", engagement.id)],
         "lot": [("a lot of A's product", "L-2026/01")],
         "document_id": [("A's certificate", document.id)],
-        "invoice_id": [("A's invoice to another buyer", a_invoice.id), ("A's credit note of it", a_credit_note.id)],
+        "invoice_id": [
+            ("A's invoice to another buyer", a_invoice.id),
+            ("A's credit note of it", a_credit_note.id),
+            ("A's receivable's invoice", receivable.invoice_id),
+        ],
+        "receivable_id": [("A's receivable", receivable.id)],
+        "offer_id": [("a financing offer on A's receivable", offer.id)],
+        "programme_id": [("a programme of A's other buyer", programme.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -374,6 +410,11 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             Invoice,
             InvoiceLine,
             PaymentTerms,
+            Receivable,
+            FinancingOffer,
+            FinancingProgramme,
+            ExposureLimit,
+            SettlementRecord,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]
