@@ -442,7 +442,8 @@ def invoices_to_decide(session: Session, buyer_org_id: uuid.UUID) -> tuple[list[
         .where(Invoice.buyer_org_id == buyer_org_id, Invoice.kind == InvoiceKind.INVOICE, Invoice.state.in_((InvoiceState.MATCHED, InvoiceState.EXCEPTION)))
         .order_by(Invoice.due_date, Invoice.number)
     ).scalars()
-    matched, exceptions = [], []
+    matched: list[Invoice] = []
+    exceptions: list[Invoice] = []
     for invoice in rows:
         (exceptions if invoice.state == InvoiceState.EXCEPTION else matched).append(invoice)
     return matched, exceptions
