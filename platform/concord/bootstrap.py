@@ -8,14 +8,15 @@ imported. What is wired here:
 - chain confirmations: a provenance batch is anchored when its root is mined;
 - the ledger worker's round jobs: escrows whose window passed are released, documents' owners
   reminded of expiry, the audit trail's head anchored on chain, provenance batches closed (by
-  size or age) and their anchors queued, webhooks sent;
+  size or age) and their anchors queued, webhooks sent; overdue open-account invoices told;
 - `concord ledger verify`: every order is compared with its escrow on chain;
 - each physical step of an order (shipment, milestone, proof of delivery, receipt) records
   its EPCIS event in the step's transaction;
-- visibility of the notification, provenance, engagement and document tables (policy.py knows every other
+- visibility of the notification, provenance, engagement, document and invoice tables (policy.py knows every other
   table's rule), and what an engagement lets its auditor read of orders, shipments, products
   and events;
-- the audit trail's record of an attempt to reach another organization's object (404).
+- the audit trail's record of an attempt to reach another organization's object (404);
+- receivables and their financing (`_wire_financing`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from concord.audit import anchoring
 from concord.audit import service as audit
 from concord.documents import service as documents
 from concord.engagements import service as engagements
+from concord.finance import financing, limits, programmes, receivables
+from concord.finance import settlement as finance_settlement
+from concord.finance import invoices
+from concord.finance import queries as invoice_queries
 from concord.ledger import escrow_state, withdrawals
+from concord.ledger import receivables as receivables_gateway
 from concord.notifications import service as notifications
 from concord.orders import settlement, verification
 from concord.provenance import batches as provenance_batches
@@ -43,12 +49,27 @@ def wire(app: Flask) -> wiring.Wiring:
     registry.round_jobs.extend(
         [settlement.release_overdue, documents.remind_expiring, anchoring.anchor_head, provenance_batches.close_due, notifications.deliver_due]
     )
+    registry.round_jobs.append(invoices.notify_overdue)
     registry.verify_checks.append(verification.verify_escrows)
     registry.visibility.update(notifications.visibility())
     registry.visibility.update(provenance.visibility())
     registry.visibility.update(engagements.visibility())
     registry.engaged_visibility.update(engagements.engaged_visibility())
     registry.visibility.update(documents.visibility())
+    registry.visibility.update(invoice_queries.visibility())
     registry.on_denied_probe.append(audit.record_denied_access)
     registry.on_physical_step.append(provenance_steps.on_physical_step)
+    _wire_financing(registry)
     return registry
+
+
+def _wire_financing(registry: wiring.Wiring) -> None:
+    """Receivables and their financing: the chain's answers move them, the escrow's
+    settlement pays their holder, the worker registers, expires and settles what is due."""
+    registry.on_confirmed.append(receivables_gateway.on_step(finance_settlement.on_chain_step))
+    registry.on_failed.append(receivables_gateway.on_refused(finance_settlement.on_chain_refusal))
+    registry.on_confirmed.append(escrow_state.on_settled(finance_settlement.on_escrow_settled))
+    registry.on_confirmed.append(receivables.verify_on_receipt)
+    registry.round_jobs.extend([receivables.register_due, financing.expire_due, financing.settle_due])
+    for rules in (receivables.visibility(), financing.visibility(), finance_settlement.visibility(), limits.visibility(), programmes.visibility()):
+        registry.visibility.update(rules)

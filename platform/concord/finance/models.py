@@ -103,6 +103,8 @@ class Invoice(IdMixin, TimestampMixin, Base):
     decision_reason: Mapped[str | None] = mapped_column(sa.String(500))
     paid_amount: Mapped[Decimal | None] = mapped_column(AMOUNT)
     paid_at: Mapped[datetime | None]
+    # When both parties were told an approved open-account invoice is overdue (once only).
+    overdue_notified_at: Mapped[datetime | None]
 
     lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.line_no", cascade="all, delete-orphan", lazy="selectin")
 
@@ -114,7 +116,9 @@ class InvoiceLine(IdMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("invoice_id", "line_no"),
         sa.CheckConstraint("quantity > 0 AND unit_price >= 0", name="quantity_positive"),
-        sa.CheckConstraint("tax_rate >= 0 AND tax_rate <= 100", name="tax_rate_in_range"),
+        # Against zero only: SQLite keeps a RATE as whole ten-thousandths (db.ExactDecimal), so a
+        # bound of 100 there would mean 0.01 %. The API bounds the rate to 100 %.
+        sa.CheckConstraint("tax_rate >= 0", name="tax_rate_not_negative"),
         sa.CheckConstraint("total = net + tax", name="total_adds_up"),
     )
 
@@ -134,6 +138,8 @@ class InvoiceLine(IdMixin, Base):
     ordered_unit_price: Mapped[Decimal | None] = mapped_column(PRICE)
     accepted_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)  # on the receipt
     previously_invoiced: Mapped[Decimal | None] = mapped_column(QUANTITY)  # by earlier invoices of the line
+    # A credit note's line: the line of the credited invoice it credits.
+    credited_line_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("invoice_lines.id"), index=True)
 
 
 class ReceivableState(StrEnum):

@@ -55,6 +55,23 @@ EVENT_CHOICES = (
     ("dispute.resolved", "A dispute was resolved"),
     ("document.expiring", "One of your documents expires soon"),
     ("document.expired", "One of your documents has expired"),
+    ("receivable.registered", "A receivable was registered on chain"),
+    ("receivable.verified", "A receivable was verified (receipt or acknowledgement on chain)"),
+    ("receivable.refused", "The chain refused to register a receivable"),
+    ("receivable.settled", "A receivable was paid, and its waterfall recorded"),
+    ("financing.requested", "A supplier asked you to finance a receivable"),
+    ("financing.offered", "A financier made an offer"),
+    ("financing.declined", "A financier declined"),
+    ("financing.withdrawn", "A financing request or offer was withdrawn"),
+    ("financing.expired", "A financing offer expired"),
+    ("financing.refused", "The chain refused an offer or its acceptance"),
+    ("financing.accepted", "A supplier accepted an offer"),
+    ("financing.financed", "A receivable was assigned to its financier and the advance paid"),
+    ("financing.settled", "A financing was settled on chain"),
+    ("programme.requested", "A buyer asked for a financing programme"),
+    ("programme.opened", "A financier opened a programme"),
+    ("programme.declined", "A financier declined a programme"),
+    ("programme.closed", "A programme was closed"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
 _OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute]] = {

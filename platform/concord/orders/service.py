@@ -24,6 +24,7 @@ from concord.audit.service import Action, record
 from concord.catalog.models import Location, Product
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from concord.finance import terms as payment_terms
 from concord.ledger import escrow
 from concord.notifications.service import notify
 from concord.orders import lifecycle
@@ -36,6 +37,7 @@ from concord.orders.models import (
     OrderState,
     ProposalState,
     PurchaseOrder,
+    Settlement,
 )
 from concord.policy import Principal
 from concord.tenancy import service as tenancy
@@ -309,9 +311,21 @@ def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> Purcha
         raise Conflict("The supplier is no longer an active partner of your organization.", errors={"supplier_id": ["Not an active supplier partner."]})
     before = lifecycle.enter(order, "issue")
     order.issued_at = clock.utcnow()
+    # The partnership's payment terms as they stand now are the order's (later changes do not move it).
+    agreed = payment_terms.applying(session, order.buyer_org_id, order.supplier_org_id)
+    order.settlement, order.net_days = agreed.settlement, agreed.net_days
     _new_revision(session, order, principal, "issued")
     audit_step(session, principal, order, "issue", before)
-    tell(session, "order.issued", order, {order.supplier_org_id}, f"{principal.org.legal_name} issued order {order.number}: {order.total} {order.currency}.")
+    paid_by = "escrow" if order.settlement == Settlement.ESCROW else f"open account, net {order.net_days} days"
+    tell(
+        session,
+        "order.issued",
+        order,
+        {order.supplier_org_id},
+        f"{principal.org.legal_name} issued order {order.number}: {order.total} {order.currency}, paid by {paid_by}.",
+        settlement=str(order.settlement),
+        net_days=order.net_days,
+    )
     session.commit()
     return order
 

@@ -58,6 +58,7 @@ class Relation(StrEnum):
     SHIPPER_CARRIER = "shipper_carrier"
     SUPPLIER_FINANCIER = "supplier_financier"
     PARTY_AUDITOR = "party_auditor"
+    BUYER_FINANCIER = "buyer_financier"  # reverse factoring: the financier of the buyer's programme
 
     @property
     def sides(self) -> tuple[str, str]:
