@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from concord.finance import portfolio
-from concord.finance.models import ExposureLimit, InvoiceKind, InvoiceState, LimitSide, OfferState
+from concord.finance.models import ExposureLimit, InvoiceState, LimitSide, OfferState
 from concord.tenancy.models import Relation
 
 from tests import factories
@@ -43,7 +43,7 @@ def book(session, world) -> Book:
     rows.offer(session, r1, other, state=OfferState.WITHDRAWN, advance="750.00", claim="770.00")
 
     bill2 = rows.invoice(session, w.supplier, w.buyer2, "500.00", due=TODAY - timedelta(days=45))
-    rows.invoice(session, w.supplier, w.buyer2, "100.00", due=TODAY - timedelta(days=45), kind=InvoiceKind.CREDIT_NOTE, credits=bill2)
+    rows.credit(session, bill2, "100.00")
     r2 = rows.receivable(session, bill2, holder=w.financier)
     p2 = rows.offer(session, r2, w.financier, advance="400.00", claim="410.50", funded=TODAY - timedelta(days=70))
 
@@ -94,8 +94,8 @@ def test_expected_settlement_follows_credit_notes_and_caps_at_the_claim(session,
         Decimal("0.00"),
     )
     # 500.00 invoiced, 100.00 credited: the holder will receive 400.00, short of the 410.50 claim.
-    assert (p2.credited, p2.expected_payment, p2.expected_financier_share, p2.expected_rebate, p2.expected_shortfall) == (
-        Decimal("100.00"),
+    assert (p2.face, p2.expected_payment, p2.expected_financier_share, p2.expected_rebate, p2.expected_shortfall) == (
+        Decimal("500.00"),
         Decimal("400.00"),
         Decimal("400.00"),
         Decimal("0.00"),
@@ -222,24 +222,6 @@ def test_cash_received_by_each_supplier(session, book):
         ("settlement", Decimal("360.00")),
     ]
     assert portfolio.cash_totals(supplier_two) == {"EUR": Decimal("2460.00")}
-
-
-def test_buyer_record_counts_orders_disputes_and_payment_punctuality(session, world):
-    w = world
-    rows.invoice(
-        session, w.supplier, w.buyer, "10.00", due=TODAY - timedelta(days=10), state=InvoiceState.PAID, paid_at=rows.moment(TODAY - timedelta(days=12))
-    )
-    rows.invoice(
-        session, w.supplier, w.buyer, "20.00", due=TODAY - timedelta(days=10), state=InvoiceState.PAID, paid_at=rows.moment(TODAY - timedelta(days=10))
-    )
-    rows.invoice(session, w.supplier, w.buyer, "30.00", due=TODAY - timedelta(days=10), state=InvoiceState.PAID, paid_at=rows.moment(TODAY - timedelta(days=2)))
-    rows.invoice(session, w.supplier, w.buyer, "40.00", due=TODAY - timedelta(days=1), state=InvoiceState.APPROVED)
-    rows.invoice(session, w.supplier, w.buyer, "50.00", due=TODAY + timedelta(days=1), state=InvoiceState.APPROVED)
-    record = portfolio.buyer_record(session, w.buyer.org.id, TODAY)
-    assert (record.orders, record.orders_closed, record.disputes) == (5, 0, 0)
-    assert (record.invoices_paid, record.paid_on_time, record.overdue_now, record.on_time_share) == (3, 2, 1, Decimal("66.67"))
-    empty = portfolio.buyer_record(session, w.buyer2.org.id, TODAY)
-    assert (empty.orders, empty.invoices_paid, empty.on_time_share) == (0, 0, None)
 
 
 def test_buyer_payables_and_invoices_to_decide(session, world):

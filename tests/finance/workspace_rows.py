@@ -41,24 +41,16 @@ def invoice(
     due: date,
     state: InvoiceState = InvoiceState.MATCHED,
     order=None,
-    kind: InvoiceKind = InvoiceKind.INVOICE,
-    credits: Invoice | None = None,
     paid_at: datetime | None = None,
 ) -> Invoice:
-    if order is not None:
-        order_id = order.id
-    elif credits is not None:
-        order_id = credits.order_id
-    else:
-        order_id = orders_factory.issued_order(session, buyer, supplier).id
+    order_id = order.id if order is not None else orders_factory.issued_order(session, buyer, supplier).id
     amount = Decimal(total)
     row = Invoice(
-        kind=kind,
-        number=f"INV-{next(_numbers):05d}" if kind == InvoiceKind.INVOICE else f"CN-{next(_numbers):05d}",
+        kind=InvoiceKind.INVOICE,
+        number=f"INV-{next(_numbers):05d}",
         supplier_org_id=supplier.org.id,
         buyer_org_id=buyer.org.id,
         order_id=order_id,
-        credited_invoice_id=credits.id if credits is not None else None,
         currency="EUR",
         issue_date=due - timedelta(days=30),
         due_date=due,
@@ -78,6 +70,33 @@ def invoice(
     return row
 
 
+def credit(session: Session, bill: Invoice, total: str) -> Invoice:
+    """A credit note against `bill` (goods returned), and the bill's credited total."""
+    amount = Decimal(total)
+    note = Invoice(
+        kind=InvoiceKind.CREDIT_NOTE,
+        number=f"CN-{next(_numbers):05d}",
+        supplier_org_id=bill.supplier_org_id,
+        buyer_org_id=bill.buyer_org_id,
+        order_id=bill.order_id,
+        credited_invoice_id=bill.id,
+        currency=bill.currency,
+        issue_date=bill.issue_date,
+        due_date=bill.due_date,
+        settlement=bill.settlement,
+        net_days=bill.net_days,
+        subtotal=amount,
+        tax_total=Decimal("0.00"),
+        total=amount,
+        state=InvoiceState.APPROVED,
+        created_by=bill.created_by,
+    )
+    session.add(note)
+    bill.credited_total += amount
+    session.flush()
+    return note
+
+
 def receivable(session: Session, bill: Invoice, *, state: ReceivableState = ReceivableState.VERIFIED, holder: Member | None = None) -> Receivable:
     row = Receivable(
         invoice_id=bill.id,
@@ -88,7 +107,7 @@ def receivable(session: Session, bill: Invoice, *, state: ReceivableState = Rece
         fingerprint="0x" + f"{next(_numbers):064x}",
         chain_id=1337,
         registry_address="0x" + "ab" * 20,
-        escrowed=True,
+        escrowed=False,  # on open account: what its holder is paid is the invoice less its credit notes
         amount=bill.total,
         currency=bill.currency,
         due_date=bill.due_date,

@@ -1,6 +1,6 @@
 """Read models of the financing workspaces: what a financier holds (exposure per buyer and
 per supplier, ageing, due dates, expected and realised settlements, yield, exposure over
-time), what a supplier was paid, what a buyer owes, and a buyer's record with the platform.
+time), what a supplier was paid and what a buyer owes.
 
 Every function reads the finance tables for one organization, named by the caller (the
 signed-in principal's): nothing here looks at another financier's rows. Amounts are exact
@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from concord.finance import receivables
 from concord.finance.models import (
     ExposureLimit,
     FinancingOffer,
@@ -34,7 +35,6 @@ from concord.finance.models import (
     Receivable,
     SettlementRecord,
 )
-from concord.orders.models import Dispute, OrderState, PurchaseOrder
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -74,7 +74,7 @@ class Position:
     offer_state: OfferState
     receivable_state: str
     face: Decimal  # the receivable's amount
-    credited: Decimal  # credit notes against its invoice (rejected or returned goods)
+    expected_payment: Decimal  # what the holder is paid (receivables.expected_payment)
     advance: Decimal
     claim: Decimal  # advance + discount + fees: the most the financier takes from the payment
     funded_on: date
@@ -89,14 +89,6 @@ class Position:
     @property
     def outstanding(self) -> bool:
         return self.offer_state in OUTSTANDING_STATES
-
-    @property
-    def expected_payment(self) -> Decimal:
-        """What the holder receives: the payment when it was made, else the face less what
-        credit notes took off (a partial receipt, a refund or a dispute split)."""
-        if self.amount_paid is not None:
-            return self.amount_paid
-        return max(self.face - self.credited, ZERO)
 
     @property
     def expected_financier_share(self) -> Decimal:
@@ -131,31 +123,21 @@ def annualised(gain: Decimal, advance_days: Decimal) -> Decimal:
     return (gain * DAYS_PER_YEAR * 100 / advance_days).quantize(YIELD_STEP, rounding=ROUND_HALF_EVEN)
 
 
-def _credited_totals():
-    """Per invoice, the totals of its credit notes (a subquery)."""
-    return (
-        sa.select(Invoice.credited_invoice_id.label("invoice_id"), sa.func.sum(Invoice.total).label("credited"))
-        .where(Invoice.kind == InvoiceKind.CREDIT_NOTE, Invoice.state != InvoiceState.CANCELLED, Invoice.state != InvoiceState.REJECTED)
-        .group_by(Invoice.credited_invoice_id)
-        .subquery()
-    )
-
-
 def positions(session: Session, financier_org_id: uuid.UUID, *, outstanding_only: bool = False) -> list[Position]:
-    """The financier's positions, the soonest due first."""
-    credited = _credited_totals()
+    """The financier's positions, the soonest due first. What an outstanding one's holder
+    will be paid follows the escrow (a partial receipt, a refund, a dispute's split) or, on
+    open account, the invoice's credit notes: `receivables.expected_payment` says."""
     states = OUTSTANDING_STATES if outstanding_only else POSITION_STATES
     query = (
-        sa.select(FinancingOffer, Receivable, Invoice.number, credited.c.credited, SettlementRecord)
+        sa.select(FinancingOffer, Receivable, Invoice.number, SettlementRecord)
         .join(Receivable, Receivable.id == FinancingOffer.receivable_id)
         .join(Invoice, Invoice.id == Receivable.invoice_id)
-        .outerjoin(credited, credited.c.invoice_id == Invoice.id)
         .outerjoin(SettlementRecord, SettlementRecord.receivable_id == Receivable.id)
         .where(FinancingOffer.financier_org_id == financier_org_id, FinancingOffer.state.in_(states))
         .order_by(Receivable.due_date, Invoice.number, FinancingOffer.id)
     )
     out = []
-    for offer, receivable, number, credited_total, record in session.execute(query):
+    for offer, receivable, number, record in session.execute(query):
         funded = _day(offer.financed_at or offer.decided_at or offer.offered_at or offer.requested_at)
         assert funded is not None
         out.append(
@@ -170,7 +152,7 @@ def positions(session: Session, financier_org_id: uuid.UUID, *, outstanding_only
                 offer_state=OfferState(offer.state),
                 receivable_state=str(receivable.state),
                 face=receivable.amount,
-                credited=credited_total if credited_total is not None else ZERO,
+                expected_payment=record.amount_paid if record is not None else receivables.expected_payment(session, receivable),
                 advance=offer.advance if offer.advance is not None else ZERO,
                 claim=offer.claim if offer.claim is not None else ZERO,
                 funded_on=funded,
@@ -447,42 +429,3 @@ def invoices_to_decide(session: Session, buyer_org_id: uuid.UUID) -> tuple[list[
     for invoice in rows:
         (exceptions if invoice.state == InvoiceState.EXCEPTION else matched).append(invoice)
     return matched, exceptions
-
-
-# -- a buyer's record with the platform ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BuyerRecord:
-    """What a financier weighs before financing a buyer's debt: its orders on the platform,
-    the disputes it opened or faced, and how it paid its invoices."""
-
-    orders: int
-    orders_closed: int
-    disputes: int
-    invoices_paid: int
-    paid_on_time: int
-    overdue_now: int
-
-    @property
-    def on_time_share(self) -> Decimal | None:
-        """Percent of paid invoices paid by their due date (two places, half to even)."""
-        if not self.invoices_paid:
-            return None
-        return (Decimal(self.paid_on_time) * 100 / self.invoices_paid).quantize(CENT, rounding=ROUND_HALF_EVEN)
-
-
-def buyer_record(session: Session, buyer_org_id: uuid.UUID, today: date) -> BuyerRecord:
-    issued = sa.and_(PurchaseOrder.buyer_org_id == buyer_org_id, PurchaseOrder.state != OrderState.DRAFT)
-    orders = session.execute(sa.select(sa.func.count()).select_from(PurchaseOrder).where(issued)).scalar_one()
-    closed = session.execute(sa.select(sa.func.count()).select_from(PurchaseOrder).where(issued, PurchaseOrder.state == OrderState.CLOSED)).scalar_one()
-    disputes = session.execute(sa.select(sa.func.count()).select_from(Dispute).where(Dispute.buyer_org_id == buyer_org_id)).scalar_one()
-    invoices = sa.and_(Invoice.buyer_org_id == buyer_org_id, Invoice.kind == InvoiceKind.INVOICE)
-    paid = session.execute(sa.select(Invoice.due_date, Invoice.paid_at).where(invoices, Invoice.state == InvoiceState.PAID)).all()
-    overdue = session.execute(
-        sa.select(sa.func.count())
-        .select_from(Invoice)
-        .where(invoices, Invoice.state.in_((InvoiceState.MATCHED, InvoiceState.APPROVED)), Invoice.due_date < today)
-    ).scalar_one()
-    on_time = sum(1 for due, paid_at in paid if paid_at is not None and paid_at.date() <= due)
-    return BuyerRecord(orders, closed, disputes, len(paid), on_time, overdue)
