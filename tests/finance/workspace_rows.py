@@ -112,7 +112,7 @@ def receivable(session: Session, bill: Invoice, *, state: ReceivableState = Rece
         currency=bill.currency,
         due_date=bill.due_date,
         state=state,
-        evidence={"order": {"number": "PO-1"}, "match": {"status": "matched"}},
+        evidence=None,  # built from the order as it stands (receivables.evidence)
         registered_at=moment(bill.issue_date),
     )
     session.add(row)
