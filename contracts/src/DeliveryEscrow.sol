@@ -15,7 +15,8 @@ import {ConsortiumGated} from "./utils/ConsortiumGated.sol";
 /// @notice Holds a buyer's payment per order until delivery is proven and accepted, or an
 /// arbiter decides. See {IDeliveryEscrow} for the state machine.
 /// @dev Pull payments: release and resolution only credit; {withdraw} moves tokens. Every
-/// state-changing function is `nonReentrant` and touches tokens only after its effects.
+/// state-changing function is `nonReentrant` and touches tokens only after its effects; the
+/// views of balances and escrows are `nonReentrantView` (no read-only reentrancy).
 /// The contract must be on each settlement token's holder list to hold it.
 contract DeliveryEscrow is AccessControl, ReentrancyGuard, ConsortiumGated, IDeliveryEscrow {
     using SafeERC20 for IERC20;
@@ -42,7 +43,7 @@ contract DeliveryEscrow is AccessControl, ReentrancyGuard, ConsortiumGated, IDel
         _grantRole(OPERATOR_ROLE, operator);
     }
 
-    /// @notice The receivable registry consulted for whom to pay.
+    /// @inheritdoc IDeliveryEscrow
     function receivables() external view returns (IReceivableRegistry) {
         return _receivables;
     }
@@ -212,17 +213,17 @@ contract DeliveryEscrow is AccessControl, ReentrancyGuard, ConsortiumGated, IDel
     }
 
     /// @inheritdoc IDeliveryEscrow
-    function escrowOf(bytes32 orderId) external view returns (Escrow memory) {
+    function escrowOf(bytes32 orderId) external view nonReentrantView returns (Escrow memory) {
         return _escrows[orderId];
     }
 
     /// @inheritdoc IDeliveryEscrow
-    function owedTo(address account, IERC20 token) external view returns (uint256) {
+    function owedTo(address account, IERC20 token) external view nonReentrantView returns (uint256) {
         return _owed[account][token];
     }
 
     /// @inheritdoc IDeliveryEscrow
-    function liabilities(IERC20 token) external view returns (uint256) {
+    function liabilities(IERC20 token) external view nonReentrantView returns (uint256) {
         return _liabilities[token];
     }
 
@@ -238,11 +239,12 @@ contract DeliveryEscrow is AccessControl, ReentrancyGuard, ConsortiumGated, IDel
 
     /// @dev Closes the escrow in `finalState`: credits `payeeAmount` to the receivable holder
     /// (or the payee) and the rest to the buyer. The registry is told by the caller, last.
+    /// A registry that links another escrow is not asked: it could name anyone as payee.
     function _settle(bytes32 orderId, Escrow storage escrow, uint256 payeeAmount, EscrowState finalState)
         private
         returns (address recipient, uint256 refund, bool hasReceivable)
     {
-        address holder = _receivables.payeeOf(orderId);
+        address holder = address(_receivables.escrow()) == address(this) ? _receivables.payeeOf(orderId) : address(0);
         hasReceivable = holder != address(0);
         recipient = hasReceivable ? holder : escrow.payee;
         refund = escrow.amount - payeeAmount;

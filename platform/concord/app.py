@@ -28,6 +28,7 @@ from concord.engagements import api as engagements_api
 from concord.engagements import views as engagements_views
 from concord.engagements import web as engagements_web
 from concord.extensions import ConcordApi, csrf
+from concord.finance import api as invoices_api
 from concord.finance import financing_api, portfolio_views, workspace_views
 from concord.ledger import api as ledger_api
 from concord.ledger import rpc_api as ledger_rpc_api
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
         provenance_api,
         engagements_api,
         documents_api,
+        invoices_api,
         financing_api,
     ):
         for blueprint in module.BLUEPRINTS:

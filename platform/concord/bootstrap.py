@@ -28,10 +28,9 @@ from concord.audit import anchoring
 from concord.audit import service as audit
 from concord.documents import service as documents
 from concord.engagements import service as engagements
-from concord.finance import financing, limits, programmes, receivables
-from concord.finance import settlement as finance_settlement
-from concord.finance import invoices
+from concord.finance import financing, invoices, limits, programmes, receivables
 from concord.finance import queries as invoice_queries
+from concord.finance import settlement as finance_settlement
 from concord.ledger import escrow_state, withdrawals
 from concord.ledger import receivables as receivables_gateway
 from concord.notifications import service as notifications

@@ -366,7 +366,7 @@ def test_partnership_fields_are_checked(app, api, consortium):
         headers=consortium.buyer.headers,
     )
     body = assert_problem(response, 422)
-    assert body["errors"]["relation"] == ["Must be one of: buyer_supplier, shipper_carrier, supplier_financier, party_auditor."]
+    assert body["errors"]["relation"] == ["Must be one of: buyer_supplier, shipper_carrier, supplier_financier, party_auditor, buyer_financier."]
     assert body["errors"]["counterparty_id"] == ["Not a valid UUID."]
     assert body["errors"]["message"] == ["Longer than maximum length 500."]
     assert set(body["errors"]) == {"relation", "counterparty_id", "my_side", "message"}

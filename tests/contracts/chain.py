@@ -234,7 +234,8 @@ def checksum(address: str) -> str:
 @dataclass
 class Concord:
     """The production contracts deployed and wired as the platform would: members admitted,
-    one EUR token minted to the buyers, the escrow listed as token holder."""
+    one EUR token minted to the buyers, the escrow, the registry and the exchange listed as
+    token holders."""
 
     chain: Chain
     consortium: Any
@@ -242,6 +243,7 @@ class Concord:
     registry: Any
     escrow: Any
     anchor: Any
+    exchange: Any
 
     def __getitem__(self, name: str) -> str:
         return self.chain[name]
@@ -260,10 +262,13 @@ def deploy_concord(chain: Chain, *, dispute_window: int = DISPUTE_WINDOW, buyer_
     chain.transact(token.functions.listHolder(escrow.address))
     chain.transact(escrow.functions.allowToken(token.address))
     anchor = chain.deploy("ProvenanceAnchor", consortium.address)
+    exchange = chain.deploy("ReceivableExchange", consortium.address, registry.address)
+    for contract in (registry, exchange):
+        chain.transact(token.functions.listHolder(contract.address))
     for buyer in ("buyer", "buyer2"):
         chain.transact(token.functions.mint(chain[buyer], buyer_funds))
         chain.transact(token.functions.approve(escrow.address, 2**256 - 1), buyer)
-    return Concord(chain=chain, consortium=consortium, token=token, registry=registry, escrow=escrow, anchor=anchor)
+    return Concord(chain=chain, consortium=consortium, token=token, registry=registry, escrow=escrow, anchor=anchor, exchange=exchange)
 
 
 def fund_escrow(

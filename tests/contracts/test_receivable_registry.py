@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 
 import pytest
-from concord.ledger.encoding import MemberRole, fingerprint
+from concord.ledger.encoding import MemberRole, domain_separator, fingerprint
 from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,8 +34,9 @@ OTHER_ORDER = order_id("r-2")
 AMOUNT = 100 * UNIT
 SUPPLIER_ORG = uuid.UUID("8d1d7c36-6a3e-4c55-9d0e-2f1f3e9b8a01")
 BUYER_ORG = uuid.UUID("1b2a4c6e-8f00-4e11-a222-333344445555")
-INVOICE = fingerprint(SUPPLIER_ORG, BUYER_ORG, "INV-2024-0042", 10_000, "EUR", date(2024, 7, 31))
-OTHER_INVOICE = fingerprint(SUPPLIER_ORG, BUYER_ORG, "INV-2024-0043", 10_000, "EUR", date(2024, 7, 31))
+# The registry takes any non-zero fingerprint: these stand for two invoices' fingerprints.
+INVOICE = keccak(text="invoice:INV-2024-0042")
+OTHER_INVOICE = keccak(text="invoice:INV-2024-0043")
 ZERO = b"\0" * 32
 
 
@@ -70,14 +71,34 @@ def not_active_or(concord, who, error, *args):
 # -- the fingerprint ----------------------------------------------------------------------
 
 
+def bound(concord, *args) -> bytes:
+    """Python's fingerprint of an invoice under `concord`'s registry and chain."""
+    return fingerprint(*args, chain_id=concord.chain.w3.eth.chain_id, registry=concord.registry.address)
+
+
 def test_fingerprint_of_a_known_invoice(concord):
-    on_chain = concord.registry.functions.fingerprint(
+    registry = concord.registry
+    on_chain = registry.functions.fingerprint(
         SUPPLIER_ORG.bytes.rjust(32, b"\0"), BUYER_ORG.bytes.rjust(32, b"\0"), "INV-2024-0042", 10_000, "EUR", 1722384000
     ).call()
-    assert on_chain == INVOICE
-    assert concord.registry.functions.RECEIVABLE_TYPEHASH().call() == keccak(
+    assert on_chain == bound(concord, SUPPLIER_ORG, BUYER_ORG, "INV-2024-0042", 10_000, "EUR", date(2024, 7, 31))
+    assert registry.functions.RECEIVABLE_TYPEHASH().call() == keccak(
         text="Receivable(bytes32 issuer,bytes32 debtor,string invoiceNumber,uint256 amount,string currency,uint64 dueDate)"
     )
+    domain = registry.functions.eip712Domain().call()
+    assert tuple(domain[1:5]) == ("Concord Receivables", "1", concord.chain.w3.eth.chain_id, registry.address)
+    assert registry.functions.domainSeparator().call() == domain_separator(concord.chain.w3.eth.chain_id, registry.address)
+
+
+def test_the_domain_binds_the_fingerprint_to_its_registry_and_chain(concord):
+    """The same invoice has another fingerprint in another registry, or on another chain."""
+    chain = concord.chain
+    other = chain.deploy("ReceivableRegistry", concord.consortium.address, chain["operator"])
+    invoice = (SUPPLIER_ORG.bytes.rjust(32, b"\0"), BUYER_ORG.bytes.rjust(32, b"\0"), "INV-1", 500, "EUR", 0)
+    here, there = (registry.functions.fingerprint(*invoice).call() for registry in (concord.registry, other))
+    assert here != there
+    assert there == fingerprint(SUPPLIER_ORG, BUYER_ORG, "INV-1", 500, "EUR", 0, chain_id=chain.w3.eth.chain_id, registry=other.address)
+    assert here != fingerprint(SUPPLIER_ORG, BUYER_ORG, "INV-1", 500, "EUR", 0, chain_id=chain.w3.eth.chain_id + 1, registry=concord.registry.address)
 
 
 @settings(max_examples=25, deadline=None)
@@ -90,14 +111,16 @@ def test_fingerprint_of_a_known_invoice(concord):
     due=st.integers(min_value=0, max_value=2**64 - 1),
 )
 def test_python_and_the_contract_compute_the_same_fingerprint(concord, issuer, debtor, number, amount, currency, due):
-    expected = fingerprint(issuer, debtor, number, amount, currency, due)
+    expected = bound(concord, issuer, debtor, number, amount, currency, due)
     on_chain = concord.registry.functions.fingerprint(issuer.bytes.rjust(32, b"\0"), debtor.bytes.rjust(32, b"\0"), number, amount, currency, due).call()
     assert on_chain == expected
 
 
 def test_every_invoice_field_changes_the_fingerprint():
-    base = dict(issuer=SUPPLIER_ORG, debtor=BUYER_ORG, invoice_number="INV-1", amount=1, currency="EUR", due_date=0)
-    changes = dict(issuer=BUYER_ORG, debtor=SUPPLIER_ORG, invoice_number="INV-2", amount=2, currency="USD", due_date=86400)
+    base = dict(issuer=SUPPLIER_ORG, debtor=BUYER_ORG, invoice_number="INV-1", amount=1, currency="EUR", due_date=0, chain_id=1, registry="0x" + "11" * 20)
+    changes = dict(
+        issuer=BUYER_ORG, debtor=SUPPLIER_ORG, invoice_number="INV-2", amount=2, currency="USD", due_date=86400, chain_id=2, registry="0x" + "22" * 20
+    )
     prints = {fingerprint(**base)} | {fingerprint(**{**base, key: value}) for key, value in changes.items()}
     assert len(prints) == 1 + len(changes)
 
@@ -109,13 +132,30 @@ def test_the_payee_registers_a_receivable(concord):
     chain, registry = concord.chain, concord.registry
     fund_escrow(concord, ORDER)
     receipt = register(concord)
-    assert events(registry, receipt, "ReceivableRegistered") == [{"fingerprint": INVOICE, "orderId": ORDER, "issuer": chain["supplier"]}]
+    assert events(registry, receipt, "ReceivableRegistered") == [
+        {
+            "fingerprint": INVOICE,
+            "orderId": ORDER,
+            "issuer": chain["supplier"],
+            "debtor": chain["buyer"],
+            "token": concord.token.address,
+            "amount": AMOUNT,
+            "dueDate": 0,
+            "escrowed": True,
+        }
+    ]
     assert receivable_of(concord) == {
         "orderId": ORDER,
         "issuer": chain["supplier"],
         "registeredAt": block_timestamp(chain, receipt),
         "holder": chain["supplier"],
         "settled": False,
+        "escrowed": True,
+        "acknowledged": False,
+        "debtor": chain["buyer"],
+        "dueDate": 0,
+        "token": concord.token.address,
+        "amount": AMOUNT,
         "amountPaid": 0,
     }
     assert registry.functions.fingerprintOfOrder(ORDER).call() == INVOICE
@@ -214,7 +254,7 @@ def test_the_holder_assigns_to_a_financier_who_may_assign_on(concord):
     assert receivable_of(concord)["holder"] == chain["financier"]
     assert registry.functions.payeeOf(ORDER).call() == chain["financier"]
     # the issuer no longer holds it
-    with chain.reverts("ReceivableRegistryNotHolder", INVOICE, chain["supplier"]):
+    with chain.reverts("ReceivableRegistryNotHolderOrApproved", INVOICE, chain["supplier"]):
         assign(concord, "financier2")
     receipt = assign(concord, "financier2", who="financier")
     assert events(registry, receipt, "ReceivableAssigned") == [{"fingerprint": INVOICE, "from": chain["financier"], "to": chain["financier2"]}]
@@ -226,8 +266,7 @@ def test_the_holder_assigns_to_a_financier_who_may_assign_on(concord):
 def test_only_the_holder_assigns(concord, who):
     chain = concord.chain
     funded_and_registered(concord)
-    name, *args = not_active_or(concord, who, "ReceivableRegistryNotHolder", INVOICE, chain[who])
-    with chain.reverts(name, *args):
+    with chain.reverts("ReceivableRegistryNotHolderOrApproved", INVOICE, chain[who]):
         assign(concord, "financier", who=who)
 
 

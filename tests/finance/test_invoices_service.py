@@ -21,13 +21,13 @@ from tests.finance.invoice_factory import invoice, received_order, set_terms
 
 def test_the_proposal_offers_what_was_accepted_at_the_current_prices(session, world):
     order = received_order(session, world.buyer, world.supplier)
-    _order, lines = invoices.proposal(session, world.supplier.principal, order.id)
+    lines = invoices.proposal(session, world.supplier.principal, order.id).lines
     assert [(p.order_line_no, p.quantity, p.unit_price) for p in lines] == [
         (1, Decimal("10.000"), Decimal("2.5000")),
         (2, Decimal("3.000"), Decimal("12.1250")),
     ]
     invoice(session, world.supplier, order, ("4", "2.50"))
-    _order, lines = invoices.proposal(session, world.supplier.principal, order.id)
+    lines = invoices.proposal(session, world.supplier.principal, order.id).lines
     assert [(p.order_line_no, p.quantity) for p in lines] == [(1, Decimal("6.000")), (2, Decimal("3.000"))]
 
 

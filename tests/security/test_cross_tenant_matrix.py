@@ -26,6 +26,7 @@ from concord.disputes import service as disputes
 from concord.documents.models import Document
 from concord.engagements import service as engagements
 from concord.engagements.models import Engagement, EngagementRead
+from concord.finance.models import ExposureLimit, FinancingOffer, FinancingProgramme, Invoice, OfferState, ProgrammeState, Receivable, SettlementRecord
 from concord.ledger import outbox
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
@@ -42,6 +43,7 @@ from werkzeug.routing.converters import UUIDConverter
 from tests import factories, orders_factory
 from tests.documents import helpers as documents_helpers
 from tests.factories import PASSWORD, bearer
+from tests.finance import financing_factory
 from tests.provenance import examples as provenance_examples
 from tests.security.helpers import audit_entries, audit_head, portal_login
 from tests.url_map import TEXT_IDS, expand, object_rules, unknown_arguments
@@ -71,6 +73,10 @@ TARGET_ARGUMENTS = frozenset(
         "engagement_id",
         "lot",
         "document_id",
+        "invoice_id",
+        "receivable_id",
+        "offer_id",
+        "programme_id",
     }
 )
 
@@ -95,6 +101,9 @@ API_BODIES: dict[tuple[str, str], dict] = {
     ("locations.LocationItem", "PATCH"): {"name": "Taken Over", "active": False},
     ("webhooks.WebhookItem", "PATCH"): {"active": False, "events": ["*"]},
     **{(f"organizations.organization_{action}", "POST"): {"reason": "cross-tenant attempt"} for action in ("approve", "reject", "suspend", "reactivate")},
+    ("financing.ReceivableOffers", "POST"): {"financier_ids": [str(uuid.uuid4())]},
+    ("financing.OfferAnswer", "POST"): {"advance_rate": "90", "discount_rate": "5", "valid_until": "2099-01-01T00:00:00+00:00"},
+    ("financing.ProgrammeOpen", "POST"): {"discount_rate": "4", "limit_amount": "1.00"},
 }
 PORTAL_FORMS: dict[str, dict] = {
     "admin.change_role": {"role": "admin"},
@@ -228,6 +237,18 @@ def _build_scene(session, world) -> Scene:
         },
     )
     document = documents_helpers.certificate_without_chain(session, owner)
+    # A's receivable on that other buyer, offered to a financier, and a programme of that buyer.
+    receivable = financing_factory.verified_receivable(session, world.buyer2, owner)
+    offer = financing_factory.offer_row(session, receivable, owner, world.financier, state=OfferState.OFFERED, advance="50.00")
+    programme = FinancingProgramme(
+        buyer_org_id=world.buyer2.org.id,
+        financier_org_id=world.financier.org.id,
+        currency="EUR",
+        state=ProgrammeState.REQUESTED,
+        requested_by=world.buyer2.admin.id,
+    )
+    session.add(programme)
+    session.flush()
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -254,6 +275,10 @@ def _build_scene(session, world) -> Scene:
         "engagement_id": [("A's engagement to its auditor", engagement.id)],
         "lot": [("a lot of A's product", "L-2026/01")],
         "document_id": [("A's certificate", document.id)],
+        "invoice_id": [("A's invoice to another buyer", receivable.invoice_id)],
+        "receivable_id": [("A's receivable", receivable.id)],
+        "offer_id": [("a financing offer on A's receivable", offer.id)],
+        "programme_id": [("a programme of A's other buyer", programme.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -329,6 +354,12 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             Engagement,
             EngagementRead,
             Document,
+            Invoice,
+            Receivable,
+            FinancingOffer,
+            FinancingProgramme,
+            ExposureLimit,
+            SettlementRecord,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]

@@ -10,6 +10,8 @@ from concord.catalog.models import Product
 from concord.documents import service as documents
 from concord.documents.models import Document
 from concord.engagements.models import Engagement, EngagementRead
+from concord.finance import invoices
+from concord.finance.models import Invoice
 from concord.ledger import indexer, outbox, runtime
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookSubscription
@@ -42,13 +44,14 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
             anchoring.anchor_head.__name__,
             provenance_batches.close_due.__name__,
             notifications.deliver_due.__name__,
+            invoices.notify_overdue.__name__,
         ]
         assert registry.verify_checks == [verification.verify_escrows]
-        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document}
+        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document, Invoice}
         assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent, Document}
         assert registry.on_confirmed[1:] == [provenance_batches.on_confirmed] and len(registry.on_denied_probe) == 1
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 5
+    assert len(two.round_jobs) == 6
 
 
 def test_no_registry_lives_in_a_module():

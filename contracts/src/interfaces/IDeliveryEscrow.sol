@@ -3,17 +3,23 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
+import {IReceivableRegistry} from "./IReceivableRegistry.sol";
+
 /// @title Delivery escrow: the buyer's money held until delivery is proven and accepted
 /// @notice One escrow per order id. The buyer funds it naming payee (supplier), carrier and
 /// arbiter, or leaves the carrier unassigned for the payee to name once, when it ships; the
 /// carrier attests proof of delivery; the buyer confirms receipt with the value it accepts;
 /// release pays the accepted value to the payee (or to whoever holds the order's
-/// receivable in the receivable registry) and refunds the rest to the buyer. Buyer or payee
+/// receivable in the receivable registry, when that registry's linked escrow is this one)
+/// and refunds the rest to the buyer. Buyer or payee
 /// may open a dispute, which freezes the funds until the arbiter splits them. When the buyer
 /// neither confirms nor disputes within the dispute window after proof of delivery, any
 /// member may release the full value.
 /// @dev Payouts are pull-based: release and resolution credit the recipients, who call
-/// {withdraw}. All state-changing functions are `nonReentrant`; token calls come last.
+/// {withdraw}. All state-changing functions are `nonReentrant`; token calls come last. The
+/// views of balances and escrows ({escrowOf}, {owedTo}, {liabilities}) revert while a
+/// state-changing call is in progress, so that no contract a token calls into can read them
+/// half updated (read-only reentrancy).
 ///
 /// State machine (`release` needs the dispute window where noted):
 ///   None --fund--> Funded --attestDelivery--> Delivered --confirmReceipt--> ReceiptConfirmed
@@ -202,6 +208,9 @@ interface IDeliveryEscrow {
 
     /// @notice Sets the dispute window given to escrows funded from now on. Operator only.
     function setDisputeWindow(uint64 window) external;
+
+    /// @notice The receivable registry consulted for whom to pay (when it links back to this escrow).
+    function receivables() external view returns (IReceivableRegistry);
 
     /// @notice The escrow of `orderId` (state `None` when there is none).
     function escrowOf(bytes32 orderId) external view returns (Escrow memory);

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from concord import clock, policy
 from concord.audit.service import Action, record
-from concord.db import commit_or_conflict, database, get_or_raise
+from concord.db import commit_or_conflict, database
 from concord.errors import Conflict, ValidationFailed
 from concord.finance import limits
 from concord.finance import offers_lifecycle as lifecycle
@@ -47,6 +47,7 @@ from concord.tenancy import service as tenancy
 from concord.tenancy.models import Relation
 
 CENT = Decimal("0.01")
+RATE_STEP = Decimal("0.0001")
 DAYS_A_YEAR = Decimal(365)
 MAX_AMOUNT = AMOUNT.limit - CENT
 
@@ -170,9 +171,7 @@ def buyer_record(session: Session, buyer_org_id: uuid.UUID, today: date | None =
 
 
 def _locked_receivable(session: Session, receivable_id: uuid.UUID) -> Receivable:
-    return session.execute(
-        sa.select(Receivable).where(Receivable.id == receivable_id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+    return session.execute(sa.select(Receivable).where(Receivable.id == receivable_id).with_for_update().execution_options(populate_existing=True)).scalar_one()
 
 
 def _accepted_offer(session: Session, receivable_id: uuid.UUID) -> FinancingOffer | None:
@@ -210,7 +209,19 @@ def request_offers(session: Session, principal: Principal, receivable_id: uuid.U
         if offer is None:
             offer = FinancingOffer(receivable_id=receivable.id, supplier_org_id=receivable.supplier_org_id, financier_org_id=financier_id)
             session.add(offer)
-        for name in ("advance_rate", "discount_rate", "fees", "valid_until", "advance", "discount", "claim", "offered_by", "offered_at", "decided_by", "decided_at"):
+        for name in (
+            "advance_rate",
+            "discount_rate",
+            "fees",
+            "valid_until",
+            "advance",
+            "discount",
+            "claim",
+            "offered_by",
+            "offered_at",
+            "decided_by",
+            "decided_at",
+        ):
             setattr(offer, name, None)
         offer.state, offer.state_reason, offer.programme_id = OfferState.REQUESTED, None, None
         offer.requested_by, offer.requested_at = principal.user.id, now
@@ -284,7 +295,8 @@ def make_offer(session: Session, principal: Principal, offer_id: uuid.UUID, data
 
 
 def _apply_terms(offer, principal: Principal, advance_rate, discount_rate, fees, valid_until, terms: Terms, now: datetime) -> None:
-    offer.advance_rate, offer.discount_rate, offer.fees, offer.valid_until = advance_rate, discount_rate, fees, valid_until
+    offer.advance_rate, offer.discount_rate = advance_rate.quantize(RATE_STEP), discount_rate.quantize(RATE_STEP)
+    offer.fees, offer.valid_until = fees.quantize(CENT), valid_until
     offer.advance, offer.discount, offer.claim = terms.advance, terms.discount, terms.claim
     offer.offered_by, offer.offered_at = principal.user.id, now
 
@@ -295,7 +307,13 @@ def decline(session: Session, principal: Principal, offer_id: uuid.UUID, reason:
     before = lifecycle.enter_offer(offer, "decline")
     offer.state_reason, offer.decided_by, offer.decided_at = reason, principal.user.id, clock.utcnow()
     audit(session, Action.FINANCING_DECLINED, offer, principal, before, reason=reason)
-    tell(session, "financing.declined", offer, _both(offer), f"{principal.org.legal_name} declined to finance the receivable" + (f": {reason}" if reason else "."))
+    tell(
+        session,
+        "financing.declined",
+        offer,
+        _both(offer),
+        f"{principal.org.legal_name} declined to finance the receivable" + (f": {reason}" if reason else "."),
+    )
     session.commit()
     return offer
 
@@ -353,7 +371,9 @@ def accept_terms(session: Session, offer: FinancingOffer, receivable: Receivable
     session.flush()
     others = session.execute(
         sa.select(FinancingOffer)
-        .where(FinancingOffer.receivable_id == receivable.id, FinancingOffer.id != offer.id, FinancingOffer.state.in_((OfferState.REQUESTED, OfferState.OFFERED)))
+        .where(
+            FinancingOffer.receivable_id == receivable.id, FinancingOffer.id != offer.id, FinancingOffer.state.in_((OfferState.REQUESTED, OfferState.OFFERED))
+        )
         .with_for_update()
     ).scalars()
     for other in others:

@@ -36,7 +36,21 @@ def _shown_receivable(receivable: Receivable) -> dict:
 def _shown_programme(programme: FinancingProgramme) -> dict:
     session, principal = db.session(), current_principal()
     return {
-        **{key: getattr(programme, key) for key in ("id", "buyer_org_id", "financier_org_id", "currency", "state", "discount_rate", "limit_amount", "state_reason", "decided_at", "created_at")},
+        **{
+            key: getattr(programme, key)
+            for key in (
+                "id",
+                "buyer_org_id",
+                "financier_org_id",
+                "currency",
+                "state",
+                "discount_rate",
+                "limit_amount",
+                "state_reason",
+                "decided_at",
+                "created_at",
+            )
+        },
         "outstanding": programmes.programme_outstanding(session, programme.id),
         "allowed_actions": programmes.allowed_actions(programme, programmes.side_of(programme, principal)),
     }
@@ -145,7 +159,7 @@ class OfferAnswer(MethodView):
 
 @financing_api.route("/financing-offers/<uuid:offer_id>/decline")
 class OfferDecline(MethodView):
-    @financing_api.arguments(schemas.ReasonSchema)
+    @financing_api.arguments(schemas.FinancingReasonSchema)
     @financing_api.response(200, schemas.OfferSchema)
     def post(self, data, offer_id: uuid.UUID):
         """Decline to finance the receivable (the financier)."""
@@ -154,7 +168,7 @@ class OfferDecline(MethodView):
 
 @financing_api.route("/financing-offers/<uuid:offer_id>/withdraw")
 class OfferWithdraw(MethodView):
-    @financing_api.arguments(schemas.ReasonSchema)
+    @financing_api.arguments(schemas.FinancingReasonSchema)
     @financing_api.response(200, schemas.OfferSchema)
     def post(self, data, offer_id: uuid.UUID):
         """Withdraw a request (the supplier) or an offer not yet accepted (either side; on chain too)."""
@@ -224,7 +238,7 @@ class ProgrammeOpen(MethodView):
 
 @financing_api.route("/financing-programmes/<uuid:programme_id>/decline")
 class ProgrammeDecline(MethodView):
-    @financing_api.arguments(schemas.ReasonSchema)
+    @financing_api.arguments(schemas.FinancingReasonSchema)
     @financing_api.response(200, schemas.ProgrammeSchema)
     def post(self, data, programme_id: uuid.UUID):
         """Decline to open the programme (its financier)."""
@@ -233,7 +247,7 @@ class ProgrammeDecline(MethodView):
 
 @financing_api.route("/financing-programmes/<uuid:programme_id>/close")
 class ProgrammeClose(MethodView):
-    @financing_api.arguments(schemas.ReasonSchema)
+    @financing_api.arguments(schemas.FinancingReasonSchema)
     @financing_api.response(200, schemas.ProgrammeSchema)
     def post(self, data, programme_id: uuid.UUID):
         """Close the programme (either side): no new early payments."""

@@ -31,7 +31,9 @@ def _decimal(places: int, low: Decimal, high: Decimal, *, low_open: bool = False
         if value > high:
             raise ValidationError(f"At most {high}.")
 
-    return DecimalString(as_string=True, allow_nan=False, validate=check, metadata={"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}, **kwargs)
+    return DecimalString(
+        as_string=True, allow_nan=False, validate=check, metadata={"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}, **kwargs
+    )
 
 
 def Percent(*, low_open: bool = False, **kwargs) -> fields.Decimal:
@@ -69,10 +71,12 @@ class OfferTermsSchema(InputSchema):
     advance_rate = Percent(required=True, low_open=True, metadata={"description": "% of the receivable paid now (above 0, at most 100)."})
     discount_rate = Percent(required=True, metadata={"description": "Annual % charged on the advance from today to the due date."})
     fees = Money(load_default=Decimal("0.00"), metadata={"description": "Fixed fees, in the receivable's currency."})
-    valid_until = fields.AwareDateTime(required=True, validate=_plausible, metadata={"description": "Until when the supplier may accept (not past the due date)."})
+    valid_until = fields.AwareDateTime(
+        required=True, validate=_plausible, metadata={"description": "Until when the supplier may accept (not past the due date)."}
+    )
 
 
-class ReasonSchema(InputSchema):
+class FinancingReasonSchema(InputSchema):
     reason = NonBlank(500, required=False, load_default=None)
 
 
@@ -184,7 +188,8 @@ class ReceivableSchema(OutputSchema):
 
 class ReceivableDetailSchema(ReceivableSchema):
     evidence = fields.Dict(
-        allow_none=True, metadata={"description": "Order, shipments, proof of delivery, receipt, their chain transactions and the match (frozen when verified)."}
+        allow_none=True,
+        metadata={"description": "Order, shipments, proof of delivery, receipt, their chain transactions and the match (frozen when verified)."},
     )
     buyer_record = fields.Nested(BuyerRecordSchema)
     offers = fields.List(fields.Nested(OfferSchema), metadata={"description": "The offers on it you may see."})

@@ -77,10 +77,21 @@ def _invoiceable_order(session: Session, principal: Principal, order_id: uuid.UU
     return order, receipt
 
 
-def proposal(session: Session, principal: Principal, order_id: uuid.UUID) -> tuple[PurchaseOrder, list[ProposedLine]]:
+@dataclass(frozen=True)
+class Proposal:
+    order: PurchaseOrder
+    lines: list[ProposedLine]
+    why_not: str | None  # why nothing can be invoiced (no receipt yet, everything invoiced)
+
+
+def proposal(session: Session, principal: Principal, order_id: uuid.UUID) -> Proposal:
     """The lines the supplier may invoice: per order line, the receipt's accepted quantity
-    less what standing invoices already invoice, at the current revision's unit price."""
-    order, receipt = _invoiceable_order(session, principal, order_id)
+    less what standing invoices already invoice, at the current revision's unit price. Whoever
+    reads the order reads it (the buyer sees what is still to be invoiced)."""
+    order = policy.get_visible(session, PurchaseOrder, order_id, principal)
+    receipt = receipt_of(session, order.id)
+    if receipt is None:
+        return Proposal(order, [], f"Order {order.number} has no goods receipt yet: it is invoiced for what the buyer accepts.")
     sides = order_sides(session, order, receipt)
     lines = []
     for line in order.lines:
@@ -88,7 +99,7 @@ def proposal(session: Session, principal: Principal, order_id: uuid.UUID) -> tup
         left = side.accepted_quantity - side.previously_invoiced
         if left > 0:
             lines.append(ProposedLine(line.line_no, describe(line), left, line.unit_of_measure, line.unit_price))
-    return order, lines
+    return Proposal(order, lines, None if lines else "Everything the buyer accepted of this order is invoiced already.")
 
 
 # -- entering an invoice ---------------------------------------------------------------------
@@ -322,12 +333,13 @@ def create_invoice(session: Session, principal: Principal, data: dict[str, Any])
 def invoice_from_receipt(session: Session, principal: Principal, order_id: uuid.UUID, data: dict[str, Any]) -> Invoice:
     """An invoice of everything the proposal offers (the receipt's accepted quantities not yet
     invoiced, at the order's prices), every line at `data["tax_rate"]`."""
-    _order, proposed = proposal(session, principal, order_id)
-    if not proposed:
-        raise Conflict("Everything the buyer accepted of this order is invoiced already.")
+    _invoiceable_order(session, principal, order_id)
+    offered = proposal(session, principal, order_id)
+    if offered.why_not is not None:
+        raise Conflict(offered.why_not, current_state=str(offered.order.state))
     lines = [
         {"order_line_no": p.order_line_no, "description": p.description, "quantity": p.quantity, "unit_price": p.unit_price, "tax_rate": data["tax_rate"]}
-        for p in proposed
+        for p in offered.lines
     ]
     return create_invoice(session, principal, {**data, "order_id": order_id, "lines": lines})
 

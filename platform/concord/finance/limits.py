@@ -85,7 +85,11 @@ def check_room(session: Session, financier_org_id: uuid.UUID, receivable: Receiv
             name = policy_name(session, counterparty)
             raise Conflict(
                 f"This advance of {advance} {receivable.currency} would exceed the {side} limit on {name}: {limit.amount} {receivable.currency}, of which {used} is outstanding.",
-                errors={"limit": [f"{side} limit {limit.id}: {limit.amount} {receivable.currency}, outstanding {used}, available {max(limit.amount - used, Decimal('0.00'))}."]},
+                errors={
+                    "limit": [
+                        f"{side} limit {limit.id}: {limit.amount} {receivable.currency}, outstanding {used}, available {max(limit.amount - used, Decimal('0.00'))}."
+                    ]
+                },
             )
 
 
@@ -114,7 +118,12 @@ def set_limit(session: Session, principal: Principal, data: dict[str, Any]) -> E
     before = None if limit is None else {"amount": str(limit.amount)}
     if limit is None:
         limit = ExposureLimit(
-            financier_org_id=principal.org.id, counterparty_org_id=counterparty.id, side=side, currency=currency, amount=data["amount"], updated_by=principal.user.id
+            financier_org_id=principal.org.id,
+            counterparty_org_id=counterparty.id,
+            side=side,
+            currency=currency,
+            amount=data["amount"],
+            updated_by=principal.user.id,
         )
         session.add(limit)
     else:

@@ -205,8 +205,10 @@ class FinancingOffer(IdMixin, TimestampMixin, Base):
     __tablename__ = "financing_offers"
     __table_args__ = (
         sa.UniqueConstraint("receivable_id", "financier_org_id", name="one_offer_per_financier"),
-        sa.CheckConstraint("advance_rate IS NULL OR (advance_rate > 0 AND advance_rate <= 100)", name="advance_rate_in_range"),
-        sa.CheckConstraint("discount_rate IS NULL OR (discount_rate >= 0 AND discount_rate <= 100)", name="discount_rate_in_range"),
+        # Rates against zero only: SQLite keeps a RATE as whole ten-thousandths (db.ExactDecimal),
+        # so a bound of 100 there would mean 0.01 %. The API bounds the rates to 100 %.
+        sa.CheckConstraint("advance_rate IS NULL OR advance_rate > 0", name="advance_rate_positive"),
+        sa.CheckConstraint("discount_rate IS NULL OR discount_rate >= 0", name="discount_rate_not_negative"),
         sa.CheckConstraint("fees IS NULL OR fees >= 0", name="fees_not_negative"),
         sa.Index("ix_financing_offers_financier_state", "financier_org_id", "state"),
     )
@@ -294,7 +296,7 @@ class FinancingProgramme(IdMixin, TimestampMixin, Base):
     __tablename__ = "financing_programmes"
     __table_args__ = (
         sa.UniqueConstraint("buyer_org_id", "financier_org_id", "currency", name="uq_financing_programmes_scope"),
-        sa.CheckConstraint("discount_rate IS NULL OR (discount_rate >= 0 AND discount_rate <= 100)", name="discount_rate_in_range"),
+        sa.CheckConstraint("discount_rate IS NULL OR discount_rate >= 0", name="discount_rate_not_negative"),  # see FinancingOffer
         sa.CheckConstraint("limit_amount IS NULL OR limit_amount >= 0", name="limit_not_negative"),
     )
 

@@ -47,27 +47,27 @@ RECEIVABLE_TRANSITIONS: dict[tuple[ReceivableState, str], tuple[ReceivableState,
 }
 RECEIVABLE_TERMINAL = frozenset({R.SETTLED, R.REFUSED})
 
-O = OfferState
+OS = OfferState
 #: A financing offer: asked of one financier, answered (made on chain) or declined, accepted
 #: by the supplier (the others are withdrawn), financed when the exchange's acceptance is
 #: mined, settled once the receivable is paid and the waterfall recorded.
 OFFER_TRANSITIONS: dict[tuple[OfferState, str], tuple[OfferState, str]] = {
-    (O.REQUESTED, "offer"): (O.OFFERED, FINANCIER),
-    (O.REQUESTED, "decline"): (O.DECLINED, FINANCIER),
-    (O.REQUESTED, "withdraw"): (O.WITHDRAWN, SUPPLIER),
-    (O.OFFERED, "accept"): (O.ACCEPTED, SUPPLIER),
-    (O.OFFERED, "withdraw"): (O.WITHDRAWN, EITHER),
-    (O.OFFERED, "expire"): (O.EXPIRED, CLOCK),
-    (O.OFFERED, "refuse"): (O.REFUSED, CHAIN),
-    (O.ACCEPTED, "finance"): (O.FINANCED, CHAIN),
-    (O.ACCEPTED, "refuse"): (O.REFUSED, CHAIN),
-    (O.FINANCED, "settle"): (O.SETTLED, CHAIN),
+    (OS.REQUESTED, "offer"): (OS.OFFERED, FINANCIER),
+    (OS.REQUESTED, "decline"): (OS.DECLINED, FINANCIER),
+    (OS.REQUESTED, "withdraw"): (OS.WITHDRAWN, SUPPLIER),
+    (OS.OFFERED, "accept"): (OS.ACCEPTED, SUPPLIER),
+    (OS.OFFERED, "withdraw"): (OS.WITHDRAWN, EITHER),
+    (OS.OFFERED, "expire"): (OS.EXPIRED, CLOCK),
+    (OS.OFFERED, "refuse"): (OS.REFUSED, CHAIN),
+    (OS.ACCEPTED, "finance"): (OS.FINANCED, CHAIN),
+    (OS.ACCEPTED, "refuse"): (OS.REFUSED, CHAIN),
+    (OS.FINANCED, "settle"): (OS.SETTLED, CHAIN),
 }
-OFFER_TERMINAL = frozenset({O.DECLINED, O.WITHDRAWN, O.EXPIRED, O.REFUSED, O.SETTLED})
+OFFER_TERMINAL = frozenset({OS.DECLINED, OS.WITHDRAWN, OS.EXPIRED, OS.REFUSED, OS.SETTLED})
 #: Offers that still count: a receivable with one of these cannot be asked of the same
 #: financier again, and an accepted or financed one ties up the financier's exposure.
-LIVE_OFFER_STATES = frozenset({O.REQUESTED, O.OFFERED, O.ACCEPTED, O.FINANCED})
-EXPOSED_OFFER_STATES = frozenset({O.ACCEPTED, O.FINANCED})
+LIVE_OFFER_STATES = frozenset({OS.REQUESTED, OS.OFFERED, OS.ACCEPTED, OS.FINANCED})
+EXPOSED_OFFER_STATES = frozenset({OS.ACCEPTED, OS.FINANCED})
 
 _State = TypeVar("_State", bound=StrEnum)
 

@@ -78,7 +78,9 @@ def _enter(programme: FinancingProgramme, action: str) -> ProgrammeState:
     return before
 
 
-def _tell(session: Session, event: str, action: Action, programme: FinancingProgramme, principal: Principal, before: ProgrammeState | None, summary: str) -> None:
+def _tell(
+    session: Session, event: str, action: Action, programme: FinancingProgramme, principal: Principal, before: ProgrammeState | None, summary: str
+) -> None:
     record(
         session,
         action,
@@ -116,7 +118,9 @@ def request(session: Session, principal: Principal, data: dict[str, Any]) -> Fin
         raise ValidationFailed({"financier_id": ["Not an active financier partner of your organization (a buyer_financier partnership)."]})
     programme = session.execute(
         sa.select(FinancingProgramme)
-        .where(FinancingProgramme.buyer_org_id == principal.org.id, FinancingProgramme.financier_org_id == financier_id, FinancingProgramme.currency == currency)
+        .where(
+            FinancingProgramme.buyer_org_id == principal.org.id, FinancingProgramme.financier_org_id == financier_id, FinancingProgramme.currency == currency
+        )
         .with_for_update()
     ).scalar_one_or_none()
     before = None
@@ -130,7 +134,13 @@ def request(session: Session, principal: Principal, data: dict[str, Any]) -> Fin
     programme.requested_by = principal.user.id
     session.flush()
     _tell(
-        session, "programme.requested", Action.PROGRAMME_REQUESTED, programme, principal, before, f"{principal.org.legal_name} asks you to open a {currency} programme for its approved payables."
+        session,
+        "programme.requested",
+        Action.PROGRAMME_REQUESTED,
+        programme,
+        principal,
+        before,
+        f"{principal.org.legal_name} asks you to open a {currency} programme for its approved payables.",
     )
     commit_or_conflict(session, "This programme was just requested by another request.")
     return programme
@@ -147,7 +157,7 @@ def _decide(session: Session, principal: Principal, programme_id: uuid.UUID, act
 def open_programme(session: Session, principal: Principal, programme_id: uuid.UUID, data: dict[str, Any]) -> FinancingProgramme:
     """The financier opens the programme at its annual rate, with the most it will have outstanding."""
     programme, before = _decide(session, principal, programme_id, "open")
-    programme.discount_rate, programme.limit_amount = data["discount_rate"], data["limit_amount"]
+    programme.discount_rate, programme.limit_amount = data["discount_rate"].quantize(financing.RATE_STEP), data["limit_amount"].quantize(financing.CENT)
     _tell(
         session,
         "programme.opened",
@@ -164,7 +174,15 @@ def open_programme(session: Session, principal: Principal, programme_id: uuid.UU
 def decline(session: Session, principal: Principal, programme_id: uuid.UUID, reason: str | None) -> FinancingProgramme:
     programme, before = _decide(session, principal, programme_id, "decline")
     programme.state_reason = reason
-    _tell(session, "programme.declined", Action.PROGRAMME_DECLINED, programme, principal, before, f"{principal.org.legal_name} declined the programme" + (f": {reason}" if reason else "."))
+    _tell(
+        session,
+        "programme.declined",
+        Action.PROGRAMME_DECLINED,
+        programme,
+        principal,
+        before,
+        f"{principal.org.legal_name} declined the programme" + (f": {reason}" if reason else "."),
+    )
     session.commit()
     return programme
 
@@ -173,7 +191,15 @@ def close(session: Session, principal: Principal, programme_id: uuid.UUID, reaso
     """Either side closes the programme: no new early payments (those taken run their course)."""
     programme, before = _decide(session, principal, programme_id, "close")
     programme.state_reason = reason
-    _tell(session, "programme.closed", Action.PROGRAMME_CLOSED, programme, principal, before, f"{principal.org.legal_name} closed the programme" + (f": {reason}" if reason else "."))
+    _tell(
+        session,
+        "programme.closed",
+        Action.PROGRAMME_CLOSED,
+        programme,
+        principal,
+        before,
+        f"{principal.org.legal_name} closed the programme" + (f": {reason}" if reason else "."),
+    )
     session.commit()
     return programme
 
@@ -191,7 +217,11 @@ def programme_for(session: Session, invoice: Invoice) -> FinancingProgramme | No
     the invoice cannot be paid early). For the supplier's invoice pages."""
     return session.execute(
         sa.select(FinancingProgramme)
-        .where(FinancingProgramme.buyer_org_id == invoice.buyer_org_id, FinancingProgramme.currency == invoice.currency, FinancingProgramme.state == ProgrammeState.OPEN)
+        .where(
+            FinancingProgramme.buyer_org_id == invoice.buyer_org_id,
+            FinancingProgramme.currency == invoice.currency,
+            FinancingProgramme.state == ProgrammeState.OPEN,
+        )
         .order_by(FinancingProgramme.discount_rate, FinancingProgramme.created_at)
         .limit(1)
     ).scalar_one_or_none()
@@ -215,13 +245,21 @@ def early_payment(session: Session, principal: Principal, invoice_id: uuid.UUID)
     if invoice.supplier_org_id != principal.org.id:
         raise Forbidden("Only the supplier who issued the invoice takes early payment on it.")
     if invoice.state != InvoiceState.APPROVED:
-        raise Conflict(f"Invoice {invoice.number} is {invoice.state}: early payment is for invoices the buyer approved.", current_state=str(invoice.state), allowed_actions=[])
+        raise Conflict(
+            f"Invoice {invoice.number} is {invoice.state}: early payment is for invoices the buyer approved.",
+            current_state=str(invoice.state),
+            allowed_actions=[],
+        )
     programme = programme_for(session, invoice)
     if programme is None or programme.discount_rate is None:
-        raise Conflict(f"The buyer runs no open {invoice.currency} programme: ask for financing offers instead.", current_state=str(invoice.state), allowed_actions=[])
+        raise Conflict(
+            f"The buyer runs no open {invoice.currency} programme: ask for financing offers instead.", current_state=str(invoice.state), allowed_actions=[]
+        )
     now = clock.utcnow()
     if invoice.due_date <= now.date():
-        raise Conflict(f"Invoice {invoice.number} is due {invoice.due_date}: there is nothing to pay early.", current_state=str(invoice.state), allowed_actions=[])
+        raise Conflict(
+            f"Invoice {invoice.number} is due {invoice.due_date}: there is nothing to pay early.", current_state=str(invoice.state), allowed_actions=[]
+        )
     receivable = session.execute(sa.select(Receivable).where(Receivable.invoice_id == invoice.id).with_for_update()).scalar_one_or_none()
     if receivable is None:
         receivable = receivables_service.register(session, invoice, principal)
@@ -236,10 +274,14 @@ def early_payment(session: Session, principal: Principal, invoice_id: uuid.UUID)
         )
     limits.check_room(session, programme.financier_org_id, receivable, terms.advance)
     offer = session.execute(
-        sa.select(FinancingOffer).where(FinancingOffer.receivable_id == receivable.id, FinancingOffer.financier_org_id == programme.financier_org_id).with_for_update()
+        sa.select(FinancingOffer)
+        .where(FinancingOffer.receivable_id == receivable.id, FinancingOffer.financier_org_id == programme.financier_org_id)
+        .with_for_update()
     ).scalar_one_or_none()
     if offer is not None and offer.state in offer_lifecycle.LIVE_OFFER_STATES and offer.state != OfferState.REQUESTED:
-        raise Conflict(f"The programme's financier already has offer {offer.id} ({offer.state}) on this receivable.", current_state=str(offer.state), allowed_actions=[])
+        raise Conflict(
+            f"The programme's financier already has offer {offer.id} ({offer.state}) on this receivable.", current_state=str(offer.state), allowed_actions=[]
+        )
     if offer is None:
         offer = FinancingOffer(receivable_id=receivable.id, supplier_org_id=receivable.supplier_org_id, financier_org_id=programme.financier_org_id)
         session.add(offer)
@@ -252,6 +294,14 @@ def early_payment(session: Session, principal: Principal, invoice_id: uuid.UUID)
     session.flush()
     chain = list(financing.gateway.make_offer(session, offer=offer, receivable=receivable))
     chain += financing.accept_terms(session, offer, receivable, principal)
-    financing.audit(session, Action.EARLY_PAYMENT_TAKEN, offer, principal, OfferState.REQUESTED, programme_id=str(programme.id), chain_transactions=[str(i.uid) for i in chain])
+    financing.audit(
+        session,
+        Action.EARLY_PAYMENT_TAKEN,
+        offer,
+        principal,
+        OfferState.REQUESTED,
+        programme_id=str(programme.id),
+        chain_transactions=[str(i.uid) for i in chain],
+    )
     commit_or_conflict(session, "This invoice's early payment was just taken by another request.")
     return offer

@@ -110,7 +110,8 @@ def record_settlement(session: Session, receivable: Receivable, amount_paid: Dec
         chain_transactions=[str(i.uid) for i in intents],
     )
     shares = (
-        f"{split.financier_share} to the financier (claim {offer.claim}), {split.supplier_share} to the supplier" + (f", {split.shortfall} short" if split.shortfall else "")
+        f"{split.financier_share} to the financier (claim {offer.claim}), {split.supplier_share} to the supplier"
+        + (f", {split.shortfall} short" if split.shortfall else "")
         if offer is not None
         else "all of it to the supplier"
     )
@@ -132,7 +133,11 @@ def on_escrow_settled(session: Session, order_id: uuid.UUID, intent: ChainIntent
     what it paid the payee (wired by concord.bootstrap on the escrow's settlement)."""
     receivables = session.execute(
         sa.select(Receivable)
-        .where(Receivable.order_id == order_id, Receivable.escrowed.is_(True), Receivable.state.in_((ReceivableState.REGISTERED, ReceivableState.VERIFIED, ReceivableState.FINANCED)))
+        .where(
+            Receivable.order_id == order_id,
+            Receivable.escrowed.is_(True),
+            Receivable.state.in_((ReceivableState.REGISTERED, ReceivableState.VERIFIED, ReceivableState.FINANCED)),
+        )
         .with_for_update()
     ).scalars()
     for receivable in list(receivables):
@@ -242,7 +247,9 @@ def settle_due(app: Flask) -> int:
     queued = 0
     with app.app_context(), database(app).sessionmaker() as session:
         pending = session.execute(
-            sa.select(SettlementRecord.offer_id).join(FinancingOffer, FinancingOffer.id == SettlementRecord.offer_id).where(FinancingOffer.state == OfferState.FINANCED)
+            sa.select(SettlementRecord.offer_id)
+            .join(FinancingOffer, FinancingOffer.id == SettlementRecord.offer_id)
+            .where(FinancingOffer.state == OfferState.FINANCED)
         ).scalars()
         for offer_id in list(pending):
             intents = session.execute(

@@ -19,7 +19,7 @@ TEST_BUILD_SUBDIR = "test"
 MANIFEST_NAME = "manifest.json"
 
 #: The production contracts, in deployment order.
-PRODUCTION_CONTRACTS = ("Consortium", "SettlementToken", "ReceivableRegistry", "DeliveryEscrow", "ProvenanceAnchor")
+PRODUCTION_CONTRACTS = ("Consortium", "SettlementToken", "ReceivableRegistry", "DeliveryEscrow", "ProvenanceAnchor", "ReceivableExchange")
 
 
 class ArtifactNotFound(LookupError):

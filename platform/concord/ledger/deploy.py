@@ -52,6 +52,7 @@ def plan(operator_address: str, operator_ref: bytes, operator_roles: int, curren
         ),
         Step("ReceivableRegistry.linkEscrow", "ReceivableRegistry", "linkEscrow", lambda a: [a["DeliveryEscrow"]]),
         Step("ProvenanceAnchor", "ProvenanceAnchor", None, lambda a: [a["Consortium"]]),
+        Step("ReceivableExchange", "ReceivableExchange", None, lambda a: [a["Consortium"], a["ReceivableRegistry"]]),
     ]
     for currency in currencies:
         steps += _token_steps(currency, operator_address)
@@ -59,12 +60,16 @@ def plan(operator_address: str, operator_ref: bytes, operator_roles: int, curren
 
 
 def _token_steps(currency: str, operator_address: str) -> list[Step]:
-    """The settlement token of `currency`, held by the escrow and allowed by it."""
+    """The settlement token of `currency`, held by the escrow and allowed by it; the registry
+    and the exchange listed as holders too (a token's `transferFrom` needs its caller to be an
+    allowed holder: the registry pulls open-account payments, the exchange advances)."""
     token = f"SettlementToken.{currency}"
     return [
         Step(token, token, None, lambda a: [f"Concord {currency} settlement token", f"c{currency}", currency, a["Consortium"], operator_address]),
         Step(f"{token}.listHolder(escrow)", token, "listHolder", lambda a: [a["DeliveryEscrow"]]),
         Step(f"DeliveryEscrow.allowToken({currency})", "DeliveryEscrow", "allowToken", lambda a: [a[token]]),
+        Step(f"{token}.listHolder(registry)", token, "listHolder", lambda a: [a["ReceivableRegistry"]]),
+        Step(f"{token}.listHolder(exchange)", token, "listHolder", lambda a: [a["ReceivableExchange"]]),
     ]
 
 

@@ -3,7 +3,8 @@
 - `MemberRole`: the consortium's role flags (Solidity library `MemberRoles`).
 - `to_bytes32`: an organization or document UUID as a bytes32 id (the UUID as a 128-bit
   big-endian integer, left-padded with zeros), used for organization and order ids.
-- `fingerprint`: a receivable's fingerprint, the EIP-712 struct hash that
+- `fingerprint`: a receivable's fingerprint, the EIP-712 typed-data hash under the
+  registry's domain (name, version, chain id, registry address) that
   `ReceivableRegistry.fingerprint` computes on chain.
 """
 
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime
 
 from concord_verify.ids import to_bytes32
 from eth_abi import encode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 
 class MemberRole(enum.IntFlag):
@@ -32,6 +33,10 @@ class MemberRole(enum.IntFlag):
 
 RECEIVABLE_TYPE = "Receivable(bytes32 issuer,bytes32 debtor,string invoiceNumber,uint256 amount,string currency,uint64 dueDate)"
 RECEIVABLE_TYPEHASH = keccak(text=RECEIVABLE_TYPE)
+#: The registry's EIP-712 domain (OpenZeppelin `EIP712("Concord Receivables", "1")`).
+DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+DOMAIN_NAME = "Concord Receivables"
+DOMAIN_VERSION = "1"
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -47,7 +52,19 @@ def due_date_timestamp(value: date | int) -> int:
     return value
 
 
-def fingerprint(
+def domain_separator(chain_id: int, registry: str) -> bytes:
+    """The EIP-712 domain separator of the ReceivableRegistry at `registry` on chain `chain_id`."""
+    if isinstance(chain_id, bool) or not isinstance(chain_id, int) or not 0 < chain_id < 2**256:
+        raise ValueError(f"not a chain id: {chain_id!r}")
+    return keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [DOMAIN_TYPEHASH, keccak(text=DOMAIN_NAME), keccak(text=DOMAIN_VERSION), chain_id, to_checksum_address(registry)],
+        )
+    )
+
+
+def receivable_struct_hash(
     issuer: uuid.UUID | str | bytes,
     debtor: uuid.UUID | str | bytes,
     invoice_number: str,
@@ -55,14 +72,9 @@ def fingerprint(
     currency: str,
     due_date: date | int,
 ) -> bytes:
-    """The receivable fingerprint of an invoice, equal to `ReceivableRegistry.fingerprint`.
-
-    `issuer` and `debtor` are organization ids; `amount` is the invoice total in minor units
-    of `currency` (an ISO 4217 code in upper case); `invoice_number` is taken exactly as
-    given, so callers pass the number as printed on the invoice.
-    """
+    """The EIP-712 struct hash of an invoice's `Receivable` (the fingerprint before its domain)."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise TypeError("amount is an integer number of minor units")
+        raise TypeError("amount is an integer number of hundredths")
     if not 0 <= amount < 2**256:
         raise ValueError("amount is out of range")
     if not _CURRENCY.match(currency):
@@ -84,3 +96,27 @@ def fingerprint(
             ],
         )
     )
+
+
+def fingerprint(
+    issuer: uuid.UUID | str | bytes,
+    debtor: uuid.UUID | str | bytes,
+    invoice_number: str,
+    amount: int,
+    currency: str,
+    due_date: date | int,
+    *,
+    chain_id: int,
+    registry: str,
+) -> bytes:
+    """The receivable fingerprint of an invoice, equal to `ReceivableRegistry.fingerprint` of
+    the registry at `registry` on chain `chain_id`: the EIP-712 hash of the invoice's struct
+    under that registry's domain, so the same invoice has another fingerprint on another
+    chain or registry (and a signature or registration cannot be replayed there).
+
+    `issuer` and `debtor` are organization ids; `amount` is the invoice total in hundredths
+    of `currency` (an ISO 4217 code in upper case); `invoice_number` is taken exactly as
+    given, so callers pass the number as printed on the invoice.
+    """
+    struct_hash = receivable_struct_hash(issuer, debtor, invoice_number, amount, currency, due_date)
+    return keccak(b"\x19\x01" + domain_separator(chain_id, registry) + struct_hash)

@@ -429,7 +429,10 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
         before, order.delivered_at = lifecycle.enter(order, "deliver"), clock.utcnow()
         proofs = sorted(_proof_hash(s) for s in shipments_of(session, order.id))
         order_proof = fingerprint({"order_id": str(order.id), "deliveries": proofs})
-        intents.append(escrow.attest_delivery(session, order, shipment.carrier_org_id, order_proof, f"{carrier_name} attests delivery of order {order.number}"))
+        if not lifecycle.on_open_account(order):  # an open-account order has no escrow to attest to
+            intents.append(
+                escrow.attest_delivery(session, order, shipment.carrier_org_id, order_proof, f"{carrier_name} attests delivery of order {order.number}")
+            )
     session.flush()
     record(
         session,
@@ -460,7 +463,8 @@ def record_delivery(session: Session, principal: Principal, shipment_id: uuid.UU
             "order.delivered",
             order,
             {order.buyer_org_id, order.supplier_org_id},
-            f"Order {order.number} is delivered; the buyer may confirm receipt or dispute until {lifecycle.buyer_deadline(session, order).isoformat()}.",
+            f"Order {order.number} is delivered; the buyer may confirm receipt"
+            + (" (open account)." if lifecycle.on_open_account(order) else f" or dispute until {lifecycle.buyer_deadline(session, order).isoformat()}."),
         )
     tell(
         session,

@@ -48,6 +48,8 @@ def shown_order(order: PurchaseOrder, facts: lifecycle.Facts | None = None) -> d
                 "ship_to",
                 "incoterm",
                 "payment_terms",
+                "settlement",
+                "net_days",
                 "state_reason",
                 "lines",
                 "issued_at",

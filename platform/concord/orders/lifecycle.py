@@ -7,6 +7,12 @@ Who moves an order: the buyer, the supplier (either of the two), the carrier (it
 delivery of the last shipment makes the order delivered), the arbiter (a resolution queues
 the settlement), the chain (the order closes when the escrow's settlement is mined) and the
 clock (the worker releases an escrow whose window passed in silence).
+
+On open account (the order's `settlement`, from the partnership's payment terms) nothing is
+escrowed: the guards that wait for the escrow's funding pass, the buyer's receipt has no
+deadline and closes the order ("close_on_receipt": the payment is followed on the supplier's
+invoice, concord.finance), and there is no escrow to release or for an arbiter to split, so
+neither a release nor a dispute is open to the parties.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from concord.orders.models import (
     OrderState,
     ProposalState,
     PurchaseOrder,
+    Settlement,
 )
 from concord.policy import Principal
 
@@ -70,11 +77,13 @@ TRANSITIONS: dict[tuple[OrderState, str], tuple[OrderState | tuple[OrderState, .
     (S.DELIVERED, "release_overdue"): (S.DELIVERED, CLOCK),
     (S.DELIVERED, "settle"): (S.CLOSED, CHAIN),
     (S.PARTIALLY_RECEIVED, "release"): (S.PARTIALLY_RECEIVED, SUPPLIER),
+    (S.PARTIALLY_RECEIVED, "close_on_receipt"): (S.CLOSED, BUYER),  # open account: taken with the receipt
     (S.PARTIALLY_RECEIVED, "open_dispute"): (S.DISPUTED, SUPPLIER),
     (S.PARTIALLY_RECEIVED, "release_overdue"): (S.PARTIALLY_RECEIVED, CLOCK),
     (S.PARTIALLY_RECEIVED, "settle"): (S.CLOSED, CHAIN),
     # Received in full: the release is queued with the receipt; a refused one is retried by the clock.
     (S.RECEIVED, "release_overdue"): (S.RECEIVED, CLOCK),
+    (S.RECEIVED, "close_on_receipt"): (S.CLOSED, BUYER),  # open account: taken with the receipt
     (S.RECEIVED, "settle"): (S.CLOSED, CHAIN),
     (S.DISPUTED, "resolve"): (S.DISPUTED, ARBITER),
     (S.DISPUTED, "release_overdue"): (S.DISPUTED, CLOCK),  # the chain refused the dispute
@@ -203,8 +212,15 @@ def no_open_proposal(facts: Facts, side: str) -> str | None:
 _REFUSED = "the ledger refused to fund its escrow (the buyer may cancel the order)"
 
 
+def on_open_account(order: PurchaseOrder) -> bool:
+    return order.settlement == Settlement.OPEN_ACCOUNT
+
+
 def escrow_funded(facts: Facts, side: str) -> str | None:
-    """No proof of delivery, receipt or release while the escrow is not funded on chain."""
+    """No proof of delivery, receipt or release while the escrow is not funded on chain (on
+    open account there is no escrow to wait for)."""
+    if on_open_account(facts.order):
+        return None
     funding = facts.funding
     if funding == escrow.Funding.FUNDED:
         return None
@@ -215,7 +231,10 @@ def escrow_funded(facts: Facts, side: str) -> str | None:
 
 def funding_voidable(facts: Facts, side: str) -> str | None:
     """An order past acknowledgement may be cancelled only while its funding can still be
-    undone: refused by the chain, or queued and not yet signed."""
+    undone: refused by the chain, or queued and not yet signed. On open account, only until
+    goods are shipped."""
+    if on_open_account(facts.order):
+        return None if facts.order.state == S.ACKNOWLEDGED else "goods are shipped on it"
     if facts.funding in (escrow.Funding.REFUSED, escrow.Funding.QUEUED):
         return None
     return "its escrow is funded or being funded (open a dispute instead)"
@@ -257,6 +276,8 @@ def not_yet(session: Session, order: PurchaseOrder, side: str, action: str) -> s
 
 def _not_yet(facts: Facts, side: str, action: str) -> str | None:
     order = facts.order
+    if on_open_account(order):
+        return None  # no escrow, no window: the buyer confirms receipt when the goods are in
     if order.settlement_queued_at is not None and action in ("receive", "open_dispute", "release"):
         return "its escrow is already being settled"
     now = clock.utcnow()
@@ -281,11 +302,25 @@ def _timing(action: str) -> Guard:
     return lambda facts, side: _not_yet(facts, side, action)
 
 
+def escrowed(facts: Facts, side: str) -> str | None:
+    """Releases and disputes are the escrow's: an open-account order has none."""
+    if on_open_account(facts.order):
+        return "it is on open account: nothing is escrowed (reject its invoice, or agree a credit note)"
+    return None
+
+
+def nothing_escrowed(facts: Facts, side: str) -> str | None:
+    """An open-account order closes on its receipt; an escrowed one when its escrow settles."""
+    return None if on_open_account(facts.order) else "it closes when its escrow's settlement is mined"
+
+
 #: The guards of each row, checked in order (the first refusal is the 409's reason). No
 #: goods move and no dispute opens before the escrow holds the money on chain.
 _ON_A_FUNDED_ESCROW = ("ship", "deliver", "receive", "release", "open_dispute")
 GUARDS: dict[tuple[OrderState, str], tuple[Guard, ...]] = {
     **{(state, action): (escrow_funded, _timing(action)) for (state, action) in TRANSITIONS if action in _ON_A_FUNDED_ESCROW},
+    **{(state, action): (escrowed, escrow_funded, _timing(action)) for (state, action) in TRANSITIONS if action in ("release", "open_dispute")},
+    **{(state, "close_on_receipt"): (nothing_escrowed,) for state in (S.RECEIVED, S.PARTIALLY_RECEIVED)},
     **{(state, "cancel"): (funding_voidable,) for state in (S.ACKNOWLEDGED, S.PARTIALLY_SHIPPED, S.SHIPPED, S.DELIVERED)},
     (S.ISSUED, "propose_change"): (no_open_proposal,),
     (S.ISSUED, "acknowledge"): (no_open_proposal,),

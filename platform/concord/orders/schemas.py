@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, post_load, validate
 from concord import clock
 from concord.api_common import DecimalString, InputSchema, NonBlank, OutputSchema, PageArgsSchema, WholeNumber
 from concord.ledger.schemas import ChainTransactionSchema
-from concord.orders.models import DisputeState, MilestoneKind, OrderState, ProposalState, ShipmentState
+from concord.orders.models import DisputeState, MilestoneKind, OrderState, ProposalState, Settlement, ShipmentState
 from concord.orders.service import INCOTERMS
 
 MAX_LINES = 200
@@ -152,6 +152,8 @@ class OrderSchema(OutputSchema):
     ship_to = fields.Dict()
     incoterm = fields.String()
     payment_terms = fields.String()
+    settlement = fields.Enum(Settlement, by_value=True, metadata={"description": "escrow, or open_account: fixed from the partnership's terms when issued."})
+    net_days = fields.Integer(allow_none=True, metadata={"description": "An invoice of the order is due this many days after its date."})
     state_reason = fields.String(allow_none=True)
     allowed_actions = fields.List(fields.String(), metadata={"description": "What you may do with the order now."})
     lines = fields.List(fields.Nested(OrderLineSchema))

@@ -397,8 +397,9 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
     order.confirmed_total = confirmed_total
     order.arbiter_org_id = tenancy.arbiter_of(session, order.buyer_org_id, order.supplier_org_id)
     # The confirmed total goes into escrow from the buyer's settlement tokens, queued in this
-    # same transaction (a 409 here leaves the order as it was).
-    fundings = escrow.fund(session, order)
+    # same transaction (a 409 here leaves the order as it was). On open account nothing is
+    # escrowed: the buyer pays the supplier's approved invoice at its due date.
+    fundings = [] if lifecycle.on_open_account(order) else escrow.fund(session, order)
     before = lifecycle.enter(order, "acknowledge")
     order.acknowledged_at = clock.utcnow()
     session.flush()
@@ -417,7 +418,8 @@ def acknowledge(session: Session, principal: Principal, order_id: uuid.UUID, ans
         "order.acknowledged",
         order,
         {order.buyer_org_id},
-        f"{principal.org.legal_name} confirmed order {order.number}{' in part' if partial else ''}: {confirmed_total} {order.currency}, locked in escrow from your settlement tokens.",
+        f"{principal.org.legal_name} confirmed order {order.number}{' in part' if partial else ''}: {confirmed_total} {order.currency}, "
+        + (f"on open account (net {order.net_days} days)." if not fundings else "locked in escrow from your settlement tokens."),
         confirmed_total=str(confirmed_total),
     )
     session.commit()
@@ -435,7 +437,7 @@ def cancel(session: Session, principal: Principal, order_id: uuid.UUID, reason: 
 def _close(session: Session, principal: Principal, order_id: uuid.UUID, action: str, reason: str) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
     check(session, order, principal, action)
-    voided = escrow.void_funding(session, order) if order.confirmed_total is not None else None
+    voided = escrow.void_funding(session, order) if order.confirmed_total is not None and not lifecycle.on_open_account(order) else None
     before = lifecycle.enter(order, action)
     order.state_reason = reason.strip()
     order.closed_at = clock.utcnow()

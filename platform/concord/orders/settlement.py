@@ -37,6 +37,7 @@ from concord.orders.models import (
     PurchaseOrder,
     Receipt,
     ReceiptLine,
+    Settlement,
 )
 from concord.orders.service import QUANTITY_STEP, audit_step, check, line_value, tell
 from concord.policy import Principal
@@ -149,6 +150,8 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
     session.add(receipt)
     in_full = accepted_value == order.confirmed_total
     before = lifecycle.enter(order, "receive", OrderState.RECEIVED if in_full else OrderState.PARTIALLY_RECEIVED)
+    if lifecycle.on_open_account(order):
+        return _closed_on_receipt(session, principal, order, receipt, before)
     buyer_name = tenancy.legal_name(session, order.buyer_org_id)
     intents = [
         escrow.confirm_receipt(
@@ -182,6 +185,30 @@ def create_receipt(session: Session, principal: Principal, order_id: uuid.UUID, 
         {order.buyer_org_id, order.supplier_org_id},
         summary,
         accepted_value=str(accepted_value),
+        refund_value=str(receipt.refund_value),
+    )
+    _tell_receipt(session, principal, order, receipt)
+    commit_or_conflict(session, "This order's receipt was just confirmed by another request.")
+    return receipt
+
+
+def _closed_on_receipt(session: Session, principal: Principal, order: PurchaseOrder, receipt: Receipt, before: OrderState) -> Receipt:
+    """An open-account order closes on its receipt: nothing is escrowed, the supplier invoices
+    what was accepted and the buyer pays the approved invoice (concord.finance)."""
+    lifecycle.enter(order, "close_on_receipt")
+    order.closed_at = receipt.created_at
+    session.flush()
+    audit_step(
+        session, principal, order, "receive", before, receipt_id=str(receipt.id), accepted_value=str(receipt.accepted_value), settlement=str(order.settlement)
+    )
+    rejected = f"; {receipt.refund_value} {order.currency} of it was rejected" if receipt.refund_value else ""
+    tell(
+        session,
+        "order.received",
+        order,
+        {order.buyer_org_id, order.supplier_org_id},
+        f"Order {order.number} was received and is closed: {receipt.accepted_value} {order.currency} accepted{rejected}; the supplier invoices it (open account, net {order.net_days} days).",
+        accepted_value=str(receipt.accepted_value),
         refund_value=str(receipt.refund_value),
     )
     _tell_receipt(session, principal, order, receipt)
@@ -284,6 +311,7 @@ def release_overdue(app: Flask) -> int:
             session.execute(
                 sa.select(PurchaseOrder.id).where(
                     PurchaseOrder.state.in_((OrderState.DELIVERED, OrderState.PARTIALLY_RECEIVED, OrderState.RECEIVED, OrderState.DISPUTED)),
+                    PurchaseOrder.settlement == Settlement.ESCROW,
                     PurchaseOrder.delivered_at <= clock.utcnow() - shortest_window,
                 )
             )

@@ -27,7 +27,7 @@ from concord.ledger.escrow_state import escrow_reader
 from concord.ledger.indexer import PAGE
 from concord.ledger.models import OPEN_STATES, ChainIntent, ContractDeployment, OrganizationKey
 from concord.ledger.verification import Disagreement, Scope
-from concord.orders.models import OrderState, PurchaseOrder
+from concord.orders.models import OrderState, PurchaseOrder, Settlement
 
 #: The escrow states on chain each order state may stand on.
 EXPECTED_ESCROW: dict[OrderState, frozenset[str]] = {
@@ -52,6 +52,7 @@ def verify_escrows(session: Session, chain: Chain, scope: Scope) -> list[Disagre
     escrowed = sa.and_(
         PurchaseOrder.state.in_(list(EXPECTED_ESCROW)),
         sa.not_(sa.and_(PurchaseOrder.state == OrderState.CANCELLED, PurchaseOrder.confirmed_total.is_(None))),  # never escrowed
+        PurchaseOrder.settlement == Settlement.ESCROW,  # an open-account order has no escrow
     )
     if not scope.full:
         again = {uuid.UUID(order_id) for order_id in scope.again("order")} | _moved_on_chain(chain, deployment, scope)
