@@ -18,7 +18,7 @@ from concord import clock, db, policy
 from concord.auth.web import login_required
 from concord.errors import NotFound
 from concord.finance import limits, portfolio, programmes
-from concord.finance.financing_schemas import ExposureLimitInputSchema, ProgrammeInputSchema, ProgrammeOpenSchema, ReasonSchema
+from concord.finance.financing_schemas import ExposureLimitInputSchema, FinancingReasonSchema, ProgrammeInputSchema, ProgrammeOpenSchema
 from concord.finance.models import FinancingProgramme, LimitSide, ProgrammeState
 from concord.portal import attempt_with_status, form_data, load, principal
 from concord.tenancy import service as tenancy
@@ -292,7 +292,7 @@ def open_programme(programme_id: uuid.UUID):
 def _programme_decision(programme_id: uuid.UUID, action, done_message: str, name: str):
     programme = _programme(programme_id)
     given = form_data("reason")
-    loaded, errors = load(ReasonSchema(), given)
+    loaded, errors = load(FinancingReasonSchema(), given)
     status = 422
     if loaded is not None:
         done, errors, status = attempt_with_status(action, db.session(), principal(), programme.id, loaded["reason"])

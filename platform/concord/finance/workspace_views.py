@@ -22,7 +22,7 @@ from concord import clock, db, policy
 from concord.auth.web import login_required
 from concord.finance import financing, offers_lifecycle, portfolio
 from concord.finance import receivables as receivables_service
-from concord.finance.financing_schemas import OfferRequestSchema, OfferTermsSchema, ReasonSchema
+from concord.finance.financing_schemas import FinancingReasonSchema, OfferRequestSchema, OfferTermsSchema
 from concord.finance.models import FinancingOffer, OfferState, Receivable
 from concord.portal import UTC_OFFSETS, attempt_with_status, form_data, form_moment, load, money_text, principal
 from concord.tenancy import service as tenancy
@@ -283,7 +283,7 @@ def _decision(offer_id: uuid.UUID, action, verb: str, anchor: str, *, with_reaso
     status = 422
     loaded: dict | None = {}
     if with_reason:
-        loaded, errors = load(ReasonSchema(), form_data("reason"))
+        loaded, errors = load(FinancingReasonSchema(), form_data("reason"))
         if loaded is not None:
             args.append(loaded["reason"])
     if loaded is not None:
