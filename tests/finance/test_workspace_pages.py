@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from concord.db import database
@@ -118,6 +119,7 @@ def test_supplier_compares_offers_side_by_side_with_what_it_nets(app, scene):
         assert "Financier Two AG" in body and "Financier One plc" in body
         # 777.00 now, and the 1,000.00 payment less the 795.55 claim later: 981.45 in all.
         assert "777.00" in body and "795.55" in body and "18.55" in body and "981.45" in body
+        assert "80 %" in body and "(6 %)" in body  # the advance rate and the annual discount rate
         assert f'id="accept-{scene.answered_id}"' in html
         assert f'id="accept-{scene.asked_id}"' not in html  # nothing to accept before an answer
 
@@ -186,12 +188,11 @@ def test_programme_requested_by_the_buyer_and_opened_by_the_financier(app, sessi
         assert programme.state == ProgrammeState.REQUESTED
     financier, fcsrf = browser(app, w.financier)
     assert f'id="open-{programme.id}"' in financier.get("/finance/programmes").get_data(as_text=True)
-    # 0.01 %: on SQLite the rate columns' CHECK (<= 100) compares the stored ten-thousandths,
-    # so any rate above 0.01 % is refused there until the constraint is fixed (reported).
-    response = financier.post(f"/finance/programmes/{programme.id}/open", data={"csrf_token": fcsrf, "discount_rate": "0.01", "limit_amount": "50000.00"})
+    response = financier.post(f"/finance/programmes/{programme.id}/open", data={"csrf_token": fcsrf, "discount_rate": "4.5", "limit_amount": "50000.00"})
     assert response.status_code == 302
     with database(app).sessionmaker() as s:
-        assert s.get(FinancingProgramme, programme.id).state == ProgrammeState.OPEN
+        opened = s.get(FinancingProgramme, programme.id)
+        assert (opened.state, opened.discount_rate, opened.limit_amount) == (ProgrammeState.OPEN, Decimal("4.5000"), Decimal("50000.00"))
     outsider, ocsrf = browser(app, w.buyer2)
     assert outsider.post(f"/finance/programmes/{programme.id}/close", data={"csrf_token": ocsrf}).status_code == 404
     assert "Buyer One GmbH" not in text(outsider.get("/finance/programmes"))

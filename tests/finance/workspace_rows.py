@@ -139,6 +139,8 @@ def offer(
         state=state,
         requested_by=(requested_by.admin.id if requested_by else financier.admin.id),
         requested_at=moment(funded or date.today()) - timedelta(days=1),
+        advance_rate=Decimal("80.0000") if offered else None,
+        discount_rate=Decimal("6.0000") if offered else None,
         fees=Decimal("10.00") if offered else None,
         valid_until=moment(date.today() + timedelta(days=7)) if offered else None,
         advance=Decimal(advance) if advance else None,
