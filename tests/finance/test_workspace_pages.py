@@ -16,19 +16,8 @@ from concord.tenancy.models import Relation
 from tests import factories
 from tests.finance import workspace_rows as rows
 from tests.portal.helpers import field_error, text
-from tests.security.helpers import portal_login
 
 TODAY = date.today()
-
-
-@pytest.fixture
-def session(detached_session):
-    return detached_session
-
-
-@pytest.fixture
-def world(detached_world):
-    return detached_world
 
 
 @dataclass
@@ -41,8 +30,8 @@ class Scene:
 
 
 @pytest.fixture
-def scene(app, session, world) -> Scene:
-    w = world
+def scene(app, detached_session, detached_world) -> Scene:
+    w, session = detached_world, detached_session
     with app.test_request_context():
         other = factories.member(session, w.operator, "financier", name="Financier Two AG")
         factories.partner(session, Relation.SUPPLIER_FINANCIER, w.supplier, w.financier)
@@ -58,19 +47,13 @@ def scene(app, session, world) -> Scene:
     return built
 
 
-def browser(app, who):
-    client = app.test_client()
-    csrf = portal_login(client, who.admin.email, factories.PASSWORD)
-    return client, csrf
-
-
 def offer_state(app, offer_id) -> str:
     with database(app).sessionmaker() as s:
         return str(s.get(FinancingOffer, offer_id).state)
 
 
 def test_financier_sees_the_request_the_evidence_and_the_buyers_record_but_not_the_other_offer(app, scene):
-    client, _ = browser(app, scene.world.financier)
+    client, _ = rows.signed_in(app, scene.world.financier)
     workspace = client.get("/finance")
     assert workspace.status_code == 200
     assert 'id="requests-count">1<' in workspace.get_data(as_text=True)
@@ -87,7 +70,7 @@ def test_financier_sees_the_request_the_evidence_and_the_buyers_record_but_not_t
 
 
 def test_an_offer_form_with_mistakes_answers_422_with_every_mistake_and_writes_nothing(app, scene):
-    client, csrf = browser(app, scene.world.financier)
+    client, csrf = rows.signed_in(app, scene.world.financier)
     response = client.post(
         f"/finance/offers/{scene.asked_id}/answer",
         data={"csrf_token": csrf, "advance_rate": "180", "discount_rate": "ten", "fees": "1.001", "valid_until": "", "valid_until_offset": "+00:00"},
@@ -100,17 +83,17 @@ def test_an_offer_form_with_mistakes_answers_422_with_every_mistake_and_writes_n
 
 
 def test_financier_declines_and_the_supplier_sees_it(app, scene):
-    client, csrf = browser(app, scene.world.financier)
+    client, csrf = rows.signed_in(app, scene.world.financier)
     response = client.post(f"/finance/offers/{scene.asked_id}/decline", data={"csrf_token": csrf, "reason": "Outside our appetite"})
     assert response.status_code == 302
     assert offer_state(app, scene.asked_id) == "declined"
-    supplier, _ = browser(app, scene.world.supplier)
+    supplier, _ = rows.signed_in(app, scene.world.supplier)
     page = text(supplier.get(f"/finance/receivables/{scene.receivable_id}"))
     assert "declined" in page
 
 
 def test_supplier_compares_offers_side_by_side_with_what_it_nets(app, scene):
-    client, _ = browser(app, scene.world.supplier)
+    client, _ = rows.signed_in(app, scene.world.supplier)
     for path in ("/finance/offers", f"/finance/receivables/{scene.receivable_id}"):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -125,18 +108,19 @@ def test_supplier_compares_offers_side_by_side_with_what_it_nets(app, scene):
 
 
 def test_supplier_cannot_accept_an_unanswered_request(app, scene):
-    client, csrf = browser(app, scene.world.supplier)
+    client, csrf = rows.signed_in(app, scene.world.supplier)
     response = client.post(f"/finance/offers/{scene.asked_id}/accept", data={"csrf_token": csrf})
     assert response.status_code == 409
     assert "requested" in text(response)
     assert offer_state(app, scene.asked_id) == "requested"
 
 
-def test_supplier_asks_only_financier_partners(app, session, scene):
+def test_supplier_asks_only_financier_partners(app, detached_session, scene):
+    session = detached_session
     with app.test_request_context():
         stranger = factories.member(session, scene.world.operator, "financier", name="Stranger Bank")
     session.commit()
-    client, csrf = browser(app, scene.world.supplier)
+    client, csrf = rows.signed_in(app, scene.world.supplier)
     response = client.post(f"/finance/receivables/{scene.receivable_id}/offers", data={"csrf_token": csrf, "financier_ids": [str(stranger.org.id)]})
     assert response.status_code == 422
     assert "Not an active financier partner" in " ".join(field_error(response, "financier_ids"))
@@ -145,7 +129,7 @@ def test_supplier_asks_only_financier_partners(app, session, scene):
 
 
 def test_buyer_sees_its_payables_exceptions_and_the_receivable_without_the_offers(app, scene):
-    client, _ = browser(app, scene.world.buyer)
+    client, _ = rows.signed_in(app, scene.world.buyer)
     workspace = client.get("/finance")
     html = workspace.get_data(as_text=True)
     assert 'id="exceptions-count">1<' in html and 'id="payables-count">2<' in html
@@ -157,7 +141,7 @@ def test_buyer_sees_its_payables_exceptions_and_the_receivable_without_the_offer
 
 @pytest.mark.parametrize("outsider", ["buyer2", "supplier2", "carrier"])
 def test_another_organization_gets_404_and_changes_nothing(app, scene, outsider):
-    client, csrf = browser(app, getattr(scene.world, outsider))
+    client, csrf = rows.signed_in(app, getattr(scene.world, outsider))
     assert client.get(f"/finance/receivables/{scene.receivable_id}").status_code == 404
     for action in ("answer", "decline", "withdraw", "accept"):
         response = client.post(f"/finance/offers/{scene.asked_id}/{action}", data={"csrf_token": csrf, "advance_rate": "80"})
@@ -166,43 +150,45 @@ def test_another_organization_gets_404_and_changes_nothing(app, scene, outsider)
     assert offer_state(app, scene.asked_id) == "requested" and offer_state(app, scene.answered_id) == "offered"
 
 
-def test_a_financier_not_asked_gets_404(app, session, scene):
+def test_a_financier_not_asked_gets_404(app, detached_session, scene):
+    session = detached_session
     with app.test_request_context():
         third = factories.member(session, scene.world.operator, "financier", name="Third Finance")
     session.commit()
-    client, _ = browser(app, third)
+    client, _ = rows.signed_in(app, third)
     assert client.get(f"/finance/receivables/{scene.receivable_id}").status_code == 404
 
 
-def test_programme_requested_by_the_buyer_and_opened_by_the_financier(app, session, scene):
+def test_programme_requested_by_the_buyer_and_opened_by_the_financier(app, detached_session, scene):
+    session = detached_session
     w = scene.world
     with app.test_request_context():
         factories.partner(session, Relation.BUYER_FINANCIER, w.buyer, w.financier)
     session.commit()
-    buyer, csrf = browser(app, w.buyer)
+    buyer, csrf = rows.signed_in(app, w.buyer)
     refused = buyer.post("/finance/programmes", data={"csrf_token": csrf, "financier_id": "nobody", "currency": "EURO"})
     assert refused.status_code == 422 and field_error(refused, "financier_id") and field_error(refused, "currency")
     assert buyer.post("/finance/programmes", data={"csrf_token": csrf, "financier_id": str(w.financier.org.id), "currency": "EUR"}).status_code == 302
     with database(app).sessionmaker() as s:
         programme = s.query(FinancingProgramme).filter_by(buyer_org_id=w.buyer.org.id).one()
         assert programme.state == ProgrammeState.REQUESTED
-    financier, fcsrf = browser(app, w.financier)
+    financier, fcsrf = rows.signed_in(app, w.financier)
     assert f'id="open-{programme.id}"' in financier.get("/finance/programmes").get_data(as_text=True)
     response = financier.post(f"/finance/programmes/{programme.id}/open", data={"csrf_token": fcsrf, "discount_rate": "4.5", "limit_amount": "50000.00"})
     assert response.status_code == 302
     with database(app).sessionmaker() as s:
         opened = s.get(FinancingProgramme, programme.id)
         assert (opened.state, opened.discount_rate, opened.limit_amount) == (ProgrammeState.OPEN, Decimal("4.5000"), Decimal("50000.00"))
-    outsider, ocsrf = browser(app, w.buyer2)
+    outsider, ocsrf = rows.signed_in(app, w.buyer2)
     assert outsider.post(f"/finance/programmes/{programme.id}/close", data={"csrf_token": ocsrf}).status_code == 404
     assert "Buyer One GmbH" not in text(outsider.get("/finance/programmes"))
 
 
 def test_dashboard_cards_show_the_figures_and_link_to_the_workspace(app, scene):
-    financier, _ = browser(app, scene.world.financier)
+    financier, _ = rows.signed_in(app, scene.world.financier)
     response = financier.get("/dashboard")
     page = response.get_data(as_text=True)
     assert "1 request to answer" in text(response) and "/finance/offers" in page and "/finance/portfolio" in page
-    supplier, _ = browser(app, scene.world.supplier)
+    supplier, _ = rows.signed_in(app, scene.world.supplier)
     response = supplier.get("/dashboard")
     assert "1 verified" in text(response) and 'href="/finance"' in response.get_data(as_text=True)

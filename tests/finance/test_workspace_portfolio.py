@@ -21,19 +21,8 @@ from concord.tenancy.models import Relation
 from tests import factories
 from tests.finance import workspace_rows as rows
 from tests.portal.helpers import field_error, text
-from tests.security.helpers import portal_login
 
 TODAY = date.today()
-
-
-@pytest.fixture
-def session(detached_session):
-    return detached_session
-
-
-@pytest.fixture
-def world(detached_world):
-    return detached_world
 
 
 @dataclass
@@ -44,10 +33,10 @@ class Book:
 
 
 @pytest.fixture
-def book(app, session, world) -> Book:
+def book(app, detached_session, detached_world) -> Book:
     """Financier One: P1 (due in 10 days), P2 (45 days past due, on a buyer whose name looks
     like a formula and is not ASCII), P3 (settled). Financier Two: one position of its own."""
-    w = world
+    w, session = detached_world, detached_session
     with app.test_request_context():
         other = factories.member(session, w.operator, "financier", name="Financier Two AG")
         odd_buyer = factories.member(session, w.operator, "buyer", name="=Ünal Çelik Ticaret")
@@ -66,14 +55,8 @@ def book(app, session, world) -> Book:
     return Book(w, other, numbers)
 
 
-def browser(app, who):
-    client = app.test_client()
-    csrf = portal_login(client, who.admin.email, factories.PASSWORD)
-    return client, csrf
-
-
 def test_portfolio_page_shows_the_financiers_figures_and_only_its_own(app, book):
-    client, _ = browser(app, book.world.financier)
+    client, _ = rows.signed_in(app, book.world.financier)
     response = client.get("/finance/portfolio")
     assert response.status_code == 200
     html, body = response.get_data(as_text=True), text(response)
@@ -89,7 +72,7 @@ def test_portfolio_page_shows_the_financiers_figures_and_only_its_own(app, book)
 
 
 def test_the_charts_data_matches_the_tables_and_the_library_is_served_from_the_project(app, book):
-    client, _ = browser(app, book.world.financier)
+    client, _ = rows.signed_in(app, book.world.financier)
     html = client.get("/finance/portfolio").get_data(as_text=True)
     start = html.index('<script type="application/json" id="portfolio-chart-data">') + len('<script type="application/json" id="portfolio-chart-data">')
     data = json.loads(html[start : html.index("</script>", start)])
@@ -118,7 +101,7 @@ def test_the_charts_data_matches_the_tables_and_the_library_is_served_from_the_p
 
 
 def test_csv_has_one_row_per_position_exact_decimals_and_adds_up(app, book):
-    client, _ = browser(app, book.world.financier)
+    client, _ = rows.signed_in(app, book.world.financier)
     response = client.get("/finance/portfolio.csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -151,7 +134,7 @@ def test_csv_has_one_row_per_position_exact_decimals_and_adds_up(app, book):
 
 @pytest.mark.parametrize("who", ["supplier", "buyer", "carrier"])
 def test_only_a_financier_has_a_portfolio(app, book, who):
-    client, csrf = browser(app, getattr(book.world, who))
+    client, csrf = rows.signed_in(app, getattr(book.world, who))
     assert client.get("/finance/portfolio").status_code == 404
     assert client.get("/finance/portfolio.csv").status_code == 404
     assert client.post("/finance/portfolio/limits", data={"csrf_token": csrf, "side": "buyer", "currency": "EUR", "amount": "1.00"}).status_code == 404
@@ -159,7 +142,7 @@ def test_only_a_financier_has_a_portfolio(app, book, who):
 
 def test_financier_sets_a_limit_and_sees_it_against_its_exposure(app, book):
     w = book.world
-    client, csrf = browser(app, w.financier)
+    client, csrf = rows.signed_in(app, w.financier)
     refused = client.post("/finance/portfolio/limits", data={"csrf_token": csrf, "counterparty_id": "x", "side": "sideways", "currency": "E", "amount": "-1"})
     assert refused.status_code == 422
     for field in ("counterparty_id", "side", "currency", "amount"):

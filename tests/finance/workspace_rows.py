@@ -23,9 +23,16 @@ from concord.orders.models import Settlement
 from sqlalchemy.orm import Session
 
 from tests import orders_factory
-from tests.factories import Member
+from tests.factories import PASSWORD, Member
+from tests.security.helpers import portal_login
 
 _numbers = itertools.count(1)
+
+
+def signed_in(app, who: Member):
+    """A test client signed in through the portal's login form as `who`'s admin, and its CSRF token."""
+    client = app.test_client()
+    return client, portal_login(client, who.admin.email, PASSWORD)
 
 
 def moment(day: date) -> datetime:
