@@ -102,7 +102,7 @@ def test_supplier_compares_offers_side_by_side_with_what_it_nets(app, scene):
         assert "Financier Two AG" in body and "Financier One plc" in body
         # 777.00 now, and the 1,000.00 payment less the 795.55 claim later: 981.45 in all.
         assert "777.00" in body and "795.55" in body and "18.55" in body and "981.45" in body
-        assert "80 %" in body and "(6 %)" in body  # the advance rate and the annual discount rate
+        assert "80 %" in body and "(6 % a year)" in body  # the advance rate and the annual discount rate
         assert f'id="accept-{scene.answered_id}"' in html
         assert f'id="accept-{scene.asked_id}"' not in html  # nothing to accept before an answer
 

@@ -10,8 +10,10 @@
   const data = JSON.parse(source.textContent);
   const palette = ["#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c"];
 
+  // As wide as the card leaves room for (uPlot draws at a fixed size).
   function width(element) {
-    return Math.max(280, Math.min(element.clientWidth || 720, 960));
+    const room = element.getBoundingClientRect().width || (element.parentElement && element.parentElement.clientWidth) || 320;
+    return Math.max(240, Math.min(Math.floor(room), 960));
   }
 
   function exposure(element) {

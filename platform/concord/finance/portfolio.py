@@ -47,9 +47,9 @@ OUTSTANDING_STATES = (OfferState.ACCEPTED, OfferState.FINANCED)
 #: Ageing buckets of outstanding positions by days past their due date: (key, label, lowest, highest).
 AGEING_BUCKETS: tuple[tuple[str, str, int | None, int | None], ...] = (
     ("current", "Not yet due", None, 0),
-    ("1_30", "1–30 days past due", 1, 30),
-    ("31_60", "31–60 days past due", 31, 60),
-    ("61_90", "61–90 days past due", 61, 90),
+    ("1_30", "1 to 30 days past due", 1, 30),
+    ("31_60", "31 to 60 days past due", 31, 60),
+    ("61_90", "61 to 90 days past due", 61, 90),
     ("over_90", "Over 90 days past due", 91, None),
 )
 
