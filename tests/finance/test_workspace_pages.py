@@ -20,6 +20,12 @@ from tests.portal.helpers import field_error, text
 TODAY = date.today()
 
 
+@pytest.fixture
+def world(detached_world):
+    """The ledger's fixtures (chain_worker) admit this world: the one the scene is built in."""
+    return detached_world
+
+
 @dataclass
 class Scene:
     world: factories.World
@@ -80,6 +86,27 @@ def test_an_offer_form_with_mistakes_answers_422_with_every_mistake_and_writes_n
     assert field_error(response, "valid_until")
     assert 'value="ten"' in response.get_data(as_text=True)  # the form is kept
     assert offer_state(app, scene.asked_id) == "requested"
+
+
+def test_financier_makes_an_offer_and_the_supplier_sees_it_beside_the_other(app, scene, chain_worker):
+    client, csrf = rows.signed_in(app, scene.world.financier)
+    valid_until = (TODAY + timedelta(days=7)).isoformat() + "T17:00"
+    response = client.post(
+        f"/finance/offers/{scene.asked_id}/answer",
+        data={"csrf_token": csrf, "advance_rate": "80", "discount_rate": "6", "fees": "10.00", "valid_until": valid_until, "valid_until_offset": "+01:00"},
+    )
+    assert response.status_code == 302, text(response)
+    with database(app).sessionmaker() as s:
+        offer = s.get(FinancingOffer, scene.asked_id)
+        assert (offer.state, offer.advance, offer.fees) == (OfferState.OFFERED, Decimal("800.00"), Decimal("10.00"))
+        assert offer.claim == offer.advance + offer.discount + offer.fees
+    page = client.get(f"/finance/receivables/{scene.receivable_id}")
+    assert 'id="offer-advance"' in page.get_data(as_text=True) and "800.00" in text(page)
+    history = page.get_data(as_text=True).split('id="chain-history"', 1)[1]
+    assert "badge-queued" in history  # the offer's transactions wait in the outbox
+    supplier, _ = rows.signed_in(app, scene.world.supplier)
+    compared = text(supplier.get("/finance/offers"))
+    assert "800.00" in compared and "777.00" in compared
 
 
 def test_financier_declines_and_the_supplier_sees_it(app, scene):
