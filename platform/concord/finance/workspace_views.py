@@ -75,7 +75,7 @@ def _finance_helpers() -> dict[str, Any]:
 
 @finance_workspace.route("/finance")
 @login_required
-def index():
+def index() -> str:
     me = principal()
     session = db.session()
     context: dict[str, Any] = {"today": clock.utcnow().date()}
@@ -129,7 +129,7 @@ def _financier_offers(state: OfferState) -> list[tuple[FinancingOffer, Receivabl
 
 @finance_workspace.route("/finance/offers")
 @login_required
-def offers():
+def offers() -> str:
     """A financier's requests to answer and offers waiting for the supplier; a supplier's
     offers side by side, per receivable still on offer."""
     me = principal()
