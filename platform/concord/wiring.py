@@ -85,6 +85,9 @@ class EngagedRule:
 class Wiring:
     #: Run in the worker's recording transaction when a chain intent is confirmed.
     on_confirmed: list[Callable[[Session, ChainIntent], None]] = field(default_factory=list)
+    #: Run in the transaction that settles a chain intent as failed (reverted, refused by the
+    #: node for good, or never sendable), so a domain can undo what the intent was for.
+    on_failed: list[Callable[[Session, ChainIntent], None]] = field(default_factory=list)
     #: Asked before an intent is signed (see SignCheck).
     before_sign: list[SignCheck] = field(default_factory=list)
     #: Run with the app after each round of the ledger worker (each failure is logged alone).

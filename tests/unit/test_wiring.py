@@ -10,8 +10,8 @@ from concord.catalog.models import Product
 from concord.documents import service as documents
 from concord.documents.models import Document
 from concord.engagements.models import Engagement, EngagementRead
-from concord.finance import invoices
-from concord.finance.models import Invoice
+from concord.finance import financing, invoices, receivables
+from concord.finance.models import ExposureLimit, FinancingOffer, FinancingProgramme, Invoice, Receivable, SettlementRecord
 from concord.ledger import indexer, outbox, runtime
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookSubscription
@@ -45,13 +45,20 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
             provenance_batches.close_due.__name__,
             notifications.deliver_due.__name__,
             invoices.notify_overdue.__name__,
+            receivables.register_due.__name__,
+            financing.expire_due.__name__,
+            financing.settle_due.__name__,
         ]
         assert registry.verify_checks == [verification.verify_escrows]
-        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document, Invoice}
+        finance = {Invoice, Receivable, FinancingOffer, SettlementRecord, ExposureLimit, FinancingProgramme}
+        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document} | finance
         assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent, Document}
-        assert registry.on_confirmed[1:] == [provenance_batches.on_confirmed] and len(registry.on_denied_probe) == 1
+        assert registry.on_confirmed[1] == provenance_batches.on_confirmed and len(registry.on_denied_probe) == 1
+        # Receivables and their financing move on the chain's answers and the escrow's settlement.
+        assert [react.__name__ for react in registry.on_confirmed[2:]] == ["on_step(on_chain_step)", "on_settled(on_escrow_settled)", "verify_on_receipt"]
+        assert [react.__name__ for react in registry.on_failed] == ["on_refused(on_chain_refusal)"]
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 6
+    assert len(two.round_jobs) == 9
 
 
 def test_no_registry_lives_in_a_module():

@@ -35,6 +35,7 @@ from concord.db import commit_or_conflict, database
 from concord.errors import Conflict, ValidationFailed
 from concord.finance import limits
 from concord.finance import offers_lifecycle as lifecycle
+from concord.finance import queries as invoice_queries
 from concord.finance import receivables as receivables_service
 from concord.finance.models import FinancingOffer, Invoice, InvoiceKind, InvoiceState, OfferState, Receivable, ReceivableState, SettlementRecord
 from concord.finance.settlement import settle_due as settle_due
@@ -131,27 +132,24 @@ def _both(offer: FinancingOffer) -> set[uuid.UUID]:
 
 def buyer_record(session: Session, buyer_org_id: uuid.UUID, today: date | None = None) -> dict[str, Any]:
     """The buyer's record with the platform, for a financier pricing its payables: orders
-    issued and closed, invoices paid on time (of those paid or past due), overdue ones, and
-    disputes."""
+    issued and closed, invoices paid (and how many by their due date), approved open-account
+    invoices past due and unpaid, and disputes; the on-time rate counts the paid and overdue."""
     today = today or clock.utcnow().date()
     orders = session.execute(
         sa.select(sa.func.count(), sa.func.count().filter(PurchaseOrder.state == OrderState.CLOSED)).where(
             PurchaseOrder.buyer_org_id == buyer_org_id, PurchaseOrder.state != OrderState.DRAFT
         )
     ).one()
-    invoices = sa.select(Invoice).where(
-        Invoice.buyer_org_id == buyer_org_id,
-        Invoice.kind == InvoiceKind.INVOICE,
-        Invoice.state.not_in((InvoiceState.REJECTED, InvoiceState.CANCELLED)),
-        sa.or_(Invoice.state == InvoiceState.PAID, Invoice.due_date < today),
-    )
-    paid = on_time = overdue = 0
-    for invoice in session.execute(invoices).scalars():
-        if invoice.state == InvoiceState.PAID and invoice.paid_at is not None:
-            paid += 1
-            on_time += invoice.paid_at.date() <= invoice.due_date
-        else:
-            overdue += 1
+    payments = session.execute(
+        sa.select(Invoice.paid_at, Invoice.due_date).where(
+            Invoice.buyer_org_id == buyer_org_id, Invoice.kind == InvoiceKind.INVOICE, Invoice.state == InvoiceState.PAID, Invoice.paid_at.is_not(None)
+        )
+    ).all()
+    paid = len(payments)
+    on_time = sum(1 for when, due_date in payments if when.date() <= due_date)
+    overdue = session.execute(
+        sa.select(sa.func.count()).select_from(Invoice).where(Invoice.buyer_org_id == buyer_org_id, invoice_queries.overdue_condition(today))
+    ).scalar_one()
     disputes = session.execute(sa.select(sa.func.count()).select_from(Dispute).where(Dispute.buyer_org_id == buyer_org_id)).scalar_one()
     due = paid + overdue
     return {
@@ -248,6 +246,15 @@ def _locked_offer(session: Session, principal: Principal, offer_id: uuid.UUID) -
     return policy.get_visible(session, FinancingOffer, offer_id, principal, for_update=True)
 
 
+def _not_under_programme(offer: FinancingOffer) -> None:
+    if offer.programme_id is not None:
+        raise Conflict(
+            "This early payment runs at the programme's terms: it is made and accepted on chain once the receivable is verified.",
+            current_state=str(offer.state),
+            allowed_actions=[],
+        )
+
+
 def offer_mistakes(receivable: Receivable, data: dict[str, Any], now: datetime) -> dict[str, list[str]]:
     """What the schema cannot see of an answer: a validity already past or beyond the due
     date, an advance of nothing, a claim too large to hold."""
@@ -270,6 +277,7 @@ def make_offer(session: Session, principal: Principal, offer_id: uuid.UUID, data
     on chain, where the supplier's acceptance pulls the advance from the financier."""
     offer = _locked_offer(session, principal, offer_id)
     lifecycle.check_offer(offer, principal, "offer")
+    _not_under_programme(offer)
     receivable = _locked_receivable(session, offer.receivable_id)
     if receivable.state != ReceivableState.VERIFIED:
         raise Conflict(f"The receivable is {receivable.state}: only a verified receivable is financed.", current_state=str(offer.state))
@@ -304,6 +312,7 @@ def _apply_terms(offer, principal: Principal, advance_rate, discount_rate, fees,
 def decline(session: Session, principal: Principal, offer_id: uuid.UUID, reason: str | None) -> FinancingOffer:
     offer = _locked_offer(session, principal, offer_id)
     lifecycle.check_offer(offer, principal, "decline")
+    _not_under_programme(offer)
     before = lifecycle.enter_offer(offer, "decline")
     offer.state_reason, offer.decided_by, offer.decided_at = reason, principal.user.id, clock.utcnow()
     audit(session, Action.FINANCING_DECLINED, offer, principal, before, reason=reason)
@@ -330,6 +339,11 @@ def _withdraw(session: Session, offer: FinancingOffer, actor: Principal | None, 
     return intents
 
 
+def withdraw_refused(session: Session, offer: FinancingOffer, reason: str) -> None:
+    """Withdraw an offer the platform could not carry through (no one's decision), in the caller's transaction."""
+    _withdraw(session, offer, None, reason)
+
+
 def withdraw(session: Session, principal: Principal, offer_id: uuid.UUID, reason: str | None) -> FinancingOffer:
     """The supplier withdraws its request (or the offer it no longer wants), or the
     financier its offer before it is accepted (withdrawn on chain too)."""
@@ -354,9 +368,10 @@ def _on_its_way(session: Session, offer: FinancingOffer) -> bool:
     )
 
 
-def accept_terms(session: Session, offer: FinancingOffer, receivable: Receivable, actor: Principal) -> list[ChainIntent]:
-    """Accept an offer (the caller checked who may): the exchange assigns the receivable and
-    pays the advance in one transaction; every other offer on the receivable is withdrawn."""
+def accept_terms(session: Session, offer: FinancingOffer, receivable: Receivable, actor: Principal | None) -> list[ChainIntent]:
+    """Accept an offer (the caller checked who may; `actor` None when an early payment taken
+    earlier completes): the exchange assigns the receivable and pays the advance in one
+    transaction; every other offer on the receivable is withdrawn."""
     now = clock.utcnow()
     if offer.valid_until is not None and offer.valid_until <= now:
         raise Conflict(f"This offer expired at {clock.shown(offer.valid_until)}.", current_state=str(offer.state), allowed_actions=[])
@@ -367,7 +382,7 @@ def accept_terms(session: Session, offer: FinancingOffer, receivable: Receivable
     limits.check_room(session, offer.financier_org_id, receivable, offer.advance)
     intents = list(gateway.accept_offer(session, offer=offer, receivable=receivable))
     before = lifecycle.enter_offer(offer, "accept")
-    offer.decided_by, offer.decided_at = actor.user.id, now
+    offer.decided_by, offer.decided_at = actor.user.id if actor is not None else offer.requested_by, now
     session.flush()
     others = session.execute(
         sa.select(FinancingOffer)

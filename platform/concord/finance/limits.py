@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from concord import policy
@@ -22,6 +23,7 @@ from concord.errors import Conflict, Forbidden, ValidationFailed
 from concord.finance.models import ExposureLimit, FinancingOffer, LimitSide, Receivable
 from concord.finance.offers_lifecycle import EXPOSED_OFFER_STATES
 from concord.policy import Principal
+from concord.tenancy import service as tenancy
 from concord.tenancy.models import Capability, Organization, OrgStatus
 
 _SIDE_COLUMN = {LimitSide.BUYER: Receivable.buyer_org_id, LimitSide.SUPPLIER: Receivable.supplier_org_id}
@@ -47,42 +49,29 @@ def outstanding(session: Session, financier_org_id: uuid.UUID, side: LimitSide, 
     return Decimal(str(total)).quantize(Decimal("0.01"))
 
 
-def limit_of(session: Session, financier_org_id: uuid.UUID, side: LimitSide, counterparty_org_id: uuid.UUID, currency: str) -> ExposureLimit | None:
-    return session.execute(
-        sa.select(ExposureLimit).where(
-            ExposureLimit.financier_org_id == financier_org_id,
-            ExposureLimit.side == side,
-            ExposureLimit.counterparty_org_id == counterparty_org_id,
-            ExposureLimit.currency == currency,
-        )
-    ).scalar_one_or_none()
+def limit_of(
+    session: Session, financier_org_id: uuid.UUID, side: LimitSide, counterparty_org_id: uuid.UUID, currency: str, *, for_update: bool = False
+) -> ExposureLimit | None:
+    query = sa.select(ExposureLimit).where(
+        ExposureLimit.financier_org_id == financier_org_id,
+        ExposureLimit.side == side,
+        ExposureLimit.counterparty_org_id == counterparty_org_id,
+        ExposureLimit.currency == currency,
+    )
+    return session.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
 
 
-def check_room(session: Session, financier_org_id: uuid.UUID, receivable: Receivable, advance: Decimal, *, exclude_offer: uuid.UUID | None = None) -> None:
+def check_room(session: Session, financier_org_id: uuid.UUID, receivable: Receivable, advance: Decimal) -> None:
     """Raise a 409 naming the limit when `advance` more on this receivable's buyer or supplier
     would take the financier past one of its limits. The limits' rows are locked, so two
     acceptances against one limit are checked one after the other."""
     for side, counterparty in ((LimitSide.BUYER, receivable.buyer_org_id), (LimitSide.SUPPLIER, receivable.supplier_org_id)):
-        limit = session.execute(
-            sa.select(ExposureLimit)
-            .where(
-                ExposureLimit.financier_org_id == financier_org_id,
-                ExposureLimit.side == side,
-                ExposureLimit.counterparty_org_id == counterparty,
-                ExposureLimit.currency == receivable.currency,
-            )
-            .with_for_update()
-        ).scalar_one_or_none()
+        limit = limit_of(session, financier_org_id, side, counterparty, receivable.currency, for_update=True)
         if limit is None:
             continue
         used = outstanding(session, financier_org_id, side, counterparty, receivable.currency)
-        if exclude_offer is not None:
-            counted = session.execute(
-                sa.select(FinancingOffer.advance).where(FinancingOffer.id == exclude_offer, FinancingOffer.state.in_(EXPOSED_OFFER_STATES))
-            ).scalar_one_or_none()
-            used -= counted or Decimal("0.00")
         if used + advance > limit.amount:
-            name = policy_name(session, counterparty)
+            name = tenancy.legal_name(session, counterparty)
             raise Conflict(
                 f"This advance of {advance} {receivable.currency} would exceed the {side} limit on {name}: {limit.amount} {receivable.currency}, of which {used} is outstanding.",
                 errors={
@@ -91,11 +80,6 @@ def check_room(session: Session, financier_org_id: uuid.UUID, receivable: Receiv
                     ]
                 },
             )
-
-
-def policy_name(session: Session, organization_id: uuid.UUID) -> str:
-    organization = session.get(Organization, organization_id)
-    return organization.legal_name if organization is not None else str(organization_id)
 
 
 def _require_financier(principal: Principal) -> None:
@@ -114,6 +98,8 @@ def set_limit(session: Session, principal: Principal, data: dict[str, Any]) -> E
     if counterparty is None or counterparty.status != OrgStatus.ACTIVE or not counterparty.has(needed):
         raise ValidationFailed({"counterparty_id": [f"No active consortium member with the {needed} capability has this id."]})
     currency = data["currency"].upper()
+    if currency not in current_app.config["SETTLEMENT_CURRENCIES"]:
+        raise ValidationFailed({"currency": [f"Receivables settle in {', '.join(current_app.config['SETTLEMENT_CURRENCIES'])}."]})
     limit = limit_of(session, principal.org.id, side, counterparty.id, currency)
     before = None if limit is None else {"amount": str(limit.amount)}
     if limit is None:
@@ -154,7 +140,7 @@ def shown_limit(session: Session, limit: ExposureLimit) -> dict[str, Any]:
     return {
         "id": limit.id,
         "counterparty_id": limit.counterparty_org_id,
-        "counterparty_name": policy_name(session, limit.counterparty_org_id),
+        "counterparty_name": tenancy.legal_name(session, limit.counterparty_org_id),
         "side": limit.side,
         "currency": limit.currency,
         "amount": limit.amount,

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from concord import clock, policy
@@ -114,6 +115,8 @@ def request(session: Session, principal: Principal, data: dict[str, Any]) -> Fin
     if not principal.org.has(Capability.BUYER):
         raise Forbidden("Only buyers open financing programmes for their payables.")
     financier_id, currency = data["financier_id"], data["currency"].upper()
+    if currency not in current_app.config["SETTLEMENT_CURRENCIES"]:
+        raise ValidationFailed({"currency": [f"Programmes pay in {', '.join(current_app.config['SETTLEMENT_CURRENCIES'])}."]})
     if not tenancy.are_partners(session, Relation.BUYER_FINANCIER, principal.org.id, financier_id):
         raise ValidationFailed({"financier_id": ["Not an active financier partner of your organization (a buyer_financier partnership)."]})
     programme = session.execute(
@@ -171,37 +174,30 @@ def open_programme(session: Session, principal: Principal, programme_id: uuid.UU
     return programme
 
 
-def decline(session: Session, principal: Principal, programme_id: uuid.UUID, reason: str | None) -> FinancingProgramme:
-    programme, before = _decide(session, principal, programme_id, "decline")
+#: How a programme ends, by action: its event, audit action and the verb its notice says.
+_ENDINGS = {
+    "decline": ("programme.declined", Action.PROGRAMME_DECLINED, "declined"),
+    "close": ("programme.closed", Action.PROGRAMME_CLOSED, "closed"),
+}
+
+
+def _end(session: Session, principal: Principal, programme_id: uuid.UUID, action: str, reason: str | None) -> FinancingProgramme:
+    programme, before = _decide(session, principal, programme_id, action)
     programme.state_reason = reason
-    _tell(
-        session,
-        "programme.declined",
-        Action.PROGRAMME_DECLINED,
-        programme,
-        principal,
-        before,
-        f"{principal.org.legal_name} declined the programme" + (f": {reason}" if reason else "."),
-    )
+    event, audited, verb = _ENDINGS[action]
+    _tell(session, event, audited, programme, principal, before, f"{principal.org.legal_name} {verb} the programme" + (f": {reason}" if reason else "."))
     session.commit()
     return programme
+
+
+def decline(session: Session, principal: Principal, programme_id: uuid.UUID, reason: str | None) -> FinancingProgramme:
+    """The financier will not open the programme."""
+    return _end(session, principal, programme_id, "decline", reason)
 
 
 def close(session: Session, principal: Principal, programme_id: uuid.UUID, reason: str | None) -> FinancingProgramme:
     """Either side closes the programme: no new early payments (those taken run their course)."""
-    programme, before = _decide(session, principal, programme_id, "close")
-    programme.state_reason = reason
-    _tell(
-        session,
-        "programme.closed",
-        Action.PROGRAMME_CLOSED,
-        programme,
-        principal,
-        before,
-        f"{principal.org.legal_name} closed the programme" + (f": {reason}" if reason else "."),
-    )
-    session.commit()
-    return programme
+    return _end(session, principal, programme_id, "close", reason)
 
 
 def programmes_query(principal: Principal, *, state: ProgrammeState | None = None) -> sa.Select:
@@ -238,8 +234,10 @@ def programme_outstanding(session: Session, programme_id: uuid.UUID) -> Decimal:
 
 def early_payment(session: Session, principal: Principal, invoice_id: uuid.UUID) -> FinancingOffer:
     """The supplier takes early payment on an invoice its buyer approved, under the buyer's
-    open programme: registered as a receivable if it is not yet, the programme financier's
-    offer made and accepted at the programme's terms, all in this one transaction."""
+    open programme, in one call: the invoice is registered as a receivable if it is not yet,
+    and the programme financier's offer is recorded at the programme's terms; it is made and
+    accepted on chain at once when the receivable is verified, or as soon as it is
+    (`continue_early_payment`)."""
     invoice = policy.get_visible(session, Invoice, invoice_id, principal, for_update=True)
     policy.require_writer(principal)
     if invoice.supplier_org_id != principal.org.id:
@@ -278,7 +276,7 @@ def early_payment(session: Session, principal: Principal, invoice_id: uuid.UUID)
         .where(FinancingOffer.receivable_id == receivable.id, FinancingOffer.financier_org_id == programme.financier_org_id)
         .with_for_update()
     ).scalar_one_or_none()
-    if offer is not None and offer.state in offer_lifecycle.LIVE_OFFER_STATES and offer.state != OfferState.REQUESTED:
+    if offer is not None and offer.state in offer_lifecycle.LIVE_OFFER_STATES:
         raise Conflict(
             f"The programme's financier already has offer {offer.id} ({offer.state}) on this receivable.", current_state=str(offer.state), allowed_actions=[]
         )
@@ -287,21 +285,48 @@ def early_payment(session: Session, principal: Principal, invoice_id: uuid.UUID)
         session.add(offer)
     offer.state, offer.state_reason, offer.programme_id = OfferState.REQUESTED, None, programme.id
     offer.requested_by, offer.requested_at = principal.user.id, now
-    valid_until = min(now + EARLY_PAYMENT_VALIDITY, datetime.combine(receivable.due_date, time.max, tzinfo=now.tzinfo))
-    financing._apply_terms(offer, principal, Decimal(100), programme.discount_rate, Decimal("0.00"), valid_until, terms, now)
-    offer.offered_by = None  # made by the programme's terms, not by a person of the financier
-    offer_lifecycle.enter_offer(offer, "offer")
+    financing._apply_terms(offer, principal, Decimal(100), programme.discount_rate, Decimal("0.00"), _validity(receivable, now), terms, now)
+    offer.offered_by = None  # made at the programme's terms, not by a person of the financier
     session.flush()
-    chain = list(financing.gateway.make_offer(session, offer=offer, receivable=receivable))
-    chain += financing.accept_terms(session, offer, receivable, principal)
-    financing.audit(
+    chain = _make_and_accept(session, offer, receivable, principal) if receivable.state == ReceivableState.VERIFIED else []
+    financing.audit(session, Action.EARLY_PAYMENT_TAKEN, offer, principal, None, programme_id=str(programme.id), chain_transactions=[str(i.uid) for i in chain])
+    financing.tell(
         session,
-        Action.EARLY_PAYMENT_TAKEN,
+        "financing.requested",
         offer,
-        principal,
-        OfferState.REQUESTED,
-        programme_id=str(programme.id),
-        chain_transactions=[str(i.uid) for i in chain],
+        {offer.supplier_org_id, offer.financier_org_id},
+        f"{principal.org.legal_name} takes early payment under your programme: {terms.advance} {receivable.currency} now against {receivable.amount} due {receivable.due_date}.",
     )
     commit_or_conflict(session, "This invoice's early payment was just taken by another request.")
     return offer
+
+
+def _validity(receivable: Receivable, now: datetime) -> datetime:
+    return min(now + EARLY_PAYMENT_VALIDITY, datetime.combine(receivable.due_date, time.max, tzinfo=now.tzinfo))
+
+
+def _make_and_accept(session: Session, offer: FinancingOffer, receivable: Receivable, actor: Principal | None) -> list:
+    """Make the programme's offer on chain and accept it (the accept waits for the offer)."""
+    now = clock.utcnow()
+    offer.valid_until, offer.offered_at = _validity(receivable, now), now
+    offer_lifecycle.enter_offer(offer, "offer")
+    session.flush()
+    made = list(financing.gateway.make_offer(session, offer=offer, receivable=receivable))
+    return made + financing.accept_terms(session, offer, receivable, actor)
+
+
+def continue_early_payment(session: Session, receivable: Receivable) -> None:
+    """The receivable just became verified: an early payment taken before is made and
+    accepted now (in the caller's transaction). One that can no longer be (the programme's
+    limits were used meanwhile) is withdrawn, saying why."""
+    waiting = session.execute(
+        sa.select(FinancingOffer)
+        .where(FinancingOffer.receivable_id == receivable.id, FinancingOffer.programme_id.is_not(None), FinancingOffer.state == OfferState.REQUESTED)
+        .with_for_update()
+    ).scalars()
+    for offer in list(waiting):
+        try:
+            with session.begin_nested():
+                _make_and_accept(session, offer, receivable, None)
+        except Conflict as refused:
+            financing.withdraw_refused(session, offer, f"the early payment could not be completed: {refused.detail}")

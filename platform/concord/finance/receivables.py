@@ -236,8 +236,9 @@ def register_due(app: Flask) -> int:
 # -- verification and evidence ----------------------------------------------------------------
 
 
-def _confirmed(intents: list[ChainIntent], step: Any) -> ChainIntent | None:
-    return next((i for i in reversed(intents) if i.function == str(step) and i.state == IntentState.CONFIRMED), None)
+def step_confirmed(intents: list[ChainIntent], step: gateway.ReceivableStep) -> bool:
+    """Whether one of these intents took `step` and the chain confirmed it."""
+    return any(gateway.step_of(i) == step and i.state == IntentState.CONFIRMED for i in intents)
 
 
 def receivable_intents(session: Session, receivable: Receivable) -> list[ChainIntent]:
@@ -261,7 +262,7 @@ def verification_gap(session: Session, receivable: Receivable) -> str | None:
     if receivable.escrowed:
         if escrow_state.confirmed_at(session, receivable.order_id, escrow.Step.CONFIRM_RECEIPT) is None:
             return "the buyer's receipt is not confirmed on chain yet"
-    elif _confirmed(receivable_intents(session, receivable), gateway.ReceivableStep.ACKNOWLEDGE) is None:
+    elif not step_confirmed(receivable_intents(session, receivable), gateway.ReceivableStep.ACKNOWLEDGE):
         return "the buyer's acknowledgement is not mined yet"
     return None
 
@@ -283,6 +284,9 @@ def refresh_verification(session: Session, receivable: Receivable) -> bool:
         {receivable.supplier_org_id, receivable.buyer_org_id},
         f"Receivable for invoice {receivable.evidence['invoice']['number']} is verified on chain: {receivable.amount} {receivable.currency}, due {receivable.due_date}.",
     )
+    from concord.finance import programmes  # programmes builds on this module
+
+    programmes.continue_early_payment(session, receivable)
     return True
 
 
@@ -368,6 +372,11 @@ def evidence(session: Session, receivable: Receivable) -> dict[str, Any]:
 
 
 def expected_payment(session: Session, receivable: Receivable) -> Decimal:
+    """What the receivable's holder will be paid as things stand now, to the cent (see `_expected`)."""
+    return _expected(session, receivable).quantize(Decimal("0.01"))
+
+
+def _expected(session: Session, receivable: Receivable) -> Decimal:
     """What the receivable's holder will be paid, as things stand now: for an escrowed one,
     what the escrow pays its payee (the confirmed total until a receipt, then the accepted
     value, a dispute's payee amount once resolved); on open account, the invoice less its

@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session
 from concord import clock, policy
 from concord.audit.service import Action
 from concord.db import commit_or_conflict, database, get_or_raise
-from concord.errors import Conflict, Forbidden
+from concord.errors import Conflict
 from concord.finance import invoices
+from concord.finance import lifecycle as invoice_lifecycle
 from concord.finance import offers_lifecycle as lifecycle
 from concord.finance import receivables as receivables_service
-from concord.finance.models import FinancingOffer, Invoice, OfferState, Receivable, ReceivableState, Settlement, SettlementRecord
+from concord.finance.models import FinancingOffer, Invoice, OfferState, Receivable, ReceivableState, SettlementRecord
 from concord.ledger import escrow_state
 from concord.ledger import receivables as gateway
 from concord.ledger.models import OPEN_STATES, ChainIntent, IntentState
@@ -94,7 +95,8 @@ def record_settlement(session: Session, receivable: Receivable, amount_paid: Dec
     before = lifecycle.enter_receivable(receivable, "settle")
     receivable.settled_at, receivable.amount_paid = when, amount_paid
     intents = gateway.settle(session, offer=offer, receivable=receivable) if offer is not None else []
-    invoices.mark_paid(session, receivable.invoice_id, min(amount_paid, receivable.amount), when)
+    if amount_paid > 0:  # a dispute split may leave the holder nothing: the invoice is then not paid
+        invoices.mark_paid(session, receivable.invoice_id, min(amount_paid, receivable.amount), when)
     session.flush()
     receivables_service.audit(
         session,
@@ -152,18 +154,14 @@ def on_escrow_settled(session: Session, order_id: uuid.UUID, intent: ChainIntent
 
 def _payment_sent(session: Session, receivable: Receivable) -> bool:
     intents = receivables_service.receivable_intents(session, receivable)
-    return any(i.function == str(gateway.ReceivableStep.PAY) and i.state in (*OPEN_STATES, IntentState.CONFIRMED) for i in intents)
+    return any(gateway.step_of(i) == gateway.ReceivableStep.PAY and i.state in (*OPEN_STATES, IntentState.CONFIRMED) for i in intents)
 
 
 def pay_invoice(session: Session, principal: Principal, invoice_id: uuid.UUID) -> Receivable:
     """The buyer pays an approved open-account invoice on chain, at its due date or early,
     to whoever holds its receivable then (registered first when it is not yet)."""
     invoice = policy.get_visible(session, Invoice, invoice_id, principal, for_update=True)
-    policy.require_writer(principal)
-    if invoice.buyer_org_id != principal.org.id:
-        raise Forbidden("Only the buyer pays its invoice.")
-    if invoice.settlement != Settlement.OPEN_ACCOUNT:
-        raise Conflict(f"Invoice {invoice.number} is paid by its order's escrow, not by the buyer.", current_state=str(invoice.state), allowed_actions=[])
+    invoice_lifecycle.check(session, invoice, principal, "pay")
     receivable = session.execute(sa.select(Receivable).where(Receivable.invoice_id == invoice.id).with_for_update()).scalar_one_or_none()
     if receivable is None:
         receivable = receivables_service.register(session, invoice, principal)
@@ -213,13 +211,12 @@ def _on_pay_confirmed(session: Session, receivable_id: uuid.UUID, intent: ChainI
         record_settlement(session, receivable, receivables_service.expected_payment(session, receivable), clock.utcnow(), intent)
 
 
-def on_chain_step(session: Session, subject_type: str, subject_id: uuid.UUID, step: Any, intent: ChainIntent) -> None:
+def on_chain_step(session: Session, subject_type: str, subject_id: uuid.UUID, step: gateway.ReceivableStep, intent: ChainIntent) -> None:
     """A receivable's or an offer's transaction is mined (the gateway's `on_step` adapter)."""
     from concord.finance import financing
 
     handlers = {
         (gateway.RECEIVABLE_SUBJECT, gateway.ReceivableStep.REGISTER): receivables_service.on_registration_confirmed,
-        (gateway.RECEIVABLE_SUBJECT, gateway.ReceivableStep.REGISTER_OPEN_ACCOUNT): receivables_service.on_registration_confirmed,
         (gateway.RECEIVABLE_SUBJECT, gateway.ReceivableStep.ACKNOWLEDGE): receivables_service.on_acknowledged,
         (gateway.RECEIVABLE_SUBJECT, gateway.ReceivableStep.PAY): _on_pay_confirmed,
         (gateway.OFFER_SUBJECT, gateway.ReceivableStep.ACCEPT): financing.on_accept_confirmed,
@@ -230,11 +227,11 @@ def on_chain_step(session: Session, subject_type: str, subject_id: uuid.UUID, st
         handler(session, subject_id, intent)
 
 
-def on_chain_refusal(session: Session, subject_type: str, subject_id: uuid.UUID, step: Any, intent: ChainIntent) -> None:
+def on_chain_refusal(session: Session, subject_type: str, subject_id: uuid.UUID, step: gateway.ReceivableStep, intent: ChainIntent) -> None:
     """A receivable's or an offer's transaction failed for good (the gateway's `on_refused`)."""
     from concord.finance import financing
 
-    if subject_type == gateway.RECEIVABLE_SUBJECT and step in (gateway.ReceivableStep.REGISTER, gateway.ReceivableStep.REGISTER_OPEN_ACCOUNT):
+    if subject_type == gateway.RECEIVABLE_SUBJECT and step == gateway.ReceivableStep.REGISTER:
         receivables_service.on_registration_refused(session, subject_id, intent)
     elif subject_type == gateway.OFFER_SUBJECT and step in (gateway.ReceivableStep.OFFER, gateway.ReceivableStep.ACCEPT):
         financing.on_offer_refused(session, subject_id, intent)
@@ -253,13 +250,9 @@ def settle_due(app: Flask) -> int:
         ).scalars()
         for offer_id in list(pending):
             intents = session.execute(
-                sa.select(ChainIntent).where(
-                    ChainIntent.subject_type == gateway.OFFER_SUBJECT,
-                    ChainIntent.subject_id == str(offer_id),
-                    ChainIntent.function == str(gateway.ReceivableStep.SETTLE),
-                )
+                sa.select(ChainIntent).where(ChainIntent.subject_type == gateway.OFFER_SUBJECT, ChainIntent.subject_id == str(offer_id))
             ).scalars()
-            if any(i.state != IntentState.FAILED for i in intents):
+            if any(gateway.step_of(i) == gateway.ReceivableStep.SETTLE and i.state != IntentState.FAILED for i in intents):
                 session.rollback()
                 continue
             offer = session.execute(sa.select(FinancingOffer).where(FinancingOffer.id == offer_id).with_for_update()).scalar_one()

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from concord import clock
+from concord import clock, wiring
 from concord.audit import service as audit
 from concord.ledger import keys
 from concord.ledger.abi import to_json
@@ -107,7 +107,8 @@ _AUDITED = {
 
 
 def finish(session: Session, intent: ChainIntent, state: IntentState, *, error: str | None = None) -> None:
-    """Settle the intent and write it to the audit trail, in the caller's transaction."""
+    """Settle the intent and write it to the audit trail, in the caller's transaction; a
+    failed one is told to the app's `on_failed` reactions (concord.wiring) there too."""
     now = clock.utcnow()
     intent.state = state
     intent.last_error = error
@@ -123,6 +124,9 @@ def finish(session: Session, intent: ChainIntent, state: IntentState, *, error: 
         after={"purpose": intent.purpose, "tx_hash": intent.tx_hash, "block_number": intent.block_number, "state": str(state)},
         error=error,
     )
+    if state == IntentState.FAILED:
+        for react in wiring.of_session(session).on_failed:
+            react(session, intent)
 
 
 def signed_after(intent: ChainIntent) -> sa.Select:
