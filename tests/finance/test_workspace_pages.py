@@ -155,6 +155,23 @@ def test_supplier_asks_only_financier_partners(app, detached_session, scene):
         assert s.query(FinancingOffer).filter_by(financier_org_id=stranger.org.id).count() == 0
 
 
+def test_supplier_workspace_lists_receivables_offers_and_cash_received(app, detached_session, scene):
+    session, w = detached_session, scene.world
+    with app.test_request_context():
+        item = rows.receivable(session, rows.invoice(session, w.supplier, w.buyer, "600.00", due=TODAY - timedelta(days=1)), holder=w.financier)
+        deal = rows.offer(session, item, w.financier, advance="480.00", claim="490.00", funded=TODAY - timedelta(days=20))
+        rows.settle(session, item, deal, "600.00", on=TODAY)
+    session.commit()
+    client, _ = rows.signed_in(app, w.supplier)
+    response = client.get("/finance")
+    html, body = response.get_data(as_text=True), text(response)
+    assert f"/finance/receivables/{scene.receivable_id}" in html and f"/finance/receivables/{item.id}" in html
+    assert 'href="/finance/invoices"' in html
+    # 480.00 advanced, then 110.00 of the 600.00 payment beyond the 490.00 claim: 590.00.
+    assert "Advance from the financier" in body and "Your share of the payment" in body
+    assert 'id="cash-total-EUR">590.00<' in html
+
+
 def test_buyer_sees_its_payables_exceptions_and_the_receivable_without_the_offers(app, scene):
     client, _ = rows.signed_in(app, scene.world.buyer)
     workspace = client.get("/finance")

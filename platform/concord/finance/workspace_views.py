@@ -60,9 +60,10 @@ def _offer_actions(offer: FinancingOffer) -> list[str]:
     return offers_lifecycle.offer_actions(offer, offers_lifecycle.offer_side(offer, principal()))
 
 
-def invoice_href(invoice_id: uuid.UUID | str) -> str:
-    """The invoice's page (the invoices' pages live at /finance/invoices/<id>)."""
-    return f"/finance/invoices/{invoice_id}"
+def invoice_href(invoice_id: uuid.UUID | str | None = None) -> str:
+    """The invoices' list, or one invoice's page (the invoices' pages, concord.finance.views,
+    live at /finance/invoices and /finance/invoices/<id>)."""
+    return "/finance/invoices" if invoice_id is None else f"/finance/invoices/{invoice_id}"
 
 
 @finance_workspace.app_context_processor
