@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 from concord.db import database
 from concord.finance.models import FinancingOffer, FinancingProgramme, InvoiceState, OfferState, ProgrammeState
-from concord.tenancy.models import Relation
+from concord.tenancy.models import Relation, Role
 
 from tests import factories
 from tests.finance import workspace_rows as rows
 from tests.portal.helpers import field_error, text
+from tests.security.helpers import portal_login
 
 TODAY = date.today()
 
@@ -73,6 +74,18 @@ def test_financier_sees_the_request_the_evidence_and_the_buyers_record_but_not_t
     assert 'id="make-offer"' in page.get_data(as_text=True) and 'id="decline-offer"' in page.get_data(as_text=True)
     # The other financier's terms are no business of this one.
     assert "Financier Two AG" not in body and "777.00" not in body and "795.55" not in body
+
+
+def test_a_viewer_reads_the_receivable_without_any_form(app, detached_session, scene):
+    with app.test_request_context():
+        viewer, _token = factories.add_user(detached_session, scene.world.financier, Role.VIEWER)
+    detached_session.commit()
+    client = app.test_client()
+    portal_login(client, viewer.email, factories.PASSWORD)
+    page = client.get(f"/finance/receivables/{scene.receivable_id}")
+    assert page.status_code == 200 and "Evidence" in text(page)
+    html = page.get_data(as_text=True)
+    assert 'id="make-offer"' not in html and 'id="decline-offer"' not in html
 
 
 def test_an_offer_form_with_mistakes_answers_422_with_every_mistake_and_writes_nothing(app, scene):
