@@ -29,7 +29,7 @@ from concord.engagements import views as engagements_views
 from concord.engagements import web as engagements_web
 from concord.extensions import ConcordApi, csrf
 from concord.finance import api as invoices_api
-from concord.finance import financing_api
+from concord.finance import financing_api, portfolio_views, workspace_views
 from concord.finance import views as invoices_views
 from concord.ledger import api as ledger_api
 from concord.ledger import rpc_api as ledger_rpc_api
@@ -132,6 +132,8 @@ def register_blueprints(app: Flask) -> None:
         digital_link_resolver,
         documents_views.documents_portal,
         invoices_views.invoices_portal,
+        workspace_views.finance_workspace,
+        portfolio_views.finance_portfolio,
     ):
         app.register_blueprint(blueprint)
 
@@ -143,3 +145,8 @@ def register_blueprints(app: Flask) -> None:
     def htmx_script():
         # npm's copy, at the version frontend/package-lock.json pins (`make` installs it).
         return send_from_directory(FRONTEND / "node_modules" / "htmx.org" / "dist", "htmx.min.js", max_age=3600)
+
+    @app.route("/static/vendor/uplot/<any('uPlot.iife.min.js', 'uPlot.min.css'):filename>")
+    def uplot_asset(filename: str):
+        # The portfolio's charts: npm's uPlot at the version frontend/package-lock.json pins.
+        return send_from_directory(FRONTEND / "node_modules" / "uplot" / "dist", filename, max_age=3600)

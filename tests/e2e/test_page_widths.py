@@ -28,6 +28,7 @@ from concord.catalog.models import PublicView
 from concord.disputes import service as disputes
 from concord.documents import service as documents
 from concord.engagements import service as engagements
+from concord.finance.models import OfferState
 from concord.ledger import service as ledger_service
 from concord.logistics import service as logistics
 from concord.notifications import service as notifications
@@ -45,6 +46,7 @@ from werkzeug.routing import Map, Rule
 from tests import factories, orders_factory
 from tests.e2e.helpers import sign_in
 from tests.finance import invoice_factory
+from tests.finance import workspace_rows as finance_rows
 from tests.ledger_helpers import settle
 from tests.provenance.helpers import document as provenance_document
 from tests.provenance.helpers import event as provenance_event
@@ -70,6 +72,7 @@ DOWNLOADS = frozenset(
         "documents_portal.content",
         "documents_portal.bundle",
         "provenance_portal.bundle",
+        "finance_portfolio.export",
     }
 )
 
@@ -256,6 +259,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         return product, location, webhook, token, engagement, certificate
 
     product, location, webhook, token, engagement, certificate = step(the_rest)
+    financed, offered = step(lambda: _receivables(session, world, done))
     # The supplier's EPCIS events: one anchored in a batch (its page shows every check), one
     # still in the open batch (its page says when the batch closes).
     anchored_id, waiting_id = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
@@ -284,6 +288,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "event_id": [("the supplier's anchored EPCIS event", anchored_id), ("the supplier's EPCIS event in its open batch", waiting_id)],
         "invoice_id": [("the supplier's invoice of the received order", invoiced.id)],
         "partnership_id": [("the buyer–supplier partnership", invoice_factory.partnership_of(session, world.buyer, world.supplier).id)],
+        "receivable_id": [("a receivable the financier financed", financed.id), ("a receivable on offer", offered.id)],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}
     session.commit()  # end the transaction (SQLite would keep the live server waiting), then touch nothing
@@ -293,6 +298,29 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
 @pytest.fixture
 def busy_world(app, session, world, chain_worker):
     return _build(app, session, world, chain_worker)
+
+
+def _receivables(session, world, order):
+    """Receivables of the closed order as rows (their chain story is the finance tests'):
+    one financed and one settled by the financier, one it offered on (the supplier compares
+    and accepts), and one it is asked about."""
+    today = clock.utcnow().date()
+    financed = finance_rows.receivable(
+        session, finance_rows.invoice(session, world.supplier, world.buyer, "1234.56", due=today + timedelta(days=20), order=order), holder=world.financier
+    )
+    finance_rows.offer(session, financed, world.financier, advance="987.65", claim="1001.23", funded=today - timedelta(days=10))
+    settled = finance_rows.receivable(
+        session, finance_rows.invoice(session, world.supplier, world.buyer, "800.00", due=today - timedelta(days=5), order=order), holder=world.financier
+    )
+    deal = finance_rows.offer(session, settled, world.financier, advance="640.00", claim="655.00", funded=today - timedelta(days=40))
+    finance_rows.settle(session, settled, deal, "800.00", on=today - timedelta(days=4))
+    offered = finance_rows.receivable(
+        session, finance_rows.invoice(session, world.supplier, world.buyer, "5000.00", due=today + timedelta(days=60), order=order)
+    )
+    finance_rows.offer(session, offered, world.financier, state=OfferState.OFFERED, advance="4000.00", claim="4081.10", requested_by=world.supplier)
+    asked = finance_rows.receivable(session, finance_rows.invoice(session, world.supplier, world.buyer, "75.00", due=today - timedelta(days=95), order=order))
+    finance_rows.offer(session, asked, world.financier, state=OfferState.REQUESTED, requested_by=world.supplier)
+    return financed, offered
 
 
 # --- the checks in the browser --------------------------------------------------------------

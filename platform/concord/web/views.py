@@ -11,6 +11,7 @@ from concord.auth.web import login_required
 from concord.disputes import service as disputes
 from concord.engagements import service as engagements
 from concord.engagements.models import Engagement, EngagementState
+from concord.finance import workspace_views as finance_workspace
 from concord.ledger import service as ledger
 from concord.logistics import service as logistics
 from concord.orders import service as orders
@@ -73,6 +74,7 @@ def dashboard():
         balances=balances,
         shipments=_shipment_counts(session, me),
         engagements=_running_engagements(session, me) if me.org.has("auditor") else [],
+        finance=finance_workspace.dashboard_figures(session, me),
     )
 
 
