@@ -1,7 +1,8 @@
 """The demo consortium: an operator, two manufacturers (with products and a plant), three
 suppliers, two carriers, a financier and an auditor, each with an admin; partnerships
 between them; one pending registration for the operator to review; and the provenance of
-one lot with an auditor's engagement (`demo_provenance`)."""
+one lot with an auditor's engagement (`demo_provenance`); once the contracts are deployed,
+purchase orders from Northwind to Acme through their escrow (`demo_orders`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from concord import demo_provenance
+from concord import demo_orders, demo_provenance
 from concord.catalog import service as catalog
 from concord.ledger import service as ledger
 from concord.policy import Principal
@@ -112,8 +113,11 @@ def admins(session: Session) -> dict[str, Principal]:
 
 
 def seed_on_ledger(session: Session) -> None:
-    """What the demo anchors on chain as it is created (the contracts are deployed)."""
-    demo_provenance.seed_documents(session, admins(session))
+    """What the demo anchors on chain as it is created (the contracts are deployed): the
+    certificates, and Northwind's orders with Acme, escrowed, delivered and received."""
+    members = admins(session)
+    demo_provenance.seed_documents(session, members)
+    demo_orders.seed(session, members)
 
 
 def seed(session: Session) -> list[tuple[str, str, str]]:

@@ -17,6 +17,7 @@ from concord.ledger.deploy import deploy, deployments
 from concord.ledger.embedded import EmbeddedChain
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import ChainIntent, ChainMember, IntentState
+from concord.orders.models import PurchaseOrder
 from concord.tenancy.models import Organization, OrgStatus
 
 UNIT = 10**6
@@ -59,6 +60,8 @@ def test_a_restart_keeps_every_contract_balance_anchor_and_member(tmp_path):
         from concord.ledger.service import address_of
 
         buyer_address = address_of(session, buyer.id)
+        # What the demo's orders took from the buyer's funds into their escrows.
+        escrowed = session.execute(sa.select(sa.func.sum(PurchaseOrder.confirmed_total)).where(PurchaseOrder.buyer_org_id == buyer.id)).scalar_one() or 0
         operator = session.execute(sa.select(Organization).where(Organization.is_operator.is_(True))).scalar_one()
         outbox.enqueue(
             session, organization_id=operator.id, contract="SettlementToken.EUR", function="mint", args=[buyer_address, 12_345 * UNIT], purpose="Mint"
@@ -81,7 +84,7 @@ def test_a_restart_keeps_every_contract_balance_anchor_and_member(tmp_path):
     assert (chain.resumed_from, chain.replayed_blocks) == (blocks_before, 0)  # the state on disk, nothing replayed
     assert chain.block_number() == blocks_before
     assert {name: row.address for name, row in _deployments(second).items()} == before
-    demo_funds = int(DEMO_BUYER_FUNDS["EUR"]) * UNIT  # what the demo seeds every buyer with
+    demo_funds = int((DEMO_BUYER_FUNDS["EUR"] - escrowed) * UNIT)  # what the demo seeds every buyer with, less its orders
     assert _contract(second, "SettlementToken.EUR").functions.balanceOf(buyer_address).call() == demo_funds + 12_345 * UNIT
     assert _contract(second, "ProvenanceAnchor").functions.anchorOf(b"\x42" * 32).call() == anchored_before
     assert _contract(second, "Consortium").functions.isActiveMember(buyer_address).call() is True

@@ -8,15 +8,11 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
-import sqlalchemy as sa
-from concord.auth.service import issue_token_for_login
-from concord.db import database
 from concord.ledger import runtime
 from concord.ledger.rpc_api import InProcessClient
-from concord.tenancy.models import User
 from concord_verify import checks
 
-from tests.demo_instance import prepared
+from tests.demo_instance import bearer, prepared
 
 BRACKETS, LOT = "4006381333931", "BRK-2611-A"
 
@@ -28,17 +24,9 @@ def demo(tmp_path_factory):
     runtime.close(app)
 
 
-def _headers(app, email: str) -> dict[str, str]:
-    with app.app_context(), database(app).sessionmaker() as session:
-        user = session.execute(sa.select(User).where(User.email == email)).scalar_one()
-        _, secret = issue_token_for_login(session, user, name="walk-through", expires_in_days=1)
-        session.commit()
-    return {"Authorization": f"Bearer {secret}"}
-
-
 def test_the_auditor_traces_the_demo_lot_under_northwinds_engagement_and_every_bundle_verifies(demo):
     client = demo.test_client()
-    auditor = _headers(demo, "audit@veritas.example")
+    auditor = bearer(demo, "audit@veritas.example")
     engagements = client.get("/api/v1/engagements", headers=auditor).get_json()["items"]
     assert [e["state"] for e in engagements] == ["granted"]
     under = auditor | {"Concord-Engagement": engagements[0]["id"]}
@@ -66,7 +54,7 @@ def test_the_auditor_traces_the_demo_lot_under_northwinds_engagement_and_every_b
         _, results = checks.run(bundle.get_json(), InProcessClient(chain))
         assert [r for r in results if not r.ok] == [], event_id
 
-    acme = _headers(demo, "supplier@acme.example")
+    acme = bearer(demo, "supplier@acme.example")
     certificates = client.get("/api/v1/documents", headers=acme).get_json()["items"]
     assert {c["kind"] for c in certificates} == {"iso_9001", "iso_14001", "certificate_of_origin"}
     for certificate in certificates:
