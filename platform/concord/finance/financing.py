@@ -407,9 +407,13 @@ def accept_terms(session: Session, offer: FinancingOffer, receivable: Receivable
 def accept(session: Session, principal: Principal, offer_id: uuid.UUID) -> FinancingOffer:
     """The supplier accepts one offer (once it is on the ledger, within its validity and
     the financier's limits)."""
-    offer = _locked_offer(session, principal, offer_id)
-    lifecycle.check_offer(offer, principal, "accept")
+    # The receivable's row first, then the offer's: acceptances of several offers on one
+    # receivable queue on it (offer first, each would wait for the others' offers, which
+    # accept_terms withdraws, while they wait for the receivable: a deadlock on PostgreSQL).
+    offer = policy.get_visible(session, FinancingOffer, offer_id, principal)
     receivable = _locked_receivable(session, offer.receivable_id)
+    session.refresh(offer, with_for_update=True)
+    lifecycle.check_offer(offer, principal, "accept")
     lifecycle.check_receivable(receivable, principal, "accept_offer")
     if _on_its_way(session, offer):
         raise Conflict("The financier's offer is still on its way to the ledger; accept it once it is there.", current_state=str(offer.state))
