@@ -2,7 +2,8 @@
 suppliers, two carriers, a financier and an auditor, each with an admin; partnerships
 between them; one pending registration for the operator to review; and the provenance of
 one lot with an auditor's engagement (`demo_provenance`); once the contracts are deployed,
-purchase orders from Northwind to Acme through their escrow (`demo_orders`)."""
+purchase orders from Northwind to Acme through their escrow (`demo_orders`); payment terms,
+the financier's funds and exposure limits (`demo_finance`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from concord import demo_orders, demo_provenance
+from concord import demo_finance, demo_orders, demo_provenance
 from concord.catalog import service as catalog
 from concord.ledger import service as ledger
 from concord.policy import Principal
@@ -155,6 +156,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
             catalog.create_product(session, admins[key], product)
         catalog.create_location(session, admins[key], location)
     demo_provenance.seed(session, admins)
+    demo_finance.seed(session, operator, admins)
     _register(session, PENDING)
     logins = [(OPERATOR.legal_name, OPERATOR.email, DEMO_PASSWORD)]
     logins += [(m.legal_name, m.email, DEMO_PASSWORD) for m in MEMBERS]
