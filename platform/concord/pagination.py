@@ -66,6 +66,13 @@ def _decode(cursor: str, key_columns: Sequence[QueryableAttribute[Any]]) -> list
         raise ValidationFailed({"cursor": ["Not a cursor this API issued."]}) from None
 
 
+def check_cursor(cursor: str | None, key_columns: Sequence[QueryableAttribute[Any]]) -> None:
+    """422 for a cursor this API did not issue, before anything else is looked up (a list
+    under an object the caller cannot see answers the same 422 as any other list)."""
+    if cursor:
+        _decode(cursor, key_columns)
+
+
 def paginate(
     session: Session,
     query: sa.Select | Sequence[sa.Select],

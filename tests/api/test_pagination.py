@@ -152,7 +152,14 @@ def path_ids(app, arrange, consortium) -> dict[str, str]:
         _shipment, dispute = orders_factory.shipped_and_disputed(arrange, consortium.buyer, consortium.supplier, consortium.supplier, consortium.operator)
         engagement = _engagement_granted_by(arrange, consortium.operator)
     arrange.commit()
-    return {"webhook_id": str(webhook.id), "user_id": str(consortium.operator.admin.id), "dispute_id": str(dispute.id), "engagement_id": str(engagement.id)}
+    return {
+        "webhook_id": str(webhook.id),
+        "user_id": str(consortium.operator.admin.id),
+        "dispute_id": str(dispute.id),
+        "engagement_id": str(engagement.id),
+        # No receivable is the operator's to see: its offers' list refuses the cursor first.
+        "receivable_id": str(uuid.uuid4()),
+    }
 
 
 def _engagement_granted_by(arrange, grantor):

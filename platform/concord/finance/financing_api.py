@@ -15,6 +15,7 @@ from concord.auth.web import current_principal
 from concord.finance import financing, limits, programmes, receivables, settlement
 from concord.finance import financing_schemas as schemas
 from concord.finance.models import ExposureLimit, FinancingOffer, FinancingProgramme, Receivable
+from concord.pagination import check_cursor
 
 financing_api = Blueprint(
     "financing",
@@ -23,6 +24,7 @@ financing_api = Blueprint(
     description="Receivables registered on chain, financing offers from financier partners, exposure limits, buyer-led programmes and open-account payment.",
 )
 BLUEPRINTS = [financing_api]
+OFFER_KEYS = [FinancingOffer.requested_at, FinancingOffer.id]
 
 
 def _shown_offer(offer: FinancingOffer) -> dict:
@@ -114,9 +116,10 @@ class ReceivableOffers(MethodView):
     @financing_api.response(200, page_of(schemas.OfferSchema))
     def get(self, args, receivable_id: uuid.UUID):
         """The offers on the receivable you may see (all of them for its supplier, your own for a financier)."""
+        check_cursor(args.get("cursor"), OFFER_KEYS)
         policy.get_visible(db.session(), Receivable, receivable_id, current_principal())
         query = financing.offers_query(current_principal(), receivable_id=receivable_id, state=args["state"])
-        return page_response(query, [FinancingOffer.requested_at, FinancingOffer.id], args, transform=_shown_offer)
+        return page_response(query, OFFER_KEYS, args, transform=_shown_offer)
 
     @financing_api.arguments(schemas.OfferRequestSchema)
     @financing_api.response(201, schemas.OfferSchema(many=True))
@@ -136,7 +139,7 @@ class Offers(MethodView):
     def get(self, args):
         """Offers you asked for (supplier) or were asked for (financier), newest first."""
         query = financing.offers_query(current_principal(), state=args["state"])
-        return page_response(query, [FinancingOffer.requested_at, FinancingOffer.id], args, transform=_shown_offer)
+        return page_response(query, OFFER_KEYS, args, transform=_shown_offer)
 
 
 @financing_api.route("/financing-offers/<uuid:offer_id>")
