@@ -5,12 +5,13 @@ import {ITokenReceiver} from "./HookedToken.sol";
 
 /// @title ReentrantReceiver (test only)
 /// @notice A malicious member contract: its owner makes it act (fund, withdraw, ...) through
-/// {execute}; once armed, the next token it receives from `target` makes it call `target`
-/// again with `payload`. With `bubble` the re-entrant call's revert is re-thrown, otherwise
-/// it is swallowed and recorded.
+/// {execute}; once armed, the next token it receives from `target` makes it call `callee`
+/// (`target` itself unless armed with {armFor}) with `payload`. With `bubble` the re-entrant
+/// call's revert is re-thrown, otherwise it is swallowed and recorded.
 contract ReentrantReceiver is ITokenReceiver {
     address public immutable owner;
     address public target;
+    address public callee;
     bytes public payload;
     bool public bubble;
     bool public armed;
@@ -25,8 +26,14 @@ contract ReentrantReceiver is ITokenReceiver {
     }
 
     function arm(address target_, bytes calldata payload_, bool bubble_) external {
+        armFor(target_, target_, payload_, bubble_);
+    }
+
+    /// @notice The next token received from `target_` makes this contract call `callee_`.
+    function armFor(address target_, address callee_, bytes calldata payload_, bool bubble_) public {
         if (msg.sender != owner) revert ReentrantReceiverNotOwner();
         target = target_;
+        callee = callee_;
         payload = payload_;
         bubble = bubble_;
         armed = true;
@@ -51,7 +58,7 @@ contract ReentrantReceiver is ITokenReceiver {
         if (!armed || from != target) return;
         armed = false;
         attempted = true;
-        (bool ok, bytes memory data) = target.call(payload);
+        (bool ok, bytes memory data) = callee.call(payload);
         reentrySucceeded = ok;
         if (!ok) {
             reentryRevertData = data;

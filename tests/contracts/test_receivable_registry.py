@@ -414,3 +414,22 @@ def test_views_of_unknown_receivables_and_the_constructor(concord):
     with chain.reverts("ConsortiumZeroAddress"):
         chain.deploy("ReceivableRegistry", ZERO_ADDRESS, chain["operator"])
     assert org_id("supplier") == concord.consortium.functions.organizationOf(chain["supplier"]).call()
+
+
+@pytest.mark.parametrize(
+    ("reached", "verified"),
+    [("funded", False), ("delivered", False), ("confirmed", True), ("confirmed then disputed", False), ("released", False)],
+)
+def test_an_escrowed_receivable_is_verified_while_the_receipt_stands_confirmed(concord, reached, verified):
+    chain, escrow, registry = concord.chain, concord.escrow, concord.registry
+    assert not registry.functions.isVerified(INVOICE).call()  # unknown
+    funded_and_registered(concord)
+    if reached != "funded":
+        chain.transact(escrow.functions.attestDelivery(ORDER, b"\1" * 32), "carrier")
+    if reached.startswith("confirmed") or reached == "released":
+        chain.transact(escrow.functions.confirmReceipt(ORDER, AMOUNT), "buyer")
+    if reached == "confirmed then disputed":
+        chain.transact(escrow.functions.openDispute(ORDER, ZERO), "supplier")
+    if reached == "released":
+        chain.transact(escrow.functions.release(ORDER), "keeper")
+    assert registry.functions.isVerified(INVOICE).call() is verified

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from concord import wiring
+from concord.errors import Conflict
 from concord.finance.models import FinancingOffer, Invoice, InvoiceKind, InvoiceState, OfferState, Receivable, ReceivableState, Settlement
 from concord.ledger import escrow as escrow_gateway
 from concord.ledger import outbox, runtime
@@ -299,3 +300,48 @@ def test_an_offer_is_withdrawn(app, session, world, worker, steps):
     commit_and_settle(app, session, worker)
     assert offer_view(app, worker, session, offer).state == "withdrawn"
     assert steps[-1][2:] == (ReceivableStep.WITHDRAW_OFFER, "confirmed")
+
+
+def test_the_financiers_allowance_covers_every_open_offer(app, session, world, worker, steps):
+    """An allowance is set, not added to: the second offer's approval still covers the first."""
+    offers = []
+    for amount, advance in ((Decimal("400.00"), Decimal("300.00")), (Decimal("500.00"), Decimal("400.00"))):
+        with app.test_request_context():
+            order = orders_factory.issued_order(session, world.buyer, world.supplier)
+        receivable = invoice_and_receivable(session, world, order, escrowed=False, amount=amount)
+        gateway.register(session, receivable=receivable, order=order)
+        gateway.acknowledge(session, receivable=receivable)
+        offer = offer_for(session, world, receivable, advance=advance, claim=amount)
+        allow, _made = gateway.make_offer(session, offer=offer, receivable=receivable)
+        offers.append((offer, receivable, allow))
+    assert [allow.args[1] for _o, _r, allow in offers] == [300 * UNIT, 700 * UNIT]
+    commit_and_settle(app, session, worker)
+    supplier_before = balance(app, worker, world.supplier)
+    for offer, receivable, _allow in reversed(offers):
+        gateway.accept_offer(session, offer=offer, receivable=receivable)
+    commit_and_settle(app, session, worker)
+    assert [offer_view(app, worker, session, offer).state for offer, _r, _a in offers] == ["accepted", "accepted"]
+    assert balance(app, worker, world.supplier) - supplier_before == 700 * UNIT
+    assert all(state == "confirmed" for _k, _i, _s, state in steps)
+
+
+@pytest.mark.parametrize("case", ["escrow not funded", "acknowledge escrowed", "pay too much", "pay nothing", "accept before offer", "settle before paid"])
+def test_verbs_refuse_what_cannot_go_on_chain(app, session, world, worker, case):
+    with app.test_request_context():
+        order = orders_factory.issued_order(session, world.buyer, world.supplier)
+    escrowed = case in ("escrow not funded", "acknowledge escrowed")
+    receivable = invoice_and_receivable(session, world, order, escrowed=escrowed, amount=Decimal("10.00"))
+    offer = offer_for(session, world, receivable, advance=Decimal("5.00"), claim=Decimal("6.00"))
+    calls = {
+        "escrow not funded": lambda: gateway.register(session, receivable=receivable, order=order),
+        "acknowledge escrowed": lambda: gateway.acknowledge(session, receivable=receivable),
+        "pay too much": lambda: gateway.pay(session, receivable=receivable, amount=Decimal("10.01")),
+        "pay nothing": lambda: gateway.pay(session, receivable=receivable, amount=Decimal("0")),
+        "accept before offer": lambda: gateway.accept_offer(session, offer=offer, receivable=receivable),
+        "settle before paid": lambda: gateway.settle(session, offer=offer, receivable=receivable),
+    }
+    with pytest.raises(Conflict):
+        calls[case]()
+    session.flush()
+    assert ledger_service.intents_about(session, gateway.RECEIVABLE_SUBJECT, receivable.id) == []
+    assert ledger_service.intents_about(session, gateway.OFFER_SUBJECT, offer.id) == []

@@ -64,40 +64,6 @@ def domain_separator(chain_id: int, registry: str) -> bytes:
     )
 
 
-def receivable_struct_hash(
-    issuer: uuid.UUID | str | bytes,
-    debtor: uuid.UUID | str | bytes,
-    invoice_number: str,
-    amount: int,
-    currency: str,
-    due_date: date | int,
-) -> bytes:
-    """The EIP-712 struct hash of an invoice's `Receivable` (the fingerprint before its domain)."""
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise TypeError("amount is an integer number of hundredths")
-    if not 0 <= amount < 2**256:
-        raise ValueError("amount is out of range")
-    if not _CURRENCY.match(currency):
-        raise ValueError(f"currency must be an upper-case ISO 4217 code, not {currency!r}")
-    timestamp = due_date_timestamp(due_date)
-    if not 0 <= timestamp < 2**64:
-        raise ValueError("due date is out of range")
-    return keccak(
-        encode(
-            ["bytes32", "bytes32", "bytes32", "bytes32", "uint256", "bytes32", "uint64"],
-            [
-                RECEIVABLE_TYPEHASH,
-                to_bytes32(issuer),
-                to_bytes32(debtor),
-                keccak(text=invoice_number),
-                amount,
-                keccak(text=currency),
-                timestamp,
-            ],
-        )
-    )
-
-
 def fingerprint(
     issuer: uuid.UUID | str | bytes,
     debtor: uuid.UUID | str | bytes,
@@ -118,5 +84,19 @@ def fingerprint(
     of `currency` (an ISO 4217 code in upper case); `invoice_number` is taken exactly as
     given, so callers pass the number as printed on the invoice.
     """
-    struct_hash = receivable_struct_hash(issuer, debtor, invoice_number, amount, currency, due_date)
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise TypeError("amount is an integer number of hundredths")
+    if not 0 <= amount < 2**256:
+        raise ValueError("amount is out of range")
+    if not _CURRENCY.match(currency):
+        raise ValueError(f"currency must be an upper-case ISO 4217 code, not {currency!r}")
+    timestamp = due_date_timestamp(due_date)
+    if not 0 <= timestamp < 2**64:
+        raise ValueError("due date is out of range")
+    struct_hash = keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "bytes32", "uint256", "bytes32", "uint64"],
+            [RECEIVABLE_TYPEHASH, to_bytes32(issuer), to_bytes32(debtor), keccak(text=invoice_number), amount, keccak(text=currency), timestamp],
+        )
+    )
     return keccak(b"\x19\x01" + domain_separator(chain_id, registry) + struct_hash)

@@ -37,6 +37,18 @@ GAS_LIMITS: dict[str, int] = {
     "allowToken": 120_000,
     "linkEscrow": 120_000,
     "anchor": 250_000,
+    # ReceivableRegistry and ReceivableExchange (measured: register 225k, registerOpenAccount
+    # 234k, acknowledge 39k, pay 103k, assign 48k, offer 224k, withdrawOffer 42k, accept 165k,
+    # settle 172k; an approval, of a receivable or of tokens, 57k).
+    "register": 350_000,
+    "registerOpenAccount": 350_000,
+    "acknowledge": 100_000,
+    "pay": 200_000,
+    "assign": 120_000,
+    "offer": 350_000,
+    "withdrawOffer": 100_000,
+    "accept": 300_000,
+    "settle": 300_000,
 }
 
 
