@@ -30,6 +30,7 @@ from concord.engagements import web as engagements_web
 from concord.extensions import ConcordApi, csrf
 from concord.finance import api as invoices_api
 from concord.finance import financing_api
+from concord.finance import views as invoices_views
 from concord.ledger import api as ledger_api
 from concord.ledger import rpc_api as ledger_rpc_api
 from concord.ledger import views as ledger_views
@@ -130,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
         engagements_views.engagements_portal,
         digital_link_resolver,
         documents_views.documents_portal,
+        invoices_views.invoices_portal,
     ):
         app.register_blueprint(blueprint)
 

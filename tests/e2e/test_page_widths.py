@@ -44,6 +44,7 @@ from werkzeug.routing import Map, Rule
 
 from tests import factories, orders_factory
 from tests.e2e.helpers import sign_in
+from tests.finance import invoice_factory
 from tests.ledger_helpers import settle
 from tests.provenance.helpers import document as provenance_document
 from tests.provenance.helpers import event as provenance_event
@@ -187,6 +188,8 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
     step(lambda: settlement.create_receipt(session, world.buyer.principal, done.id, {"lines": lines, "note": LONG_WORD}))
     step(lambda: settlement.release(session, world.supplier.principal, done.id))
     settle(app, worker)  # the payouts the release queued
+    # Its invoice (the invoice page, and the payment terms page of the partnership, are walked too).
+    invoiced = step(lambda: invoice_factory.invoice(session, world.supplier, done, ("10", "2.50"), ("3", "12.125"), number="INV-" + "7" * 36))
     # Delivered and disputed.
     contested = step(lambda: _acknowledged(session, world))
     delivered = step(lambda: _ship(session, world, contested, [(1, "10"), (2, "4")]))
@@ -279,6 +282,8 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "engagement_id": [("the buyer's engagement to its auditor", engagement.id)],
         "lot": [("a lot of the buyer's product", "L-2026/" + "7" * 12)],
         "event_id": [("the supplier's anchored EPCIS event", anchored_id), ("the supplier's EPCIS event in its open batch", waiting_id)],
+        "invoice_id": [("the supplier's invoice of the received order", invoiced.id)],
+        "partnership_id": [("the buyer–supplier partnership", invoice_factory.partnership_of(session, world.buyer, world.supplier).id)],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}
     session.commit()  # end the transaction (SQLite would keep the live server waiting), then touch nothing

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from concord import clock
-from concord.finance.models import FinancingOffer, OfferState, Receivable, ReceivableState
+from concord.finance import financing, invoices
+from concord.finance.models import FinancingOffer, OfferState, Receivable, ReceivableState, Settlement
 from concord.notifications.models import Notification
 from concord.tenancy.models import Relation
 
 from tests import factories
 from tests.api.helpers import assert_problem, fetch, select_all
 from tests.finance.financing_factory import financier_partner, offer_row, verified_receivable
+from tests.finance.invoice_factory import invoice, received_order, set_terms
 from tests.security.helpers import audit_entries, audit_head
 
 
@@ -166,3 +168,24 @@ def test_exposure_limits_are_the_financiers_own_and_refuse_an_offer_beyond_them(
     # Raised, the same answer passes the limit (and goes on to the chain, tested elsewhere).
     assert client.put("/api/v1/exposure-limits", json={**body, "amount": "1000.00"}, headers=world.financier.headers).get_json()["available"] == "940.00"
     assert Decimal("60.00") + Decimal("65.74") <= Decimal("1000.00")
+
+
+def test_the_buyers_record_counts_payments_on_time_overdue_payables_and_disputes(app, detached_session, scene):
+    world = scene.world
+    with app.test_request_context():
+        set_terms(detached_session, world.buyer, world.supplier, settlement=Settlement.OPEN_ACCOUNT, net_days=30)
+        made = []
+        for number in ("INV-REC-1", "INV-REC-2"):
+            order = received_order(detached_session, world.buyer, world.supplier)
+            order.settlement, order.net_days = Settlement.OPEN_ACCOUNT, 30
+            made.append(invoice(detached_session, world.supplier, order, number=number))
+            invoices.approve(detached_session, world.buyer.principal, made[-1].id)
+        invoices.mark_paid(detached_session, made[0].id, made[0].total, clock.utcnow())
+        detached_session.commit()
+        # Sixty days on, the unpaid one is overdue; the paid one was paid on time.
+        record = financing.buyer_record(detached_session, world.buyer.org.id, today=date.today() + timedelta(days=60))
+    assert (record["invoices_paid"], record["invoices_paid_on_time"], record["invoices_overdue"]) == (1, 1, 1)
+    assert record["on_time_payment_rate"] == Decimal("50.00") and record["disputes"] == 0 and record["orders"] >= 3
+    with app.test_request_context():
+        fresh = financing.buyer_record(detached_session, world.buyer2.org.id)
+    assert (fresh["orders"], fresh["on_time_payment_rate"]) == (0, None)

@@ -26,7 +26,19 @@ from concord.disputes import service as disputes
 from concord.documents.models import Document
 from concord.engagements import service as engagements
 from concord.engagements.models import Engagement, EngagementRead
-from concord.finance.models import ExposureLimit, FinancingOffer, FinancingProgramme, Invoice, OfferState, ProgrammeState, Receivable, SettlementRecord
+from concord.finance import invoices
+from concord.finance.models import (
+    ExposureLimit,
+    FinancingOffer,
+    FinancingProgramme,
+    Invoice,
+    InvoiceLine,
+    OfferState,
+    PaymentTerms,
+    ProgrammeState,
+    Receivable,
+    SettlementRecord,
+)
 from concord.ledger import outbox
 from concord.notifications import service as notifications
 from concord.notifications.models import Notification, WebhookDelivery, WebhookSubscription
@@ -43,7 +55,7 @@ from werkzeug.routing.converters import UUIDConverter
 from tests import factories, orders_factory
 from tests.documents import helpers as documents_helpers
 from tests.factories import PASSWORD, bearer
-from tests.finance import financing_factory
+from tests.finance import financing_factory, invoice_factory
 from tests.provenance import examples as provenance_examples
 from tests.security.helpers import audit_entries, audit_head, portal_login
 from tests.url_map import TEXT_IDS, expand, object_rules, unknown_arguments
@@ -101,19 +113,19 @@ API_BODIES: dict[tuple[str, str], dict] = {
     ("locations.LocationItem", "PATCH"): {"name": "Taken Over", "active": False},
     ("webhooks.WebhookItem", "PATCH"): {"active": False, "events": ["*"]},
     **{(f"organizations.organization_{action}", "POST"): {"reason": "cross-tenant attempt"} for action in ("approve", "reject", "suspend", "reactivate")},
+    ("payment_terms.PaymentTermsItem", "PUT"): {
+        "settlement": "open_account",
+        "net_days": 365,
+        "quantity_tolerance": "100",
+        "price_tolerance": "100",
+        "amount_tolerance": "1000.00",
+    },
     ("invoices.InvoiceReject", "POST"): {"reason": "cross-tenant attempt"},
     ("invoices.InvoiceCreditNotes", "POST"): {
         "number": "CN-X",
-        "issue_date": "2027-01-04",
+        "issue_date": date.today().isoformat(),
         "reason": "cross-tenant attempt",
         "lines": [{"invoice_line_no": 1, "quantity": "1"}],
-    },
-    ("payment_terms.PaymentTermsItem", "PUT"): {
-        "settlement": "escrow",
-        "net_days": 30,
-        "quantity_tolerance": "0",
-        "price_tolerance": "0",
-        "amount_tolerance": "0",
     },
     ("financing.ReceivableOffers", "POST"): {"financier_ids": [str(uuid.uuid4())]},
     ("financing.OfferAnswer", "POST"): {"advance_rate": "90", "discount_rate": "5", "valid_until": "2099-01-01T00:00:00+00:00"},
@@ -143,6 +155,21 @@ PORTAL_FORMS: dict[str, dict] = {
     "notifications_portal.send_test": {"back": "list"},
     "notifications_portal.delete_webhook": {},
     "engagements_portal.open_engagement": {"kind": "orders"},
+    "invoices_portal.reject": {"reason": "cross-tenant attempt"},
+    "invoices_portal.cancel": {"reason": "cross-tenant attempt"},
+    "invoices_portal.credit": {"number": "CN-X", "issue_date": date.today().isoformat(), "reason": "cross-tenant attempt", "credit-1-quantity": "1"},
+    "invoices_portal.invoice_order": {
+        "number": "INV-X",
+        "issue_date": date.today().isoformat(),
+        **{"line-0-order_line_no": "1", "line-0-quantity": "1", "line-0-unit_price": "1", "line-0-tax_rate": "0"},
+    },
+    "invoices_portal.payment_terms": {
+        "settlement": "open_account",
+        "net_days": "365",
+        "quantity_tolerance": "100",
+        "price_tolerance": "100",
+        "amount_tolerance": "1000",
+    },
 }
 
 
@@ -263,6 +290,14 @@ def _build_scene(session, world) -> Scene:
     )
     session.add(programme)
     session.flush()
+    # A's invoice of a received order to the other buyer, and a credit note of it.
+    a_invoice = invoice_factory.invoice(session, owner, invoice_factory.received_order(session, world.buyer2, owner))
+    a_credit_note = invoices.create_credit_note(
+        session,
+        owner.principal,
+        a_invoice.id,
+        {"number": "CN-A", "issue_date": date.today(), "reason": "Returned", "lines": [{"invoice_line_no": 1, "quantity": Decimal(1)}]},
+    )
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -289,7 +324,11 @@ def _build_scene(session, world) -> Scene:
         "engagement_id": [("A's engagement to its auditor", engagement.id)],
         "lot": [("a lot of A's product", "L-2026/01")],
         "document_id": [("A's certificate", document.id)],
-        "invoice_id": [("A's invoice to another buyer", receivable.invoice_id)],
+        "invoice_id": [
+            ("A's invoice to another buyer", a_invoice.id),
+            ("A's credit note of it", a_credit_note.id),
+            ("A's receivable's invoice", receivable.invoice_id),
+        ],
         "receivable_id": [("A's receivable", receivable.id)],
         "offer_id": [("a financing offer on A's receivable", offer.id)],
         "programme_id": [("a programme of A's other buyer", programme.id)],
@@ -369,6 +408,8 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             EngagementRead,
             Document,
             Invoice,
+            InvoiceLine,
+            PaymentTerms,
             Receivable,
             FinancingOffer,
             FinancingProgramme,

@@ -35,6 +35,7 @@ from concord.db import commit_or_conflict, database
 from concord.errors import Conflict, ValidationFailed
 from concord.finance import limits
 from concord.finance import offers_lifecycle as lifecycle
+from concord.finance import queries as invoice_queries
 from concord.finance import receivables as receivables_service
 from concord.finance.models import FinancingOffer, Invoice, InvoiceKind, InvoiceState, OfferState, Receivable, ReceivableState, SettlementRecord
 from concord.finance.settlement import settle_due as settle_due
@@ -131,27 +132,24 @@ def _both(offer: FinancingOffer) -> set[uuid.UUID]:
 
 def buyer_record(session: Session, buyer_org_id: uuid.UUID, today: date | None = None) -> dict[str, Any]:
     """The buyer's record with the platform, for a financier pricing its payables: orders
-    issued and closed, invoices paid on time (of those paid or past due), overdue ones, and
-    disputes."""
+    issued and closed, invoices paid (and how many by their due date), approved open-account
+    invoices past due and unpaid, and disputes; the on-time rate counts the paid and overdue."""
     today = today or clock.utcnow().date()
     orders = session.execute(
         sa.select(sa.func.count(), sa.func.count().filter(PurchaseOrder.state == OrderState.CLOSED)).where(
             PurchaseOrder.buyer_org_id == buyer_org_id, PurchaseOrder.state != OrderState.DRAFT
         )
     ).one()
-    invoices = sa.select(Invoice).where(
-        Invoice.buyer_org_id == buyer_org_id,
-        Invoice.kind == InvoiceKind.INVOICE,
-        Invoice.state.not_in((InvoiceState.REJECTED, InvoiceState.CANCELLED)),
-        sa.or_(Invoice.state == InvoiceState.PAID, Invoice.due_date < today),
-    )
-    paid = on_time = overdue = 0
-    for invoice in session.execute(invoices).scalars():
-        if invoice.state == InvoiceState.PAID and invoice.paid_at is not None:
-            paid += 1
-            on_time += invoice.paid_at.date() <= invoice.due_date
-        else:
-            overdue += 1
+    payments = session.execute(
+        sa.select(Invoice.paid_at, Invoice.due_date).where(
+            Invoice.buyer_org_id == buyer_org_id, Invoice.kind == InvoiceKind.INVOICE, Invoice.state == InvoiceState.PAID, Invoice.paid_at.is_not(None)
+        )
+    ).all()
+    paid = len(payments)
+    on_time = sum(1 for when, due_date in payments if when.date() <= due_date)
+    overdue = session.execute(
+        sa.select(sa.func.count()).select_from(Invoice).where(Invoice.buyer_org_id == buyer_org_id, invoice_queries.overdue_condition(today))
+    ).scalar_one()
     disputes = session.execute(sa.select(sa.func.count()).select_from(Dispute).where(Dispute.buyer_org_id == buyer_org_id)).scalar_one()
     due = paid + overdue
     return {

@@ -17,6 +17,7 @@ Who may take which step in which state is the table of concord.finance.lifecycle
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -122,10 +123,12 @@ def number_taken(session: Session, supplier_org_id: uuid.UUID, number: str) -> b
     return session.execute(query).first() is not None
 
 
-def commit_numbered(session: Session) -> None:
-    """Commit; a concurrent invoice that took the same number first is the field's error."""
+def numbered(session: Session, step: Callable[[], None]) -> None:
+    """Write (flush or commit) a numbered invoice or credit note: a concurrent one that took
+    the same number first is the number field's error (PostgreSQL tells it at the insert,
+    SQLite at the commit)."""
     try:
-        session.commit()
+        step()
     except IntegrityError as error:
         session.rollback()
         if "number" in str(error.orig):
@@ -306,7 +309,7 @@ def create_invoice(session: Session, principal: Principal, data: dict[str, Any])
         lines=lines,
     )
     session.add(invoice)
-    session.flush()
+    numbered(session, session.flush)
     audit(session, Action.INVOICE_CREATED, invoice, principal, None, order_id=str(order.id), tolerances=terms.snapshot_of(applying))
     exceptions = [line for line in lines if line.match_status == MatchStatus.EXCEPTION]
     tell(
@@ -326,7 +329,7 @@ def create_invoice(session: Session, principal: Principal, data: dict[str, Any])
     else:
         settles = "the buyer approves it as a payable" if order.settlement == Settlement.OPEN_ACCOUNT else "the escrow pays it"
         tell(session, "invoice.matched", invoice, f"Invoice {invoice.number} matches order {order.number} and its receipt: {settles}.")
-    commit_numbered(session)
+    numbered(session, session.commit)
     return invoice
 
 
@@ -495,7 +498,7 @@ def create_credit_note(session: Session, principal: Principal, invoice_id: uuid.
     before = snapshot(invoice)
     lifecycle.enter(invoice, "credit")
     invoice.credited_total += note_total
-    session.flush()
+    numbered(session, session.flush)
     audit(session, Action.CREDIT_NOTE_CREATED, note, principal, None, credited_invoice_id=str(invoice.id), reason=reason)
     audit(session, Action.CREDIT_NOTE_CREATED, invoice, principal, before, credit_note_id=str(note.id))
     tell(
@@ -507,7 +510,7 @@ def create_credit_note(session: Session, principal: Principal, invoice_id: uuid.
         credited_invoice_number=invoice.number,
         left_to_pay=str(invoice.total - invoice.credited_total),
     )
-    commit_numbered(session)
+    numbered(session, session.commit)
     return note
 
 

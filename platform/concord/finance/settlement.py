@@ -95,7 +95,8 @@ def record_settlement(session: Session, receivable: Receivable, amount_paid: Dec
     before = lifecycle.enter_receivable(receivable, "settle")
     receivable.settled_at, receivable.amount_paid = when, amount_paid
     intents = gateway.settle(session, offer=offer, receivable=receivable) if offer is not None else []
-    invoices.mark_paid(session, receivable.invoice_id, min(amount_paid, receivable.amount), when)
+    if amount_paid > 0:  # a dispute split may leave the holder nothing: the invoice is then not paid
+        invoices.mark_paid(session, receivable.invoice_id, min(amount_paid, receivable.amount), when)
     session.flush()
     receivables_service.audit(
         session,

@@ -236,7 +236,7 @@ def create_shipment(session: Session, principal: Principal, order_id: uuid.UUID,
     complete = all(shipped.get(line.id, Decimal(0)) + adding.get(line.id, Decimal(0)) >= (line.confirmed_quantity or Decimal(0)) for line in order.lines)
     before = lifecycle.enter(order, "ship", OrderState.SHIPPED if complete else OrderState.PARTIALLY_SHIPPED)
     intents = []
-    if not earlier:
+    if not earlier and not lifecycle.on_open_account(order):  # an open-account order has no escrow to name its carrier
         intents.append(
             escrow.assign_carrier(
                 session,

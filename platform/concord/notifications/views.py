@@ -22,6 +22,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from concord import clock, db, policy
 from concord.auth.web import login_required
 from concord.errors import Forbidden
+from concord.finance.models import Invoice
 from concord.notifications import schemas, service
 from concord.notifications.models import DeliveryState, Notification, WebhookDelivery, WebhookSubscription
 from concord.orders.models import Dispute, PurchaseOrder, Shipment
@@ -55,6 +56,16 @@ EVENT_CHOICES = (
     ("dispute.resolved", "A dispute was resolved"),
     ("document.expiring", "One of your documents expires soon"),
     ("document.expired", "One of your documents has expired"),
+    ("payment_terms.updated", "A buyer set the payment terms of a partnership"),
+    ("invoice.created", "A supplier invoiced an order"),
+    ("invoice.matched", "An invoice matches its order and receipt"),
+    ("invoice.exception", "An invoice does not match: the buyer decides"),
+    ("invoice.approved", "A buyer approved an invoice"),
+    ("invoice.rejected", "A buyer rejected an invoice"),
+    ("invoice.cancelled", "A supplier cancelled an invoice"),
+    ("invoice.paid", "An invoice was paid"),
+    ("invoice.overdue", "An approved open-account invoice is overdue"),
+    ("credit_note.created", "A supplier issued a credit note"),
     ("receivable.registered", "A receivable was registered on chain"),
     ("receivable.verified", "A receivable was verified (receipt or acknowledgement on chain)"),
     ("receivable.refused", "The chain refused to register a receivable"),
@@ -74,11 +85,12 @@ EVENT_CHOICES = (
     ("programme.closed", "A programme was closed"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
-_OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute]] = {
+_OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute | Invoice]] = {
     "order": PurchaseOrder,
     "purchase_order": PurchaseOrder,
     "shipment": Shipment,
     "dispute": Dispute,
+    "invoice": Invoice,
 }
 _ACTIVITY = {"pause": False, "resume": True}
 
@@ -159,6 +171,7 @@ def _links(rows: Iterable[Notification]) -> dict[uuid.UUID, str]:
         "PurchaseOrder": lambda object_id: url_for("orders_portal.detail", order_id=object_id),
         "Shipment": lambda object_id: url_for("shipments_portal.detail", shipment_id=object_id),
         "Dispute": lambda object_id: url_for("disputes_portal.detail", dispute_id=object_id),
+        "Invoice": lambda object_id: url_for("invoices_portal.detail", invoice_id=object_id),
     }
     links = {}
     for notification_id, found in candidates.items():
