@@ -73,6 +73,7 @@ bench: $(INSTALLED_DEV) $(NODE_DEPS)
 	$(BIN)/python bench/app_restart.py
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/provenance.py
+	$(BIN)/python bench/finance.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules frontend/node_modules
