@@ -9,7 +9,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from concord.finance.models import Invoice, InvoiceState, PaymentTerms, Settlement
+from concord.finance.models import Invoice, InvoiceState, PaymentTerms, Receivable, Settlement
 from concord.orders import service as orders
 
 from tests import factories, orders_factory
@@ -146,3 +146,18 @@ def test_an_open_account_order_page_speaks_of_open_account_not_escrow(app, sessi
     page = Browser(app, world.supplier).get(f"/orders/{order.id}").get_data(as_text=True)
     assert "On open account: nothing is escrowed" in page and "pays the approved invoice 45 days after its date" in page
     assert "held in escrow" not in page
+
+
+def test_the_supplier_registers_a_matched_invoice_from_its_page_and_a_ledger_not_ready_writes_nothing(app, session, world):
+    order = arranged(app, session, lambda: received_order(session, world.buyer, world.supplier))
+    made = arranged(app, session, lambda: invoice(session, world.supplier, order, ("10", "2.50"), ("3", "12.125")))
+    supplier, buyer = Browser(app, world.supplier), Browser(app, world.buyer)
+    assert made.state == InvoiceState.MATCHED
+    assert 'id="register-receivable"' in supplier.get(f"/finance/invoices/{made.id}").get_data(as_text=True)
+    assert 'id="register-receivable"' not in buyer.get(f"/finance/invoices/{made.id}").get_data(as_text=True)
+    # No contracts are deployed here: the page says so and no receivable is written.
+    refused = supplier.post(f"/finance/invoices/{made.id}/receivable", {})
+    assert refused.status_code == 409 and 'class="flash flash-error"' in refused.get_data(as_text=True)
+    assert session.execute(sa.select(sa.func.count()).select_from(Receivable)).scalar_one() == 0
+    assert buyer.post(f"/finance/invoices/{made.id}/receivable", {}).status_code in (403, 409)
+    assert session.execute(sa.select(sa.func.count()).select_from(Receivable)).scalar_one() == 0

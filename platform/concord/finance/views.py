@@ -14,7 +14,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from concord import clock, db, policy
 from concord.auth.web import login_required
-from concord.finance import invoices, lifecycle, queries, schemas, terms
+from concord.finance import financing, invoices, lifecycle, queries, receivables, schemas, terms
 from concord.finance.models import Invoice, InvoiceKind, InvoiceState, MatchStatus, PaymentTerms, Settlement
 from concord.orders.models import PurchaseOrder
 from concord.pagination import paginate
@@ -93,6 +93,14 @@ def _detail_page(invoice_id: uuid.UUID, *, active: str | None = None, errors: di
     side = lifecycle.side_of(invoice, me)
     allowed = lifecycle.allowed_actions(session, invoice, side) if me.user.role != Role.VIEWER else []
     credited = db.get_or_raise(session, Invoice, invoice.credited_invoice_id) if invoice.credited_invoice_id else None
+    receivable = financing.receivable_of_invoice(session, invoice.id) if side in ("buyer", "supplier") else None
+    registrable = (
+        receivable is None
+        and side == "supplier"
+        and me.user.role != Role.VIEWER
+        and invoice.kind == InvoiceKind.INVOICE
+        and invoice.state in (InvoiceState.MATCHED, InvoiceState.APPROVED)
+    )
     return render_template(
         "finance/invoice.html",
         invoice=invoice,
@@ -103,6 +111,8 @@ def _detail_page(invoice_id: uuid.UUID, *, active: str | None = None, errors: di
         credit_notes=queries.credit_notes_of(session, invoice) if invoice.kind == InvoiceKind.INVOICE else [],
         left_to_credit=queries.left_to_credit(session, invoice) if "credit" in allowed else {},
         credited=credited,
+        receivable=receivable,
+        registrable=registrable,
         balance=queries.open_balance(invoice),
         overdue=queries.is_overdue(invoice),
         matched=all(line.match_status == MatchStatus.MATCHED for line in invoice.lines),
@@ -130,6 +140,18 @@ def _decision(invoice_id: uuid.UUID, action: str, schema, fields: tuple[str, ...
             flash(done.format(number=taken.number), "success")
             return redirect(url_for("invoices_portal.detail", invoice_id=taken.id))
     return _detail_page(invoice.id, active=action, errors=errors, status=status)
+
+
+@invoices_portal.route("/finance/invoices/<uuid:invoice_id>/receivable", methods=["POST"])
+@login_required
+def register_receivable(invoice_id: uuid.UUID):
+    """The supplier registers its matched invoice as a receivable now (the worker would within seconds)."""
+    invoice = queries.get_visible(db.session(), principal(), invoice_id)
+    registered, errors, status = attempt_with_status(receivables.register_invoice, db.session(), principal(), invoice.id)
+    if registered:
+        flash(f"Invoice {invoice.number} is being registered on the ledger as a receivable.", "success")
+        return redirect(url_for("finance_workspace.receivable", receivable_id=registered.id))
+    return _detail_page(invoice.id, active="receivable", errors=errors, status=status)
 
 
 @invoices_portal.route("/finance/invoices/<uuid:invoice_id>/approve", methods=["POST"])

@@ -554,7 +554,7 @@ def release(order_id: uuid.UUID):
                 raise LookupError(f"Order {order.number} has no receipt")
             buyer = _names(order.buyer_org_id)[order.buyer_org_id]
             message = (
-                f"Receipt accepted: the escrow of order {order.number} pays you {money_text(receipt.accepted_value)} {order.currency} "
+                f"Receipt accepted: the escrow of order {order.number} pays you (or the financier holding its receivable) {money_text(receipt.accepted_value)} {order.currency} "
                 f"and refunds {money_text(receipt.refund_value)} {order.currency} to {buyer} once the ledger confirms the release."
             )
         else:
