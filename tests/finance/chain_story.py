@@ -72,6 +72,19 @@ def received_in_part(app, client, session, world, worker) -> str:
     return str(issued.id)
 
 
+def split_by_the_arbiter(app, client, world, worker, order_id: str, payee_amount: str) -> None:
+    """The supplier disputes the order's partial receipt; the operator, as arbiter, gives it
+    `payee_amount` of what the escrow holds and the rest back to the buyer; every step mined."""
+    opened = client.post(f"/api/v1/orders/{order_id}/disputes", json={"reason": "The housing was fine"}, headers=world.supplier.headers)
+    assert opened.status_code == 201, opened.get_json()
+    settle(app, worker)
+    resolved = client.post(
+        f"/api/v1/disputes/{opened.get_json()['id']}/resolve", json={"payee_amount": payee_amount, "resolution": "Split"}, headers=world.operator.headers
+    )
+    assert resolved.status_code == 200, resolved.get_json()
+    settle(app, worker)
+
+
 def invoice_of(app, session, world, order_id: str, *, number: str = "INV-2027-001") -> Invoice:
     """The supplier's invoice of what the buyer accepted, without tax (so that it asks what
     the escrow will pay: 61.38)."""

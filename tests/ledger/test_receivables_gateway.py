@@ -13,6 +13,7 @@ import pytest
 from concord import wiring
 from concord.errors import Conflict
 from concord.finance.models import FinancingOffer, Invoice, InvoiceKind, InvoiceState, OfferState, Receivable, ReceivableState, Settlement
+from concord.finance.queries import committed_besides
 from concord.ledger import escrow as escrow_gateway
 from concord.ledger import outbox, runtime
 from concord.ledger import receivables as gateway
@@ -26,6 +27,7 @@ from tests.factories import world_in
 from tests.ledger_helpers import contract, settle
 
 UNIT = 10**6
+NOTHING = Decimal(0)  # no other open offer of the financier's to keep covering
 FINANCIER_FUNDS = Decimal("10000")
 
 
@@ -187,7 +189,7 @@ def test_an_open_account_receivable_is_registered_acknowledged_financed_paid_and
     assert on_chain(app, worker, receivable).verified
 
     offer = offer_for(session, world, receivable, advance=Decimal("900.00"), claim=Decimal("950.00"))
-    made = gateway.make_offer(session, offer=offer, receivable=receivable)
+    made = gateway.make_offer(session, offer=offer, receivable=receivable, committed=NOTHING)
     assert [i.function for i in made] == ["approve", "offer"]
     commit_and_settle(app, session, worker)
     assert offer_view(app, worker, session, offer).state == "open"
@@ -207,7 +209,7 @@ def test_an_open_account_receivable_is_registered_acknowledged_financed_paid_and
 
     receivable.amount_paid = Decimal("1000.00")
     offer.state = OfferState.FINANCED
-    gateway.settle(session, offer=offer, receivable=receivable)
+    gateway.settle(session, offer=offer, receivable=receivable, committed=NOTHING)
     commit_and_settle(app, session, worker)
     settled = offer_view(app, worker, session, offer)
     assert (settled.state, settled.amount_paid, settled.financier_share, settled.supplier_share) == ("settled", Decimal("1000"), Decimal("950"), Decimal("50"))
@@ -253,7 +255,7 @@ def test_an_escrowed_receivable_is_verified_by_the_receipt_and_paid_by_the_relea
 
     advance, claim = (total * Decimal("0.8")).quantize(Decimal("0.01")), (total * Decimal("0.9")).quantize(Decimal("0.01"))
     offer = offer_for(session, world, receivable, advance=advance, claim=claim)
-    gateway.make_offer(session, offer=offer, receivable=receivable)
+    gateway.make_offer(session, offer=offer, receivable=receivable, committed=NOTHING)
     gateway.accept_offer(session, offer=offer, receivable=receivable)
     commit_and_settle(app, session, worker)
     assert on_chain(app, worker, receivable).holder == world.financier.signing_address(app)
@@ -263,7 +265,7 @@ def test_an_escrowed_receivable_is_verified_by_the_receipt_and_paid_by_the_relea
     assert on_chain(app, worker, receivable).settled
     supplier_before, financier_before = balance(app, worker, world.supplier), balance(app, worker, world.financier)
     receivable.amount_paid = total
-    intents = gateway.settle(session, offer=offer, receivable=receivable)
+    intents = gateway.settle(session, offer=offer, receivable=receivable, committed=NOTHING)
     assert [i.function for i in intents] == ["withdraw", "approve", "settle"]
     commit_and_settle(app, session, worker)
     settled = offer_view(app, worker, session, offer)
@@ -295,7 +297,7 @@ def test_an_offer_is_withdrawn(app, session, world, worker, steps):
     gateway.register(session, receivable=receivable, order=order)
     gateway.acknowledge(session, receivable=receivable)
     offer = offer_for(session, world, receivable, advance=Decimal("50.00"), claim=Decimal("60.00"))
-    gateway.make_offer(session, offer=offer, receivable=receivable)
+    gateway.make_offer(session, offer=offer, receivable=receivable, committed=NOTHING)
     gateway.withdraw_offer(session, offer=offer)
     commit_and_settle(app, session, worker)
     assert offer_view(app, worker, session, offer).state == "withdrawn"
@@ -303,7 +305,8 @@ def test_an_offer_is_withdrawn(app, session, world, worker, steps):
 
 
 def test_the_financiers_allowance_covers_every_open_offer(app, session, world, worker, steps):
-    """An allowance is set, not added to: the second offer's approval still covers the first."""
+    """An allowance is set, not added to: the second offer's approval still covers the first
+    (what the financier's other open offers may take, as concord.finance reckons it)."""
     offers = []
     for amount, advance in ((Decimal("400.00"), Decimal("300.00")), (Decimal("500.00"), Decimal("400.00"))):
         with app.test_request_context():
@@ -312,7 +315,7 @@ def test_the_financiers_allowance_covers_every_open_offer(app, session, world, w
         gateway.register(session, receivable=receivable, order=order)
         gateway.acknowledge(session, receivable=receivable)
         offer = offer_for(session, world, receivable, advance=advance, claim=amount)
-        allow, _made = gateway.make_offer(session, offer=offer, receivable=receivable)
+        allow, _made = gateway.make_offer(session, offer=offer, receivable=receivable, committed=committed_besides(session, offer, receivable.currency))
         offers.append((offer, receivable, allow))
     assert [allow.args[1] for _o, _r, allow in offers] == [300 * UNIT, 700 * UNIT]
     commit_and_settle(app, session, worker)
@@ -338,7 +341,7 @@ def test_verbs_refuse_what_cannot_go_on_chain(app, session, world, worker, case)
         "pay too much": lambda: gateway.pay(session, receivable=receivable, amount=Decimal("10.01")),
         "pay nothing": lambda: gateway.pay(session, receivable=receivable, amount=Decimal("0")),
         "accept before offer": lambda: gateway.accept_offer(session, offer=offer, receivable=receivable),
-        "settle before paid": lambda: gateway.settle(session, offer=offer, receivable=receivable),
+        "settle before paid": lambda: gateway.settle(session, offer=offer, receivable=receivable, committed=NOTHING),
     }
     with pytest.raises(Conflict):
         calls[case]()

@@ -7,22 +7,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from concord.ledger import outbox, runtime
 
 from tests import orders_factory
-from tests.factories import world_in
+from tests.funded_fixtures import chain_worker, world
 from tests.ledger_helpers import settle
 
-
-@pytest.fixture
-def world(session, funded_world):
-    return world_in(session, funded_world.ids)
-
-
-@pytest.fixture
-def chain_worker(app, world):
-    """A worker of the app's chain, where the module's contracts are deployed."""
-    return outbox.Worker(app, runtime.chain(app), receipt_timeout=0)
+__all__ = ["chain_worker", "world"]
 
 
 @pytest.fixture(autouse=True)

@@ -103,6 +103,7 @@ class Action(StrEnum):
     RECEIVABLE_REGISTRATION_REQUESTED = "receivable:registration_requested"
     RECEIVABLE_REGISTERED = "receivable:registered"
     RECEIVABLE_REFUSED = "receivable:refused"
+    RECEIVABLE_ACKNOWLEDGEMENT_REFUSED = "receivable:acknowledgement_refused"
     RECEIVABLE_VERIFIED = "receivable:verified"
     RECEIVABLE_FINANCED = "receivable:financed"
     RECEIVABLE_PAYMENT_SENT = "receivable:payment_sent"

@@ -288,7 +288,7 @@ def make_offer(session: Session, principal: Principal, offer_id: uuid.UUID, data
     limits.check_room(session, offer.financier_org_id, receivable, terms.advance)
     _apply_terms(offer, principal, data["advance_rate"], data["discount_rate"], data["fees"], data["valid_until"], terms, now)
     before = lifecycle.enter_offer(offer, "offer")
-    intents = gateway.make_offer(session, offer=offer, receivable=receivable)
+    intents = gateway.make_offer(session, offer=offer, receivable=receivable, committed=invoice_queries.committed_besides(session, offer, receivable.currency))
     session.flush()
     audit(session, Action.FINANCING_OFFERED, offer, principal, before, chain_transactions=[str(i.uid) for i in intents])
     tell(

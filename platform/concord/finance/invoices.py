@@ -329,6 +329,7 @@ def create_invoice(session: Session, principal: Principal, data: dict[str, Any])
     else:
         settles = "the buyer approves it as a payable" if order.settlement == Settlement.OPEN_ACCOUNT else "the escrow pays it"
         tell(session, "invoice.matched", invoice, f"Invoice {invoice.number} matches order {order.number} and its receipt: {settles}.")
+    _paid_if_escrow_released(session, order)
     numbered(session, session.commit)
     return invoice
 
@@ -379,8 +380,18 @@ def _decide(session: Session, principal: Principal, invoice_id: uuid.UUID, actio
         state_before=str(state_before),
         reason=reason,
     )
+    if action == "approve":
+        _paid_if_escrow_released(session, session.get_one(PurchaseOrder, invoice.order_id))
     session.commit()
     return invoice
+
+
+def _paid_if_escrow_released(session: Session, order: PurchaseOrder) -> None:
+    """An escrowed invoice that becomes payable after the escrow released is paid at once,
+    from what the escrow paid the supplier."""
+    from concord.finance import escrow_payments  # it marks invoices paid through this module
+
+    escrow_payments.settle_from_escrow(session, order)
 
 
 def approve(session: Session, principal: Principal, invoice_id: uuid.UUID, note: str | None = None) -> Invoice:

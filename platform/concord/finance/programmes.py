@@ -26,7 +26,7 @@ from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.db import commit_or_conflict
 from concord.errors import Conflict, Forbidden, ValidationFailed
-from concord.finance import financing, limits
+from concord.finance import financing, limits, queries
 from concord.finance import offers_lifecycle as offer_lifecycle
 from concord.finance import receivables as receivables_service
 from concord.finance.models import FinancingOffer, FinancingProgramme, Invoice, InvoiceState, OfferState, ProgrammeState, Receivable, ReceivableState
@@ -311,7 +311,9 @@ def _make_and_accept(session: Session, offer: FinancingOffer, receivable: Receiv
     offer.valid_until, offer.offered_at = _validity(receivable, now), now
     offer_lifecycle.enter_offer(offer, "offer")
     session.flush()
-    made = list(financing.gateway.make_offer(session, offer=offer, receivable=receivable))
+    made = list(
+        financing.gateway.make_offer(session, offer=offer, receivable=receivable, committed=queries.committed_besides(session, offer, receivable.currency))
+    )
     return made + financing.accept_terms(session, offer, receivable, actor)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from concord import clock, policy
 from concord.finance import lifecycle
 from concord.finance.matching import OrderSide
-from concord.finance.models import FinancingOffer, Invoice, InvoiceKind, InvoiceLine, InvoiceState, Receivable, Settlement
+from concord.finance.models import FinancingOffer, Invoice, InvoiceKind, InvoiceLine, InvoiceState, OfferState, Receivable, Settlement
 from concord.orders.models import PurchaseOrder, Receipt
 from concord.policy import Principal
 
@@ -149,3 +149,22 @@ def left_to_credit(session: Session, invoice: Invoice) -> dict[int, Decimal]:
             if line.credited_line_id is not None:
                 credited[line.credited_line_id] = credited.get(line.credited_line_id, Decimal(0)) + line.quantity
     return {line.line_no: line.quantity - credited.get(line.id, Decimal(0)) for line in invoice.lines}
+
+
+def committed_besides(session: Session, offer: FinancingOffer, currency: str) -> Decimal:
+    """The advances of the offer's financier's other offers in `currency` that the exchange
+    may still take (offered, or accepted and not yet financed): what its allowance to the
+    exchange must keep covering beside this offer's. Summed here, exactly: SQLite would sum the stored decimals
+    as floats."""
+    advances = session.execute(
+        sa.select(FinancingOffer.advance)
+        .join(Receivable, Receivable.id == FinancingOffer.receivable_id)
+        .where(
+            FinancingOffer.financier_org_id == offer.financier_org_id,
+            FinancingOffer.state.in_((OfferState.OFFERED, OfferState.ACCEPTED)),
+            FinancingOffer.id != offer.id,
+            FinancingOffer.advance.is_not(None),
+            Receivable.currency == currency,
+        )
+    ).scalars()
+    return sum((advance for advance in advances if advance is not None), Decimal(0))

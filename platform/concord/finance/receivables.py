@@ -262,9 +262,17 @@ def verification_gap(session: Session, receivable: Receivable) -> str | None:
     if receivable.escrowed:
         if escrow_state.confirmed_at(session, receivable.order_id, escrow.Step.CONFIRM_RECEIPT) is None:
             return "the buyer's receipt is not confirmed on chain yet"
-    elif not step_confirmed(receivable_intents(session, receivable), gateway.ReceivableStep.ACKNOWLEDGE):
+    elif not step_confirmed(intents := receivable_intents(session, receivable), gateway.ReceivableStep.ACKNOWLEDGE):
+        if acknowledgement_refused(intents):
+            return f"the chain refused the buyer's acknowledgement ({receivable.state_reason}); paying the invoice acknowledges it again"
         return "the buyer's acknowledgement is not mined yet"
     return None
+
+
+def acknowledgement_refused(intents: list[ChainIntent]) -> bool:
+    """Whether the receivable's latest acknowledgement failed (none is on its way or mined)."""
+    acknowledgements = [i for i in intents if gateway.step_of(i) == gateway.ReceivableStep.ACKNOWLEDGE]
+    return bool(acknowledgements) and acknowledgements[-1].state == IntentState.FAILED
 
 
 def refresh_verification(session: Session, receivable: Receivable) -> bool:
@@ -449,5 +457,25 @@ def on_registration_refused(session: Session, receivable_id: uuid.UUID, intent: 
         receivable,
         {receivable.supplier_org_id},
         f"The chain refused to register the receivable of {receivable.amount} {receivable.currency}: {receivable.state_reason}",
+        reason=receivable.state_reason,
+    )
+
+
+def on_acknowledgement_refused(session: Session, receivable_id: uuid.UUID, intent: ChainIntent) -> None:
+    """The chain refused the buyer's acknowledgement of an open-account receivable (the buyer's
+    membership suspended, say): it stays registered and unverified, both parties are told why,
+    and the buyer's payment of the invoice acknowledges it again first."""
+    receivable = _locked(session, receivable_id)
+    if receivable is None or receivable.state != ReceivableState.REGISTERED:
+        return
+    receivable.state_reason = (intent.revert_reason or intent.last_error or "refused by the chain")[:500]
+    audit(session, Action.RECEIVABLE_ACKNOWLEDGEMENT_REFUSED, receivable, None, receivable.state, reason=receivable.state_reason, tx_hash=intent.tx_hash)
+    tell(
+        session,
+        "receivable.acknowledgement_refused",
+        receivable,
+        {receivable.supplier_org_id, receivable.buyer_org_id},
+        f"The chain refused the buyer's acknowledgement of the receivable of {receivable.amount} {receivable.currency}: {receivable.state_reason}. "
+        "It cannot be financed until the buyer acknowledges it; paying the invoice acknowledges it again.",
         reason=receivable.state_reason,
     )

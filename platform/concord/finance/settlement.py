@@ -29,7 +29,7 @@ from concord import clock, policy
 from concord.audit.service import Action
 from concord.db import commit_or_conflict, database, get_or_raise
 from concord.errors import Conflict
-from concord.finance import invoices
+from concord.finance import escrow_payments, invoices, queries
 from concord.finance import lifecycle as invoice_lifecycle
 from concord.finance import offers_lifecycle as lifecycle
 from concord.finance import receivables as receivables_service
@@ -94,7 +94,11 @@ def record_settlement(session: Session, receivable: Receivable, amount_paid: Dec
     session.add(settled)
     before = lifecycle.enter_receivable(receivable, "settle")
     receivable.settled_at, receivable.amount_paid = when, amount_paid
-    intents = gateway.settle(session, offer=offer, receivable=receivable) if offer is not None else []
+    intents = (
+        gateway.settle(session, offer=offer, receivable=receivable, committed=queries.committed_besides(session, offer, receivable.currency))
+        if offer is not None
+        else []
+    )
     if amount_paid > 0:  # a dispute split may leave the holder nothing: the invoice is then not paid
         invoices.mark_paid(session, receivable.invoice_id, min(amount_paid, receivable.amount), when)
     session.flush()
@@ -132,7 +136,8 @@ def record_settlement(session: Session, receivable: Receivable, amount_paid: Dec
 
 def on_escrow_settled(session: Session, order_id: uuid.UUID, intent: ChainIntent) -> None:
     """The order's escrow released (or resolved) on chain: it paid the receivable's holder
-    what it paid the payee (wired by concord.bootstrap on the escrow's settlement)."""
+    what it paid the payee, and the order's invoices no receivable holds are paid from what
+    is left (wired by concord.bootstrap on the escrow's settlement)."""
     receivables = session.execute(
         sa.select(Receivable)
         .where(
@@ -142,11 +147,13 @@ def on_escrow_settled(session: Session, order_id: uuid.UUID, intent: ChainIntent
         )
         .with_for_update()
     ).scalars()
+    order = get_or_raise(session, PurchaseOrder, order_id)
+    split = escrow_state.settled_split(session, order, settled_by=intent)
+    if split is None:
+        raise LookupError(f"Order {order_id}: no settling step of its escrow")
     for receivable in list(receivables):
-        split = escrow_state.settled_split(session, get_or_raise(session, PurchaseOrder, order_id), settled_by=intent)
-        if split is None:
-            raise LookupError(f"Order {order_id}: no settling step of its escrow")
         record_settlement(session, receivable, split[0], clock.utcnow(), intent)
+    escrow_payments.settle_from_escrow(session, order, split[0])
 
 
 # -- open account: the buyer pays ---------------------------------------------------------------------
@@ -169,7 +176,10 @@ def pay_invoice(session: Session, principal: Principal, invoice_id: uuid.UUID) -
     if _payment_sent(session, receivable):
         raise Conflict(f"Invoice {invoice.number}'s payment is already on its way to the ledger.", current_state=str(receivable.state), allowed_actions=[])
     amount = receivables_service.expected_payment(session, receivable)
-    intents = gateway.pay(session, receivable=receivable, amount=amount)
+    intents = []
+    if receivables_service.acknowledgement_refused(receivables_service.receivable_intents(session, receivable)):
+        intents.append(gateway.acknowledge(session, receivable=receivable))  # the chain pays only what the buyer acknowledged
+    intents += gateway.pay(session, receivable=receivable, amount=amount)
     session.flush()
     receivables_service.audit(
         session, Action.RECEIVABLE_PAYMENT_SENT, receivable, principal, receivable.state, amount=str(amount), chain_transactions=[str(i.uid) for i in intents]
@@ -233,6 +243,8 @@ def on_chain_refusal(session: Session, subject_type: str, subject_id: uuid.UUID,
 
     if subject_type == gateway.RECEIVABLE_SUBJECT and step == gateway.ReceivableStep.REGISTER:
         receivables_service.on_registration_refused(session, subject_id, intent)
+    elif subject_type == gateway.RECEIVABLE_SUBJECT and step == gateway.ReceivableStep.ACKNOWLEDGE:
+        receivables_service.on_acknowledgement_refused(session, subject_id, intent)
     elif subject_type == gateway.OFFER_SUBJECT and step in (gateway.ReceivableStep.OFFER, gateway.ReceivableStep.ACCEPT):
         financing.on_offer_refused(session, subject_id, intent)
 
@@ -257,7 +269,7 @@ def settle_due(app: Flask) -> int:
                 continue
             offer = session.execute(sa.select(FinancingOffer).where(FinancingOffer.id == offer_id).with_for_update()).scalar_one()
             receivable = get_or_raise(session, Receivable, offer.receivable_id)
-            gateway.settle(session, offer=offer, receivable=receivable)
+            gateway.settle(session, offer=offer, receivable=receivable, committed=queries.committed_besides(session, offer, receivable.currency))
             session.commit()
             queued += 1
     return queued

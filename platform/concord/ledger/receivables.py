@@ -31,7 +31,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from concord.errors import Conflict
-from concord.finance.models import FinancingOffer, OfferState, Receivable
 from concord.ledger import outbox
 from concord.ledger.abi import artifact_name
 from concord.ledger.artifacts import load_artifact
@@ -268,31 +267,12 @@ def _offer_terms(offer) -> tuple[int, int]:
     return token_units(offer.advance), token_units(offer.claim)
 
 
-def _open_advances(session: Session, financier_org_id: uuid.UUID, currency: str, *, excluding: uuid.UUID) -> Decimal:
-    """The advances of the financier's offers in `currency` that the exchange may still take
-    (offered, or accepted and not yet financed), but the one named. Summed here, exactly:
-    SQLite would sum the stored decimals as floats."""
-    advances = session.execute(
-        sa.select(FinancingOffer.advance)
-        .join(Receivable, Receivable.id == FinancingOffer.receivable_id)
-        .where(
-            FinancingOffer.financier_org_id == financier_org_id,
-            FinancingOffer.state.in_((OfferState.OFFERED, OfferState.ACCEPTED)),
-            FinancingOffer.id != excluding,
-            FinancingOffer.advance.is_not(None),
-            Receivable.currency == currency,
-        )
-    ).scalars()
-    return sum((advance for advance in advances if advance is not None), Decimal(0))
-
-
-def _allow_exchange(session: Session, offer, receivable, extra: Decimal, purpose: str, *, after: ChainIntent | None = None) -> ChainIntent:
-    """The financier's allowance to the exchange: what its other open offers may take plus
-    `extra` (an allowance is set, not added to, so it always covers them all)."""
+def _allow_exchange(session: Session, offer, receivable, allowance: Decimal, purpose: str, *, after: ChainIntent | None = None) -> ChainIntent:
+    """Set the financier's allowance to the exchange (set, not added to: the caller's figure
+    covers every open offer of the financier, see `make_offer`)."""
     chain_id = _chain_id(session)
     token = _deployment(session, chain_id, token_name(receivable.currency))
     exchange = _deployment(session, chain_id, EXCHANGE)
-    allowance = _open_advances(session, offer.financier_org_id, receivable.currency, excluding=offer.id) + extra
     return outbox.enqueue(
         session,
         organization_id=offer.financier_org_id,
@@ -305,17 +285,18 @@ def _allow_exchange(session: Session, offer, receivable, extra: Decimal, purpose
     )
 
 
-def make_offer(session: Session, *, offer, receivable) -> list[ChainIntent]:
+def make_offer(session: Session, *, offer, receivable, committed: Decimal) -> list[ChainIntent]:
     """Queue the financier's offer on chain, after the receivable's latest step (its
-    registration or acknowledgement): it allows the exchange what its open offers need (this
-    advance included), then offers `advance` against `claim` until `valid_until`."""
+    registration or acknowledgement): it allows the exchange what its open offers need
+    (`committed`, what its other open offers in this currency may still take, plus this
+    advance), then offers `advance` against `claim` until `valid_until`."""
     advance, claim = _offer_terms(offer)
     expires_at = _expires_at(offer.valid_until)
     allow = _allow_exchange(
         session,
         offer,
         receivable,
-        offer.advance,
+        committed + offer.advance,
         f"Allow the receivable exchange to take the advance of {offer.advance} {receivable.currency}",
         after=_latest(session, RECEIVABLE_SUBJECT, receivable.id),
     )
@@ -383,10 +364,10 @@ def supplier_share(offer, amount_paid: Decimal) -> Decimal:
     return amount_paid - min(amount_paid, claim)
 
 
-def settle(session: Session, *, offer, receivable) -> list[ChainIntent]:
+def settle(session: Session, *, offer, receivable, committed: Decimal) -> list[ChainIntent]:
     """Queue the financier's settlement of a financed receivable that was paid: it withdraws
-    the escrow's payment (escrowed ones), allows the exchange the supplier's share, and
-    settles (the exchange pays the supplier its share and records the waterfall)."""
+    the escrow's payment (escrowed ones), allows the exchange the supplier's share (on top of
+    `committed`, what the financier's other open offers may still take), and settles (the exchange pays the supplier its share and records the waterfall)."""
     if receivable.amount_paid is None:
         raise Conflict("The receivable has not been paid yet, so its financing cannot be settled.", current_state=str(receivable.state))
     chain_id = _chain_id(session)
@@ -406,7 +387,9 @@ def settle(session: Session, *, offer, receivable) -> list[ChainIntent]:
         )
     share = supplier_share(offer, receivable.amount_paid)
     intents.append(
-        _allow_exchange(session, offer, receivable, share, f"Allow the receivable exchange to pay the supplier its share of {share} {receivable.currency}")
+        _allow_exchange(
+            session, offer, receivable, committed + share, f"Allow the receivable exchange to pay the supplier its share of {share} {receivable.currency}"
+        )
     )
     intents.append(
         outbox.enqueue(

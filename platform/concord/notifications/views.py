@@ -69,6 +69,7 @@ EVENT_CHOICES = (
     ("receivable.registered", "A receivable was registered on chain"),
     ("receivable.verified", "A receivable was verified on chain"),
     ("receivable.refused", "The chain refused to register a receivable"),
+    ("receivable.acknowledgement_refused", "The chain refused a buyer's acknowledgement"),
     ("receivable.settled", "A receivable was paid"),
     ("financing.requested", "A supplier asked you to finance a receivable"),
     ("financing.offered", "A financier made an offer"),

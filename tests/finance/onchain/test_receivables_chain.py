@@ -8,30 +8,17 @@ import uuid
 from datetime import date
 from types import SimpleNamespace
 
-import pytest
 import sqlalchemy as sa
 from concord.finance import invoices, receivables
 from concord.finance.models import InvoiceState, Receivable, ReceivableState, Settlement
-from concord.ledger import outbox, runtime
 from concord.ledger import receivables as gateway
 from concord.notifications.models import Notification
 from concord.orders.models import PurchaseOrder
 
 from tests.api.helpers import assert_problem
-from tests.factories import world_in
 from tests.finance.chain_story import approved_open_account_invoice, invoice_of, received_in_part
 from tests.finance.invoice_factory import invoice_lines, received_order, set_terms
 from tests.ledger_helpers import settle
-
-
-@pytest.fixture
-def world(session, funded_world):
-    return world_in(session, funded_world.ids)
-
-
-@pytest.fixture
-def chain_worker(app, world):
-    return outbox.Worker(app, runtime.chain(app), receipt_timeout=0)
 
 
 def test_only_a_ready_invoice_becomes_a_receivable(app, client, session, world, chain_worker):

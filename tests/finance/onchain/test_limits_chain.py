@@ -8,24 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-import pytest
 from concord import clock
-from concord.ledger import outbox, runtime
 
 from tests.api.helpers import assert_problem
-from tests.factories import world_in
 from tests.finance.chain_story import approved_open_account_invoice, funded_financier
 from tests.ledger_helpers import contract, settle
-
-
-@pytest.fixture
-def world(session, funded_world):
-    return world_in(session, funded_world.ids)
-
-
-@pytest.fixture
-def chain_worker(app, world):
-    return outbox.Worker(app, runtime.chain(app), receipt_timeout=0)
 
 
 def offered(app, client, session, world, worker, financier, *, number: str) -> tuple[str, str]:

@@ -17,28 +17,16 @@ import sqlalchemy as sa
 from concord import clock
 from concord.db import database
 from concord.finance.models import FinancingOffer, OfferState, Receivable, ReceivableState
-from concord.ledger import outbox, runtime
 from concord.ledger import service as ledger_service
 from concord.ledger.models import ChainIntent
 from concord.tenancy.models import Relation
 
 from tests import factories
-from tests.factories import world_in
 from tests.finance.chain_story import approved_open_account_invoice
 from tests.ledger_helpers import contract, settle
 
 ATTEMPTS = 50
 FINANCIERS = 10  # each one's offer is accepted by ATTEMPTS / FINANCIERS requests at once
-
-
-@pytest.fixture
-def world(session, funded_world):
-    return world_in(session, funded_world.ids)
-
-
-@pytest.fixture
-def chain_worker(app, world):
-    return outbox.Worker(app, runtime.chain(app), receipt_timeout=0)
 
 
 def race(app, requests: list[tuple[str, dict | None, dict[str, str]]]) -> list[tuple[int, dict]]:

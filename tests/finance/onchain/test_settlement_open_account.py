@@ -9,28 +9,17 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 from concord import clock
 from concord.finance.models import Invoice, InvoiceState, OfferState, Receivable, SettlementRecord
-from concord.ledger import outbox, runtime
-from concord.tenancy.models import Relation
+from concord.ledger import service as ledger_service
+from concord.notifications.models import Notification
+from concord.tenancy.models import Organization, Relation
 
 from tests import factories
 from tests.api.helpers import assert_problem
-from tests.factories import world_in
 from tests.finance.chain_story import approved_open_account_invoice, balances, funded_financier, units
 from tests.ledger_helpers import settle
-
-
-@pytest.fixture
-def world(session, funded_world):
-    return world_in(session, funded_world.ids)
-
-
-@pytest.fixture
-def chain_worker(app, world):
-    return outbox.Worker(app, runtime.chain(app), receipt_timeout=0)
 
 
 def registered(app, client, world, worker, invoice: Invoice) -> dict:
@@ -129,3 +118,30 @@ def test_early_payment_under_the_buyers_programme_in_one_call(app, client, sessi
     assert shown["outstanding"] == "61.15"
     again = client.post(f"/api/v1/invoices/{made.id}/early-payment", headers=world.supplier.headers)
     assert_problem(again, 409)
+
+
+def test_a_refused_acknowledgement_is_told_and_the_buyers_payment_acknowledges_again(app, client, session, world, chain_worker):
+    made = approved_open_account_invoice(app, session, world, number="INV-OA-ACK")
+    response = client.post(f"/api/v1/invoices/{made.id}/receivable", headers=world.supplier.headers)
+    assert response.status_code == 201, response.get_json()
+    rid = response.get_json()["id"]
+    # The operator suspends the buyer on chain before its acknowledgement is sent.
+    buyer = session.get(Organization, world.buyer.org.id)
+    ledger_service.change_membership(session, buyer, suspend=True)
+    session.commit()
+    settle(app, chain_worker)
+    shown = client.get(f"/api/v1/receivables/{rid}", headers=world.supplier.headers).get_json()
+    assert (shown["state"], shown["state_reason"].split("(")[0]) == ("registered", "ConsortiumMemberNotActive"), shown
+    events = session.execute(sa.select(Notification.organization_id).where(Notification.event == "receivable.acknowledgement_refused")).scalars().all()
+    assert set(events) == {world.supplier.org.id, world.buyer.org.id}
+    assert shown["allowed_actions"] == []  # unverified: the supplier cannot offer it to a financier
+    # Reinstated, the buyer pays: its acknowledgement is sent again first, then the payment.
+    ledger_service.change_membership(session, buyer, suspend=False)
+    session.commit()
+    settle(app, chain_worker)
+    assert client.post(f"/api/v1/invoices/{made.id}/pay", headers=world.buyer.headers).status_code == 202
+    settle(app, chain_worker)
+    paid = client.get(f"/api/v1/receivables/{rid}", headers=world.supplier.headers).get_json()
+    assert (paid["state"], paid["amount_paid"]) == ("settled", "61.38"), paid
+    invoice = session.get(Invoice, made.id, populate_existing=True)
+    assert (invoice.state, invoice.paid_amount) == (InvoiceState.PAID, Decimal("61.38"))

@@ -16,23 +16,11 @@ import sqlalchemy as sa
 from concord import clock
 from concord.finance import financing
 from concord.finance.models import FinancingOffer, Invoice, InvoiceState, OfferState, Receivable, ReceivableState, SettlementRecord
-from concord.ledger import outbox, runtime
 from concord.notifications.models import Notification
 
 from tests.api.helpers import assert_problem
-from tests.factories import world_in
-from tests.finance.chain_story import balances, funded_financier, invoice_of, received_in_part, units
+from tests.finance.chain_story import balances, funded_financier, invoice_of, received_in_part, split_by_the_arbiter, units
 from tests.ledger_helpers import contract, settle
-
-
-@pytest.fixture
-def world(session, funded_world):
-    return world_in(session, funded_world.ids)
-
-
-@pytest.fixture
-def chain_worker(app, world):
-    return outbox.Worker(app, runtime.chain(app), receipt_timeout=0)
 
 
 @pytest.fixture
@@ -138,8 +126,10 @@ def test_an_escrow_already_released_is_no_receivable(app, client, session, world
     refused = client.post(f"/api/v1/invoices/{made.id}/receivable", headers=world.supplier.headers)
     assert "being released" in assert_problem(refused, 409)["detail"]
     settle(app, chain_worker)
+    # The release paid the supplier, and with it the invoice: nothing is left to finance.
     released = client.post(f"/api/v1/invoices/{made.id}/receivable", headers=world.supplier.headers)
-    assert "already released" in assert_problem(released, 409)["detail"]
+    assert "INV-LATE-1 is paid" in assert_problem(released, 409)["detail"]
+    assert client.get(f"/api/v1/invoices/{made.id}", headers=world.supplier.headers).get_json()["paid_amount"] == "61.38"
     assert session.execute(sa.select(Receivable).where(Receivable.invoice_id == made.id)).first() is None
     # Nor may the buyer register the supplier's invoice, nor anyone else see it.
     assert_problem(client.post(f"/api/v1/invoices/{made.id}/receivable", headers=world.buyer.headers), 403)
@@ -170,14 +160,7 @@ def test_a_dispute_split_leaves_the_financier_short_and_it_sees_the_drop_at_once
     assert client.post(f"/api/v1/financing-offers/{asked['id']}/accept", headers=world.supplier.headers).status_code == 200
     settle(app, chain_worker)
     # The supplier disputes the partial receipt; the arbiter gives it 40.00 of the 73.50.
-    opened = client.post(f"/api/v1/orders/{order_id}/disputes", json={"reason": "The housing was fine"}, headers=world.supplier.headers)
-    assert opened.status_code == 201, opened.get_json()
-    settle(app, chain_worker)
-    resolved = client.post(
-        f"/api/v1/disputes/{opened.get_json()['id']}/resolve", json={"payee_amount": "40.00", "resolution": "Split"}, headers=world.operator.headers
-    )
-    assert resolved.status_code == 200, resolved.get_json()
-    settle(app, chain_worker)
+    split_by_the_arbiter(app, client, world, chain_worker, order_id, "40.00")
     settle(app, chain_worker)
     paid = client.get(f"/api/v1/receivables/{rid}", headers=harbor.headers).get_json()
     assert (paid["state"], paid["expected_payment"]) == ("settled", "40.00")
