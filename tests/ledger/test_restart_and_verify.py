@@ -187,3 +187,15 @@ def test_deploy_refuses_when_the_chain_was_reset_under_the_database(ledger):
         session.get(ContractDeployment, (ledger.chain_id, "Consortium")).address = "0x" + "11" * 20
     with pytest.raises(DeploymentError, match="no code there"):
         deploy(ledger.app, ledger.chain, ledger.worker)
+
+
+def test_deploy_refuses_contracts_built_from_other_sources(ledger):
+    """A chain deployed by an older version of Concord (another ReceivableRegistry, say) is
+    not silently used beside this version's contracts."""
+    from concord.ledger.deploy import DeploymentError
+    from concord.ledger.models import ContractDeployment
+
+    with database(ledger.app).sessionmaker() as session, session.begin():
+        session.get(ContractDeployment, (ledger.chain_id, "ReceivableRegistry")).source_hash = "sha256:" + "0" * 64
+    with pytest.raises(DeploymentError, match=r"ReceivableRegistry .* other contract sources .* remove `instance/`"):
+        deploy(ledger.app, ledger.chain, ledger.worker)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from concord import clock
 from concord.db import get_or_raise
 from concord.ledger import outbox
+from concord.ledger.artifacts import load_artifact
 from concord.ledger.encoding import to_bytes32
 from concord.ledger.models import OPEN_STATES, ChainIntent, ContractDeployment, IntentKind, IntentState, OrganizationKey
 from concord.ledger.service import member_roles
@@ -106,6 +107,12 @@ def deploy(app, chain, worker: outbox.Worker, *, log: Callable[[str], None] = la
             if not chain.code(row.address):
                 raise DeploymentError(
                     f"{row.name} is recorded at {row.address} on chain {chain_id}, but the chain has no code there: the chain was reset under this database."
+                )
+            if (built := load_artifact(row.artifact).source_hash) != row.source_hash:
+                raise DeploymentError(
+                    f"{row.name} at {row.address} on chain {chain_id} was built from other contract sources ({row.source_hash}) than this "
+                    f"version of Concord's ({built}), and contracts are not upgraded in place. Start from a new chain and database "
+                    "(for the embedded demo: remove `instance/` and run again), or deploy this version to another chain."
                 )
     done: list[str] = []
     for step in steps:
