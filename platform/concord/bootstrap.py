@@ -31,6 +31,7 @@ from concord.engagements import service as engagements
 from concord.finance import financing, invoices, limits, programmes, receivables
 from concord.finance import queries as invoice_queries
 from concord.finance import settlement as finance_settlement
+from concord.finance import verification as finance_verification
 from concord.ledger import escrow_state, withdrawals
 from concord.ledger import receivables as receivables_gateway
 from concord.notifications import service as notifications
@@ -70,5 +71,6 @@ def _wire_financing(registry: wiring.Wiring) -> None:
     registry.on_confirmed.append(escrow_state.on_settled(finance_settlement.on_escrow_settled))
     registry.on_confirmed.append(receivables.verify_on_receipt)
     registry.round_jobs.extend([receivables.register_due, financing.expire_due, financing.settle_due])
+    registry.verify_checks.append(finance_verification.verify_receivables)
     for rules in (receivables.visibility(), financing.visibility(), finance_settlement.visibility(), limits.visibility(), programmes.visibility()):
         registry.visibility.update(rules)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from concord import clock
 from concord.finance import invoices
-from concord.finance.models import Invoice, Settlement
+from concord.finance.models import Invoice, InvoiceState, Settlement
 from concord.ledger import service as ledger_service
 from concord.tenancy.models import Relation
 
@@ -130,3 +130,21 @@ def balances(app, worker, **members: factories.Member) -> dict[str, int]:
     held["escrow"] = token.functions.balanceOf(contract(app, worker, "DeliveryEscrow").address).call()
     held["exchange"] = token.functions.balanceOf(contract(app, worker, "ReceivableExchange").address).call()
     return held
+
+
+def terms(advance_rate: str, discount_rate: str, fees: str, *, hours: int = 48) -> dict:
+    return {"advance_rate": advance_rate, "discount_rate": discount_rate, "fees": fees, "valid_until": (clock.utcnow() + timedelta(hours=hours)).isoformat()}
+
+
+def verified(app, client, session, world, worker) -> tuple[str, dict]:
+    """An escrowed order received in part, its invoice registered and verified on chain."""
+    order_id = received_in_part(app, client, session, world, worker)
+    made = invoice_of(app, session, world, order_id)
+    assert made.state == InvoiceState.MATCHED and made.total == Decimal("61.38")
+    response = client.post(f"/api/v1/invoices/{made.id}/receivable", headers=world.supplier.headers)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["state"] == "registering"
+    settle(app, worker)
+    receivable = client.get(f"/api/v1/receivables/{response.get_json()['id']}", headers=world.supplier.headers).get_json()
+    assert receivable["state"] == "verified", receivable
+    return order_id, receivable

@@ -8,18 +8,16 @@ no receivable, a dispute split leaves the financier short, an offer expires."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from concord import clock
 from concord.finance import financing
 from concord.finance.models import FinancingOffer, Invoice, InvoiceState, OfferState, Receivable, ReceivableState, SettlementRecord
 from concord.notifications.models import Notification
 
 from tests.api.helpers import assert_problem
-from tests.finance.chain_story import balances, funded_financier, invoice_of, received_in_part, split_by_the_arbiter, units
+from tests.finance.chain_story import balances, funded_financier, invoice_of, received_in_part, split_by_the_arbiter, terms, units, verified
 from tests.ledger_helpers import contract, settle
 
 
@@ -28,24 +26,6 @@ def financiers(app, session, world, chain_worker):
     first = funded_financier(app, session, world, chain_worker, world.supplier, name="Harbor Trade Finance plc")
     second = funded_financier(app, session, world, chain_worker, world.supplier, name="Second Capital AG")
     return first, second
-
-
-def terms(advance_rate: str, discount_rate: str, fees: str, *, hours: int = 48) -> dict:
-    return {"advance_rate": advance_rate, "discount_rate": discount_rate, "fees": fees, "valid_until": (clock.utcnow() + timedelta(hours=hours)).isoformat()}
-
-
-def verified(app, client, session, world, worker) -> tuple[str, dict]:
-    """An escrowed order received in part, its invoice registered and verified on chain."""
-    order_id = received_in_part(app, client, session, world, worker)
-    made = invoice_of(app, session, world, order_id)
-    assert made.state == InvoiceState.MATCHED and made.total == Decimal("61.38")
-    response = client.post(f"/api/v1/invoices/{made.id}/receivable", headers=world.supplier.headers)
-    assert response.status_code == 201, response.get_json()
-    assert response.get_json()["state"] == "registering"
-    settle(app, worker)
-    receivable = client.get(f"/api/v1/receivables/{response.get_json()['id']}", headers=world.supplier.headers).get_json()
-    assert receivable["state"] == "verified", receivable
-    return order_id, receivable
 
 
 def test_two_financiers_offer_one_is_accepted_and_the_escrow_pays_the_waterfall(app, client, session, world, chain_worker, financiers):
