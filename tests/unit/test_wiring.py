@@ -11,6 +11,7 @@ from concord.documents import service as documents
 from concord.documents.models import Document
 from concord.engagements.models import Engagement, EngagementRead
 from concord.finance import financing, invoices, receivables
+from concord.finance import verification as finance_verification
 from concord.finance.models import ExposureLimit, FinancingOffer, FinancingProgramme, Invoice, Receivable, SettlementRecord
 from concord.ledger import indexer, outbox, runtime
 from concord.notifications import service as notifications
@@ -49,7 +50,7 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
             financing.expire_due.__name__,
             financing.settle_due.__name__,
         ]
-        assert registry.verify_checks == [verification.verify_escrows]
+        assert registry.verify_checks == [verification.verify_escrows, finance_verification.verify_receivables]
         finance = {Invoice, Receivable, FinancingOffer, SettlementRecord, ExposureLimit, FinancingProgramme}
         assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document} | finance
         assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent, Document}
