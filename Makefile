@@ -74,6 +74,7 @@ bench: $(INSTALLED_DEV) $(NODE_DEPS)
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/provenance.py
 	$(BIN)/python bench/finance.py
+	$(BIN)/python bench/vmi.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis contracts/node_modules frontend/node_modules

@@ -1,0 +1,1 @@
+"""Vendor-managed inventory: forecasts and replenishment policy (pure functions, no storage yet)."""

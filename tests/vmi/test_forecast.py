@@ -1,0 +1,120 @@
+"""The forecast a VMI agreement's proposals are made from: a model chosen per series on a
+holdout, intervals, accuracy, and the batch engine."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from concord.vmi.forecast import HistoryTooShort, Model, forecast, forecast_batch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.vmi.series import intermittent, seasonal, trending
+
+
+def test_seasonal_series_picks_a_seasonal_model_that_beats_seasonal_naive():
+    result = forecast(seasonal(), 13)
+    assert result.model in {Model.HOLT_WINTERS, Model.SEASONAL_NAIVE}
+    assert result.season_length == 52
+    assert result.winner.mase is not None and result.winner.mase < 1
+    # The forecast follows last year's shape: week 0 of the next year is near the mean, week 13 near the peak.
+    assert abs(result.point[0] - 100) < 15 and result.point[12] > 125
+
+
+def test_intermittent_series_picks_croston_or_tsb():
+    history = intermittent()
+    assert history.count(0) / len(history) > 0.6
+    result = forecast(history, 8)
+    assert result.model in {Model.CROSTON, Model.TSB}
+    assert {score.model for score in result.scores} == {Model.SEASONAL_NAIVE, Model.CROSTON, Model.TSB}
+    assert len(set(result.point)) == 1  # a flat demand rate
+
+
+def test_trending_series_picks_a_trended_exponential_smoothing():
+    result = forecast(trending(weeks=60), 8)
+    assert result.model == Model.HOLT
+    assert result.season_length == 1  # 60 weeks hold no season with a holdout: naive is the baseline
+    assert list(result.point) == sorted(result.point) and result.point[-1] > Decimal(50 + 1.5 * 60)
+    naive = next(score for score in result.scores if score.model == Model.NAIVE)
+    assert result.winner.mase is not None and naive.mase is not None and result.winner.mase < 1 < naive.mase
+    assert forecast(trending(), 13).model in {Model.HOLT, Model.HOLT_WINTERS}
+
+
+def test_constant_series_forecasts_the_constant_with_the_baseline():
+    result = forecast([Decimal(7)] * 30, 4)
+    assert result.model == Model.NAIVE
+    assert result.point == (Decimal(7),) * 4 and result.lower_95 == result.upper_95 == result.point
+    assert result.winner.mase == 0 and result.winner.bias == 0
+
+
+def test_all_zero_history_forecasts_zero():
+    result = forecast([0] * 20, 3)
+    assert result.point == (Decimal(0),) * 3 and result.winner.bias is None
+
+
+def test_too_short_history_is_refused_with_its_length():
+    with pytest.raises(HistoryTooShort, match="at least 12 weeks of history, got 5"):
+        forecast([1, 2, 3, 4, 5], 4)
+    assert issubclass(HistoryTooShort, ValueError)
+
+
+def test_negative_consumption_and_empty_horizon_are_refused():
+    with pytest.raises(ValueError, match="not negative"):
+        forecast([5] * 11 + [-1], 4)
+    with pytest.raises(ValueError, match="horizon"):
+        forecast([5] * 12, 0)
+
+
+def test_accuracy_is_shown_for_every_candidate_and_the_winner_has_the_least_holdout_error():
+    result = forecast(seasonal(), 13)
+    assert [score.model for score in result.scores] == [Model.SEASONAL_NAIVE, Model.SES, Model.HOLT, Model.HOLT_WINTERS]
+    assert result.winner.rmse == min(score.rmse for score in result.scores)
+    assert result.holdout == 13
+    baseline = result.scores[0]
+    assert baseline.mase is not None and 0.5 < baseline.mase < 2
+
+
+def test_quantities_are_rounded_to_the_items_quantum():
+    result = forecast([Decimal("1.25"), Decimal("2.5")] * 10, 3, quantum=Decimal("0.001"))
+    assert all(value.as_tuple().exponent == -3 for value in result.point + result.upper_95)
+
+
+def test_batch_equals_one_by_one_and_is_deterministic():
+    histories = [seasonal(), trending(), intermittent(), trending(weeks=40), seasonal(seed=9)]
+    batch = forecast_batch(histories, 6)
+    assert batch == [forecast(history, 6) for history in histories]
+    assert batch == forecast_batch(histories, 6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    history=st.lists(st.integers(min_value=0, max_value=10_000), min_size=12, max_size=70),
+    horizon=st.integers(min_value=1, max_value=20),
+)
+def test_forecasts_are_non_negative_and_the_intervals_hold_the_point(history, horizon):
+    result = forecast(history, horizon)
+    assert len(result.point) == horizon == len(result.sigma)
+    for low95, low80, point, high80, high95 in zip(result.lower_95, result.lower_80, result.point, result.upper_80, result.upper_95, strict=True):
+        assert Decimal(0) <= low95 <= low80 <= point <= high80 <= high95
+    assert all(sigma >= 0 for sigma in result.sigma)
+
+
+def test_exponential_smoothing_recursions_match_statsmodels():
+    """The engine's SES and damped Holt, on one grid row from the same initial states,
+    forecast what statsmodels' Holt-Winters forecasts with those fixed parameters."""
+    holtwinters = pytest.importorskip("statsmodels.tsa.holtwinters")
+    from concord.vmi import forecast as engine
+
+    y = np.array(trending(), dtype=float)
+    alpha, beta, phi = 0.3, 0.06, 0.95
+    point, _ = engine._ets(y[None, :], 8, np.array([[alpha, beta, 0.0, phi]]))
+    slope, intercept = np.polyfit(np.arange(12.0), y[:12], 1)  # the engine's initial states
+    holt = holtwinters.Holt(y, damped_trend=True, initialization_method="known", initial_level=intercept - slope, initial_trend=slope)
+    fitted = holt.fit(smoothing_level=alpha, smoothing_trend=beta / alpha, damping_trend=phi, optimized=False)
+    np.testing.assert_allclose(point[0], fitted.forecast(8), rtol=1e-9)
+
+    point, _ = engine._ets(y[None, :], 8, np.array([[alpha, 0.0, 0.0, 1.0]]))
+    ses = holtwinters.SimpleExpSmoothing(y, initialization_method="known", initial_level=y[:12].mean())
+    np.testing.assert_allclose(point[0], ses.fit(smoothing_level=alpha, optimized=False).forecast(8), rtol=1e-9)
