@@ -39,6 +39,7 @@ def flat(weekly: int = 70, sigma: float = 10.0, weeks: int = 12, bias: float | N
         lower_95=point,
         upper_95=point,
         sigma=(sigma,) * weeks,
+        rate=(float(weekly),) * weeks,
         scores=(Score(Model.SES, 0.8, bias, sigma),),
         holdout=weeks,
         season_length=1,
@@ -68,9 +69,9 @@ def test_safety_stock_sums_the_weekly_error_variances_over_the_lead_time():
 def test_reorder_point_and_dynamic_band():
     assert reorder_point(flat(), 0.95, 7) == Decimal(70 + 17)  # 70 + 1.645 * 10, rounded up
     band, days = dynamic_band(flat(), 0.95, 7, 14)
-    # minimum = z * sqrt(3 * 100) + 70 = 98.49 -> 99; maximum = minimum + 140 -> 239
-    assert band == Band(Decimal(99), Decimal(239))
-    assert days == DaysOfSupply(Decimal("9.8"), Decimal("23.8"))
+    # minimum = SS = z * sqrt(3 * 100) = 28.49 -> 29; maximum = SS + D(7, 21) = 168.49 -> 169
+    assert band == Band(Decimal(29), Decimal(169))
+    assert days == DaysOfSupply(Decimal("2.8"), Decimal("16.8"))
 
 
 def test_no_proposal_when_the_projection_stays_within_the_band():
@@ -166,3 +167,22 @@ def test_rolling_bullwhip_shows_the_ratio_fall_once_orders_follow_consumption():
     assert len(ratios) == 9 and ratios[0] is not None and ratios[0] > 10 and ratios[-1] == pytest.approx(1.0)
     with pytest.raises(ValueError):
         rolling_bullwhip(orders, consumption[:-1], 8)
+
+
+def test_no_order_when_stock_is_within_the_band_from_the_earliest_arrival_on():
+    """A dip before day L is for the alerts: an order placed today could not prevent it."""
+    on_order = [Incoming(Decimal(150), TODAY + timedelta(days=3))]
+    band = Band(Decimal(100), Decimal(200))
+    proposal = propose(today=TODAY, on_hand=Decimal(105), on_order=on_order, forecast=flat(), lead_time_days=7, review_days=7, band=band)
+    assert proposal.quantity == 0 and proposal.order_date is None
+    assert all(band.minimum <= stock <= band.maximum for stock in proposal.projected[7:])
+    assert kinds(proposal) == {AlertKind.BELOW_MINIMUM, AlertKind.ABOVE_MAXIMUM}
+
+
+def test_a_slow_mover_is_planned_with_its_demand_before_rounding():
+    result = forecast([0, 0, 1] * 20, 8)
+    assert set(result.point) == {Decimal(0)} and 0.2 < result.rate[0] < 0.5  # a third of a unit a week
+    proposal = propose(
+        today=TODAY, on_hand=Decimal(0), on_order=[], forecast=result, lead_time_days=7, review_days=28, band=DaysOfSupply(Decimal(14), Decimal(56))
+    )
+    assert proposal.quantity >= 1 and proposal.minimum > 0

@@ -115,6 +115,9 @@ class Forecast:
     upper_95: tuple[Decimal, ...]
     sigma: tuple[float, ...]
     """Standard deviation of the forecast error per week ahead, in quantity units."""
+    rate: tuple[float, ...]
+    """The point forecast before rounding (not below zero): what replenishment plans with, so
+    that a slow mover's 0.3 a week is not planned as 0."""
     scores: tuple[Score, ...]
     """Every candidate that competed, in candidate order, on the same holdout."""
     holdout: int
@@ -416,6 +419,7 @@ def _to_forecast(arrays: BatchArrays, i: int, quantum: Decimal) -> Forecast:
         lower_95=_quantities(point - Z95 * sigma, quantum, ROUND_FLOOR),
         upper_95=_quantities(point + Z95 * sigma, quantum, ROUND_CEILING),
         sigma=tuple(float(value) for value in sigma),
+        rate=tuple(max(float(value), 0.0) for value in point),
         scores=scores,
         holdout=int(arrays.holdout[i]),
         season_length=int(arrays.season[i]),

@@ -16,8 +16,10 @@ Formulas (D(a, b): forecast demand from day a to day b; L lead time, R review pe
 - safety stock SS = z * sigma(L + R): stock is exposed from this review until an order placed
   at the next review arrives;
 - reorder point ROP = D(0, L) + z * sigma(L) (continuous review);
-- dynamic band: minimum = SS + D(0, L), maximum = minimum + D(0, R) (enough to last until the
-  next review's order can arrive); in days of supply, d days at day t means D(t, t + d).
+- dynamic band, on the projected stock (which has already consumed the demand up to each day):
+  minimum = SS, what should be left when a replenishment arrives; maximum = SS + D(L, L + R),
+  enough on top of it to last until the next review's order can arrive; in days of supply,
+  d days at day t means D(t, t + d).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class Rate:
     """Daily demand and its error variance from a forecast, by day from today."""
 
     def __init__(self, forecast: Forecast) -> None:
-        self.weekly = [float(quantity) for quantity in forecast.point]
+        self.weekly = list(forecast.rate)
         self.variance = [sigma**2 for sigma in forecast.sigma]
 
     def _week(self, values: list[float], week: int) -> float:
@@ -111,12 +113,11 @@ class DaysOfSupply:
 def dynamic_band(
     forecast: Forecast, service_level: float | Decimal, lead_time_days: int, review_days: int, *, quantum: Decimal = Decimal(1)
 ) -> tuple[Band, DaysOfSupply]:
-    """minimum = SS + D(0, L), maximum = minimum + D(0, R); the same in days of supply (each
-    quantity over the average daily demand of the next L + R days, to a tenth of a day)."""
+    """minimum = SS, maximum = SS + D(L, L + R); the same in days of supply (each quantity over
+    the average daily demand of the next L + R days, to a tenth of a day)."""
     rate = Rate(forecast)
-    stock = service_factor(service_level) * rate.sigma(lead_time_days + review_days)
-    minimum = stock + rate.demand(0, lead_time_days)
-    maximum = minimum + rate.demand(0, review_days)
+    minimum = service_factor(service_level) * rate.sigma(lead_time_days + review_days)
+    maximum = minimum + rate.demand(lead_time_days, lead_time_days + review_days)
     span = lead_time_days + review_days
     daily = rate.demand(0, span) / span if span else 0.0
     tenth = Decimal("0.1")
@@ -186,7 +187,7 @@ def propose(
 
     Projected stock at the end of day d: on hand + what arrives on or before d - D(0, d + 1).
     An order placed today arrives on day L; the next review's order on day L + R. If the
-    projection stays at or above the minimum through day L + R, nothing is ordered. Else the
+    projection stays at or above the minimum from day L through day L + R, nothing is ordered. Else the
     order arrives on the first day the projection would fall below the minimum, but not before
     day L (it is placed L days earlier), with the quantity that brings the highest projected
     stock from its arrival through day L + R up to the maximum, or, if that is not enough to
@@ -211,7 +212,8 @@ def propose(
         stock += arrivals[day] - rate.demand(day, day + 1)
         projected.append(stock)
     bands = [band_on(rate, band, day) for day in range(end + 1)]
-    below = [day for day in range(end + 1) if projected[day] < bands[day][0]]
+    # An order placed today arrives on day L at the earliest: what happens before is for the alerts.
+    below = [day for day in range(lead_time_days, end + 1) if projected[day] < bands[day][0]]
     quantity, order_day = 0.0, None
     if below:
         arrival = max(below[0], lead_time_days)
