@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import marshmallow as ma
@@ -45,7 +45,7 @@ def unstorable_text(value: Any) -> Any:
             return [NOT_TEXT]
         return [NOT_UNICODE] if _LONE_SURROGATE.search(value) else None
     found: dict[Any, Any] = {}
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):  # a JSON object, or the query string's MultiDict
         for key, item in value.items():
             if isinstance(key, str) and (_LONE_SURROGATE.search(key) or "\x00" in key):
                 found.setdefault("_schema", []).append(f"A field name is not valid Unicode text: {key!a}.")

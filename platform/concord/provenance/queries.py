@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from concord_verify import contexts
 
 from concord import clock, policy
+from concord.api_common import unstorable_text
 from concord.errors import ValidationFailed
 from concord.policy import Principal
 from concord.provenance.models import URI_LENGTH, EpcisEvent, EventBizTransaction, EventIdentifier
@@ -54,6 +55,9 @@ def biz_transaction_filters(args: Mapping[str, str], known: Iterable[str]) -> di
         if not name.startswith(BIZ_TRANSACTION_PREFIX):
             if name not in known:
                 mistakes[name] = ["Not a query parameter this platform answers."]
+            continue
+        if unstorable_text(name + args[name]) is not None:
+            mistakes[name] = unstorable_text(name + args[name])
             continue
         kind, values = name[len(BIZ_TRANSACTION_PREFIX) :], alternatives(args[name])
         if not kind or not values or len(values) > MAX_ALTERNATIVES or any(len(v) > URI_LENGTH for v in [kind, *values]):
