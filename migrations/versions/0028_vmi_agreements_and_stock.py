@@ -120,7 +120,7 @@ def upgrade() -> None:
         sa.CheckConstraint("max_period_value IS NULL OR max_period_value > 0", name=op.f("ck_vmi_agreement_versions_max_period_value_positive")),
         sa.CheckConstraint("period_days >= 1 AND period_days <= 366", name=op.f("ck_vmi_agreement_versions_period_days_in_range")),
         sa.CheckConstraint(
-            "supplier_share IS NULL OR (supplier_share >= 0 AND supplier_share <= 100)", name=op.f("ck_vmi_agreement_versions_supplier_share_in_range")
+            "supplier_share IS NULL OR supplier_share >= 0", name=op.f("ck_vmi_agreement_versions_supplier_share_not_negative")
         ),
         sa.CheckConstraint("version >= 1", name=op.f("ck_vmi_agreement_versions_version_positive")),
         sa.ForeignKeyConstraint(
@@ -187,7 +187,7 @@ def upgrade() -> None:
         sa.CheckConstraint("lead_time_days >= 0 AND lead_time_days <= 365", name=op.f("ck_vmi_agreement_items_lead_time_in_range")),
         sa.CheckConstraint("min_level >= 0 AND max_level > min_level", name=op.f("ck_vmi_agreement_items_band_ordered")),
         sa.CheckConstraint("review_period_days >= 1 AND review_period_days <= 91", name=op.f("ck_vmi_agreement_items_review_period_in_range")),
-        sa.CheckConstraint("service_level >= 50 AND service_level < 100", name=op.f("ck_vmi_agreement_items_service_level_in_range")),
+        sa.CheckConstraint("service_level > 0", name=op.f("ck_vmi_agreement_items_service_level_positive")),
         sa.CheckConstraint("unit_price > 0", name=op.f("ck_vmi_agreement_items_unit_price_positive")),
         sa.ForeignKeyConstraint(["location_id"], ["locations.id"], name=op.f("fk_vmi_agreement_items_location_id_locations")),
         sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_vmi_agreement_items_product_id_products")),

@@ -39,6 +39,8 @@ from concord.orders import settlement, verification
 from concord.provenance import batches as provenance_batches
 from concord.provenance import service as provenance
 from concord.provenance import steps as provenance_steps
+from concord.vmi import agreements as vmi_agreements
+from concord.vmi.models import VmiAgreement
 
 
 def wire(app: Flask) -> wiring.Wiring:
@@ -60,6 +62,7 @@ def wire(app: Flask) -> wiring.Wiring:
     registry.on_denied_probe.append(audit.record_denied_access)
     registry.on_physical_step.append(provenance_steps.on_physical_step)
     _wire_financing(registry)
+    _wire_vmi(registry)
     return registry
 
 
@@ -74,3 +77,9 @@ def _wire_financing(registry: wiring.Wiring) -> None:
     registry.verify_checks.append(finance_verification.verify_receivables)
     for rules in (receivables.visibility(), financing.visibility(), finance_settlement.visibility(), limits.visibility(), programmes.visibility()):
         registry.visibility.update(rules)
+
+
+def _wire_vmi(registry: wiring.Wiring) -> None:
+    """VMI agreements: seen by their buyer and supplier; the worker ends those past their end date."""
+    registry.visibility[VmiAgreement] = vmi_agreements.visibility()[VmiAgreement]
+    registry.round_jobs.append(vmi_agreements.end_due)

@@ -49,6 +49,8 @@ from concord.provenance.models import CaptureJob, EpcisEvent
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
+from concord.vmi import agreements as vmi_agreements
+from concord.vmi.models import VmiAgreement, VmiAgreementItem, VmiAgreementVersion
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import UUIDConverter
 
@@ -59,6 +61,7 @@ from tests.finance import financing_factory, invoice_factory
 from tests.provenance import examples as provenance_examples
 from tests.security.helpers import audit_entries, audit_head, portal_login
 from tests.url_map import TEXT_IDS, expand, object_rules, unknown_arguments
+from tests.vmi import vmi_factory
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # The uuid arguments the scene has objects for (its `targets` keys).
@@ -89,6 +92,7 @@ TARGET_ARGUMENTS = frozenset(
         "receivable_id",
         "offer_id",
         "programme_id",
+        "agreement_id",
     }
 )
 
@@ -130,6 +134,22 @@ API_BODIES: dict[tuple[str, str], dict] = {
     ("financing.ReceivableOffers", "POST"): {"financier_ids": [str(uuid.uuid4())]},
     ("financing.OfferAnswer", "POST"): {"advance_rate": "90", "discount_rate": "5", "valid_until": "2099-01-01T00:00:00+00:00"},
     ("financing.ProgrammeOpen", "POST"): {"discount_rate": "4", "limit_amount": "1.00"},
+    ("vmi_agreements.AgreementVersions", "POST"): {
+        "starts_on": date.today().isoformat(),
+        "items": [
+            {
+                "product_id": str(uuid.uuid4()),
+                "location_id": str(uuid.uuid4()),
+                "unit_price": "1",
+                "level_basis": "quantity",
+                "min_level": "0",
+                "max_level": "1000",
+                "review_period_days": 7,
+                "lead_time_days": 1,
+                "service_level": "99",
+            }
+        ],
+    },
 }
 PORTAL_FORMS: dict[str, dict] = {
     "admin.change_role": {"role": "admin"},
@@ -298,6 +318,8 @@ def _build_scene(session, world) -> Scene:
         a_invoice.id,
         {"number": "CN-A", "issue_date": date.today(), "reason": "Returned", "lines": [{"invoice_line_no": 1, "quantity": Decimal(1)}]},
     )
+    # A VMI agreement the other buyer proposed to A, for its product at its location.
+    agreement = vmi_agreements.propose(session, world.buyer2.principal, vmi_factory.agreement_input(session, world.buyer2, owner))
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -332,6 +354,7 @@ def _build_scene(session, world) -> Scene:
         "receivable_id": [("A's receivable", receivable.id)],
         "offer_id": [("a financing offer on A's receivable", offer.id)],
         "programme_id": [("a programme of A's other buyer", programme.id)],
+        "agreement_id": [("a VMI agreement A supplies", agreement.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -415,6 +438,9 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             FinancingProgramme,
             ExposureLimit,
             SettlementRecord,
+            VmiAgreement,
+            VmiAgreementVersion,
+            VmiAgreementItem,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]

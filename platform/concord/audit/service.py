@@ -131,6 +131,14 @@ class Action(StrEnum):
     INVOICE_PAID = "invoice:paid"
     INVOICE_OVERDUE = "invoice:overdue"
     CREDIT_NOTE_CREATED = "invoice:credit_note_created"
+    VMI_AGREEMENT_PROPOSED = "vmi_agreement:proposed"
+    VMI_AGREEMENT_AMENDED = "vmi_agreement:amended"
+    VMI_AGREEMENT_ACCEPTED = "vmi_agreement:accepted"
+    VMI_AGREEMENT_DECLINED = "vmi_agreement:declined"
+    VMI_AGREEMENT_WITHDRAWN = "vmi_agreement:withdrawn"
+    VMI_AGREEMENT_SUSPENDED = "vmi_agreement:suspended"
+    VMI_AGREEMENT_RESUMED = "vmi_agreement:resumed"
+    VMI_AGREEMENT_ENDED = "vmi_agreement:ended"
 
 
 def canonical_json(value: Any) -> str:

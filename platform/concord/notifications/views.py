@@ -84,6 +84,14 @@ EVENT_CHOICES = (
     ("programme.opened", "A financier opened a programme"),
     ("programme.declined", "A financier declined a programme"),
     ("programme.closed", "A programme was closed"),
+    ("vmi.proposed", "A buyer proposed a VMI agreement"),
+    ("vmi.amended", "New VMI terms were proposed"),
+    ("vmi.accepted", "VMI terms were agreed"),
+    ("vmi.declined", "VMI terms were declined"),
+    ("vmi.withdrawn", "VMI terms were withdrawn"),
+    ("vmi.suspended", "A VMI agreement was suspended"),
+    ("vmi.resumed", "A VMI agreement was resumed"),
+    ("vmi.ended", "A VMI agreement ended"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
 _OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute | Invoice]] = {

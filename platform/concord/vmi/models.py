@@ -83,7 +83,9 @@ class VmiAgreementVersion(IdMixin, Base):
         sa.CheckConstraint("period_days >= 1 AND period_days <= 366", name="period_days_in_range"),
         sa.CheckConstraint("baseline_inventory_value IS NULL OR baseline_inventory_value >= 0", name="baseline_not_negative"),
         sa.CheckConstraint("holding_cost_rate IS NULL OR holding_cost_rate >= 0", name="holding_cost_rate_not_negative"),
-        sa.CheckConstraint("supplier_share IS NULL OR (supplier_share >= 0 AND supplier_share <= 100)", name="supplier_share_in_range"),
+        # SQLite keeps a RATE as whole ten-thousandths: checks compare rates with zero only,
+        # the service bounds them (see migration 0027).
+        sa.CheckConstraint("supplier_share IS NULL OR supplier_share >= 0", name="supplier_share_not_negative"),
     )
 
     agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vmi_agreements.id", ondelete="CASCADE"), index=True)
@@ -124,7 +126,7 @@ class VmiAgreementItem(IdMixin, Base):
         sa.CheckConstraint("unit_price > 0", name="unit_price_positive"),
         sa.CheckConstraint("review_period_days >= 1 AND review_period_days <= 91", name="review_period_in_range"),
         sa.CheckConstraint("lead_time_days >= 0 AND lead_time_days <= 365", name="lead_time_in_range"),
-        sa.CheckConstraint("service_level >= 50 AND service_level < 100", name="service_level_in_range"),
+        sa.CheckConstraint("service_level > 0", name="service_level_positive"),
     )
 
     version_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vmi_agreement_versions.id", ondelete="CASCADE"), index=True)

@@ -1,0 +1,119 @@
+"""What the VMI agreement endpoints read and answer (quantities and amounts as decimal strings)."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from concord.api_common import InputSchema, NonBlank, OutputSchema, PageArgsSchema, WholeNumber
+from concord.finance.financing_schemas import Currency
+from concord.finance.schemas import Money, Percent
+from concord.orders.schemas import Exact, Quantity, UnitPrice
+from concord.vmi.agreements import BUYER, MAX_ITEMS, SUPPLIER
+from concord.vmi.models import AgreementState, LevelBasis, VersionState
+
+
+class AgreementItemInputSchema(InputSchema):
+    product_id = fields.UUID(required=True, metadata={"description": "One of the buyer's products."})
+    location_id = fields.UUID(required=True, metadata={"description": "One of the buyer's locations (where the stock is kept)."})
+    unit_price = UnitPrice(required=True, metadata={"description": "What a generated order pays per unit, in the agreement's currency."})
+    level_basis = fields.Enum(
+        LevelBasis, by_value=True, required=True, metadata={"description": "quantity: min/max in units; days_of_supply: in days of forecast demand."}
+    )
+    min_level = Quantity(required=True, positive=False, metadata={"description": "The band's floor (units or days)."})
+    max_level = Quantity(required=True, metadata={"description": "The band's ceiling, above the floor."})
+    review_period_days = WholeNumber(required=True, validate=validate.Range(min=1, max=91))
+    lead_time_days = WholeNumber(required=True, validate=validate.Range(min=0, max=365))
+    service_level = Percent(
+        required=True, metadata={"description": "Target probability of no stock-out in a replenishment cycle, 50 up to (not including) 100."}
+    )
+    consignment = fields.Boolean(load_default=False, metadata={"description": "Delivered stock stays the supplier's until consumed."})
+
+
+class TermsInputSchema(InputSchema):
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(load_default=None, allow_none=True)
+    max_order_value = Money(
+        load_default=None, allow_none=True, positive=True, metadata={"description": "A generated order above this waits for the buyer's approval."}
+    )
+    max_period_value = Money(
+        load_default=None, allow_none=True, positive=True, metadata={"description": "Generated orders beyond this per period wait for the buyer's approval."}
+    )
+    period_days = WholeNumber(load_default=30, validate=validate.Range(min=1, max=366))
+    baseline_inventory_value = Money(load_default=None, allow_none=True, metadata={"description": "Profit sharing: the inventory value before VMI."})
+    holding_cost_rate = Percent(load_default=None, allow_none=True, metadata={"description": "Profit sharing: annual holding cost, % of inventory value."})
+    supplier_share = Percent(load_default=None, allow_none=True, metadata={"description": "Profit sharing: the supplier's % of the holding-cost saving."})
+    note = NonBlank(500, required=False, load_default=None)
+    items = fields.List(fields.Nested(AgreementItemInputSchema), required=True, validate=validate.Length(min=1, max=MAX_ITEMS))
+
+
+class AgreementInputSchema(TermsInputSchema):
+    supplier_id = fields.UUID(required=True, metadata={"description": "An active supplier partner (buyer_supplier)."})
+    currency = Currency(required=True)
+
+
+class AgreementReasonSchema(InputSchema):
+    reason = NonBlank(500, required=False, load_default=None)
+
+
+class AgreementFilterSchema(PageArgsSchema):
+    state = fields.Enum(AgreementState, by_value=True, load_default=None)
+    role = fields.String(
+        load_default=None, validate=validate.OneOf([BUYER, SUPPLIER]), metadata={"description": "Only those where you are the buyer or the supplier."}
+    )
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+class AgreementItemSchema(OutputSchema):
+    id = fields.UUID()
+    product_id = fields.UUID()
+    location_id = fields.UUID()
+    sku = fields.String()
+    product_name = fields.String()
+    unit_of_measure = fields.String()
+    location_name = fields.String()
+    unit_price = Exact()
+    level_basis = fields.Enum(LevelBasis, by_value=True)
+    min_level = Exact()
+    max_level = Exact()
+    review_period_days = fields.Integer()
+    lead_time_days = fields.Integer()
+    service_level = Exact()
+    consignment = fields.Boolean()
+
+
+class AgreementVersionSchema(OutputSchema):
+    version = fields.Integer()
+    state = fields.Enum(VersionState, by_value=True)
+    proposed_by_org_id = fields.UUID()
+    proposed_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    note = fields.String(allow_none=True)
+    starts_on = fields.Date()
+    ends_on = fields.Date(allow_none=True)
+    max_order_value = Exact(allow_none=True)
+    max_period_value = Exact(allow_none=True)
+    period_days = fields.Integer()
+    baseline_inventory_value = Exact(allow_none=True)
+    holding_cost_rate = Exact(allow_none=True)
+    supplier_share = Exact(allow_none=True)
+    items = fields.List(fields.Nested(AgreementItemSchema))
+
+
+class AgreementSchema(OutputSchema):
+    id = fields.UUID()
+    number = fields.String()
+    buyer_org_id = fields.UUID()
+    supplier_org_id = fields.UUID()
+    currency = fields.String()
+    state = fields.Enum(AgreementState, by_value=True)
+    current_version = fields.Integer(metadata={"description": "The agreed version in force (0: none agreed yet)."})
+    pending_version = fields.Integer(allow_none=True, metadata={"description": "The version waiting for the other side's answer."})
+    suspended_by_org_id = fields.UUID(allow_none=True)
+    state_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    terms = fields.Nested(AgreementVersionSchema, allow_none=True, metadata={"description": "The agreed terms in force."})
+    proposed_terms = fields.Nested(AgreementVersionSchema, allow_none=True, metadata={"description": "The terms waiting for an answer."})
+    allowed_actions = fields.List(fields.String())
