@@ -186,3 +186,13 @@ def test_a_slow_mover_is_planned_with_its_demand_before_rounding():
         today=TODAY, on_hand=Decimal(0), on_order=[], forecast=result, lead_time_days=7, review_days=28, band=DaysOfSupply(Decimal(14), Decimal(56))
     )
     assert proposal.quantity >= 1 and proposal.minimum > 0
+
+
+def test_days_of_supply_count_the_days_after_the_one_whose_closing_stock_they_apply_to():
+    """Stock at the end of day d has already met day d's demand: d days of supply there are
+    the demand of days d + 1 .. d + days."""
+    slow_then_fast = replace(flat(), rate=(7.0, 70.0) + (70.0,) * 10)  # 1 a day in week 0, 10 a day from day 7
+    band = DaysOfSupply(Decimal(2), Decimal(4))
+    proposal = propose(today=TODAY, on_hand=Decimal(500), on_order=[], forecast=slow_then_fast, lead_time_days=5, review_days=7, band=band)
+    # On day 5 (the lead time): the minimum is days 6 and 7 (1 + 10), the maximum days 6 .. 9 (1 + 3 * 10).
+    assert (proposal.minimum, proposal.maximum) == (Decimal(11), Decimal(31))

@@ -19,7 +19,8 @@ Formulas (D(a, b): forecast demand from day a to day b; L lead time, R review pe
 - dynamic band, on the projected stock (which has already consumed the demand up to each day):
   minimum = SS, what should be left when a replenishment arrives; maximum = SS + D(L, L + R),
   enough on top of it to last until the next review's order can arrive; in days of supply,
-  d days at day t means D(t, t + d).
+  d days on day t mean D(t + 1, t + 1 + d): the band applies to the stock at the end of day t,
+  which has already met day t's demand, so it is what days t + 1 .. t + d will consume.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class Band:
 
 @dataclass(frozen=True)
 class DaysOfSupply:
-    """Minimum and maximum stock as days of forecast demand from the day they apply to."""
+    """Minimum and maximum stock as days of forecast demand after the day they apply to."""
 
     minimum_days: Decimal
     maximum_days: Decimal
@@ -126,10 +127,11 @@ def dynamic_band(
 
 
 def band_on(rate: Rate, band: Band | DaysOfSupply, day: int) -> tuple[float, float]:
-    """The band in quantities on `day` (days of supply follow the forecast)."""
+    """The band in quantities for the stock at the end of `day` (days of supply follow the
+    forecast: the demand of the days after `day`, since `day`'s own is already consumed)."""
     if isinstance(band, Band):
         return float(band.minimum), float(band.maximum)
-    return rate.demand(day, day + float(band.minimum_days)), rate.demand(day, day + float(band.maximum_days))
+    return rate.demand(day + 1, day + 1 + float(band.minimum_days)), rate.demand(day + 1, day + 1 + float(band.maximum_days))
 
 
 @dataclass(frozen=True)
