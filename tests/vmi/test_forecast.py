@@ -118,3 +118,17 @@ def test_exponential_smoothing_recursions_match_statsmodels():
     point, _ = engine._ets(y[None, :], 8, np.array([[alpha, 0.0, 0.0, 1.0]]))
     ses = holtwinters.SimpleExpSmoothing(y, initialization_method="known", initial_level=y[:12].mean())
     np.testing.assert_allclose(point[0], ses.fit(smoothing_level=alpha, optimized=False).forecast(8), rtol=1e-9)
+
+
+@pytest.mark.parametrize("history", [[0] * 11 + [5], [0] * 30 + [5], [0] * 40 + [3]])
+def test_a_sparse_series_ending_in_one_spike_is_not_forecast_to_repeat_the_spike(history):
+    """Every candidate ties on an all-zero holdout or training part: intermittent demand goes
+    to a smoother (Croston, TSB), not to the baseline that repeats the last week every week."""
+    result = forecast(history, 4)
+    assert result.model in {Model.CROSTON, Model.TSB}
+    assert sum(result.rate) < max(history)  # the spike is spread over the weeks, not repeated each week
+
+
+def test_ties_are_broken_the_same_way_whatever_the_batch():
+    histories = [[0] * 11 + [5], [7] * 30, [0] * 20]
+    assert [f.model for f in forecast_batch(histories, 4)] == [forecast(h, 4).model for h in histories] == [Model.CROSTON, Model.NAIVE, Model.CROSTON]

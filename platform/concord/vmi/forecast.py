@@ -7,7 +7,8 @@ that won, a point forecast per future week, 80 % and 95 % prediction intervals, 
 deviation of the forecast error per week ahead (for safety stock, see `policy.py`) and the
 holdout accuracy of every candidate.
 
-Candidates, in this order (ties go to the earlier, simpler one):
+Candidates, in this order (ties on the holdout go to the earlier, simpler one, except for
+intermittent series, see `_choose`):
 
 - ``seasonal_naive`` (the baseline when the history allows a season: the same week a year
   before), else ``naive`` (the last week);
@@ -202,12 +203,12 @@ def _fit_group(Y: np.ndarray, horizon: int, season_length: int, index: np.ndarra
     train, actual = Y[:, :-holdout], Y[:, -holdout:]
     seasonal = train.shape[1] >= season_length + SEASONAL_MARGIN
     m = season_length if seasonal else 1
-    eligible = _eligible(train, seasonal)
+    eligible, intermittent = _eligible(train, seasonal)
     tested = _all_candidates(train, holdout, season_length if seasonal else None)
     errors = tested[0] - actual[None, :, :]  # (candidates, series, holdout)
     rmse = np.sqrt(np.mean(errors**2, axis=2)).T
     rmse = np.where(eligible, rmse, np.inf)
-    choice = np.argmin(rmse, axis=1)
+    choice = _choose(rmse, intermittent)
     scale = np.mean(np.abs(train[:, m:] - train[:, :-m]), axis=1) if train.shape[1] > m else np.zeros(len(Y))
     mae = np.mean(np.abs(errors), axis=2).T
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -226,7 +227,25 @@ def _fit_group(Y: np.ndarray, horizon: int, season_length: int, index: np.ndarra
     out.season[index] = m
 
 
-def _eligible(train: np.ndarray, seasonal: bool) -> np.ndarray:
+TIE = 1e-9
+"""Relative difference of holdout RMSE within which candidates tie."""
+_SMOOTH_RANK = np.arange(len(CANDIDATES))
+_INTERMITTENT_FIRST = [Model.CROSTON, Model.TSB] + [model for model in CANDIDATES if model not in (Model.CROSTON, Model.TSB)]
+_INTERMITTENT_RANK = np.array([_INTERMITTENT_FIRST.index(model) for model in CANDIDATES])
+
+
+def _choose(rmse: np.ndarray, intermittent: np.ndarray) -> np.ndarray:
+    """The candidate per series with the least holdout RMSE. Ties go to the earlier, simpler
+    candidate, except for intermittent series: there Croston, then TSB, win ties with the
+    baseline. An all-zero training part or holdout ties every candidate, and the baseline would
+    then repeat one late spike every week (naive) or a year later (seasonal naive), where the
+    intermittent models spread it over the weeks between demands."""
+    tied = np.isclose(rmse, rmse.min(axis=1, keepdims=True), rtol=TIE, atol=0.0)
+    rank = np.where(intermittent[:, None], _INTERMITTENT_RANK[None, :], _SMOOTH_RANK[None, :])
+    return np.argmin(np.where(tied, rank, len(CANDIDATES)), axis=1)
+
+
+def _eligible(train: np.ndarray, seasonal: bool) -> tuple[np.ndarray, np.ndarray]:
     demands = np.count_nonzero(train, axis=1)
     with np.errstate(divide="ignore"):
         intermittent = train.shape[1] / np.maximum(demands, 0) > INTERMITTENT_ADI
@@ -238,7 +257,7 @@ def _eligible(train: np.ndarray, seasonal: bool) -> np.ndarray:
     eligible[:, _INDEX[Model.HOLT_WINTERS]] = ~intermittent & seasonal
     for model in (Model.CROSTON, Model.TSB):
         eligible[:, _INDEX[model]] = intermittent
-    return eligible
+    return eligible, intermittent
 
 
 def _all_candidates(Y: np.ndarray, h: int, season: int | None) -> tuple[np.ndarray, np.ndarray]:
