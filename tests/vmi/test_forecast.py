@@ -132,3 +132,13 @@ def test_a_sparse_series_ending_in_one_spike_is_not_forecast_to_repeat_the_spike
 def test_ties_are_broken_the_same_way_whatever_the_batch():
     histories = [[0] * 11 + [5], [7] * 30, [0] * 20]
     assert [f.model for f in forecast_batch(histories, 4)] == [forecast(h, 4).model for h in histories] == [Model.CROSTON, Model.NAIVE, Model.CROSTON]
+
+
+def test_accuracy_is_that_of_the_forecast_served_which_is_never_negative():
+    """A falling line that reaches zero: the trended model's raw extrapolation goes negative,
+    but what it serves, clipped at zero, is exactly the zero demand of the holdout."""
+    history = [150 - 10 * week for week in range(16)] + [0] * 8
+    result = forecast(history, 8)
+    holt = next(score for score in result.scores if score.model == Model.HOLT)
+    assert holt.rmse == 0 and holt.mase == 0
+    assert result.winner.rmse == 0

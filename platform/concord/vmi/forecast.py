@@ -28,11 +28,12 @@ intermittent: the baseline, ``croston`` and ``tsb``; the others: the baseline, `
 grid by the sum of squared one-step errors; the candidate is chosen on the last
 ``min(horizon, len(history) // 3)`` weeks (the holdout) by its root mean squared error (the
 error that safety stock is made of: a mean absolute error would reward forecasting zero for
-intermittent demand); the winner is then refitted on the whole history. Accuracy shown per
-candidate: MASE, its holdout mean absolute error over the in-sample mean absolute error of the
-seasonal naive forecast (season of `season_length` weeks when the training part is longer than
-a season, else of the naive forecast), and bias, the mean error (forecast - actual, so positive
-means over-forecast) over the mean actual. A history shorter than `MIN_HISTORY` weeks raises
+intermittent demand); the winner is then refitted on the whole history. Every score is of the
+forecast as served, clipped at zero. Accuracy shown per candidate: MASE, its holdout mean
+absolute error over the in-sample mean absolute error of the baseline that competed (seasonal
+naive, season of `season_length` weeks, when the training part spans a season and
+`SEASONAL_MARGIN` more weeks, else naive), and bias, the mean error (forecast - actual, so
+positive means over-forecast) over the mean actual. A history shorter than `MIN_HISTORY` weeks raises
 `HistoryTooShort` (a ValueError) rather than falling back silently.
 
 Why numpy and not statsforecast or statsmodels (measured on this 2-core machine, 200 synthetic
@@ -205,7 +206,8 @@ def _fit_group(Y: np.ndarray, horizon: int, season_length: int, index: np.ndarra
     m = season_length if seasonal else 1
     eligible, intermittent = _eligible(train, seasonal)
     tested = _all_candidates(train, holdout, season_length if seasonal else None)
-    errors = tested[0] - actual[None, :, :]  # (candidates, series, holdout)
+    # Scored as served: the forecast is clipped at zero before anyone sees or plans with it.
+    errors = np.maximum(tested[0], 0.0) - actual[None, :, :]  # (candidates, series, holdout)
     rmse = np.sqrt(np.mean(errors**2, axis=2)).T
     rmse = np.where(eligible, rmse, np.inf)
     choice = _choose(rmse, intermittent)
