@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from concord.vmi.forecast import HistoryTooShort, Model, forecast, forecast_batch
+from concord.vmi.forecast import MAX_HORIZON, MAX_QUANTITY, MIN_QUANTUM, HistoryTooShort, Model, QuantityOutOfRange, forecast, forecast_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -142,3 +142,20 @@ def test_accuracy_is_that_of_the_forecast_served_which_is_never_negative():
     holt = next(score for score in result.scores if score.model == Model.HOLT)
     assert holt.rmse == 0 and holt.mase == 0
     assert result.winner.rmse == 0
+
+
+@pytest.mark.parametrize("huge", [Decimal("1e30"), Decimal("12345678901234567890123456789"), MAX_QUANTITY + 1, 1e300])
+def test_a_quantity_above_the_maximum_is_refused_with_a_clear_error(huge):
+    with pytest.raises(QuantityOutOfRange, match=r"series 0, week 12: .* above the maximum quantity"):
+        forecast([5] * 11 + [huge], 4)
+    assert issubclass(QuantityOutOfRange, ValueError)
+
+
+def test_quantities_up_to_the_maximum_forecast_to_the_finest_quantum_and_the_longest_horizon():
+    rising = [MAX_QUANTITY * week / 20 for week in range(1, 21)]
+    result = forecast(rising, MAX_HORIZON, quantum=MIN_QUANTUM)
+    assert result.point[-1] > MAX_QUANTITY and result.upper_95[-1] >= result.point[-1]
+    with pytest.raises(ValueError, match="quantum"):
+        forecast([5] * 12, 4, quantum=MIN_QUANTUM / 10)
+    with pytest.raises(ValueError, match="horizon"):
+        forecast([5] * 12, MAX_HORIZON + 1)

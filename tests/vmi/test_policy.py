@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from concord.vmi.forecast import Forecast, Model, Score, forecast
+from concord.vmi.forecast import MAX_QUANTITY, Forecast, Model, QuantityOutOfRange, Score, forecast
 from concord.vmi.policy import (
     AlertKind,
     Band,
@@ -196,3 +196,20 @@ def test_days_of_supply_count_the_days_after_the_one_whose_closing_stock_they_ap
     proposal = propose(today=TODAY, on_hand=Decimal(500), on_order=[], forecast=slow_then_fast, lead_time_days=5, review_days=7, band=band)
     # On day 5 (the lead time): the minimum is days 6 and 7 (1 + 10), the maximum days 6 .. 9 (1 + 3 * 10).
     assert (proposal.minimum, proposal.maximum) == (Decimal(11), Decimal(31))
+
+
+def test_stock_quantities_above_the_maximum_are_refused_with_a_clear_error():
+    band = Band(Decimal(100), Decimal(400))
+    huge = Decimal("1e30")
+    with pytest.raises(QuantityOutOfRange, match="on hand"):
+        propose(today=TODAY, on_hand=huge, on_order=[], forecast=flat(), lead_time_days=7, review_days=7, band=band)
+    with pytest.raises(QuantityOutOfRange, match="on order"):
+        propose(today=TODAY, on_hand=Decimal(1), on_order=[Incoming(huge, TODAY)], forecast=flat(), lead_time_days=7, review_days=7, band=band)
+    with pytest.raises(QuantityOutOfRange, match="maximum"):
+        Band(Decimal(1), huge)
+    with pytest.raises(ValueError, match="days"):
+        DaysOfSupply(Decimal(1), huge)
+    with pytest.raises(QuantityOutOfRange):
+        bullwhip_ratio([huge, 1], [1, 2])
+    at_most = propose(today=TODAY, on_hand=MAX_QUANTITY, on_order=[], forecast=flat(), lead_time_days=7, review_days=7, band=Band(MAX_QUANTITY, MAX_QUANTITY))
+    assert at_most.projected[0] == MAX_QUANTITY - 10

@@ -76,6 +76,14 @@ INTERMITTENT_ADI = 1.32
 CHUNK = 1024
 """Series fitted together: bounds the memory of the (series x grid x season) states."""
 Z80, Z95 = 1.2815515655446004, 1.959963984540054
+MAX_QUANTITY = Decimal(10) ** 12
+"""Largest quantity accepted (a week's consumption, stock, an order). Together with
+`MIN_QUANTUM` and `MAX_HORIZON` it keeps every quantity computed from the inputs, forecasts,
+intervals and stock projections included, well inside Decimal's 28 significant digits."""
+MIN_QUANTUM = Decimal("0.000001")
+"""Finest rounding step for quantities."""
+MAX_HORIZON = 520
+"""Longest forecast horizon, in weeks (ten years)."""
 
 
 class Model(StrEnum):
@@ -94,6 +102,26 @@ _INDEX = {model: i for i, model in enumerate(CANDIDATES)}
 
 class HistoryTooShort(ValueError):
     """The history has fewer weeks than a forecast needs."""
+
+
+class QuantityOutOfRange(ValueError):
+    """A quantity is above `MAX_QUANTITY` (or not a finite number)."""
+
+
+def check_quantity(value: Decimal | int | float, what: str) -> float:
+    """`value` as a float, refused above `MAX_QUANTITY` before any arithmetic on it (a larger
+    one would overflow Decimal's 28 significant digits once rounded to a quantum)."""
+    number = float(value)
+    if not np.isfinite(number):
+        raise QuantityOutOfRange(f"{what}: {value} is not a finite quantity")
+    if abs(number) > float(MAX_QUANTITY):
+        raise QuantityOutOfRange(f"{what}: {value} is above the maximum quantity of {MAX_QUANTITY}")
+    return number
+
+
+def check_quantum(quantum: Decimal) -> None:
+    if not MIN_QUANTUM <= quantum <= MAX_QUANTITY:
+        raise ValueError(f"the quantum must be between {MIN_QUANTUM} and {MAX_QUANTITY}, got {quantum}")
 
 
 @dataclass(frozen=True)
@@ -158,13 +186,14 @@ def forecast_batch(
     histories: Sequence[Sequence[Decimal | int | float]], horizon: int, *, season_length: int = SEASON_LENGTH, quantum: Decimal = Decimal(1)
 ) -> list[Forecast]:
     """Forecast many series at once (series of equal length are fitted together)."""
+    check_quantum(quantum)
     arrays = forecast_arrays(histories, horizon, season_length=season_length)
     return [_to_forecast(arrays, i, quantum) for i in range(len(histories))]
 
 
 def forecast_arrays(histories: Sequence[Sequence[Decimal | int | float]], horizon: int, *, season_length: int = SEASON_LENGTH) -> BatchArrays:
-    if horizon < 1:
-        raise ValueError(f"the horizon must be at least one week, got {horizon}")
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ValueError(f"the horizon must be from one to {MAX_HORIZON} weeks, got {horizon}")
     if season_length < 2:
         raise ValueError(f"the season length must be at least 2 weeks, got {season_length}")
     rows = [_as_floats(history, n) for n, history in enumerate(histories)]
@@ -190,7 +219,7 @@ def forecast_arrays(histories: Sequence[Sequence[Decimal | int | float]], horizo
 
 
 def _as_floats(history: Sequence[Decimal | int | float], n: int) -> np.ndarray:
-    values = np.array([float(quantity) for quantity in history], dtype=float)
+    values = np.array([check_quantity(quantity, f"series {n}, week {week + 1}") for week, quantity in enumerate(history)], dtype=float)
     if len(values) < MIN_HISTORY:
         raise HistoryTooShort(f"series {n}: a forecast needs at least {MIN_HISTORY} weeks of history, got {len(values)}")
     if not np.all(np.isfinite(values)) or np.any(values < 0):

@@ -34,7 +34,10 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from statistics import NormalDist
 
-from concord.vmi.forecast import Forecast
+from concord.vmi.forecast import MAX_HORIZON, Forecast, check_quantity, check_quantum
+
+MAX_DAYS = 7 * MAX_HORIZON
+"""Longest lead time plus review period, and most days of supply, accepted (ten years)."""
 
 
 class Rate:
@@ -72,17 +75,26 @@ def service_factor(service_level: float | Decimal) -> float:
     return NormalDist().inv_cdf(level)
 
 
+def _check(quantum: Decimal, *days: int) -> None:
+    """Inputs bounded before any arithmetic (see `MAX_QUANTITY`), the quantum and the days."""
+    check_quantum(quantum)
+    if any(day < 0 for day in days) or sum(days) > MAX_DAYS:
+        raise ValueError(f"lead time and review period must not be negative nor add up to more than {MAX_DAYS} days, got {days}")
+
+
 def _round(value: float, quantum: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     return Decimal(repr(max(value, 0.0))).quantize(quantum, rounding=rounding)
 
 
 def safety_stock(forecast: Forecast, service_level: float | Decimal, lead_time_days: int, *, review_days: int = 0, quantum: Decimal = Decimal(1)) -> Decimal:
     """SS = z * sigma(L + R), rounded up to the quantum."""
+    _check(quantum, lead_time_days, review_days)
     return _round(service_factor(service_level) * Rate(forecast).sigma(lead_time_days + review_days), quantum, ROUND_CEILING)
 
 
 def reorder_point(forecast: Forecast, service_level: float | Decimal, lead_time_days: int, *, quantum: Decimal = Decimal(1)) -> Decimal:
     """ROP = D(0, L) + z * sigma(L), rounded up to the quantum."""
+    _check(quantum, lead_time_days)
     rate = Rate(forecast)
     return _round(rate.demand(0, lead_time_days) + service_factor(service_level) * rate.sigma(lead_time_days), quantum, ROUND_CEILING)
 
@@ -95,6 +107,8 @@ class Band:
     maximum: Decimal
 
     def __post_init__(self) -> None:
+        check_quantity(self.minimum, "band minimum")
+        check_quantity(self.maximum, "band maximum")
         if not 0 <= self.minimum <= self.maximum:
             raise ValueError(f"the band needs 0 <= minimum <= maximum, got {self.minimum} and {self.maximum}")
 
@@ -107,8 +121,8 @@ class DaysOfSupply:
     maximum_days: Decimal
 
     def __post_init__(self) -> None:
-        if not 0 <= self.minimum_days <= self.maximum_days:
-            raise ValueError(f"the band needs 0 <= minimum days <= maximum days, got {self.minimum_days} and {self.maximum_days}")
+        if not 0 <= self.minimum_days <= self.maximum_days <= MAX_DAYS:
+            raise ValueError(f"the band needs 0 <= minimum days <= maximum days, got {self.minimum_days} and {self.maximum_days} (at most {MAX_DAYS} days)")
 
 
 def dynamic_band(
@@ -116,6 +130,7 @@ def dynamic_band(
 ) -> tuple[Band, DaysOfSupply]:
     """minimum = SS, maximum = SS + D(L, L + R); the same in days of supply (each quantity over
     the average daily demand of the next L + R days, to a tenth of a day)."""
+    _check(quantum, lead_time_days, review_days)
     rate = Rate(forecast)
     minimum = service_factor(service_level) * rate.sigma(lead_time_days + review_days)
     maximum = minimum + rate.demand(lead_time_days, lead_time_days + review_days)
@@ -202,14 +217,17 @@ def propose(
     """
     if lead_time_days < 0 or review_days < 1:
         raise ValueError("the lead time must not be negative and the review period must be at least a day")
+    _check(quantum, lead_time_days, review_days)
+    stock = check_quantity(on_hand, "on hand")
+    incoming_quantities = [check_quantity(incoming.quantity, f"on order for {incoming.arrives}") for incoming in on_order]
     rate = Rate(forecast)
     end = lead_time_days + review_days
     arrivals = [0.0] * (end + 1)
-    for incoming in on_order:
+    for incoming, quantity in zip(on_order, incoming_quantities, strict=True):
         day = max((incoming.arrives - today).days, 0)
         if day <= end:
-            arrivals[day] += float(incoming.quantity)
-    projected, stock = [], float(on_hand)
+            arrivals[day] += quantity
+    projected: list[float] = []
     for day in range(end + 1):
         stock += arrivals[day] - rate.demand(day, day + 1)
         projected.append(stock)
@@ -278,10 +296,10 @@ def bullwhip_ratio(orders: Sequence[Decimal | int | float], consumption: Sequenc
     periods (sample variances); None when consumption does not vary."""
     if len(orders) != len(consumption) or len(orders) < 2:
         raise ValueError("orders and consumption need the same periods, at least two")
-    demand = statistics.variance([float(value) for value in consumption])
+    demand = statistics.variance([check_quantity(value, "consumption") for value in consumption])
     if demand == 0:
         return None
-    return statistics.variance([float(value) for value in orders]) / demand
+    return statistics.variance([check_quantity(value, "order") for value in orders]) / demand
 
 
 def rolling_bullwhip(orders: Sequence[Decimal | int | float], consumption: Sequence[Decimal | int | float], window: int) -> list[float | None]:
