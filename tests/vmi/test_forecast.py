@@ -109,13 +109,13 @@ def test_exponential_smoothing_recursions_match_statsmodels():
 
     y = np.array(trending(), dtype=float)
     alpha, beta, phi = 0.3, 0.06, 0.95
-    point, _ = engine._ets(y[None, :], 8, np.array([[alpha, beta, 0.0, phi]]))
+    point, *_ = engine._ets(y[None, :], 8, np.array([[alpha, beta, 0.0, phi]]))
     slope, intercept = np.polyfit(np.arange(12.0), y[:12], 1)  # the engine's initial states
     holt = holtwinters.Holt(y, damped_trend=True, initialization_method="known", initial_level=intercept - slope, initial_trend=slope)
     fitted = holt.fit(smoothing_level=alpha, smoothing_trend=beta / alpha, damping_trend=phi, optimized=False)
     np.testing.assert_allclose(point[0], fitted.forecast(8), rtol=1e-9)
 
-    point, _ = engine._ets(y[None, :], 8, np.array([[alpha, 0.0, 0.0, 1.0]]))
+    point, *_ = engine._ets(y[None, :], 8, np.array([[alpha, 0.0, 0.0, 1.0]]))
     ses = holtwinters.SimpleExpSmoothing(y, initialization_method="known", initial_level=y[:12].mean())
     np.testing.assert_allclose(point[0], ses.fit(smoothing_level=alpha, optimized=False).forecast(8), rtol=1e-9)
 

@@ -4,8 +4,9 @@ holdout, then refitted on the whole history.
 Input: a weekly consumption history per item and location (quantities, oldest first, at least
 `MIN_HISTORY` weeks, none negative) and a horizon in weeks. Output: a `Forecast` with the model
 that won, a point forecast per future week, 80 % and 95 % prediction intervals, the standard
-deviation of the forecast error per week ahead (for safety stock, see `policy.py`) and the
-holdout accuracy of every candidate.
+deviation of the forecast error per week ahead and of the error summed over the weeks up to
+each (for safety stock, see `policy.py` and `_spread`) and the holdout accuracy of every
+candidate.
 
 Candidates, in this order (ties on the holdout go to the earlier, simpler one, except for
 intermittent series, see `_choose`):
@@ -145,6 +146,11 @@ class Forecast:
     upper_95: tuple[Decimal, ...]
     sigma: tuple[float, ...]
     """Standard deviation of the forecast error per week ahead, in quantity units."""
+    cumulative_sigma: tuple[float, ...]
+    """Standard deviation of the error summed over weeks 1 .. k ahead, for k = 1 .. horizon:
+    what safety stock over a lead time is made of. The weekly errors of one forecast are
+    correlated (a level that is off stays off), so it exceeds the root of the summed
+    variances."""
     rate: tuple[float, ...]
     """The point forecast before rounding (not below zero): what replenishment plans with, so
     that a slow mover's 0.3 a week is not planned as 0."""
@@ -170,6 +176,7 @@ class BatchArrays:
     model: np.ndarray  # (series,) index into CANDIDATES
     point: np.ndarray  # (series, horizon)
     sigma: np.ndarray  # (series, horizon)
+    cumulative: np.ndarray  # (series, horizon) sigma of the error summed over weeks 1 .. k
     mase: np.ndarray  # (series, candidates), nan where not competing or undefined
     bias: np.ndarray  # (series, candidates)
     rmse: np.ndarray  # (series, candidates), inf where not competing
@@ -202,6 +209,7 @@ def forecast_arrays(histories: Sequence[Sequence[Decimal | int | float]], horizo
         model=np.zeros(count, dtype=np.int64),
         point=np.zeros((count, horizon)),
         sigma=np.zeros((count, horizon)),
+        cumulative=np.zeros((count, horizon)),
         mase=np.full((count, candidates), np.nan),
         bias=np.full((count, candidates), np.nan),
         rmse=np.full((count, candidates), np.inf),
@@ -251,6 +259,7 @@ def _fit_group(Y: np.ndarray, horizon: int, season_length: int, index: np.ndarra
     out.model[index] = choice
     out.point[index] = np.maximum(full[0][choice, rows], 0.0)
     out.sigma[index] = full[1][choice, rows]
+    out.cumulative[index] = full[2][choice, rows]
     out.mase[index] = np.where(eligible, mase, np.nan)
     out.bias[index] = np.where(eligible, bias, np.nan)
     out.rmse[index] = rmse
@@ -291,9 +300,10 @@ def _eligible(train: np.ndarray, seasonal: bool) -> tuple[np.ndarray, np.ndarray
     return eligible, intermittent
 
 
-def _all_candidates(Y: np.ndarray, h: int, season: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Point forecasts and error standard deviations of every candidate, each (candidates,
-    series, h); a candidate that cannot run on this group (no season) repeats the naive one."""
+def _all_candidates(Y: np.ndarray, h: int, season: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Point forecasts, error standard deviations per week and of the error summed up to each
+    week, of every candidate, each (candidates, series, h); a candidate that cannot run on this
+    group (no season) repeats the naive one."""
     naive = _naive(Y, h)
     results = {
         Model.NAIVE: naive,
@@ -304,7 +314,32 @@ def _all_candidates(Y: np.ndarray, h: int, season: int | None) -> tuple[np.ndarr
         Model.CROSTON: _croston(Y, h),
         Model.TSB: _tsb(Y, h),
     }
-    return np.stack([results[model][0] for model in CANDIDATES]), np.stack([results[model][1] for model in CANDIDATES])
+    point, sigma, summed = (np.stack([results[model][k] for model in CANDIDATES]) for k in range(3))
+    return point, sigma, summed
+
+
+Spread = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Point forecast, error sigma per week ahead, sigma of the error summed over weeks 1 .. k."""
+
+
+def _spread(point: np.ndarray, sigma: np.ndarray, c: np.ndarray) -> Spread:
+    """The error spread of a linear innovations model (Hyndman, Koehler, Ord & Snyder 2008,
+    ch. 6, class 1): the error k weeks ahead is e_k + c_1 e_(k-1) + ... + c_(k-1) e_1 with
+    independent one-step errors e of sigma `sigma` (series,), c (series, h - 1). So the
+    variance k weeks ahead is sigma^2 (1 + c_1^2 + ... + c_(k-1)^2), and that of the error
+    summed over weeks 1 .. k (the lead-time demand's) sigma^2 sum_(r < k) (1 + c_1 + ... + c_r)^2:
+    one innovation moves every later week's forecast error the same way.
+
+    Every candidate is such a model, so each uses its own analytic c rather than sums of
+    overlapping k-week residuals (about a hundred weeks hold few independent 13-week windows,
+    and those sums would need in-sample multi-step forecasts of each grid winner): ETS its
+    smoothing parameters, naive is the random walk (ETS(A,N,N) at alpha 1, c = 1), seasonal
+    naive the seasonal random walk (c = 1 every m weeks), Croston and TSB the simple exponential
+    smoothing of their demand rate (c = alpha; for i.i.d. demand this slightly overstates)."""
+    reach = np.concatenate([np.zeros((len(c), 1)), np.cumsum(c, axis=1)], axis=1)
+    weekly = 1.0 + np.concatenate([np.zeros((len(c), 1)), np.cumsum(c**2, axis=1)], axis=1)
+    summed = np.cumsum((1.0 + reach) ** 2, axis=1)
+    return point, sigma[:, None] * np.sqrt(weekly), sigma[:, None] * np.sqrt(summed)
 
 
 def _residual_sigma(errors: np.ndarray) -> np.ndarray:
@@ -312,18 +347,25 @@ def _residual_sigma(errors: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(errors**2, axis=1))
 
 
-def _naive(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
-    sigma = _residual_sigma(np.diff(Y, axis=1))
-    steps = np.sqrt(np.arange(1, h + 1))
-    return np.repeat(Y[:, -1:], h, axis=1), sigma[:, None] * steps[None, :]
+def _naive(Y: np.ndarray, h: int) -> Spread:
+    """The last week, with its error summed over k weeks measured in-sample where the history
+    holds at least k windows of k weeks (the naive forecast from every past week costs nothing):
+    the random walk's analytic sum overstates it some 1.7-fold on a level series with noise,
+    where naive still wins a holdout now and then. Beyond, the random walk's growth."""
+    length = Y.shape[1]
+    point, weekly, summed = _spread(np.repeat(Y[:, -1:], h, axis=1), _residual_sigma(np.diff(Y, axis=1)), np.ones((len(Y), h - 1)))
+    reach = min(h, (length - 1) // 2)
+    totals = np.concatenate([np.zeros((len(Y), 1)), np.cumsum(Y, axis=1)], axis=1)
+    measured = np.stack([_residual_sigma(totals[:, k + 1 :] - totals[:, 1:-k] - k * Y[:, : length - k]) for k in range(1, reach + 1)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(summed[:, reach - 1 : reach] > 0, summed[:, reach - 1 :] / summed[:, reach - 1 : reach], 1.0)
+    return point, weekly, np.concatenate([measured, measured[:, -1:] * growth[:, 1:]], axis=1)
 
 
-def _seasonal_naive(Y: np.ndarray, h: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    last = Y[:, -m:]
-    point = last[:, np.arange(h) % m]
-    sigma = _residual_sigma(Y[:, m:] - Y[:, :-m])
-    seasons = np.sqrt(np.arange(h) // m + 1)
-    return point, sigma[:, None] * seasons[None, :]
+def _seasonal_naive(Y: np.ndarray, h: int, m: int) -> Spread:
+    point = Y[:, -m:][:, np.arange(h) % m]
+    c = np.repeat((np.arange(1, h) % m == 0)[None, :].astype(float), len(Y), axis=0)
+    return _spread(point, _residual_sigma(Y[:, m:] - Y[:, :-m]), c)
 
 
 def _grid(**axes: Sequence[float]) -> np.ndarray:
@@ -339,7 +381,7 @@ SMOOTHING = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0
 """Circular weights a first season's profile is smoothed with (two weeks either side)."""
 
 
-def _ets(Y: np.ndarray, h: int, grid: np.ndarray, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _ets(Y: np.ndarray, h: int, grid: np.ndarray, m: int | None = None) -> Spread:
     """Additive error-correction ETS, every series x every grid row at once:
     forecast = level + phi * trend + season; level += phi * trend + alpha * e;
     trend = phi * trend + beta * e; season += gamma * e. The best row per series (least
@@ -382,12 +424,11 @@ def _ets(Y: np.ndarray, h: int, grid: np.ndarray, m: int | None = None) -> tuple
     if season_state is not None and m:
         point = point + season_state[(length + np.arange(h)) % m][:, rows, best].T
     sigma = np.sqrt(sse[rows, best] / max(length - start, 1))
-    # Hyndman et al. (2008), class 1: var_h = sigma^2 (1 + sum_{j<h} c_j^2), c_j = alpha + beta (phi + ... + phi^j) + gamma [j = 0 mod m]
+    # Hyndman et al. (2008), class 1: c_j = alpha + beta (phi + ... + phi^j) + gamma [j = 0 mod m]
     c = params[:, 0:1] + params[:, 1:2] * damping[:, : h - 1]
     if m:
         c = c + params[:, 2:3] * ((np.arange(1, h) % m) == 0)[None, :]
-    variance = 1.0 + np.concatenate([np.zeros((series, 1)), np.cumsum(c**2, axis=1)], axis=1)
-    return point, sigma[:, None] * np.sqrt(variance)
+    return _spread(point, sigma, c)
 
 
 CROSTON_ALPHAS = np.array([0.05, 0.1, 0.15, 0.2, 0.3])
@@ -401,14 +442,13 @@ def _intermittent_start(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return size, demands / Y.shape[1]
 
 
-def _flat(forecast_rows: np.ndarray, sse: np.ndarray, alpha: np.ndarray, length: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+def _flat(forecast_rows: np.ndarray, sse: np.ndarray, alpha: np.ndarray, length: int, h: int) -> Spread:
     """A flat forecast with the error growth of simple exponential smoothing at `alpha`."""
     sigma = np.sqrt(sse / max(length - 1, 1))
-    variance = 1.0 + (np.arange(h)[None, :]) * alpha[:, None] ** 2
-    return np.repeat(forecast_rows[:, None], h, axis=1), sigma[:, None] * np.sqrt(variance)
+    return _spread(np.repeat(forecast_rows[:, None], h, axis=1), sigma, np.repeat(alpha[:, None], h - 1, axis=1))
 
 
-def _croston(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
+def _croston(Y: np.ndarray, h: int) -> Spread:
     """Croston with the Syntetos-Boylan correction: size and interval smoothed at each demand;
     forecast (1 - alpha / 2) * size / interval."""
     series, length = Y.shape
@@ -433,7 +473,7 @@ def _croston(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
     return _flat(point, sse[rows, best], CROSTON_ALPHAS[best], length, h)
 
 
-def _tsb(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
+def _tsb(Y: np.ndarray, h: int) -> Spread:
     """Teunter-Syntetos-Babai: the probability of a demand is smoothed every week (towards 1
     or 0), the size at each demand; forecast probability * size (it decays when demand stops)."""
     series, length = Y.shape
@@ -469,6 +509,7 @@ def _to_forecast(arrays: BatchArrays, i: int, quantum: Decimal) -> Forecast:
         lower_95=_quantities(point - Z95 * sigma, quantum, ROUND_FLOOR),
         upper_95=_quantities(point + Z95 * sigma, quantum, ROUND_CEILING),
         sigma=tuple(float(value) for value in sigma),
+        cumulative_sigma=tuple(float(value) for value in arrays.cumulative[i]),
         rate=tuple(max(float(value), 0.0) for value in point),
         scores=scores,
         holdout=int(arrays.holdout[i]),

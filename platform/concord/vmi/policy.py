@@ -9,10 +9,11 @@ item's `quantum` (Decimal("1") for whole units, Decimal("0.001") ...).
 Formulas (D(a, b): forecast demand from day a to day b; L lead time, R review period, in days):
 
 - service factor z = NormalDist().inv_cdf(service level);
-- error over t days: sigma(t) = sqrt(sum of the forecast's per-week error variances over the
-  weeks that t days span, the last week pro rata). The forecast's per-week sigma already grows
-  with the weeks ahead, so this sums what each week adds rather than scaling one week by
-  sqrt(t / 7);
+- error over t days: sigma(t), the standard deviation of the forecast error summed over those
+  days (the forecast's `cumulative_sigma`, its variance interpolated linearly within a week and
+  growing by the last week's increment beyond the horizon). Not the root of the summed per-week
+  variances: the weeks' errors of one forecast are correlated (an innovation moves the level of
+  every later week), and treating them as independent left safety stock 28-42 % short;
 - safety stock SS = z * sigma(L + R): stock is exposed from this review until an order placed
   at the next review arrives;
 - reorder point ROP = D(0, L) + z * sigma(L) (continuous review);
@@ -45,7 +46,8 @@ class Rate:
 
     def __init__(self, forecast: Forecast) -> None:
         self.weekly = list(forecast.rate)
-        self.variance = [sigma**2 for sigma in forecast.sigma]
+        self.summed = [0.0] + [sigma**2 for sigma in forecast.cumulative_sigma]
+        """Variance of the error summed over the first k weeks, k = 0 .. horizon."""
 
     def _week(self, values: list[float], week: int) -> float:
         return values[min(week, len(values) - 1)]
@@ -63,8 +65,17 @@ class Rate:
     def demand(self, start: float, end: float) -> float:
         return self._integrate(self.weekly, start, end)
 
+    def _summed(self, weeks: int) -> float:
+        known = len(self.summed) - 1
+        if weeks <= known:
+            return self.summed[weeks]
+        return self.summed[known] + (weeks - known) * (self.summed[known] - self.summed[known - 1])
+
     def sigma(self, days: float) -> float:
-        return math.sqrt(self._integrate(self.variance, 0, days))
+        """Standard deviation of the error of the demand summed from today over `days` days."""
+        weeks, part = divmod(days / 7, 1)
+        before = self._summed(int(weeks))
+        return math.sqrt(before + part * (self._summed(int(weeks) + 1) - before))
 
 
 def service_factor(service_level: float | Decimal) -> float:
