@@ -60,6 +60,7 @@ Why numpy and not statsforecast or statsmodels (measured on this 2-core machine,
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -113,7 +114,7 @@ def check_quantity(value: Decimal | int | float, what: str) -> float:
     """`value` as a float, refused above `MAX_QUANTITY` before any arithmetic on it (a larger
     one would overflow Decimal's 28 significant digits once rounded to a quantum)."""
     number = float(value)
-    if not np.isfinite(number):
+    if not math.isfinite(number):
         raise QuantityOutOfRange(f"{what}: {value} is not a finite quantity")
     if abs(number) > float(MAX_QUANTITY):
         raise QuantityOutOfRange(f"{what}: {value} is above the maximum quantity of {MAX_QUANTITY}")
@@ -227,7 +228,11 @@ def forecast_arrays(histories: Sequence[Sequence[Decimal | int | float]], horizo
 
 
 def _as_floats(history: Sequence[Decimal | int | float], n: int) -> np.ndarray:
-    values = np.array([check_quantity(quantity, f"series {n}, week {week + 1}") for week, quantity in enumerate(history)], dtype=float)
+    values = np.array([float(quantity) for quantity in history], dtype=float)
+    out_of_range = np.flatnonzero(~(np.abs(values) <= float(MAX_QUANTITY)))  # checked at once, before any arithmetic
+    if len(out_of_range):
+        week = int(out_of_range[0])
+        check_quantity(history[week], f"series {n}, week {week + 1}")  # raises, with the quantity as given
     if len(values) < MIN_HISTORY:
         raise HistoryTooShort(f"series {n}: a forecast needs at least {MIN_HISTORY} weeks of history, got {len(values)}")
     if not np.all(np.isfinite(values)) or np.any(values < 0):
