@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from concord.vmi.forecast import HistoryTooShort, Model, forecast, forecast_batch
+from concord.vmi.forecast import MAX_HORIZON, MAX_QUANTITY, MIN_QUANTUM, HistoryTooShort, Model, QuantityOutOfRange, forecast, forecast_batch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -109,12 +109,53 @@ def test_exponential_smoothing_recursions_match_statsmodels():
 
     y = np.array(trending(), dtype=float)
     alpha, beta, phi = 0.3, 0.06, 0.95
-    point, _ = engine._ets(y[None, :], 8, np.array([[alpha, beta, 0.0, phi]]))
+    point, *_ = engine._ets(y[None, :], 8, np.array([[alpha, beta, 0.0, phi]]))
     slope, intercept = np.polyfit(np.arange(12.0), y[:12], 1)  # the engine's initial states
     holt = holtwinters.Holt(y, damped_trend=True, initialization_method="known", initial_level=intercept - slope, initial_trend=slope)
     fitted = holt.fit(smoothing_level=alpha, smoothing_trend=beta / alpha, damping_trend=phi, optimized=False)
     np.testing.assert_allclose(point[0], fitted.forecast(8), rtol=1e-9)
 
-    point, _ = engine._ets(y[None, :], 8, np.array([[alpha, 0.0, 0.0, 1.0]]))
+    point, *_ = engine._ets(y[None, :], 8, np.array([[alpha, 0.0, 0.0, 1.0]]))
     ses = holtwinters.SimpleExpSmoothing(y, initialization_method="known", initial_level=y[:12].mean())
     np.testing.assert_allclose(point[0], ses.fit(smoothing_level=alpha, optimized=False).forecast(8), rtol=1e-9)
+
+
+@pytest.mark.parametrize("history", [[0] * 11 + [5], [0] * 30 + [5], [0] * 40 + [3]])
+def test_a_sparse_series_ending_in_one_spike_is_not_forecast_to_repeat_the_spike(history):
+    """Every candidate ties on an all-zero holdout or training part: intermittent demand goes
+    to a smoother (Croston, TSB), not to the baseline that repeats the last week every week."""
+    result = forecast(history, 4)
+    assert result.model in {Model.CROSTON, Model.TSB}
+    assert sum(result.rate) < max(history)  # the spike is spread over the weeks, not repeated each week
+
+
+def test_ties_are_broken_the_same_way_whatever_the_batch():
+    histories = [[0] * 11 + [5], [7] * 30, [0] * 20]
+    assert [f.model for f in forecast_batch(histories, 4)] == [forecast(h, 4).model for h in histories] == [Model.CROSTON, Model.NAIVE, Model.CROSTON]
+
+
+def test_accuracy_is_that_of_the_forecast_served_which_is_never_negative():
+    """A falling line that reaches zero: the trended model's raw extrapolation goes negative,
+    but what it serves, clipped at zero, is exactly the zero demand of the holdout."""
+    history = [150 - 10 * week for week in range(16)] + [0] * 8
+    result = forecast(history, 8)
+    holt = next(score for score in result.scores if score.model == Model.HOLT)
+    assert holt.rmse == 0 and holt.mase == 0
+    assert result.winner.rmse == 0
+
+
+@pytest.mark.parametrize("huge", [Decimal("1e30"), Decimal("12345678901234567890123456789"), MAX_QUANTITY + 1, 1e300])
+def test_a_quantity_above_the_maximum_is_refused_with_a_clear_error(huge):
+    with pytest.raises(QuantityOutOfRange, match=r"series 0, week 12: .* above the maximum quantity"):
+        forecast([5] * 11 + [huge], 4)
+    assert issubclass(QuantityOutOfRange, ValueError)
+
+
+def test_quantities_up_to_the_maximum_forecast_to_the_finest_quantum_and_the_longest_horizon():
+    rising = [MAX_QUANTITY * week / 20 for week in range(1, 21)]
+    result = forecast(rising, MAX_HORIZON, quantum=MIN_QUANTUM)
+    assert result.point[-1] > MAX_QUANTITY and result.upper_95[-1] >= result.point[-1]
+    with pytest.raises(ValueError, match="quantum"):
+        forecast([5] * 12, 4, quantum=MIN_QUANTUM / 10)
+    with pytest.raises(ValueError, match="horizon"):
+        forecast([5] * 12, MAX_HORIZON + 1)

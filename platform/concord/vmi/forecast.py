@@ -4,10 +4,12 @@ holdout, then refitted on the whole history.
 Input: a weekly consumption history per item and location (quantities, oldest first, at least
 `MIN_HISTORY` weeks, none negative) and a horizon in weeks. Output: a `Forecast` with the model
 that won, a point forecast per future week, 80 % and 95 % prediction intervals, the standard
-deviation of the forecast error per week ahead (for safety stock, see `policy.py`) and the
-holdout accuracy of every candidate.
+deviation of the forecast error per week ahead and of the error summed over the weeks up to
+each (for safety stock, see `policy.py` and `_spread`) and the holdout accuracy of every
+candidate.
 
-Candidates, in this order (ties go to the earlier, simpler one):
+Candidates, in this order (ties on the holdout go to the earlier, simpler one, except for
+intermittent series, see `_choose`):
 
 - ``seasonal_naive`` (the baseline when the history allows a season: the same week a year
   before), else ``naive`` (the last week);
@@ -27,11 +29,12 @@ intermittent: the baseline, ``croston`` and ``tsb``; the others: the baseline, `
 grid by the sum of squared one-step errors; the candidate is chosen on the last
 ``min(horizon, len(history) // 3)`` weeks (the holdout) by its root mean squared error (the
 error that safety stock is made of: a mean absolute error would reward forecasting zero for
-intermittent demand); the winner is then refitted on the whole history. Accuracy shown per
-candidate: MASE, its holdout mean absolute error over the in-sample mean absolute error of the
-seasonal naive forecast (season of `season_length` weeks when the training part is longer than
-a season, else of the naive forecast), and bias, the mean error (forecast - actual, so positive
-means over-forecast) over the mean actual. A history shorter than `MIN_HISTORY` weeks raises
+intermittent demand); the winner is then refitted on the whole history. Every score is of the
+forecast as served, clipped at zero. Accuracy shown per candidate: MASE, its holdout mean
+absolute error over the in-sample mean absolute error of the baseline that competed (seasonal
+naive, season of `season_length` weeks, when the training part spans a season and
+`SEASONAL_MARGIN` more weeks, else naive), and bias, the mean error (forecast - actual, so
+positive means over-forecast) over the mean actual. A history shorter than `MIN_HISTORY` weeks raises
 `HistoryTooShort` (a ValueError) rather than falling back silently.
 
 Why numpy and not statsforecast or statsmodels (measured on this 2-core machine, 200 synthetic
@@ -57,6 +60,7 @@ Why numpy and not statsforecast or statsmodels (measured on this 2-core machine,
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -74,6 +78,14 @@ INTERMITTENT_ADI = 1.32
 CHUNK = 1024
 """Series fitted together: bounds the memory of the (series x grid x season) states."""
 Z80, Z95 = 1.2815515655446004, 1.959963984540054
+MAX_QUANTITY = Decimal(10) ** 12
+"""Largest quantity accepted (a week's consumption, stock, an order). Together with
+`MIN_QUANTUM` and `MAX_HORIZON` it keeps every quantity computed from the inputs, forecasts,
+intervals and stock projections included, well inside Decimal's 28 significant digits."""
+MIN_QUANTUM = Decimal("0.000001")
+"""Finest rounding step for quantities."""
+MAX_HORIZON = 520
+"""Longest forecast horizon, in weeks (ten years)."""
 
 
 class Model(StrEnum):
@@ -92,6 +104,26 @@ _INDEX = {model: i for i, model in enumerate(CANDIDATES)}
 
 class HistoryTooShort(ValueError):
     """The history has fewer weeks than a forecast needs."""
+
+
+class QuantityOutOfRange(ValueError):
+    """A quantity is above `MAX_QUANTITY` (or not a finite number)."""
+
+
+def check_quantity(value: Decimal | int | float, what: str) -> float:
+    """`value` as a float, refused above `MAX_QUANTITY` before any arithmetic on it (a larger
+    one would overflow Decimal's 28 significant digits once rounded to a quantum)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise QuantityOutOfRange(f"{what}: {value} is not a finite quantity")
+    if abs(number) > float(MAX_QUANTITY):
+        raise QuantityOutOfRange(f"{what}: {value} is above the maximum quantity of {MAX_QUANTITY}")
+    return number
+
+
+def check_quantum(quantum: Decimal) -> None:
+    if not MIN_QUANTUM <= quantum <= MAX_QUANTITY:
+        raise ValueError(f"the quantum must be between {MIN_QUANTUM} and {MAX_QUANTITY}, got {quantum}")
 
 
 @dataclass(frozen=True)
@@ -115,6 +147,11 @@ class Forecast:
     upper_95: tuple[Decimal, ...]
     sigma: tuple[float, ...]
     """Standard deviation of the forecast error per week ahead, in quantity units."""
+    cumulative_sigma: tuple[float, ...]
+    """Standard deviation of the error summed over weeks 1 .. k ahead, for k = 1 .. horizon:
+    what safety stock over a lead time is made of. The weekly errors of one forecast are
+    correlated (a level that is off stays off), so it exceeds the root of the summed
+    variances."""
     rate: tuple[float, ...]
     """The point forecast before rounding (not below zero): what replenishment plans with, so
     that a slow mover's 0.3 a week is not planned as 0."""
@@ -140,6 +177,7 @@ class BatchArrays:
     model: np.ndarray  # (series,) index into CANDIDATES
     point: np.ndarray  # (series, horizon)
     sigma: np.ndarray  # (series, horizon)
+    cumulative: np.ndarray  # (series, horizon) sigma of the error summed over weeks 1 .. k
     mase: np.ndarray  # (series, candidates), nan where not competing or undefined
     bias: np.ndarray  # (series, candidates)
     rmse: np.ndarray  # (series, candidates), inf where not competing
@@ -156,13 +194,14 @@ def forecast_batch(
     histories: Sequence[Sequence[Decimal | int | float]], horizon: int, *, season_length: int = SEASON_LENGTH, quantum: Decimal = Decimal(1)
 ) -> list[Forecast]:
     """Forecast many series at once (series of equal length are fitted together)."""
+    check_quantum(quantum)
     arrays = forecast_arrays(histories, horizon, season_length=season_length)
     return [_to_forecast(arrays, i, quantum) for i in range(len(histories))]
 
 
 def forecast_arrays(histories: Sequence[Sequence[Decimal | int | float]], horizon: int, *, season_length: int = SEASON_LENGTH) -> BatchArrays:
-    if horizon < 1:
-        raise ValueError(f"the horizon must be at least one week, got {horizon}")
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ValueError(f"the horizon must be from one to {MAX_HORIZON} weeks, got {horizon}")
     if season_length < 2:
         raise ValueError(f"the season length must be at least 2 weeks, got {season_length}")
     rows = [_as_floats(history, n) for n, history in enumerate(histories)]
@@ -171,6 +210,7 @@ def forecast_arrays(histories: Sequence[Sequence[Decimal | int | float]], horizo
         model=np.zeros(count, dtype=np.int64),
         point=np.zeros((count, horizon)),
         sigma=np.zeros((count, horizon)),
+        cumulative=np.zeros((count, horizon)),
         mase=np.full((count, candidates), np.nan),
         bias=np.full((count, candidates), np.nan),
         rmse=np.full((count, candidates), np.inf),
@@ -189,6 +229,10 @@ def forecast_arrays(histories: Sequence[Sequence[Decimal | int | float]], horizo
 
 def _as_floats(history: Sequence[Decimal | int | float], n: int) -> np.ndarray:
     values = np.array([float(quantity) for quantity in history], dtype=float)
+    out_of_range = np.flatnonzero(~(np.abs(values) <= float(MAX_QUANTITY)))  # checked at once, before any arithmetic
+    if len(out_of_range):
+        week = int(out_of_range[0])
+        check_quantity(history[week], f"series {n}, week {week + 1}")  # raises, with the quantity as given
     if len(values) < MIN_HISTORY:
         raise HistoryTooShort(f"series {n}: a forecast needs at least {MIN_HISTORY} weeks of history, got {len(values)}")
     if not np.all(np.isfinite(values)) or np.any(values < 0):
@@ -202,12 +246,13 @@ def _fit_group(Y: np.ndarray, horizon: int, season_length: int, index: np.ndarra
     train, actual = Y[:, :-holdout], Y[:, -holdout:]
     seasonal = train.shape[1] >= season_length + SEASONAL_MARGIN
     m = season_length if seasonal else 1
-    eligible = _eligible(train, seasonal)
+    eligible, intermittent = _eligible(train, seasonal)
     tested = _all_candidates(train, holdout, season_length if seasonal else None)
-    errors = tested[0] - actual[None, :, :]  # (candidates, series, holdout)
+    # Scored as served: the forecast is clipped at zero before anyone sees or plans with it.
+    errors = np.maximum(tested[0], 0.0) - actual[None, :, :]  # (candidates, series, holdout)
     rmse = np.sqrt(np.mean(errors**2, axis=2)).T
     rmse = np.where(eligible, rmse, np.inf)
-    choice = np.argmin(rmse, axis=1)
+    choice = _choose(rmse, intermittent)
     scale = np.mean(np.abs(train[:, m:] - train[:, :-m]), axis=1) if train.shape[1] > m else np.zeros(len(Y))
     mae = np.mean(np.abs(errors), axis=2).T
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -219,6 +264,7 @@ def _fit_group(Y: np.ndarray, horizon: int, season_length: int, index: np.ndarra
     out.model[index] = choice
     out.point[index] = np.maximum(full[0][choice, rows], 0.0)
     out.sigma[index] = full[1][choice, rows]
+    out.cumulative[index] = full[2][choice, rows]
     out.mase[index] = np.where(eligible, mase, np.nan)
     out.bias[index] = np.where(eligible, bias, np.nan)
     out.rmse[index] = rmse
@@ -226,7 +272,25 @@ def _fit_group(Y: np.ndarray, horizon: int, season_length: int, index: np.ndarra
     out.season[index] = m
 
 
-def _eligible(train: np.ndarray, seasonal: bool) -> np.ndarray:
+TIE = 1e-9
+"""Relative difference of holdout RMSE within which candidates tie."""
+_SMOOTH_RANK = np.arange(len(CANDIDATES))
+_INTERMITTENT_FIRST = [Model.CROSTON, Model.TSB] + [model for model in CANDIDATES if model not in (Model.CROSTON, Model.TSB)]
+_INTERMITTENT_RANK = np.array([_INTERMITTENT_FIRST.index(model) for model in CANDIDATES])
+
+
+def _choose(rmse: np.ndarray, intermittent: np.ndarray) -> np.ndarray:
+    """The candidate per series with the least holdout RMSE. Ties go to the earlier, simpler
+    candidate, except for intermittent series: there Croston, then TSB, win ties with the
+    baseline. An all-zero training part or holdout ties every candidate, and the baseline would
+    then repeat one late spike every week (naive) or a year later (seasonal naive), where the
+    intermittent models spread it over the weeks between demands."""
+    tied = np.isclose(rmse, rmse.min(axis=1, keepdims=True), rtol=TIE, atol=0.0)
+    rank = np.where(intermittent[:, None], _INTERMITTENT_RANK[None, :], _SMOOTH_RANK[None, :])
+    return np.argmin(np.where(tied, rank, len(CANDIDATES)), axis=1)
+
+
+def _eligible(train: np.ndarray, seasonal: bool) -> tuple[np.ndarray, np.ndarray]:
     demands = np.count_nonzero(train, axis=1)
     with np.errstate(divide="ignore"):
         intermittent = train.shape[1] / np.maximum(demands, 0) > INTERMITTENT_ADI
@@ -238,12 +302,13 @@ def _eligible(train: np.ndarray, seasonal: bool) -> np.ndarray:
     eligible[:, _INDEX[Model.HOLT_WINTERS]] = ~intermittent & seasonal
     for model in (Model.CROSTON, Model.TSB):
         eligible[:, _INDEX[model]] = intermittent
-    return eligible
+    return eligible, intermittent
 
 
-def _all_candidates(Y: np.ndarray, h: int, season: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Point forecasts and error standard deviations of every candidate, each (candidates,
-    series, h); a candidate that cannot run on this group (no season) repeats the naive one."""
+def _all_candidates(Y: np.ndarray, h: int, season: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Point forecasts, error standard deviations per week and of the error summed up to each
+    week, of every candidate, each (candidates, series, h); a candidate that cannot run on this
+    group (no season) repeats the naive one."""
     naive = _naive(Y, h)
     results = {
         Model.NAIVE: naive,
@@ -254,7 +319,32 @@ def _all_candidates(Y: np.ndarray, h: int, season: int | None) -> tuple[np.ndarr
         Model.CROSTON: _croston(Y, h),
         Model.TSB: _tsb(Y, h),
     }
-    return np.stack([results[model][0] for model in CANDIDATES]), np.stack([results[model][1] for model in CANDIDATES])
+    point, sigma, summed = (np.stack([results[model][k] for model in CANDIDATES]) for k in range(3))
+    return point, sigma, summed
+
+
+Spread = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Point forecast, error sigma per week ahead, sigma of the error summed over weeks 1 .. k."""
+
+
+def _spread(point: np.ndarray, sigma: np.ndarray, c: np.ndarray) -> Spread:
+    """The error spread of a linear innovations model (Hyndman, Koehler, Ord & Snyder 2008,
+    ch. 6, class 1): the error k weeks ahead is e_k + c_1 e_(k-1) + ... + c_(k-1) e_1 with
+    independent one-step errors e of sigma `sigma` (series,), c (series, h - 1). So the
+    variance k weeks ahead is sigma^2 (1 + c_1^2 + ... + c_(k-1)^2), and that of the error
+    summed over weeks 1 .. k (the lead-time demand's) sigma^2 sum_(r < k) (1 + c_1 + ... + c_r)^2:
+    one innovation moves every later week's forecast error the same way.
+
+    Every candidate is such a model, so each uses its own analytic c rather than sums of
+    overlapping k-week residuals (about a hundred weeks hold few independent 13-week windows,
+    and those sums would need in-sample multi-step forecasts of each grid winner): ETS its
+    smoothing parameters, naive is the random walk (ETS(A,N,N) at alpha 1, c = 1), seasonal
+    naive the seasonal random walk (c = 1 every m weeks), Croston and TSB the simple exponential
+    smoothing of their demand rate (c = alpha; for i.i.d. demand this slightly overstates)."""
+    reach = np.concatenate([np.zeros((len(c), 1)), np.cumsum(c, axis=1)], axis=1)
+    weekly = 1.0 + np.concatenate([np.zeros((len(c), 1)), np.cumsum(c**2, axis=1)], axis=1)
+    summed = np.cumsum((1.0 + reach) ** 2, axis=1)
+    return point, sigma[:, None] * np.sqrt(weekly), sigma[:, None] * np.sqrt(summed)
 
 
 def _residual_sigma(errors: np.ndarray) -> np.ndarray:
@@ -262,18 +352,25 @@ def _residual_sigma(errors: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(errors**2, axis=1))
 
 
-def _naive(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
-    sigma = _residual_sigma(np.diff(Y, axis=1))
-    steps = np.sqrt(np.arange(1, h + 1))
-    return np.repeat(Y[:, -1:], h, axis=1), sigma[:, None] * steps[None, :]
+def _naive(Y: np.ndarray, h: int) -> Spread:
+    """The last week, with its error summed over k weeks measured in-sample where the history
+    holds at least k windows of k weeks (the naive forecast from every past week costs nothing):
+    the random walk's analytic sum overstates it some 1.7-fold on a level series with noise,
+    where naive still wins a holdout now and then. Beyond, the random walk's growth."""
+    length = Y.shape[1]
+    point, weekly, summed = _spread(np.repeat(Y[:, -1:], h, axis=1), _residual_sigma(np.diff(Y, axis=1)), np.ones((len(Y), h - 1)))
+    reach = min(h, (length - 1) // 2)
+    totals = np.concatenate([np.zeros((len(Y), 1)), np.cumsum(Y, axis=1)], axis=1)
+    measured = np.stack([_residual_sigma(totals[:, k + 1 :] - totals[:, 1:-k] - k * Y[:, : length - k]) for k in range(1, reach + 1)], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(summed[:, reach - 1 : reach] > 0, summed[:, reach - 1 :] / summed[:, reach - 1 : reach], 1.0)
+    return point, weekly, np.concatenate([measured, measured[:, -1:] * growth[:, 1:]], axis=1)
 
 
-def _seasonal_naive(Y: np.ndarray, h: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    last = Y[:, -m:]
-    point = last[:, np.arange(h) % m]
-    sigma = _residual_sigma(Y[:, m:] - Y[:, :-m])
-    seasons = np.sqrt(np.arange(h) // m + 1)
-    return point, sigma[:, None] * seasons[None, :]
+def _seasonal_naive(Y: np.ndarray, h: int, m: int) -> Spread:
+    point = Y[:, -m:][:, np.arange(h) % m]
+    c = np.repeat((np.arange(1, h) % m == 0)[None, :].astype(float), len(Y), axis=0)
+    return _spread(point, _residual_sigma(Y[:, m:] - Y[:, :-m]), c)
 
 
 def _grid(**axes: Sequence[float]) -> np.ndarray:
@@ -289,7 +386,7 @@ SMOOTHING = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0
 """Circular weights a first season's profile is smoothed with (two weeks either side)."""
 
 
-def _ets(Y: np.ndarray, h: int, grid: np.ndarray, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _ets(Y: np.ndarray, h: int, grid: np.ndarray, m: int | None = None) -> Spread:
     """Additive error-correction ETS, every series x every grid row at once:
     forecast = level + phi * trend + season; level += phi * trend + alpha * e;
     trend = phi * trend + beta * e; season += gamma * e. The best row per series (least
@@ -332,12 +429,11 @@ def _ets(Y: np.ndarray, h: int, grid: np.ndarray, m: int | None = None) -> tuple
     if season_state is not None and m:
         point = point + season_state[(length + np.arange(h)) % m][:, rows, best].T
     sigma = np.sqrt(sse[rows, best] / max(length - start, 1))
-    # Hyndman et al. (2008), class 1: var_h = sigma^2 (1 + sum_{j<h} c_j^2), c_j = alpha + beta (phi + ... + phi^j) + gamma [j = 0 mod m]
+    # Hyndman et al. (2008), class 1: c_j = alpha + beta (phi + ... + phi^j) + gamma [j = 0 mod m]
     c = params[:, 0:1] + params[:, 1:2] * damping[:, : h - 1]
     if m:
         c = c + params[:, 2:3] * ((np.arange(1, h) % m) == 0)[None, :]
-    variance = 1.0 + np.concatenate([np.zeros((series, 1)), np.cumsum(c**2, axis=1)], axis=1)
-    return point, sigma[:, None] * np.sqrt(variance)
+    return _spread(point, sigma, c)
 
 
 CROSTON_ALPHAS = np.array([0.05, 0.1, 0.15, 0.2, 0.3])
@@ -351,14 +447,13 @@ def _intermittent_start(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return size, demands / Y.shape[1]
 
 
-def _flat(forecast_rows: np.ndarray, sse: np.ndarray, alpha: np.ndarray, length: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+def _flat(forecast_rows: np.ndarray, sse: np.ndarray, alpha: np.ndarray, length: int, h: int) -> Spread:
     """A flat forecast with the error growth of simple exponential smoothing at `alpha`."""
     sigma = np.sqrt(sse / max(length - 1, 1))
-    variance = 1.0 + (np.arange(h)[None, :]) * alpha[:, None] ** 2
-    return np.repeat(forecast_rows[:, None], h, axis=1), sigma[:, None] * np.sqrt(variance)
+    return _spread(np.repeat(forecast_rows[:, None], h, axis=1), sigma, np.repeat(alpha[:, None], h - 1, axis=1))
 
 
-def _croston(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
+def _croston(Y: np.ndarray, h: int) -> Spread:
     """Croston with the Syntetos-Boylan correction: size and interval smoothed at each demand;
     forecast (1 - alpha / 2) * size / interval."""
     series, length = Y.shape
@@ -383,7 +478,7 @@ def _croston(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
     return _flat(point, sse[rows, best], CROSTON_ALPHAS[best], length, h)
 
 
-def _tsb(Y: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
+def _tsb(Y: np.ndarray, h: int) -> Spread:
     """Teunter-Syntetos-Babai: the probability of a demand is smoothed every week (towards 1
     or 0), the size at each demand; forecast probability * size (it decays when demand stops)."""
     series, length = Y.shape
@@ -419,6 +514,7 @@ def _to_forecast(arrays: BatchArrays, i: int, quantum: Decimal) -> Forecast:
         lower_95=_quantities(point - Z95 * sigma, quantum, ROUND_FLOOR),
         upper_95=_quantities(point + Z95 * sigma, quantum, ROUND_CEILING),
         sigma=tuple(float(value) for value in sigma),
+        cumulative_sigma=tuple(float(value) for value in arrays.cumulative[i]),
         rate=tuple(max(float(value), 0.0) for value in point),
         scores=scores,
         holdout=int(arrays.holdout[i]),

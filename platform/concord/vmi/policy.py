@@ -9,17 +9,19 @@ item's `quantum` (Decimal("1") for whole units, Decimal("0.001") ...).
 Formulas (D(a, b): forecast demand from day a to day b; L lead time, R review period, in days):
 
 - service factor z = NormalDist().inv_cdf(service level);
-- error over t days: sigma(t) = sqrt(sum of the forecast's per-week error variances over the
-  weeks that t days span, the last week pro rata). The forecast's per-week sigma already grows
-  with the weeks ahead, so this sums what each week adds rather than scaling one week by
-  sqrt(t / 7);
+- error over t days: sigma(t), the standard deviation of the forecast error summed over those
+  days (the forecast's `cumulative_sigma`, its variance interpolated linearly within a week and
+  growing by the last week's increment beyond the horizon). Not the root of the summed per-week
+  variances: the weeks' errors of one forecast are correlated (an innovation moves the level of
+  every later week), and treating them as independent left safety stock 28-42 % short;
 - safety stock SS = z * sigma(L + R): stock is exposed from this review until an order placed
   at the next review arrives;
 - reorder point ROP = D(0, L) + z * sigma(L) (continuous review);
 - dynamic band, on the projected stock (which has already consumed the demand up to each day):
   minimum = SS, what should be left when a replenishment arrives; maximum = SS + D(L, L + R),
   enough on top of it to last until the next review's order can arrive; in days of supply,
-  d days at day t means D(t, t + d).
+  d days on day t mean D(t + 1, t + 1 + d): the band applies to the stock at the end of day t,
+  which has already met day t's demand, so it is what days t + 1 .. t + d will consume.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from statistics import NormalDist
 
-from concord.vmi.forecast import Forecast
+from concord.vmi.forecast import MAX_HORIZON, Forecast, check_quantity, check_quantum
+
+MAX_DAYS = 7 * MAX_HORIZON
+"""Longest lead time plus review period, and most days of supply, accepted (ten years)."""
 
 
 class Rate:
@@ -41,7 +46,8 @@ class Rate:
 
     def __init__(self, forecast: Forecast) -> None:
         self.weekly = list(forecast.rate)
-        self.variance = [sigma**2 for sigma in forecast.sigma]
+        self.summed = [0.0] + [sigma**2 for sigma in forecast.cumulative_sigma]
+        """Variance of the error summed over the first k weeks, k = 0 .. horizon."""
 
     def _week(self, values: list[float], week: int) -> float:
         return values[min(week, len(values) - 1)]
@@ -59,8 +65,17 @@ class Rate:
     def demand(self, start: float, end: float) -> float:
         return self._integrate(self.weekly, start, end)
 
+    def _summed(self, weeks: int) -> float:
+        known = len(self.summed) - 1
+        if weeks <= known:
+            return self.summed[weeks]
+        return self.summed[known] + (weeks - known) * (self.summed[known] - self.summed[known - 1])
+
     def sigma(self, days: float) -> float:
-        return math.sqrt(self._integrate(self.variance, 0, days))
+        """Standard deviation of the error of the demand summed from today over `days` days."""
+        weeks, part = divmod(days / 7, 1)
+        before = self._summed(int(weeks))
+        return math.sqrt(before + part * (self._summed(int(weeks) + 1) - before))
 
 
 def service_factor(service_level: float | Decimal) -> float:
@@ -71,17 +86,26 @@ def service_factor(service_level: float | Decimal) -> float:
     return NormalDist().inv_cdf(level)
 
 
+def _check(quantum: Decimal, *days: int) -> None:
+    """Inputs bounded before any arithmetic (see `MAX_QUANTITY`), the quantum and the days."""
+    check_quantum(quantum)
+    if any(day < 0 for day in days) or sum(days) > MAX_DAYS:
+        raise ValueError(f"lead time and review period must not be negative nor add up to more than {MAX_DAYS} days, got {days}")
+
+
 def _round(value: float, quantum: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     return Decimal(repr(max(value, 0.0))).quantize(quantum, rounding=rounding)
 
 
 def safety_stock(forecast: Forecast, service_level: float | Decimal, lead_time_days: int, *, review_days: int = 0, quantum: Decimal = Decimal(1)) -> Decimal:
     """SS = z * sigma(L + R), rounded up to the quantum."""
+    _check(quantum, lead_time_days, review_days)
     return _round(service_factor(service_level) * Rate(forecast).sigma(lead_time_days + review_days), quantum, ROUND_CEILING)
 
 
 def reorder_point(forecast: Forecast, service_level: float | Decimal, lead_time_days: int, *, quantum: Decimal = Decimal(1)) -> Decimal:
     """ROP = D(0, L) + z * sigma(L), rounded up to the quantum."""
+    _check(quantum, lead_time_days)
     rate = Rate(forecast)
     return _round(rate.demand(0, lead_time_days) + service_factor(service_level) * rate.sigma(lead_time_days), quantum, ROUND_CEILING)
 
@@ -94,20 +118,22 @@ class Band:
     maximum: Decimal
 
     def __post_init__(self) -> None:
+        check_quantity(self.minimum, "band minimum")
+        check_quantity(self.maximum, "band maximum")
         if not 0 <= self.minimum <= self.maximum:
             raise ValueError(f"the band needs 0 <= minimum <= maximum, got {self.minimum} and {self.maximum}")
 
 
 @dataclass(frozen=True)
 class DaysOfSupply:
-    """Minimum and maximum stock as days of forecast demand from the day they apply to."""
+    """Minimum and maximum stock as days of forecast demand after the day they apply to."""
 
     minimum_days: Decimal
     maximum_days: Decimal
 
     def __post_init__(self) -> None:
-        if not 0 <= self.minimum_days <= self.maximum_days:
-            raise ValueError(f"the band needs 0 <= minimum days <= maximum days, got {self.minimum_days} and {self.maximum_days}")
+        if not 0 <= self.minimum_days <= self.maximum_days <= MAX_DAYS:
+            raise ValueError(f"the band needs 0 <= minimum days <= maximum days, got {self.minimum_days} and {self.maximum_days} (at most {MAX_DAYS} days)")
 
 
 def dynamic_band(
@@ -115,6 +141,7 @@ def dynamic_band(
 ) -> tuple[Band, DaysOfSupply]:
     """minimum = SS, maximum = SS + D(L, L + R); the same in days of supply (each quantity over
     the average daily demand of the next L + R days, to a tenth of a day)."""
+    _check(quantum, lead_time_days, review_days)
     rate = Rate(forecast)
     minimum = service_factor(service_level) * rate.sigma(lead_time_days + review_days)
     maximum = minimum + rate.demand(lead_time_days, lead_time_days + review_days)
@@ -126,10 +153,11 @@ def dynamic_band(
 
 
 def band_on(rate: Rate, band: Band | DaysOfSupply, day: int) -> tuple[float, float]:
-    """The band in quantities on `day` (days of supply follow the forecast)."""
+    """The band in quantities for the stock at the end of `day` (days of supply follow the
+    forecast: the demand of the days after `day`, since `day`'s own is already consumed)."""
     if isinstance(band, Band):
         return float(band.minimum), float(band.maximum)
-    return rate.demand(day, day + float(band.minimum_days)), rate.demand(day, day + float(band.maximum_days))
+    return rate.demand(day + 1, day + 1 + float(band.minimum_days)), rate.demand(day + 1, day + 1 + float(band.maximum_days))
 
 
 @dataclass(frozen=True)
@@ -200,14 +228,17 @@ def propose(
     """
     if lead_time_days < 0 or review_days < 1:
         raise ValueError("the lead time must not be negative and the review period must be at least a day")
+    _check(quantum, lead_time_days, review_days)
+    stock = check_quantity(on_hand, "on hand")
+    incoming_quantities = [check_quantity(incoming.quantity, f"on order for {incoming.arrives}") for incoming in on_order]
     rate = Rate(forecast)
     end = lead_time_days + review_days
     arrivals = [0.0] * (end + 1)
-    for incoming in on_order:
+    for incoming, quantity in zip(on_order, incoming_quantities, strict=True):
         day = max((incoming.arrives - today).days, 0)
         if day <= end:
-            arrivals[day] += float(incoming.quantity)
-    projected, stock = [], float(on_hand)
+            arrivals[day] += quantity
+    projected: list[float] = []
     for day in range(end + 1):
         stock += arrivals[day] - rate.demand(day, day + 1)
         projected.append(stock)
@@ -276,10 +307,10 @@ def bullwhip_ratio(orders: Sequence[Decimal | int | float], consumption: Sequenc
     periods (sample variances); None when consumption does not vary."""
     if len(orders) != len(consumption) or len(orders) < 2:
         raise ValueError("orders and consumption need the same periods, at least two")
-    demand = statistics.variance([float(value) for value in consumption])
+    demand = statistics.variance([check_quantity(value, "consumption") for value in consumption])
     if demand == 0:
         return None
-    return statistics.variance([float(value) for value in orders]) / demand
+    return statistics.variance([check_quantity(value, "order") for value in orders]) / demand
 
 
 def rolling_bullwhip(orders: Sequence[Decimal | int | float], consumption: Sequence[Decimal | int | float], window: int) -> list[float | None]:
