@@ -1,9 +1,10 @@
 """vmi: agreements (versions agreed by both sides, items per buyer product and location),
-the stock records a buyer shares (on hand, receipts, consumption) and its CSV uploads
+the stock records a buyer shares (on hand, receipts, consumption) and its CSV uploads,
+replenishment proposals; orders say what issued them on the buyer's behalf (`origin`)
 
 Revision ID: 0028_vmi_agreements_and_stock
 Revises: 0027_financing_extra
-Create Date: 2026-12-04 15:27:50.807769
+Create Date: 2026-12-04 15:39:24.377586
 """
 
 import concord.db
@@ -119,9 +120,7 @@ def upgrade() -> None:
         sa.CheckConstraint("max_order_value IS NULL OR max_order_value > 0", name=op.f("ck_vmi_agreement_versions_max_order_value_positive")),
         sa.CheckConstraint("max_period_value IS NULL OR max_period_value > 0", name=op.f("ck_vmi_agreement_versions_max_period_value_positive")),
         sa.CheckConstraint("period_days >= 1 AND period_days <= 366", name=op.f("ck_vmi_agreement_versions_period_days_in_range")),
-        sa.CheckConstraint(
-            "supplier_share IS NULL OR supplier_share >= 0", name=op.f("ck_vmi_agreement_versions_supplier_share_not_negative")
-        ),
+        sa.CheckConstraint("supplier_share IS NULL OR supplier_share >= 0", name=op.f("ck_vmi_agreement_versions_supplier_share_not_negative")),
         sa.CheckConstraint("version >= 1", name=op.f("ck_vmi_agreement_versions_version_positive")),
         sa.ForeignKeyConstraint(
             ["agreement_id"], ["vmi_agreements.id"], name=op.f("fk_vmi_agreement_versions_agreement_id_vmi_agreements"), ondelete="CASCADE"
@@ -134,6 +133,72 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("vmi_agreement_versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_vmi_agreement_versions_agreement_id"), ["agreement_id"], unique=False)
+
+    op.create_table(
+        "vmi_proposals",
+        sa.Column("agreement_id", sa.Uuid(), nullable=False),
+        sa.Column("buyer_org_id", sa.Uuid(), nullable=False),
+        sa.Column("supplier_org_id", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column("location_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "open",
+                "awaiting_approval",
+                "ordered",
+                "dismissed",
+                "rejected",
+                "cancelled",
+                name="vmi_proposal_state",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("review_date", sa.Date(), nullable=False),
+        sa.Column("quantity", concord.db.ExactDecimal(precision=18, scale=3), nullable=False),
+        sa.Column("delivery_date", sa.Date(), nullable=False),
+        sa.Column("confirmed_quantity", concord.db.ExactDecimal(precision=18, scale=3), nullable=True),
+        sa.Column("confirmed_delivery_date", sa.Date(), nullable=True),
+        sa.Column("unit_price", concord.db.ExactDecimal(precision=18, scale=4), nullable=False),
+        sa.Column("on_hand", concord.db.ExactDecimal(precision=18, scale=3), nullable=False),
+        sa.Column("on_order", concord.db.ExactDecimal(precision=18, scale=3), nullable=False),
+        sa.Column("minimum", concord.db.ExactDecimal(precision=18, scale=3), nullable=False),
+        sa.Column("maximum", concord.db.ExactDecimal(precision=18, scale=3), nullable=False),
+        sa.Column("safety_stock", concord.db.ExactDecimal(precision=18, scale=3), nullable=True),
+        sa.Column("reorder_point", concord.db.ExactDecimal(precision=18, scale=3), nullable=True),
+        sa.Column("forecast_model", sa.String(length=40), nullable=True),
+        sa.Column("forecast_mase", concord.db.ExactDecimal(precision=9, scale=4), nullable=True),
+        sa.Column("forecast_bias", concord.db.ExactDecimal(precision=9, scale=4), nullable=True),
+        sa.Column("review", sa.JSON(), nullable=False),
+        sa.Column("order_id", sa.Uuid(), nullable=True),
+        sa.Column("decided_by", sa.Uuid(), nullable=True),
+        sa.Column("decided_at", concord.db.UTCDateTime(), nullable=True),
+        sa.Column("state_reason", sa.String(length=500), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", concord.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", concord.db.UTCDateTime(), nullable=False),
+        sa.CheckConstraint("confirmed_quantity IS NULL OR confirmed_quantity > 0", name=op.f("ck_vmi_proposals_confirmed_quantity_positive")),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_vmi_proposals_quantity_positive")),
+        sa.ForeignKeyConstraint(["agreement_id"], ["vmi_agreements.id"], name=op.f("fk_vmi_proposals_agreement_id_vmi_agreements"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["buyer_org_id"], ["organizations.id"], name=op.f("fk_vmi_proposals_buyer_org_id_organizations")),
+        sa.ForeignKeyConstraint(["decided_by"], ["users.id"], name=op.f("fk_vmi_proposals_decided_by_users")),
+        sa.ForeignKeyConstraint(["location_id"], ["locations.id"], name=op.f("fk_vmi_proposals_location_id_locations")),
+        sa.ForeignKeyConstraint(["order_id"], ["purchase_orders.id"], name=op.f("fk_vmi_proposals_order_id_purchase_orders")),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_vmi_proposals_product_id_products")),
+        sa.ForeignKeyConstraint(["supplier_org_id"], ["organizations.id"], name=op.f("fk_vmi_proposals_supplier_org_id_organizations")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vmi_proposals")),
+    )
+    with op.batch_alter_table("vmi_proposals", schema=None) as batch_op:
+        batch_op.create_index("ix_vmi_proposals_agreement_state", ["agreement_id", "state"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vmi_proposals_buyer_org_id"), ["buyer_org_id"], unique=False)
+        batch_op.create_index("ix_vmi_proposals_item_review", ["agreement_id", "product_id", "location_id", "review_date"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vmi_proposals_order_id"), ["order_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vmi_proposals_state"), ["state"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vmi_proposals_supplier_org_id"), ["supplier_org_id"], unique=False)
 
     op.create_table(
         "vmi_stock_records",
@@ -183,6 +248,8 @@ def upgrade() -> None:
         sa.Column("lead_time_days", sa.Integer(), nullable=False),
         sa.Column("service_level", concord.db.ExactDecimal(precision=9, scale=4), nullable=False),
         sa.Column("consignment", sa.Boolean(), nullable=False),
+        sa.Column("reviewed_on", sa.Date(), nullable=True),
+        sa.Column("last_review", sa.JSON(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.CheckConstraint("lead_time_days >= 0 AND lead_time_days <= 365", name=op.f("ck_vmi_agreement_items_lead_time_in_range")),
         sa.CheckConstraint("min_level >= 0 AND max_level > min_level", name=op.f("ck_vmi_agreement_items_band_ordered")),
@@ -200,8 +267,14 @@ def upgrade() -> None:
     with op.batch_alter_table("vmi_agreement_items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_vmi_agreement_items_version_id"), ["version_id"], unique=False)
 
+    with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("origin", sa.String(length=200), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
+        batch_op.drop_column("origin")
+
     with op.batch_alter_table("vmi_agreement_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_vmi_agreement_items_version_id"))
 
@@ -211,6 +284,15 @@ def downgrade() -> None:
         batch_op.drop_index("ix_vmi_stock_records_series")
 
     op.drop_table("vmi_stock_records")
+    with op.batch_alter_table("vmi_proposals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_vmi_proposals_supplier_org_id"))
+        batch_op.drop_index(batch_op.f("ix_vmi_proposals_state"))
+        batch_op.drop_index(batch_op.f("ix_vmi_proposals_order_id"))
+        batch_op.drop_index("ix_vmi_proposals_item_review")
+        batch_op.drop_index(batch_op.f("ix_vmi_proposals_buyer_org_id"))
+        batch_op.drop_index("ix_vmi_proposals_agreement_state")
+
+    op.drop_table("vmi_proposals")
     with op.batch_alter_table("vmi_agreement_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_vmi_agreement_versions_agreement_id"))
 

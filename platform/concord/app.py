@@ -46,6 +46,7 @@ from concord.provenance.resolver import resolver as digital_link_resolver
 from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
 from concord.vmi import agreements_api as vmi_agreements_api
+from concord.vmi import proposals_api as vmi_proposals_api
 from concord.web import navigation
 from concord.web import views as web_views
 
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
         invoices_api,
         financing_api,
         vmi_agreements_api,
+        vmi_proposals_api,
     ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)

@@ -40,7 +40,8 @@ from concord.provenance import batches as provenance_batches
 from concord.provenance import service as provenance
 from concord.provenance import steps as provenance_steps
 from concord.vmi import agreements as vmi_agreements
-from concord.vmi.models import VmiAgreement
+from concord.vmi import proposals as vmi_proposals
+from concord.vmi import review as vmi_review
 
 
 def wire(app: Flask) -> wiring.Wiring:
@@ -80,6 +81,8 @@ def _wire_financing(registry: wiring.Wiring) -> None:
 
 
 def _wire_vmi(registry: wiring.Wiring) -> None:
-    """VMI agreements: seen by their buyer and supplier; the worker ends those past their end date."""
-    registry.visibility[VmiAgreement] = vmi_agreements.visibility()[VmiAgreement]
-    registry.round_jobs.append(vmi_agreements.end_due)
+    """VMI agreements and their proposals: seen by their buyer and supplier; the worker ends
+    agreements past their end date and reviews the items whose review period came round."""
+    registry.visibility.update(vmi_agreements.visibility())
+    registry.visibility.update(vmi_proposals.visibility())
+    registry.round_jobs.extend([vmi_agreements.end_due, vmi_review.review_due])

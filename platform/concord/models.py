@@ -23,6 +23,6 @@ from concord.notifications.models import Notification, WebhookDelivery, WebhookS
 from concord.orders.models import ChangeProposal, Dispute, DisputeEvidence, Milestone, OrderRevision, PurchaseOrder, Receipt, Shipment  # noqa: F401
 from concord.provenance.models import CaptureJob, EpcisEvent, EventBizTransaction, EventIdentifier, ProvenanceBatch  # noqa: F401
 from concord.tenancy.models import Invitation, Organization, Partnership, User  # noqa: F401
-from concord.vmi.models import StockRecord, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiUpload  # noqa: F401
+from concord.vmi.models import StockRecord, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiProposal, VmiUpload  # noqa: F401
 
 metadata = Base.metadata

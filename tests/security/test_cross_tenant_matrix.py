@@ -50,7 +50,8 @@ from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
 from concord.vmi import agreements as vmi_agreements
-from concord.vmi.models import VmiAgreement, VmiAgreementItem, VmiAgreementVersion
+from concord.vmi import review as vmi_review
+from concord.vmi.models import StockRecord, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiProposal
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import UUIDConverter
 
@@ -93,6 +94,7 @@ TARGET_ARGUMENTS = frozenset(
         "offer_id",
         "programme_id",
         "agreement_id",
+        "vmi_proposal_id",
     }
 )
 
@@ -319,7 +321,11 @@ def _build_scene(session, world) -> Scene:
         {"number": "CN-A", "issue_date": date.today(), "reason": "Returned", "lines": [{"invoice_line_no": 1, "quantity": Decimal(1)}]},
     )
     # A VMI agreement the other buyer proposed to A, for its product at its location.
-    agreement = vmi_agreements.propose(session, world.buyer2.principal, vmi_factory.agreement_input(session, world.buyer2, owner))
+    agreement = vmi_agreements.propose(session, world.buyer2.principal, vmi_factory.agreement_input(session, world.buyer2, owner, products=1))
+    vmi_agreements.accept(session, owner.principal, agreement.id)
+    item = agreement.versions[0].items[0]
+    vmi_factory.share_history(session, world.buyer2, item.product_id, item.location_id, [70] * 20, on_hand=10)
+    (vmi_proposal,) = vmi_review.review(session, owner.principal, agreement.id)
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -355,6 +361,7 @@ def _build_scene(session, world) -> Scene:
         "offer_id": [("a financing offer on A's receivable", offer.id)],
         "programme_id": [("a programme of A's other buyer", programme.id)],
         "agreement_id": [("a VMI agreement A supplies", agreement.id)],
+        "vmi_proposal_id": [("a replenishment proposal A received", vmi_proposal.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -441,6 +448,8 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             VmiAgreement,
             VmiAgreementVersion,
             VmiAgreementItem,
+            VmiProposal,
+            StockRecord,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]

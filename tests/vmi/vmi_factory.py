@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from concord import clock
+from concord.vmi.models import RecordKind, RecordSource, StockRecord
 from sqlalchemy.orm import Session
 
 from tests import orders_factory
@@ -71,3 +73,43 @@ def terms_of(agreement_terms) -> dict[str, Any]:
             for i in agreement_terms.items
         ],
     }
+
+
+def share_history(session: Session, buyer: Member, product_id, location_id, weekly: list, *, on_hand=None, until: date | None = None) -> None:
+    """Consumption of `weekly[k]` in each of the weeks before `until` (default today), the
+    last week ending yesterday, one record a week on its last day; and a count of `on_hand`
+    yesterday. Written as rows (what the buyer's feed stores), not through the feed."""
+    until = until or date.today()
+    now = clock.utcnow()
+    for k, quantity in enumerate(weekly):
+        day = until - timedelta(days=1 + 7 * (len(weekly) - 1 - k))
+        session.add(
+            StockRecord(
+                buyer_org_id=buyer.org.id,
+                record_id=f"c-{product_id}-{location_id}-{day.isoformat()}",
+                product_id=product_id,
+                location_id=location_id,
+                kind=RecordKind.CONSUMPTION,
+                occurred_on=day,
+                quantity=Decimal(quantity),
+                source=RecordSource.API,
+                created_by=buyer.admin.id,
+                created_at=now,
+            )
+        )
+    if on_hand is not None:
+        session.add(
+            StockRecord(
+                buyer_org_id=buyer.org.id,
+                record_id=f"s-{product_id}-{location_id}-{until.isoformat()}",
+                product_id=product_id,
+                location_id=location_id,
+                kind=RecordKind.ON_HAND,
+                occurred_on=until - timedelta(days=1),
+                quantity=Decimal(on_hand),
+                source=RecordSource.API,
+                created_by=buyer.admin.id,
+                created_at=now,
+            )
+        )
+    session.flush()

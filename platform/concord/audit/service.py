@@ -139,6 +139,12 @@ class Action(StrEnum):
     VMI_AGREEMENT_SUSPENDED = "vmi_agreement:suspended"
     VMI_AGREEMENT_RESUMED = "vmi_agreement:resumed"
     VMI_AGREEMENT_ENDED = "vmi_agreement:ended"
+    VMI_PROPOSAL_MADE = "vmi_proposal:made"
+    VMI_PROPOSAL_REFERRED = "vmi_proposal:referred"
+    VMI_PROPOSAL_ORDERED = "vmi_proposal:ordered"
+    VMI_PROPOSAL_DISMISSED = "vmi_proposal:dismissed"
+    VMI_PROPOSAL_REJECTED = "vmi_proposal:rejected"
+    VMI_PROPOSAL_CANCELLED = "vmi_proposal:cancelled"
 
 
 def canonical_json(value: Any) -> str:

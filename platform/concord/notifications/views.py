@@ -92,6 +92,12 @@ EVENT_CHOICES = (
     ("vmi.suspended", "A VMI agreement was suspended"),
     ("vmi.resumed", "A VMI agreement was resumed"),
     ("vmi.ended", "A VMI agreement ended"),
+    ("vmi.proposal", "A VMI review proposed an order"),
+    ("vmi.alert", "A VMI review raised an alert"),
+    ("vmi.approval_needed", "A VMI order needs approval"),
+    ("vmi.ordered", "A VMI proposal was ordered"),
+    ("vmi.dismissed", "A VMI proposal was dismissed"),
+    ("vmi.rejected", "A VMI order was rejected"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
 _OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute | Invoice]] = {

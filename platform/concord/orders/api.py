@@ -51,6 +51,7 @@ def shown_order(order: PurchaseOrder, facts: lifecycle.Facts | None = None) -> d
                 "settlement",
                 "net_days",
                 "state_reason",
+                "origin",
                 "lines",
                 "issued_at",
                 "acknowledged_at",

@@ -87,6 +87,8 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     # When the escrow's settlement (release or dispute resolution) was queued: once only.
     settlement_queued_at: Mapped[datetime | None]
     state_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # What wrote the order on the buyer's behalf (a VMI agreement's proposal); None: the buyer itself.
+    origin: Mapped[str | None] = mapped_column(sa.String(200))
 
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.line_no", cascade="all, delete-orphan", lazy="selectin")
 

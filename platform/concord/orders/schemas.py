@@ -154,6 +154,7 @@ class OrderSchema(OutputSchema):
     payment_terms = fields.String()
     settlement = fields.Enum(Settlement, by_value=True, metadata={"description": "escrow, or open_account: fixed from the partnership's terms when issued."})
     net_days = fields.Integer(allow_none=True, metadata={"description": "An invoice of the order is due this many days after its date."})
+    origin = fields.String(allow_none=True, metadata={"description": "What issued the order on the buyer's behalf (a VMI agreement), or null."})
     state_reason = fields.String(allow_none=True)
     allowed_actions = fields.List(fields.String(), metadata={"description": "What you may do with the order now."})
     lines = fields.List(fields.Nested(OrderLineSchema))

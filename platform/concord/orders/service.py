@@ -175,7 +175,7 @@ def _number_taken(session: Session, buyer_id: uuid.UUID, number: str, exclude: u
     return session.execute(query).first() is not None
 
 
-def create_order(session: Session, principal: Principal, data: dict[str, Any]) -> PurchaseOrder:
+def _draft(session: Session, principal: Principal, data: dict[str, Any]) -> PurchaseOrder:
     policy.require_writer(principal)
     if Capability.BUYER not in principal.org.capabilities:
         raise Forbidden("Only organizations admitted as buyers issue purchase orders.")
@@ -200,6 +200,11 @@ def create_order(session: Session, principal: Principal, data: dict[str, Any]) -
     record(
         session, Action.ORDER_CREATED, actor=principal.actor, subject_org_id=order.buyer_org_id, object_type="order", object_id=order.id, after=snapshot(order)
     )
+    return order
+
+
+def create_order(session: Session, principal: Principal, data: dict[str, Any]) -> PurchaseOrder:
+    order = _draft(session, principal, data)
     commit_or_conflict(session, "Your organization already has an order with this number.", {"number": ["Already used."]})
     return order
 
@@ -304,6 +309,22 @@ def tell(session: Session, event: str, order: PurchaseOrder, org_ids, summary: s
 
 def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> PurchaseOrder:
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=True)
+    _issue(session, principal, order)
+    session.commit()
+    return order
+
+
+def issue_generated(session: Session, principal: Principal, data: dict[str, Any], origin: str) -> PurchaseOrder:
+    """Write and issue an order in the caller's transaction (the caller commits), for a
+    process that orders on the buyer's behalf within terms the buyer agreed (a VMI
+    agreement): `origin` says which, on the order, for both sides."""
+    order = _draft(session, principal, data)
+    order.origin = origin
+    _issue(session, principal, order)
+    return order
+
+
+def _issue(session: Session, principal: Principal, order: PurchaseOrder) -> None:
     check(session, order, principal, "issue")
     if errors := value_errors([line.amount for line in order.lines]):
         raise ValidationFailed(errors)
@@ -326,8 +347,6 @@ def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> Purcha
         settlement=str(order.settlement),
         net_days=order.net_days,
     )
-    session.commit()
-    return order
 
 
 def over_ordered(order: PurchaseOrder, answers: list[dict[str, Any]]) -> dict[int, dict[str, list[str]]]:

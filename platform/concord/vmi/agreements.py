@@ -9,7 +9,9 @@ proposals), so the terms in force are always ones both sides agreed.
 
 Only the buyer names items (its own products at its own locations); a supplier's amendment
 changes the terms of the items already covered. While suspended, nothing is reviewed or
-ordered; whoever suspended resumes. Ending is final: a pending version is withdrawn.
+ordered, and open proposals are cancelled; whoever suspended resumes. Ending is final: a
+pending version is withdrawn and open proposals cancelled (orders already issued run their
+course).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from concord.notifications.service import notify
 from concord.policy import Principal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Capability, Relation
-from concord.vmi.models import AgreementState, LevelBasis, VersionState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion
+from concord.vmi.models import AgreementState, LevelBasis, ProposalState, VersionState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiProposal
 
 BUYER, SUPPLIER, READER = "buyer", "supplier", "reader"
 #: Who takes an action: the pending version's proposer, the other side, either side, or the
@@ -470,6 +472,26 @@ def _close_pending(agreement: VmiAgreement, reason: str) -> None:
         agreement.pending_version = None
 
 
+def _cancel_proposals(session: Session, agreement: VmiAgreement, reason: str) -> None:
+    """Open proposals and those awaiting approval go with a suspension or an end (orders
+    already issued run their course)."""
+    live = sa.select(VmiProposal).where(VmiProposal.agreement_id == agreement.id, VmiProposal.state.in_((ProposalState.OPEN, ProposalState.AWAITING_APPROVAL)))
+    for proposal in session.execute(live).scalars():
+        before = proposal.state
+        proposal.state, proposal.state_reason, proposal.decided_at = ProposalState.CANCELLED, reason, clock.utcnow()
+        record(
+            session,
+            Action.VMI_PROPOSAL_CANCELLED,
+            actor=None,
+            subject_org_id=agreement.buyer_org_id,
+            related_org_id=agreement.supplier_org_id,
+            object_type="vmi_proposal",
+            object_id=proposal.id,
+            before={"state": str(before)},
+            after={"state": str(proposal.state), "reason": reason},
+        )
+
+
 def _move(session: Session, principal: Principal, agreement_id: uuid.UUID, action: str, reason: str | None) -> VmiAgreement:
     agreement = _locked(session, principal, agreement_id)
     _check(agreement, principal, action)
@@ -480,6 +502,8 @@ def _move(session: Session, principal: Principal, agreement_id: uuid.UUID, actio
     if action == "end":
         agreement.ended_at = clock.utcnow()
         _close_pending(agreement, "the agreement ended")
+    if action in ("suspend", "end"):
+        _cancel_proposals(session, agreement, f"the agreement was {_PAST[action]}")
     event, audited = _MOVE_EVENTS[action]
     summary = f"{principal.org.legal_name} {_PAST[action]} VMI agreement {agreement.number}" + (f": {reason}" if reason else ".")
     _tell(session, event, audited, agreement, principal, before, summary)
@@ -526,6 +550,7 @@ def end_due(app: Flask, today: date | None = None) -> int:
             agreement.state_reason = f"its agreed end date {terms.ends_on.isoformat()} passed"
             agreement.suspended_by_org_id = None
             _close_pending(agreement, "the agreement ended")
+            _cancel_proposals(session, agreement, "the agreement ended")
             _tell(session, "vmi.ended", Action.VMI_AGREEMENT_ENDED, agreement, None, before, f"VMI agreement {agreement.number} reached its end date.")
             session.commit()
             ended += 1

@@ -144,6 +144,10 @@ class VmiAgreementItem(IdMixin, Base):
     lead_time_days: Mapped[int]
     service_level: Mapped[Decimal] = mapped_column(RATE)
     consignment: Mapped[bool] = mapped_column(default=False)
+    # The last review of the item under this version and what it found (forecast, safety
+    # stock, reorder point, dynamic band, alerts), whether or not it proposed an order.
+    reviewed_on: Mapped[date | None]
+    last_review: Mapped[dict | None] = mapped_column(sa.JSON)
 
 
 class RecordKind(StrEnum):
@@ -208,3 +212,55 @@ class VmiUpload(IdMixin, Base):
     created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class ProposalState(StrEnum):
+    OPEN = "open"  # made by a review: the supplier confirms (perhaps edited) or dismisses it
+    AWAITING_APPROVAL = "awaiting_approval"  # confirmed beyond the agreed limits: the buyer approves or rejects
+    ORDERED = "ordered"  # its purchase order is issued
+    DISMISSED = "dismissed"  # the supplier chose not to order
+    REJECTED = "rejected"  # the buyer refused an order beyond the limits
+    CANCELLED = "cancelled"  # a later review replaced it, or the agreement was suspended or ended
+
+
+class VmiProposal(IdMixin, TimestampMixin, Base):
+    """A replenishment proposal for one item of an agreement, made at a review from the
+    stock the buyer shared and the forecast, with what the review saw."""
+
+    __tablename__ = "vmi_proposals"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("confirmed_quantity IS NULL OR confirmed_quantity > 0", name="confirmed_quantity_positive"),
+        sa.Index("ix_vmi_proposals_agreement_state", "agreement_id", "state"),
+        sa.Index("ix_vmi_proposals_item_review", "agreement_id", "product_id", "location_id", "review_date"),
+    )
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vmi_agreements.id", ondelete="CASCADE"))
+    buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    supplier_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    version: Mapped[int]  # the agreed version it was reviewed under
+    product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"))
+    location_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("locations.id"))
+    state: Mapped[ProposalState] = mapped_column(str_enum(ProposalState, "vmi_proposal_state"), index=True)
+    review_date: Mapped[date]
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)  # what the review proposed
+    delivery_date: Mapped[date]  # when it should arrive to keep stock within the band
+    confirmed_quantity: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    confirmed_delivery_date: Mapped[date | None]
+    unit_price: Mapped[Decimal] = mapped_column(PRICE)
+    # What the review saw: stock on hand and on order, the band it aimed at, the forecast's
+    # model and accuracy, the projection with and without the order, and the alerts.
+    on_hand: Mapped[Decimal] = mapped_column(QUANTITY)
+    on_order: Mapped[Decimal] = mapped_column(QUANTITY)
+    minimum: Mapped[Decimal] = mapped_column(QUANTITY)
+    maximum: Mapped[Decimal] = mapped_column(QUANTITY)
+    safety_stock: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    reorder_point: Mapped[Decimal | None] = mapped_column(QUANTITY)
+    forecast_model: Mapped[str | None] = mapped_column(sa.String(40))
+    forecast_mase: Mapped[Decimal | None] = mapped_column(RATE)
+    forecast_bias: Mapped[Decimal | None] = mapped_column(RATE)
+    review: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    order_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("purchase_orders.id"), index=True)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    state_reason: Mapped[str | None] = mapped_column(sa.String(500))
