@@ -178,3 +178,16 @@ def test_an_order_waits_for_approval_when_the_buyer_who_agreed_can_no_longer_ord
     referred = client.post(f"/api/v1/vmi-proposals/{proposal['id']}/confirm", json={}, headers=world.supplier.headers).get_json()
     assert referred["state"] == "awaiting_approval" and "can no longer order" in referred["state_reason"]
     assert select_all(app, sa.select(PurchaseOrder)) == []
+
+
+def test_both_sides_see_the_stock_against_the_band_the_forecast_and_the_bullwhip(app, client, world, steady):
+    _review(client, world, steady.id)
+    for side in (world.buyer, world.supplier):
+        (item,) = client.get(f"/api/v1/vmi-agreements/{steady.id}/items", headers=side.headers).get_json()
+        assert item["stock"][-1] == {"day": (date.today() - timedelta(days=1)).isoformat(), "quantity": "50.000"}
+        assert item["band"]["minimum"] is not None and item["forecast"]["model"] and len(item["forecast"]["point"]) == review.HORIZON_WEEKS
+        assert sum(score["chosen"] for score in item["forecast"]["scores"]) == 1
+        assert [p["state"] for p in item["proposals"]] == ["open"]
+        # Steady consumption does not vary: no ratio can be computed, and none is made up.
+        assert (item["bullwhip"]["before"], item["bullwhip"]["weeks_before"], item["bullwhip"]["weeks_after"]) == (None, 30, 0)
+    assert_problem(client.get(f"/api/v1/vmi-agreements/{steady.id}/items", headers=world.buyer2.headers), 404)

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from concord import db, policy
 from concord.api_common import page_of, page_response
 from concord.auth.web import current_principal
-from concord.vmi import agreements
+from concord.vmi import agreements, insights
 from concord.vmi import agreements_schemas as schemas
 from concord.vmi.models import VmiAgreement
 
@@ -86,6 +86,15 @@ class AgreementVersions(MethodView):
     def post(self, data, agreement_id: uuid.UUID):
         """Propose new terms (either side; a supplier re-terms the items already covered). The agreed terms hold until the other side accepts."""
         return shown(agreements.amend(db.session(), current_principal(), agreement_id, data))
+
+
+@vmi_agreements_api.route("/vmi-agreements/<uuid:agreement_id>/items")
+class AgreementItems(MethodView):
+    @vmi_agreements_api.response(200, schemas.ItemInsightSchema(many=True))
+    def get(self, agreement_id: uuid.UUID):
+        """Each item: stock by day against the band, the forecast and its accuracy, proposals, deliveries and the bullwhip ratio before and after the start."""
+        session = db.session()
+        return insights.agreement_view(session, policy.get_visible(session, VmiAgreement, agreement_id, current_principal()))
 
 
 def _action(name: str, verb: Callable[..., VmiAgreement], doc: str) -> None:

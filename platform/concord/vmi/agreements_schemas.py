@@ -117,3 +117,56 @@ class AgreementSchema(OutputSchema):
     terms = fields.Nested(AgreementVersionSchema, allow_none=True, metadata={"description": "The agreed terms in force."})
     proposed_terms = fields.Nested(AgreementVersionSchema, allow_none=True, metadata={"description": "The terms waiting for an answer."})
     allowed_actions = fields.List(fields.String())
+
+
+class BandSchema(OutputSchema):
+    minimum = fields.String(allow_none=True)
+    maximum = fields.String(allow_none=True)
+
+
+class BullwhipSchema(OutputSchema):
+    before = fields.Float(
+        allow_none=True, metadata={"description": "Variance of weekly orders over variance of weekly consumption before the agreement started."}
+    )
+    after = fields.Float(allow_none=True, metadata={"description": "The same since it started."})
+    weeks_before = fields.Integer()
+    weeks_after = fields.Integer()
+    starts_on = fields.String()
+    window_weeks = fields.Integer()
+    rolling = fields.List(fields.Dict(), metadata={"description": "The ratio over each rolling window: week_ending, ratio."})
+
+
+class DeliverySchema(OutputSchema):
+    order_id = fields.UUID()
+    number = fields.String()
+    state = fields.String()
+    origin = fields.String(allow_none=True)
+    quantity = Exact()
+    delivery_date = fields.Date()
+
+
+class ItemProposalSchema(OutputSchema):
+    id = fields.UUID()
+    state = fields.String()
+    review_date = fields.Date()
+    quantity = Exact()
+    delivery_date = fields.Date()
+    confirmed_quantity = Exact(allow_none=True)
+    order_id = fields.UUID(allow_none=True)
+
+
+class ItemInsightSchema(OutputSchema):
+    item = fields.Nested(AgreementItemSchema)
+    reviewed_on = fields.Date(allow_none=True)
+    stock = fields.List(fields.Dict(), metadata={"description": "Stock at the end of each day (day, quantity) from what the buyer shared."})
+    band = fields.Nested(BandSchema)
+    safety_stock = fields.String(allow_none=True)
+    reorder_point = fields.String(allow_none=True)
+    dynamic_band = fields.Dict(allow_none=True)
+    forecast = fields.Dict(
+        allow_none=True, metadata={"description": "The last review's forecast: model, weeks, point, 80 %/95 % intervals, every candidate's MASE and bias."}
+    )
+    alerts = fields.List(fields.Dict())
+    proposals = fields.List(fields.Nested(ItemProposalSchema))
+    deliveries = fields.List(fields.Nested(DeliverySchema))
+    bullwhip = fields.Nested(BullwhipSchema)

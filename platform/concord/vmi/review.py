@@ -61,7 +61,7 @@ def quantum_of(unit_of_measure: str) -> Decimal:
     return Decimal(1) if unit_of_measure in WHOLE_UNITS else Decimal("0.001")
 
 
-def _records(session: Session, buyer_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID, through: date) -> list[StockRecord]:
+def records_of(session: Session, buyer_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID, through: date) -> list[StockRecord]:
     return list(
         session.execute(
             sa.select(StockRecord)
@@ -100,7 +100,7 @@ def daily_positions(records: list[StockRecord], start: date, end: date) -> list[
 
 def stock_position(session: Session, buyer_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID, day: date) -> Decimal:
     """Stock at the end of `day` from what the buyer shared (zero before anything was)."""
-    positions = daily_positions(_records(session, buyer_id, product_id, location_id, day), day, day)
+    positions = daily_positions(records_of(session, buyer_id, product_id, location_id, day), day, day)
     return positions[-1][1] if positions else Decimal(0)
 
 
@@ -183,7 +183,7 @@ def _band(item: VmiAgreementItem, safety: Decimal | None) -> replenishment.Band 
 
 def review_item(session: Session, agreement: VmiAgreement, terms: VmiAgreementVersion, item: VmiAgreementItem, today: date) -> VmiProposal | None:
     """Review one item; returns the proposal it made (None: stock stays within the band)."""
-    records = _records(session, agreement.buyer_org_id, item.product_id, item.location_id, today)
+    records = records_of(session, agreement.buyer_org_id, item.product_id, item.location_id, today)
     positions = daily_positions(records, today - timedelta(days=1), today - timedelta(days=1))
     stock = positions[-1][1] if positions else Decimal(0)
     history = weekly_consumption(records, today)
