@@ -3,7 +3,8 @@ suppliers, two carriers, a financier and an auditor, each with an admin; partner
 between them; one pending registration for the operator to review; and the provenance of
 one lot with an auditor's engagement (`demo_provenance`); once the contracts are deployed,
 purchase orders from Northwind to Acme through their escrow (`demo_orders`); payment terms,
-the financier's funds and exposure limits (`demo_finance`)."""
+the financier's funds and exposure limits (`demo_finance`); Northwind and Baltic's VMI
+agreement with a year of shared stock history and its first proposals (`demo_vmi`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from concord import demo_finance, demo_orders, demo_provenance
+from concord import demo_finance, demo_orders, demo_provenance, demo_vmi
 from concord.catalog import service as catalog
 from concord.ledger import service as ledger
 from concord.policy import Principal
@@ -56,6 +57,7 @@ CATALOGS = {
             {"sku": "NW-BRK-100", "name": "Steel mounting bracket", "unit_of_measure": "H87", "gtin": "4006381333931"},
             {"sku": "NW-BLT-M8", "name": "Hex bolt M8x40, zinc plated", "unit_of_measure": "H87"},
             {"sku": "NW-SHT-2MM", "name": "Aluminium sheet 2 mm", "unit_of_measure": "KGM"},
+            {"sku": "NW-SEAL-K1", "name": "Pump seal kit", "unit_of_measure": "H87"},
         ],
         {
             "name": "Northwind Plant Stuttgart",
@@ -157,6 +159,7 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
         catalog.create_location(session, admins[key], location)
     demo_provenance.seed(session, admins)
     demo_finance.seed(session, operator, admins)
+    demo_vmi.seed(session, admins)
     _register(session, PENDING)
     logins = [(OPERATOR.legal_name, OPERATOR.email, DEMO_PASSWORD)]
     logins += [(m.legal_name, m.email, DEMO_PASSWORD) for m in MEMBERS]
