@@ -12,11 +12,12 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from concord import clock
 from concord.audit.models import AuditEntry
 from concord.notifications.models import Notification
 from concord.tenancy.models import Relation, Role
 from concord.vmi import agreements
-from concord.vmi.models import AgreementState, VersionState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion
+from concord.vmi.models import AgreementState, RecordKind, RecordSource, StockRecord, VersionState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion
 
 from tests import factories, orders_factory
 from tests.api.helpers import assert_problem, fetch, row_counts, select_all
@@ -224,3 +225,42 @@ def test_amounts_and_levels_are_stored_exactly(app, client, world, proposal):
     )
     terms = made["proposed_terms"]
     assert (terms["holding_cost_rate"], terms["supplier_share"], terms["baseline_inventory_value"]) == ("18.5000", "50.0000", "125000.10")
+
+
+def test_profit_sharing_shares_the_holding_cost_saving_per_period(app, client, session, world, proposal):
+    start = date.today() - timedelta(days=20)
+    terms = {
+        **proposal,
+        "starts_on": start.isoformat(),
+        "period_days": 10,
+        "baseline_inventory_value": "1000.00",
+        "holding_cost_rate": "20",
+        "supplier_share": "50",
+        "items": [{**proposal["items"][0], "unit_price": "2.00"}],
+    }
+    made = _propose(client, world, terms)
+    client.post(f"{URL}/{made['id']}/accept", json={}, headers=world.supplier.headers)
+    item = proposal["items"][0]
+    session.add(
+        StockRecord(
+            buyer_org_id=world.buyer.org.id,
+            record_id="count-1",
+            product_id=uuid.UUID(item["product_id"]),
+            location_id=uuid.UUID(item["location_id"]),
+            kind=RecordKind.ON_HAND,
+            occurred_on=start - timedelta(days=1),
+            quantity=Decimal(100),
+            source=RecordSource.API,
+            created_by=world.buyer.admin.id,
+            created_at=clock.utcnow(),
+        )
+    )
+    session.commit()
+    shown = client.get(f"{URL}/{made['id']}/profit-sharing", headers=world.supplier.headers).get_json()
+    # 100 units at 2.00 all along: 800.00 below the baseline, at 20 % a year for 10 days.
+    assert [(p["period_start"], p["closed"], p["average_inventory_value"], p["saving"], p["supplier_share"]) for p in shown] == [
+        ((start + timedelta(days=10)).isoformat(), True, "200.00", "4.38", "2.19"),
+        (start.isoformat(), True, "200.00", "4.38", "2.19"),
+    ]
+    assert client.get(f"{URL}/{made['id']}/profit-sharing", headers=world.buyer.headers).get_json() == shown
+    assert_problem(client.get(f"{URL}/{made['id']}/profit-sharing", headers=world.buyer2.headers), 404)

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from concord import db, policy
 from concord.api_common import page_of, page_response
 from concord.auth.web import current_principal
-from concord.vmi import agreements, insights
+from concord.vmi import agreements, insights, profit_sharing
 from concord.vmi import agreements_schemas as schemas
 from concord.vmi.models import VmiAgreement
 
@@ -95,6 +95,15 @@ class AgreementItems(MethodView):
         """Each item: stock by day against the band, the forecast and its accuracy, proposals, deliveries and the bullwhip ratio before and after the start."""
         session = db.session()
         return insights.agreement_view(session, policy.get_visible(session, VmiAgreement, agreement_id, current_principal()))
+
+
+@vmi_agreements_api.route("/vmi-agreements/<uuid:agreement_id>/profit-sharing")
+class AgreementProfitSharing(MethodView):
+    @vmi_agreements_api.response(200, schemas.ProfitSharingSchema(many=True))
+    def get(self, agreement_id: uuid.UUID):
+        """The profit-sharing statement per period, newest first (empty without profit-sharing terms)."""
+        session = db.session()
+        return profit_sharing.statements(session, policy.get_visible(session, VmiAgreement, agreement_id, current_principal()))
 
 
 def _action(name: str, verb: Callable[..., VmiAgreement], doc: str) -> None:

@@ -170,3 +170,15 @@ class ItemInsightSchema(OutputSchema):
     proposals = fields.List(fields.Nested(ItemProposalSchema))
     deliveries = fields.List(fields.Nested(DeliverySchema))
     bullwhip = fields.Nested(BullwhipSchema)
+
+
+class ProfitSharingSchema(OutputSchema):
+    period_start = fields.Date()
+    period_end = fields.Date()
+    closed = fields.Boolean(metadata={"description": "False for the running period, whose figures still move."})
+    days = fields.Integer(metadata={"description": "Days counted so far."})
+    average_inventory_value = Exact()
+    baseline_inventory_value = Exact()
+    saving = Exact(metadata={"description": "(baseline - average) x holding-cost rate x days / 365; negative: no saving."})
+    supplier_share = Exact(metadata={"description": "The supplier's agreed share of a positive saving."})
+    currency = fields.String()
