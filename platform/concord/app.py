@@ -47,6 +47,7 @@ from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
 from concord.vmi import agreements_api as vmi_agreements_api
 from concord.vmi import proposals_api as vmi_proposals_api
+from concord.vmi import views as vmi_views
 from concord.web import navigation
 from concord.web import views as web_views
 
@@ -138,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
         invoices_views.invoices_portal,
         workspace_views.finance_workspace,
         portfolio_views.finance_portfolio,
+        vmi_views.vmi_portal,
     ):
         app.register_blueprint(blueprint)
 

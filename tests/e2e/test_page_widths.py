@@ -41,6 +41,8 @@ from concord.provenance import service as provenance
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Relation, Role
+from concord.vmi import agreements as vmi_agreements
+from concord.vmi import review as vmi_review
 from werkzeug.routing import Map, Rule
 
 from tests import factories, orders_factory
@@ -51,6 +53,7 @@ from tests.ledger_helpers import settle
 from tests.provenance.helpers import document as provenance_document
 from tests.provenance.helpers import event as provenance_event
 from tests.url_map import Targets, expand, unknown_arguments
+from tests.vmi import vmi_factory
 
 # A live server answers from its own threads, and the ledger worker settles from its own
 # sessions: commits are real.
@@ -259,6 +262,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         return product, location, webhook, token, engagement, certificate
 
     product, location, webhook, token, engagement, certificate = step(the_rest)
+    agreement = step(lambda: _vmi_agreement(session, world, product, location))
     financed, offered = step(lambda: _receivables(session, world, done))
     # The supplier's EPCIS events: one anchored in a batch (its page shows every check), one
     # still in the open batch (its page says when the batch closes).
@@ -289,6 +293,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "invoice_id": [("the supplier's invoice of the received order", invoiced.id)],
         "partnership_id": [("the buyer–supplier partnership", invoice_factory.partnership_of(session, world.buyer, world.supplier).id)],
         "receivable_id": [("a receivable the financier financed", financed.id), ("a receivable on offer", offered.id)],
+        "agreement_id": [("the buyer's VMI agreement with the supplier, reviewed", agreement.id)],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}
     session.commit()  # end the transaction (SQLite would keep the live server waiting), then touch nothing
@@ -298,6 +303,18 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
 @pytest.fixture
 def busy_world(app, session, world, chain_worker):
     return _build(app, session, world, chain_worker)
+
+
+def _vmi_agreement(session, world, product, location):
+    """A VMI agreement for the walk's product at its location (its stock page is walked
+    too), with half a year of consumption shared and reviewed: a proposal, alerts, a forecast."""
+    data = vmi_factory.agreement_input(session, world.buyer, world.supplier, products=1, note=LONG_WORD[:500])
+    data["items"] = [vmi_factory.item(product.id, location.id)]
+    agreement = vmi_agreements.propose(session, world.buyer.principal, data)
+    vmi_agreements.accept(session, world.supplier.principal, agreement.id)
+    vmi_factory.share_history(session, world.buyer, product.id, location.id, [60 + (k % 5) * 7 for k in range(30)], on_hand=40)
+    vmi_review.review(session, world.supplier.principal, agreement.id)
+    return agreement
 
 
 def _receivables(session, world, order):

@@ -185,6 +185,10 @@ PORTAL_FORMS: dict[str, dict] = {
         "issue_date": date.today().isoformat(),
         **{"line-0-order_line_no": "1", "line-0-quantity": "1", "line-0-unit_price": "1", "line-0-tax_rate": "0"},
     },
+    "vmi_portal.agreement_action": {"reason": "cross-tenant attempt"},
+    "vmi_portal.review_now": {},
+    "vmi_portal.confirm": {"quantity": "1", "delivery_date": (date.today() + timedelta(days=7)).isoformat()},
+    "vmi_portal.decide": {"reason": "cross-tenant attempt"},
     "invoices_portal.payment_terms": {
         "settlement": "open_account",
         "net_days": "365",

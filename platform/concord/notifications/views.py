@@ -29,6 +29,7 @@ from concord.orders.models import Dispute, PurchaseOrder, Shipment
 from concord.pagination import paginate
 from concord.portal import attempt_with_status, form_data, load, principal
 from concord.tenancy.models import Role, User
+from concord.vmi.models import VmiAgreement
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,14 @@ EVENT_CHOICES = (
     ("vmi.rejected", "A VMI order was rejected"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
-_OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute | Invoice]] = {
+_OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute | Invoice | VmiAgreement]] = {
     "order": PurchaseOrder,
     "purchase_order": PurchaseOrder,
     "shipment": Shipment,
     "dispute": Dispute,
     "invoice": Invoice,
+    "vmi_agreement": VmiAgreement,
+    "agreement": VmiAgreement,  # `data.agreement_id` of a VMI proposal's or alert's notification
 }
 _ACTIVITY = {"pause": False, "resume": True}
 
@@ -163,13 +166,16 @@ def _uuid(value) -> uuid.UUID | None:
 def _links(rows: Iterable[Notification]) -> dict[uuid.UUID, str]:
     """Where each notification leads, for the notifications whose object the viewer may
     open: the order for its buyer and supplier, the shipment (`data.shipment_id`) for its
-    carrier, the dispute's case for the arbiter and the carriers. One query per kind of object shown."""
+    carrier, the dispute's case for the arbiter and the carriers, a VMI agreement's page (`data.agreement_id`
+    of its proposals and alerts) for its buyer and supplier. One query per kind of object shown."""
     me = principal()
     candidates: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = {}
     wanted: dict[str, set[uuid.UUID]] = {}
     for notification in rows:
         data = notification.data if isinstance(notification.data, dict) else {}
-        pairs = [(notification.object_type, notification.object_id)] + [(kind, data.get(f"{kind}_id")) for kind in ("order", "shipment", "dispute")]
+        pairs = [(notification.object_type, notification.object_id)] + [
+            (kind, data.get(f"{kind}_id")) for kind in ("agreement", "order", "shipment", "dispute")
+        ]
         found = []
         for kind, raw in pairs:
             model, object_id = _OBJECT_KINDS.get(kind), _uuid(raw)
@@ -187,6 +193,7 @@ def _links(rows: Iterable[Notification]) -> dict[uuid.UUID, str]:
         "Shipment": lambda object_id: url_for("shipments_portal.detail", shipment_id=object_id),
         "Dispute": lambda object_id: url_for("disputes_portal.detail", dispute_id=object_id),
         "Invoice": lambda object_id: url_for("invoices_portal.detail", invoice_id=object_id),
+        "VmiAgreement": lambda object_id: url_for("vmi_portal.agreement", agreement_id=object_id),
     }
     links = {}
     for notification_id, found in candidates.items():
