@@ -6,7 +6,8 @@ ordered in monthly batches; since, Baltic has replenished weekly. The first revi
 as the demo is seeded, so Baltic finds proposals on the first `make run`.
 
 The history is simulated from a fixed seed, day by day: consumption from the item's weekly
-demand, receipts from the replenishment of the time, a stock count every Sunday.
+demand, receipts from the replenishment of the time, a stock count at the end of every week. Weeks count back from the
+day the demo is seeded, so every seeding tells the same story.
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ ITEMS = [
 
 
 def _simulate(item: DemoItem, rng: random.Random, first_day: date, agreed_on: date, days: int) -> list[tuple[date, RecordKind, Decimal]]:
-    """Daily consumption, receipts and Sunday counts. Before the agreement: a batch every
-    `batch_weeks` weeks, up to that many weeks of demand plus two; since: every Monday, up
+    """Daily consumption, receipts and weekly counts. Before the agreement: a batch every
+    `batch_weeks` weeks, up to that many weeks of demand plus two; since: every week, up
     to three weeks of demand — except this week's delivery, which is still due."""
     records: list[tuple[date, RecordKind, Decimal]] = []
     step = Decimal(1) if item.terms["level_basis"] == "quantity" else Decimal("0.001")
@@ -86,7 +87,7 @@ def _simulate(item: DemoItem, rng: random.Random, first_day: date, agreed_on: da
         receipt = Decimal(0)
         if day < agreed_on and offset % (7 * item.batch_weeks) == 0:
             receipt = max(weekly * (item.batch_weeks + 2) - stock, Decimal(0))
-        elif agreed_on <= day < first_day + timedelta(days=days - 7) and day.weekday() == 0:
+        elif agreed_on <= day < first_day + timedelta(days=days - 7) and offset % 7 == 0:
             receipt = max(weekly * 3 - stock, Decimal(0))
         if receipt > 0:
             records.append((day, RecordKind.RECEIPT, receipt))
@@ -100,7 +101,7 @@ def _simulate(item: DemoItem, rng: random.Random, first_day: date, agreed_on: da
         if used > 0:
             records.append((day, RecordKind.CONSUMPTION, used))
             stock -= used
-        if day.weekday() == 6:
+        if offset % 7 == 6:
             records.append((day, RecordKind.ON_HAND, stock))
     return records
 

@@ -34,6 +34,12 @@ def test_baltic_finds_the_agreement_with_proposals_and_its_confirmation_issues_n
     assert confirmed.status_code == 200, confirmed.get_json()
     order = client.get(f"/api/v1/orders/{confirmed.get_json()['order_id']}", headers=northwind).get_json()
     assert (order["state"], order["origin"], order["settlement"]) == ("issued", f"VMI agreement {agreement['number']}", "open_account")
+    # The sheet's proposal is worth more than the limit per order: confirmed, it waits for Northwind.
+    sheet = next(p for p in proposals if p["sku"] == "NW-SHT-2MM")
+    assert Decimal(sheet["value"]) > Decimal("5000.00")
+    referred = client.post(f"/api/v1/vmi-proposals/{sheet['id']}/confirm", json={}, headers=baltic).get_json()
+    assert (referred["state"], referred["order_id"]) == ("awaiting_approval", None)
+    assert client.get(f"/api/v1/vmi-proposals/{sheet['id']}", headers=northwind).get_json()["allowed_actions"] == ["approve", "reject"]
 
 
 def test_the_agreement_shows_forecast_accuracy_and_a_bullwhip_that_fell_since_it_started(demo):
