@@ -45,6 +45,8 @@ from concord.provenance import views as provenance_views
 from concord.provenance.resolver import resolver as digital_link_resolver
 from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
+from concord.vmi import stock_api as vmi_stock_api
+from concord.vmi import stock_views as vmi_stock_views
 from concord.web import navigation
 from concord.web import views as web_views
 
@@ -82,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     engagements_web.register(app)  # after auth: reads the principal it resolved
     api_common.register(app)
     files.register(app, UPLOAD_ENDPOINTS)  # before idempotency, which reads the body
+    vmi_stock_api.register(app)  # likewise: stock batches and CSV uploads carry larger bodies
     idempotency.register(app)
     csrf.init_app(app)
     api = ConcordApi()
@@ -111,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
         documents_api,
         invoices_api,
         financing_api,
+        vmi_stock_api,
     ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
@@ -134,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
         invoices_views.invoices_portal,
         workspace_views.finance_workspace,
         portfolio_views.finance_portfolio,
+        vmi_stock_views.vmi_portal,
     ):
         app.register_blueprint(blueprint)
 

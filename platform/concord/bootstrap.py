@@ -16,7 +16,8 @@ imported. What is wired here:
   table's rule), and what an engagement lets its auditor read of orders, shipments, products
   and events;
 - the audit trail's record of an attempt to reach another organization's object (404);
-- receivables and their financing (`_wire_financing`).
+- receivables and their financing (`_wire_financing`);
+- VMI stock data: who reads shared records and CSV uploads; the worker reads long uploads on.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from concord.orders import settlement, verification
 from concord.provenance import batches as provenance_batches
 from concord.provenance import service as provenance
 from concord.provenance import steps as provenance_steps
+from concord.vmi import stock as vmi_stock
+from concord.vmi import stock_uploads as vmi_uploads
 
 
 def wire(app: Flask) -> wiring.Wiring:
@@ -60,6 +63,8 @@ def wire(app: Flask) -> wiring.Wiring:
     registry.on_denied_probe.append(audit.record_denied_access)
     registry.on_physical_step.append(provenance_steps.on_physical_step)
     _wire_financing(registry)
+    registry.visibility.update(vmi_stock.visibility())
+    registry.round_jobs.append(vmi_uploads.process_due)
     return registry
 
 

@@ -131,6 +131,10 @@ class Action(StrEnum):
     INVOICE_PAID = "invoice:paid"
     INVOICE_OVERDUE = "invoice:overdue"
     CREDIT_NOTE_CREATED = "invoice:credit_note_created"
+    VMI_STOCK_SHARED = "vmi_stock:shared"  # one entry per batch, with its counts
+    VMI_UPLOAD_STARTED = "vmi_upload:started"
+    VMI_UPLOAD_FINISHED = "vmi_upload:finished"  # with the upload's counts
+    VMI_UPLOAD_FAILED = "vmi_upload:failed"
 
 
 def canonical_json(value: Any) -> str:
