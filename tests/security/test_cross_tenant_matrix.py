@@ -49,6 +49,7 @@ from concord.provenance.models import CaptureJob, EpcisEvent
 from concord.tenancy import service as tenancy
 from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
+from concord.vmi.models import StockRecord, UploadState, VmiUpload
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import UUIDConverter
 
@@ -89,6 +90,7 @@ TARGET_ARGUMENTS = frozenset(
         "receivable_id",
         "offer_id",
         "programme_id",
+        "upload_id",
     }
 )
 
@@ -298,6 +300,21 @@ def _build_scene(session, world) -> Scene:
         a_invoice.id,
         {"number": "CN-A", "issue_date": date.today(), "reason": "Returned", "lines": [{"invoice_line_no": 1, "quantity": Decimal(1)}]},
     )
+    # A's CSV upload of stock data, with its report (A stands in for a buyer: only the row matters here).
+    upload = VmiUpload(
+        buyer_org_id=owner.org.id,
+        filename="a-stock.csv",
+        size_bytes=10,
+        state=UploadState.DONE,
+        rows_total=1,
+        rows_read=1,
+        rows_rejected=1,
+        report=[{"row": 2, "record_id": "A-1", "errors": {"sku": ["Not an active product of your organization."]}}],
+        created_by=owner.admin.id,
+        created_at=datetime.now(UTC),
+    )
+    session.add(upload)
+    session.flush()
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -332,6 +349,7 @@ def _build_scene(session, world) -> Scene:
         "receivable_id": [("A's receivable", receivable.id)],
         "offer_id": [("a financing offer on A's receivable", offer.id)],
         "programme_id": [("a programme of A's other buyer", programme.id)],
+        "upload_id": [("A's stock data upload", upload.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -415,6 +433,8 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             FinancingProgramme,
             ExposureLimit,
             SettlementRecord,
+            VmiUpload,
+            StockRecord,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]

@@ -20,6 +20,8 @@ from concord.orders import settlement, verification
 from concord.orders.models import PurchaseOrder, Shipment
 from concord.provenance import batches as provenance_batches
 from concord.provenance.models import CaptureJob, EpcisEvent
+from concord.vmi import stock_uploads
+from concord.vmi.models import StockRecord, VmiUpload
 from flask import Flask
 
 
@@ -49,17 +51,20 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
             receivables.register_due.__name__,
             financing.expire_due.__name__,
             financing.settle_due.__name__,
+            stock_uploads.process_due.__name__,
         ]
+        assert registry.round_jobs[-1] is stock_uploads.process_due  # long CSV uploads of stock data are read on
         assert registry.verify_checks == [verification.verify_escrows, finance_verification.verify_receivables]
+        vmi = {StockRecord, VmiUpload}
         finance = {Invoice, Receivable, FinancingOffer, SettlementRecord, ExposureLimit, FinancingProgramme}
-        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document} | finance
+        assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document} | finance | vmi
         assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent, Document}
         assert registry.on_confirmed[1] == provenance_batches.on_confirmed and len(registry.on_denied_probe) == 1
         # Receivables and their financing move on the chain's answers and the escrow's settlement.
         assert [react.__name__ for react in registry.on_confirmed[2:]] == ["on_step(on_chain_step)", "on_settled(on_escrow_settled)", "verify_on_receipt"]
         assert [react.__name__ for react in registry.on_failed] == ["on_refused(on_chain_refusal)"]
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 9
+    assert len(two.round_jobs) == 10
 
 
 def test_no_registry_lives_in_a_module():
