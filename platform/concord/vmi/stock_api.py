@@ -27,8 +27,13 @@ vmi_stock.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_
 vmi_stock.ARGUMENTS_PARSER.location_loader(MULTIPART)(form_and_files)
 BLUEPRINTS = [vmi_stock]
 
-#: Endpoints whose bodies may exceed MAX_CONTENT_LENGTH, and the setting that bounds them.
-BODY_LIMITS = {"vmi_stock.StockRecords": "VMI_BATCH_MAX_BYTES", "vmi_stock.Uploads": "VMI_UPLOAD_MAX_BYTES", "vmi_portal.uploads": "VMI_UPLOAD_MAX_BYTES"}
+#: Endpoints whose bodies may exceed MAX_CONTENT_LENGTH: the setting that bounds them, and the
+#: room a multipart form needs around its file.
+BODY_LIMITS = {
+    "vmi_stock.StockRecords": ("VMI_BATCH_MAX_BYTES", 0),
+    "vmi_stock.Uploads": ("VMI_UPLOAD_MAX_BYTES", files.FORM_ALLOWANCE),
+    "vmi_portal.uploads": ("VMI_UPLOAD_MAX_BYTES", files.FORM_ALLOWANCE),
+}
 
 
 def register(app: Flask) -> None:
@@ -37,9 +42,10 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def _allow_large_bodies() -> None:
-        setting = BODY_LIMITS.get(request.endpoint or "")
-        if setting is not None and request.method == "POST":
-            request.max_content_length = int(current_app.config[setting]) + files.FORM_ALLOWANCE
+        limit = BODY_LIMITS.get(request.endpoint or "")
+        if limit is not None and request.method == "POST":
+            setting, allowance = limit
+            request.max_content_length = int(current_app.config[setting]) + allowance
 
 
 def _shown(result: stock.BatchResult) -> dict:

@@ -15,18 +15,23 @@ from concord.api_common import InputSchema, OutputSchema, PageArgsSchema
 from concord.vmi import stock, stock_uploads
 from concord.vmi.models import RecordKind, RecordSource, UploadState
 
+_RECORD_FIELDS = ", ".join(f"`{name}`" for name in stock.RecordSchema().fields)
 
-class RecordList(fields.List):
-    """A list of records, each validated on its own by the service (a bad record is named
-    in the answer, not a reason to refuse the batch); documented as a list of RecordSchema."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(fields.Nested(stock.RecordSchema), **kwargs)
+class RecordList(fields.Field):
+    """The batch's records, each validated on its own by the service (a bad record is named
+    in the answer, not a reason to refuse the batch). The document describes each record's
+    fields in words, not as a schema of the array's items: a record that breaks that schema
+    is an answer of its own (`rejected`), not an invalid request."""
+
+    default_error_messages = {"invalid": "Not a valid list.", "empty": "Send at least one record."}
 
     def _deserialize(self, value: Any, attr, data, **kwargs) -> list[Any]:
         if not isinstance(value, list):
             raise self.make_error("invalid")
-        return value
+        if not value:
+            raise self.make_error("empty")
+        return value  # the service bounds its length
 
 
 class BatchSchema(ma.Schema):
@@ -38,8 +43,19 @@ class BatchSchema(ma.Schema):
 
     records = RecordList(
         required=True,
-        validate=validate.Length(min=1, max=stock.MAX_BATCH, error=f"Send 1 to {stock.MAX_BATCH:,} records."),
-        metadata={"description": f"1 to {stock.MAX_BATCH:,} records; each is kept, unchanged (sent before, identical) or rejected on its own."},
+        metadata={
+            "type": "array",
+            "minItems": 1,
+            "maxItems": stock.MAX_BATCH,
+            "items": {},
+            "description": (
+                f"1 to {stock.MAX_BATCH:,} records, each an object with {_RECORD_FIELDS}: `record_id` (your own id, up to 100 characters, "
+                "unique in your organization), `kind` (on_hand: the count at the end of that day; receipt; consumption), `date` (YYYY-MM-DD, "
+                'not after today), `quantity` (a decimal string, at least 0, at most 3 places: "12.5"), the product by one of `sku`, `gtin` '
+                "or `product_id`, the location by one of `gln` or `location_id`. Each record is kept, unchanged (sent before, identical) "
+                "or rejected on its own."
+            ),
+        },
     )
 
 
