@@ -276,15 +276,17 @@ def _resolve(session: Session, principal: Principal, loaded: list[tuple[Outcome,
 _CONTENT = ("product_id", "location_id", "kind", "occurred_on", "quantity")
 
 
-def _existing(session: Session, buyer_id: uuid.UUID, record_ids: set[str]) -> dict[str, StockRecord]:
-    found: dict[str, StockRecord] = {}
+def _existing(session: Session, buyer_id: uuid.UUID, record_ids: set[str]) -> dict[str, Any]:
+    """What is stored under these record ids (rows of id, record_id and the content)."""
+    columns = [StockRecord.id, StockRecord.record_id, *(getattr(StockRecord, name) for name in _CONTENT)]
+    found: dict[str, Any] = {}
     for chunk in _chunks(sorted(record_ids)):
-        query = sa.select(StockRecord).where(StockRecord.buyer_org_id == buyer_id, StockRecord.record_id.in_(chunk)).execution_options(populate_existing=True)
-        found.update((row.record_id, row) for row in session.execute(query).scalars())
+        query = sa.select(*columns).where(StockRecord.buyer_org_id == buyer_id, StockRecord.record_id.in_(chunk))
+        found.update((row.record_id, row) for row in session.execute(query))
     return found
 
 
-def _differences(stored: StockRecord | dict[str, Any], values: dict[str, Any]) -> list[str]:
+def _differences(stored: Any, values: dict[str, Any]) -> list[str]:
     def get(name: str) -> Any:
         return stored[name] if isinstance(stored, dict) else getattr(stored, name)
 
@@ -294,7 +296,7 @@ def _differences(stored: StockRecord | dict[str, Any], values: dict[str, Any]) -
 _FIELD_NAMES = {"product_id": "product", "location_id": "location", "kind": "kind", "occurred_on": "date", "quantity": "quantity"}
 
 
-def _compare(outcome: Outcome, stored: StockRecord | dict[str, Any], values: dict[str, Any], stored_id: uuid.UUID) -> None:
+def _compare(outcome: Outcome, stored: Any, values: dict[str, Any], stored_id: uuid.UUID) -> None:
     """An identical record is unchanged; another content under the same record_id is refused."""
     differences = _differences(stored, values)
     if differences:
