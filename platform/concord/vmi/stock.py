@@ -27,10 +27,11 @@ from typing import Any
 import marshmallow as ma
 import sqlalchemy as sa
 from marshmallow import fields, validate
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from concord import clock, policy
+from concord import clock, db, policy
 from concord.api_common import DecimalString, InputSchema, NonBlank
 from concord.audit.service import Action, record
 from concord.catalog.models import Location, Product
@@ -279,9 +280,18 @@ _CONTENT = ("product_id", "location_id", "kind", "occurred_on", "quantity")
 def _existing(session: Session, buyer_id: uuid.UUID, record_ids: set[str]) -> dict[str, Any]:
     """What is stored under these record ids (rows of id, record_id and the content)."""
     columns = [StockRecord.id, StockRecord.record_id, *(getattr(StockRecord, name) for name in _CONTENT)]
+    postgresql = db.is_postgresql(session)
     found: dict[str, Any] = {}
     for chunk in _chunks(sorted(record_ids)):
-        query = sa.select(*columns).where(StockRecord.buyer_org_id == buyer_id, StockRecord.record_id.in_(chunk))
+        if postgresql:
+            # One probe of the unique index per id: `record_id IN (...)` lets the planner scan
+            # every record of the buyer and test each against the list, when its statistics
+            # still say the table is small (a fresh table, before ANALYZE).
+            wanted = sa.func.unnest(sa.literal(chunk, type_=ARRAY(sa.String))).table_valued("record_id").render_derived()
+            probe = sa.select(*columns).where(StockRecord.buyer_org_id == buyer_id, StockRecord.record_id == wanted.c.record_id).limit(1).lateral()
+            query = sa.select(probe).select_from(wanted).join(probe, sa.true())
+        else:
+            query = sa.select(*columns).where(StockRecord.buyer_org_id == buyer_id, StockRecord.record_id.in_(chunk))
         found.update((row.record_id, row) for row in session.execute(query))
     return found
 
