@@ -13,21 +13,32 @@ and the total is extrapolated (said so in the output). MASE is the holdout mean 
 over the in-sample mean absolute error of the seasonal naive forecast (below 1: better than
 last year's same week was in-sample); the figures are means over the series of a shape.
 
-Run: `make bench` (or `.venv/bin/python bench/vmi.py [--series 10000] [--sample 400]`).
+Ingest: stock records a buyer shares, per second, through the API (the test client posting
+batches of 1,000 records) and through a CSV upload of the same number of rows (the request
+that checks and stores the file, then the worker's job reading it a chunk of 1,000 rows per
+transaction), side by side on SQLite, and on PostgreSQL when a URL is given; then the same
+API batches sent again (every record answered "unchanged").
+
+Run: `make bench` (or `.venv/bin/python bench/vmi.py [--series 10000] [--sample 400]
+[--ingest-records 50000] [--database-url postgresql://postgres@127.0.0.1:5432/test]`).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
+import tempfile
 import time
 import warnings
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "platform"))  # run from anywhere, without installing
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.…` and `bench.orders`
 
 import numpy as np
 from concord.vmi.forecast import CANDIDATES, Model, forecast_arrays, forecast_batch
@@ -131,13 +142,101 @@ def real_section(arguments) -> None:
         )
 
 
+INGEST_BATCH = 1000
+
+
+def _ingest_run(database_url: str | None, count: int) -> dict[str, float]:
+    """Seconds to share `count` records through the API, `count` rows through a CSV upload,
+    and the API batches again (unchanged), on one fresh database."""
+    from concord import clock
+    from concord.vmi import stock_uploads
+
+    from bench.orders import bench_app, expect
+    from tests import factories
+    from tests.vmi.stock_helpers import csv_of, stock_catalog
+
+    with tempfile.TemporaryDirectory() as folder, bench_app(Path(folder), database_url) as app:
+        from concord.db import database
+
+        with app.test_request_context(), database(app).sessionmaker() as session:
+            operator = factories.operator(session)
+            buyer = factories.member(session, operator, "buyer")
+            products, location = stock_catalog(session, buyer, count=50)
+            session.commit()
+            skus = [product.sku for product in products]
+            gln = location.gln
+        client = app.test_client()
+        today = clock.utcnow().date()
+        kinds = ("on_hand", "receipt", "consumption")
+
+        def row(prefix: str, i: int) -> dict:
+            day = (today - timedelta(days=i % 700)).isoformat()
+            return {
+                "record_id": f"{prefix}-{i:07d}",
+                "kind": kinds[i % 3],
+                "date": day,
+                "sku": skus[i % len(skus)],
+                "gln": gln,
+                "quantity": f"{i % 997}.{i % 1000:03d}",
+            }
+
+        batches = [[row("API", i) for i in range(start, min(start + INGEST_BATCH, count))] for start in range(0, count, INGEST_BATCH)]
+        started = time.perf_counter()
+        for batch in batches:
+            expect(client.post("/api/v1/vmi/stock-records", json={"records": batch}, headers=buyer.headers), 200, "a batch of stock records")
+        api = time.perf_counter() - started
+
+        started = time.perf_counter()
+        for batch in batches:
+            answer = expect(client.post("/api/v1/vmi/stock-records", json={"records": batch}, headers=buyer.headers), 200, "a batch sent again")
+            assert answer["unchanged"] == len(batch)
+        again = time.perf_counter() - started
+
+        data = csv_of([row("CSV", i) for i in range(count)])
+        started = time.perf_counter()
+        posted = client.post("/api/v1/vmi/uploads", data={"file": (io.BytesIO(data), "stock.csv")}, content_type="multipart/form-data", headers=buyer.headers)
+        upload = expect(posted, 202 if count > stock_uploads.CHUNK_ROWS else 201, "a CSV upload")
+        while client.get(f"/api/v1/vmi/uploads/{upload['id']}", headers=buyer.headers).get_json()["state"] == "running":
+            stock_uploads.process_due(app)
+        csv = time.perf_counter() - started
+        shown = client.get(f"/api/v1/vmi/uploads/{upload['id']}", headers=buyer.headers).get_json()
+        assert (shown["state"], shown["rows_kept"]) == ("done", count), shown
+        return {"api": api, "again": again, "csv": csv, "bytes": len(data)}
+
+
+def ingest_section(arguments) -> None:
+    count = arguments.ingest_records
+    if count <= 0:
+        return
+    runs = [("SQLite", _ingest_run(None, count))]
+    url = arguments.database_url or os.environ.get("CONCORD_BENCH_DATABASE_URL")
+    if url:
+        runs.append(("PostgreSQL", _ingest_run(url, count)))
+    print()
+    print(f"VMI stock data ingest, {count:,} records each way (API: batches of {INGEST_BATCH:,}; CSV: one {runs[0][1]['bytes'] / 1e6:.1f} MB file)")
+    print(f"{'path':<46} " + " ".join(f"{name + ' rec/s':>16}" for name, _ in runs))
+    for key, label in (
+        ("api", "API batches (new records)"),
+        ("csv", "CSV upload, request + worker (new records)"),
+        ("again", "API batches sent again (unchanged)"),
+    ):
+        print(f"{label:<46} " + " ".join(f"{count / run[key]:16,.0f}" for _, run in runs))
+    for name, run in runs:
+        print(f"{name}: CSV / API {run['api'] / run['csv']:.2f}x, unchanged / new (API) {run['api'] / run['again']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--sample", type=int, default=400, help="series statsmodels fits (its total is extrapolated)")
+    parser.add_argument("--ingest-records", type=int, default=50_000, help="stock records shared each way (0: skip the ingest section)")
+    parser.add_argument("--database-url", default=None, help="also measure the ingest on this PostgreSQL database")
+    parser.add_argument("--only-ingest", action="store_true", help="skip the forecast sections")
     arguments = parser.parse_args()
-    engine_section(arguments)
-    real_section(arguments)
+    if not arguments.only_ingest:
+        engine_section(arguments)
+        real_section(arguments)
+    ingest_section(arguments)
 
 
 if __name__ == "__main__":

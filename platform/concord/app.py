@@ -47,6 +47,8 @@ from concord.tenancy import api as tenancy_api
 from concord.tenancy import views as tenancy_views
 from concord.vmi import agreements_api as vmi_agreements_api
 from concord.vmi import proposals_api as vmi_proposals_api
+from concord.vmi import stock_api as vmi_stock_api
+from concord.vmi import stock_views as vmi_stock_views
 from concord.vmi import views as vmi_views
 from concord.web import navigation
 from concord.web import views as web_views
@@ -85,6 +87,7 @@ def register_extensions(app: Flask) -> None:
     engagements_web.register(app)  # after auth: reads the principal it resolved
     api_common.register(app)
     files.register(app, UPLOAD_ENDPOINTS)  # before idempotency, which reads the body
+    vmi_stock_api.register(app)  # likewise: stock batches and CSV uploads carry larger bodies
     idempotency.register(app)
     csrf.init_app(app)
     api = ConcordApi()
@@ -116,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         financing_api,
         vmi_agreements_api,
         vmi_proposals_api,
+        vmi_stock_api,
     ):
         for blueprint in module.BLUEPRINTS:
             api.register_blueprint(blueprint)
@@ -140,6 +144,7 @@ def register_blueprints(app: Flask) -> None:
         workspace_views.finance_workspace,
         portfolio_views.finance_portfolio,
         vmi_views.vmi_portal,
+        vmi_stock_views.vmi_stock_portal,
     ):
         app.register_blueprint(blueprint)
 

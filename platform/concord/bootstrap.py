@@ -16,7 +16,8 @@ imported. What is wired here:
   table's rule), and what an engagement lets its auditor read of orders, shipments, products
   and events;
 - the audit trail's record of an attempt to reach another organization's object (404);
-- receivables and their financing (`_wire_financing`).
+- receivables and their financing (`_wire_financing`);
+- VMI stock data: who reads shared records and CSV uploads; the worker reads long uploads on.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from concord.provenance import steps as provenance_steps
 from concord.vmi import agreements as vmi_agreements
 from concord.vmi import proposals as vmi_proposals
 from concord.vmi import review as vmi_review
+from concord.vmi import stock as vmi_stock
+from concord.vmi import stock_uploads as vmi_uploads
 
 
 def wire(app: Flask) -> wiring.Wiring:
@@ -81,8 +84,11 @@ def _wire_financing(registry: wiring.Wiring) -> None:
 
 
 def _wire_vmi(registry: wiring.Wiring) -> None:
-    """VMI agreements and their proposals: seen by their buyer and supplier; the worker ends
-    agreements past their end date and reviews the items whose review period came round."""
+    """VMI: agreements and their proposals seen by their buyer and supplier, stock data and
+    uploads by the buyer; the worker reads long uploads, ends agreements past their end date
+    and reviews the items whose review period came round (after the uploads, so reviews see
+    the data)."""
     registry.visibility.update(vmi_agreements.visibility())
     registry.visibility.update(vmi_proposals.visibility())
-    registry.round_jobs.extend([vmi_agreements.end_due, vmi_review.review_due])
+    registry.visibility.update(vmi_stock.visibility())
+    registry.round_jobs.extend([vmi_uploads.process_due, vmi_agreements.end_due, vmi_review.review_due])

@@ -64,6 +64,11 @@ class Config:
     # Documents (certificates, reports): their owners are told this many days before one
     # expires, and once when it has expired. The file limit is EVIDENCE_MAX_BYTES.
     DOCUMENT_REMINDER_DAYS: int = 30
+    # VMI stock data: the largest CSV file a buyer uploads, and the most rows it may hold.
+    VMI_UPLOAD_MAX_BYTES: int = 20 * 1024 * 1024
+    VMI_UPLOAD_MAX_ROWS: int = 200_000
+    # The largest JSON body of a batch of stock records (5,000 records fit in well under it).
+    VMI_BATCH_MAX_BYTES: int = 4 * 1024 * 1024
     # The audit trail's head is anchored on chain at most this often, and only when it moved.
     AUDIT_ANCHOR_MINUTES: float = 10
     API_TITLE: str = "Concord API"
@@ -127,6 +132,8 @@ class Config:
             DISPUTE_WINDOW_HOURS=int(env.get("CONCORD_DISPUTE_WINDOW_HOURS") or 72),
             EVIDENCE_MAX_BYTES=int(env.get("CONCORD_EVIDENCE_MAX_MB") or 10) * 1024 * 1024,
             DOCUMENT_REMINDER_DAYS=int(env.get("CONCORD_DOCUMENT_REMINDER_DAYS") or 30),
+            VMI_UPLOAD_MAX_BYTES=int(env.get("CONCORD_VMI_UPLOAD_MAX_MB") or 20) * 1024 * 1024,
+            VMI_UPLOAD_MAX_ROWS=int(env.get("CONCORD_VMI_UPLOAD_MAX_ROWS") or 200_000),
             AUDIT_ANCHOR_MINUTES=float(env.get("CONCORD_AUDIT_ANCHOR_MINUTES") or 10),
             WEBHOOKS_ALLOW_PRIVATE_HOSTS=_flag(env.get("CONCORD_WEBHOOKS_ALLOW_PRIVATE_HOSTS"), False),
             PUBLIC_BASE_URL=(env.get("CONCORD_PUBLIC_URL") or "").strip() or None,

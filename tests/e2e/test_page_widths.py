@@ -43,6 +43,7 @@ from concord.tenancy import users
 from concord.tenancy.models import Relation, Role
 from concord.vmi import agreements as vmi_agreements
 from concord.vmi import review as vmi_review
+from concord.vmi import stock_uploads
 from werkzeug.routing import Map, Rule
 
 from tests import factories, orders_factory
@@ -264,6 +265,7 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
     product, location, webhook, token, engagement, certificate = step(the_rest)
     agreement = step(lambda: _vmi_agreement(session, world, product, location))
     financed, offered = step(lambda: _receivables(session, world, done))
+    stock_upload = step(lambda: _stock_upload(session, world, product, location))
     # The supplier's EPCIS events: one anchored in a batch (its page shows every check), one
     # still in the open batch (its page says when the batch closes).
     anchored_id, waiting_id = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
@@ -294,10 +296,22 @@ def _build(app, session, world, worker) -> tuple[Targets, dict[str, list[str]], 
         "partnership_id": [("the buyer–supplier partnership", invoice_factory.partnership_of(session, world.buyer, world.supplier).id)],
         "receivable_id": [("a receivable the financier financed", financed.id), ("a receivable on offer", offered.id)],
         "agreement_id": [("the buyer's VMI agreement with the supplier, reviewed", agreement.id)],
+        "upload_id": [("the buyer's stock data upload, its report naming long record ids", stock_upload.id)],
     }
     emails = {who: getattr(world, who).admin.email for who in WHO if who != "visitor"}
     session.commit()  # end the transaction (SQLite would keep the live server waiting), then touch nothing
     return targets, {"token": [token], "rest": [f"0{GTIN}/10/L-2026-{'7' * 12}"]}, emails
+
+
+def _stock_upload(session, world, product, location):
+    """A CSV upload of the buyer's stock data, with a good row and bad rows whose record ids
+    and reasons are long words."""
+    header = "record_id,kind,date,product_id,location_id,quantity\n"
+    yesterday = (clock.utcnow().date() - timedelta(days=1)).isoformat()
+    rows = [f"S-1,on_hand,{yesterday},{product.id},{location.id},12.5"]
+    rows += [f"{LONG_WORD[:99]}{n},sold,{yesterday},{product.id},{location.id},1.23456" for n in range(3)]
+    data = (header + "\n".join(rows) + "\n").encode()
+    return stock_uploads.start(session, world.buyer.principal, "stock-" + LONG_WORD[:180] + ".csv", data, max_bytes=1 << 20, max_rows=100)
 
 
 @pytest.fixture

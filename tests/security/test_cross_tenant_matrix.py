@@ -51,7 +51,7 @@ from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
 from concord.vmi import agreements as vmi_agreements
 from concord.vmi import review as vmi_review
-from concord.vmi.models import StockRecord, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiProposal
+from concord.vmi.models import StockRecord, UploadState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiProposal, VmiUpload
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import UUIDConverter
 
@@ -95,6 +95,7 @@ TARGET_ARGUMENTS = frozenset(
         "programme_id",
         "agreement_id",
         "vmi_proposal_id",
+        "upload_id",
     }
 )
 
@@ -330,6 +331,21 @@ def _build_scene(session, world) -> Scene:
     item = agreement.versions[0].items[0]
     vmi_factory.share_history(session, world.buyer2, item.product_id, item.location_id, [70] * 20, on_hand=10)
     (vmi_proposal,) = vmi_review.review(session, owner.principal, agreement.id)
+    # A's CSV upload of stock data, with its report (A stands in for a buyer: only the row matters here).
+    upload = VmiUpload(
+        buyer_org_id=owner.org.id,
+        filename="a-stock.csv",
+        size_bytes=10,
+        state=UploadState.DONE,
+        rows_total=1,
+        rows_read=1,
+        rows_rejected=1,
+        report=[{"row": 2, "record_id": "A-1", "errors": {"sku": ["Not an active product of your organization."]}}],
+        created_by=owner.admin.id,
+        created_at=datetime.now(UTC),
+    )
+    session.add(upload)
+    session.flush()
     targets = {
         "org_id": [("A's organization", owner.org.id), ("a pending applicant", pending_org.id)],
         "user_id": [("A's member", member.id), ("A's admin", owner.admin.id)],
@@ -366,6 +382,7 @@ def _build_scene(session, world) -> Scene:
         "programme_id": [("a programme of A's other buyer", programme.id)],
         "agreement_id": [("a VMI agreement A supplies", agreement.id)],
         "vmi_proposal_id": [("a replenishment proposal A received", vmi_proposal.id)],
+        "upload_id": [("A's stock data upload", upload.id)],
     }
     assert targets.keys() == TARGET_ARGUMENTS
     return Scene(
@@ -453,6 +470,7 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             VmiAgreementVersion,
             VmiAgreementItem,
             VmiProposal,
+            VmiUpload,
             StockRecord,
         ):
             table = model.__table__

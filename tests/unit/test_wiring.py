@@ -22,7 +22,8 @@ from concord.provenance import batches as provenance_batches
 from concord.provenance.models import CaptureJob, EpcisEvent
 from concord.vmi import agreements as vmi_agreements
 from concord.vmi import review as vmi_review
-from concord.vmi.models import VmiAgreement, VmiProposal
+from concord.vmi import stock_uploads
+from concord.vmi.models import StockRecord, VmiAgreement, VmiProposal, VmiUpload
 from flask import Flask
 
 
@@ -52,12 +53,13 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
             receivables.register_due.__name__,
             financing.expire_due.__name__,
             financing.settle_due.__name__,
+            stock_uploads.process_due.__name__,
             vmi_agreements.end_due.__name__,
             vmi_review.review_due.__name__,
         ]
         assert registry.verify_checks == [verification.verify_escrows, finance_verification.verify_receivables]
         finance = {Invoice, Receivable, FinancingOffer, SettlementRecord, ExposureLimit, FinancingProgramme}
-        vmi = {VmiAgreement, VmiProposal}
+        vmi = {VmiAgreement, VmiProposal, StockRecord, VmiUpload}
         assert set(registry.visibility) == {Notification, WebhookSubscription, CaptureJob, EpcisEvent, Engagement, EngagementRead, Document} | finance | vmi
         assert set(registry.engaged_visibility) == {PurchaseOrder, Shipment, Product, EpcisEvent, Document}
         assert registry.on_confirmed[1] == provenance_batches.on_confirmed and len(registry.on_denied_probe) == 1
@@ -65,7 +67,7 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
         assert [react.__name__ for react in registry.on_confirmed[2:]] == ["on_step(on_chain_step)", "on_settled(on_escrow_settled)", "verify_on_receipt"]
         assert [react.__name__ for react in registry.on_failed] == ["on_refused(on_chain_refusal)"]
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 11
+    assert len(two.round_jobs) == 12
 
 
 def test_no_registry_lives_in_a_module():

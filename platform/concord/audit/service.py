@@ -145,6 +145,10 @@ class Action(StrEnum):
     VMI_PROPOSAL_DISMISSED = "vmi_proposal:dismissed"
     VMI_PROPOSAL_REJECTED = "vmi_proposal:rejected"
     VMI_PROPOSAL_CANCELLED = "vmi_proposal:cancelled"
+    VMI_STOCK_SHARED = "vmi_stock:shared"  # one entry per batch, with its counts
+    VMI_UPLOAD_STARTED = "vmi_upload:started"
+    VMI_UPLOAD_FINISHED = "vmi_upload:finished"  # with the upload's counts
+    VMI_UPLOAD_FAILED = "vmi_upload:failed"
 
 
 def canonical_json(value: Any) -> str:

@@ -200,7 +200,9 @@ class VmiUpload(IdMixin, Base):
     buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"), index=True)
     filename: Mapped[str] = mapped_column(sa.String(255))
     size_bytes: Mapped[int]
-    state: Mapped[UploadState] = mapped_column(str_enum(UploadState, "vmi_upload_state"))
+    state: Mapped[UploadState] = mapped_column(str_enum(UploadState, "vmi_upload_state"), index=True)
+    # The file as uploaded (concord.files), read a chunk at a time by the worker.
+    file_sha256: Mapped[str | None] = mapped_column(sa.ForeignKey("stored_files.sha256"))
     rows_total: Mapped[int | None]  # known once the file has been read
     rows_read: Mapped[int] = mapped_column(default=0)
     rows_kept: Mapped[int] = mapped_column(default=0)
