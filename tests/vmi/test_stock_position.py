@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from concord.errors import NotFound, ValidationFailed
-from concord.vmi import forecast, stock
+from concord.vmi import forecast, review, stock
 from concord.vmi.models import StockRecord
 
 from tests.vmi.stock_helpers import rec, stock_catalog, today
@@ -74,7 +74,7 @@ def test_the_weekly_history_feeds_the_forecast(session, world):
     last_sunday = today() - timedelta(days=today().weekday() + 1)
     records = [rec(f"F-{week}", bolt, store, kind="consumption", day=last_sunday - timedelta(days=7 * week), quantity=str(10 + week % 3)) for week in range(13)]
     stock.share(session, world.buyer.principal, records)
-    history = stock.weekly_consumption(session, world.buyer.principal, bolt.id, store.id, 13)
+    history = review.history(session, world.buyer.org.id, bolt.id, store.id, today()).weekly_consumption  # weeks ending yesterday
     assert history == [D(10 + week % 3) for week in reversed(range(13))]
     assert len(forecast.forecast(history, 4).point) == 4
 

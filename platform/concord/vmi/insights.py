@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from concord import clock
 from concord.orders.models import OrderLine, OrderState, PurchaseOrder
-from concord.vmi import agreements, review
+from concord.vmi import agreements, review, stock
 from concord.vmi import policy as replenishment
-from concord.vmi.models import RecordKind, StockRecord, VersionState, VmiAgreement, VmiAgreementItem, VmiProposal
+from concord.vmi.models import VersionState, VmiAgreement, VmiAgreementItem, VmiProposal
 
 #: Days of stock history shown, and weeks per rolling bullwhip window.
 STOCK_DAYS = 182
@@ -31,7 +31,7 @@ _NOT_ORDERED = (OrderState.DRAFT, OrderState.CANCELLED, OrderState.REJECTED)
 
 
 def _orders_by_week(session: Session, agreement: VmiAgreement, item: VmiAgreementItem, until: date, weeks: int) -> tuple[list[Decimal], int | None]:
-    """Ordered quantity per week (same weeks as `review.weekly_consumption`) and the index of
+    """Ordered quantity per week (the same weeks as `review.history`'s consumption) and the index of
     the first week with a platform order (None: none yet)."""
     lines = session.execute(
         sa.select(OrderLine.quantity, PurchaseOrder.issued_at)
@@ -54,27 +54,17 @@ def _orders_by_week(session: Session, agreement: VmiAgreement, item: VmiAgreemen
     return totals, first
 
 
-def _receipts_by_week(records: list[StockRecord], until: date, weeks: int) -> list[Decimal]:
-    totals = [Decimal(0)] * weeks
-    for entry in records:
-        if entry.kind == RecordKind.RECEIPT and entry.occurred_on < until:
-            week = weeks - 1 - ((until - entry.occurred_on).days - 1) // 7
-            if 0 <= week < weeks:
-                totals[week] += entry.quantity
-    return totals
-
-
 def _ratio(orders: list[Decimal], consumption: list[Decimal]) -> float | None:
     return replenishment.bullwhip_ratio(orders, consumption) if len(orders) >= 2 else None
 
 
-def bullwhip(session: Session, agreement: VmiAgreement, item: VmiAgreementItem, records: list[StockRecord], today: date) -> dict[str, Any]:
-    consumption = review.weekly_consumption(records, today)
+def bullwhip(session: Session, agreement: VmiAgreement, item: VmiAgreementItem, shared: review.History, today: date) -> dict[str, Any]:
+    consumption = shared.weekly_consumption
     weeks = len(consumption)
     if weeks < 2:
         return {"before": None, "after": None, "weeks_before": 0, "weeks_after": 0, "rolling": [], "window_weeks": BULLWHIP_WINDOW}
     platform, first = _orders_by_week(session, agreement, item, today, weeks)
-    received = _receipts_by_week(records, today, weeks)
+    received = stock.weekly(shared.days, "receipts")
     orders = [platform[w] if first is not None and w >= first else received[w] for w in range(weeks)]
     week_end = [today - timedelta(days=1 + 7 * (weeks - 1 - w)) for w in range(weeks)]
     agreed = [v.starts_on for v in agreement.versions if v.state in (VersionState.AGREED, VersionState.SUPERSEDED)]
@@ -95,7 +85,7 @@ def bullwhip(session: Session, agreement: VmiAgreement, item: VmiAgreementItem, 
 def item_view(session: Session, agreement: VmiAgreement, item: VmiAgreementItem, today: date | None = None) -> dict[str, Any]:
     """One item's page: stock by day against the band, forecast, proposals, deliveries, bullwhip."""
     today = today or clock.utcnow().date()
-    records = review.records_of(session, agreement.buyer_org_id, item.product_id, item.location_id, today)
+    shared = review.history(session, agreement.buyer_org_id, item.product_id, item.location_id, today)
     start = today - timedelta(days=STOCK_DAYS)
     seen = item.last_review or {}
     proposals = session.execute(
@@ -120,9 +110,7 @@ def item_view(session: Session, agreement: VmiAgreement, item: VmiAgreementItem,
     return {
         "item": item,
         "reviewed_on": item.reviewed_on,
-        "stock": [{"day": day.isoformat(), "quantity": str(q)} for day, q in review.daily_positions(records, start, today - timedelta(days=1))]
-        if records
-        else [],
+        "stock": [{"day": d.day.isoformat(), "quantity": str(d.on_hand)} for d in shared.days if d.day >= start],
         "band": {"minimum": seen.get("minimum"), "maximum": seen.get("maximum")},
         "safety_stock": seen.get("safety_stock"),
         "reorder_point": seen.get("reorder_point"),
@@ -141,7 +129,7 @@ def item_view(session: Session, agreement: VmiAgreement, item: VmiAgreementItem,
             }
             for order, line in deliveries
         ],
-        "bullwhip": bullwhip(session, agreement, item, records, today),
+        "bullwhip": bullwhip(session, agreement, item, shared, today),
     }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from concord import clock
-from concord.vmi import agreements, review
+from concord.vmi import agreements, stock
 from concord.vmi.models import VmiAgreement
 
 CENT = Decimal("0.01")
@@ -40,9 +40,8 @@ def statements(session: Session, agreement: VmiAgreement, today: date | None = N
         return []
     series = []
     for item in terms.items:
-        records = review.records_of(session, agreement.buyer_org_id, item.product_id, item.location_id, last_day)
-        positions = dict(review.daily_positions(records, terms.starts_on, last_day)) if records else {}
-        series.append((item.unit_price, positions))
+        shared = stock.daily(session, stock.series(agreement.buyer_org_id, item.product_id, item.location_id), terms.starts_on, last_day)
+        series.append((item.unit_price, {d.day: d.on_hand for d in shared}))
     out, start = [], terms.starts_on
     while start <= last_day:
         end = start + timedelta(days=terms.period_days - 1)

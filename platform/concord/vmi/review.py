@@ -2,8 +2,8 @@
 forecast of its consumption, the policy's safety stock, reorder point and band, and — when
 projected stock would leave the band — a replenishment proposal for the supplier.
 
-    stock_position(...)     stock at the end of a day, from the shared counts and movements
-    weekly_consumption(...) the consumption history the forecast reads, week by week
+    history(...)            what the buyer shared of an item: each day, and the weekly
+                            consumption the forecast reads (stock.daily does the counting)
     review(...)             review every item of an agreement now (the supplier's button)
     review_due(app)         the worker reviews each item once per its review period
 
@@ -17,6 +17,7 @@ delivered, the buyer's shared receipts carry them.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,15 +33,13 @@ from concord.errors import Conflict
 from concord.notifications.service import notify
 from concord.orders.models import OrderLine, OrderState, PurchaseOrder
 from concord.policy import Principal
-from concord.vmi import agreements
+from concord.vmi import agreements, stock
 from concord.vmi import forecast as forecasting
 from concord.vmi import policy as replenishment
 from concord.vmi.models import (
     AgreementState,
     LevelBasis,
     ProposalState,
-    RecordKind,
-    StockRecord,
     VmiAgreement,
     VmiAgreementItem,
     VmiAgreementVersion,
@@ -61,64 +60,28 @@ def quantum_of(unit_of_measure: str) -> Decimal:
     return Decimal(1) if unit_of_measure in WHOLE_UNITS else Decimal("0.001")
 
 
-def records_of(session: Session, buyer_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID, through: date) -> list[StockRecord]:
-    return list(
-        session.execute(
-            sa.select(StockRecord)
-            .where(
-                StockRecord.buyer_org_id == buyer_id,
-                StockRecord.product_id == product_id,
-                StockRecord.location_id == location_id,
-                StockRecord.occurred_on <= through,
-            )
-            .order_by(StockRecord.occurred_on, StockRecord.created_at)
-        ).scalars()
-    )
+@dataclass(frozen=True)
+class History:
+    """What the buyer shared of one item, as a review reads it on `today`: each day up to
+    yesterday (from the week of the first record, at most HISTORY_WEEKS back) and the
+    consumption per week ending yesterday."""
+
+    days: list[stock.Day]
+    weekly_consumption: list[Decimal]
+
+    @property
+    def on_hand(self) -> Decimal:
+        return self.days[-1].on_hand if self.days else Decimal(0)
 
 
-def daily_positions(records: list[StockRecord], start: date, end: date) -> list[tuple[date, Decimal]]:
-    """Stock at the end of each day from `start` to `end`, from records ordered by day (a
-    count replaces the balance, that day's movements being in it; a later count the same
-    day wins)."""
-    balance, index, out = Decimal(0), 0, []
-    day = min(start, records[0].occurred_on) if records else start
-    while day <= end:
-        movements, count = Decimal(0), None
-        while index < len(records) and records[index].occurred_on == day:
-            entry = records[index]
-            if entry.kind == RecordKind.ON_HAND:
-                count, movements = entry.quantity, Decimal(0)
-            else:
-                movements += entry.quantity if entry.kind == RecordKind.RECEIPT else -entry.quantity
-            index += 1
-        balance = (count if count is not None else balance) + movements
-        if day >= start:
-            out.append((day, balance))
-        day += timedelta(days=1)
-    return out
-
-
-def stock_position(session: Session, buyer_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID, day: date) -> Decimal:
-    """Stock at the end of `day` from what the buyer shared (zero before anything was)."""
-    positions = daily_positions(records_of(session, buyer_id, product_id, location_id, day), day, day)
-    return positions[-1][1] if positions else Decimal(0)
-
-
-def weekly_consumption(records: list[StockRecord], until: date, weeks: int = HISTORY_WEEKS) -> list[Decimal]:
-    """Consumption per 7-day week, the last week ending the day before `until`, from the first
-    week with any shared record (oldest first)."""
-    consumed = [r for r in records if r.occurred_on < until]
-    if not consumed:
-        return []
-    first_week = max((until - consumed[0].occurred_on).days - 1, 0) // 7
-    count = min(first_week + 1, weeks)
-    totals = [Decimal(0)] * count
-    for entry in consumed:
-        back = (until - entry.occurred_on).days - 1  # 0: yesterday
-        week = count - 1 - back // 7
-        if entry.kind == RecordKind.CONSUMPTION and 0 <= week < count:
-            totals[week] += entry.quantity
-    return totals
+def history(session: Session, buyer_org_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID, today: date) -> History:
+    where = stock.series(buyer_org_id, product_id, location_id)
+    first = stock.first_shared_on(session, where)
+    if first is None or first >= today:
+        return History([], [])
+    weeks = min(((today - first).days + 6) // 7, HISTORY_WEEKS)
+    days = stock.daily(session, where, today - timedelta(days=7 * weeks), today - timedelta(days=1))
+    return History(days, stock.weekly(days))
 
 
 def on_order(session: Session, agreement: VmiAgreement, item: VmiAgreementItem) -> list[replenishment.Incoming]:
@@ -183,27 +146,25 @@ def _band(item: VmiAgreementItem, safety: Decimal | None) -> replenishment.Band 
 
 def review_item(session: Session, agreement: VmiAgreement, terms: VmiAgreementVersion, item: VmiAgreementItem, today: date) -> VmiProposal | None:
     """Review one item; returns the proposal it made (None: stock stays within the band)."""
-    records = records_of(session, agreement.buyer_org_id, item.product_id, item.location_id, today)
-    positions = daily_positions(records, today - timedelta(days=1), today - timedelta(days=1))
-    stock = positions[-1][1] if positions else Decimal(0)
-    history = weekly_consumption(records, today)
+    shared = history(session, agreement.buyer_org_id, item.product_id, item.location_id, today)
+    on_hand, weekly = shared.on_hand, shared.weekly_consumption
     incoming = on_order(session, agreement, item)
     quantum = quantum_of(item.unit_of_measure)
     lead, period, level = item.lead_time_days, item.review_period_days, item.service_level / 100
     seen: dict[str, Any] = {
         "on": today.isoformat(),
         "version": terms.version,
-        "on_hand": str(stock),
+        "on_hand": str(on_hand),
         "on_order": [{"quantity": str(i.quantity), "arrives": i.arrives.isoformat()} for i in incoming],
-        "history_weeks": len(history),
-        "history": [str(v) for v in history[-52:]],
+        "history_weeks": len(weekly),
+        "history": [str(v) for v in weekly[-52:]],
     }
     quantity, delivery, alerts, found = Decimal(0), None, [], None
     try:
-        found = forecasting.forecast(history, HORIZON_WEEKS, quantum=quantum)
+        found = forecasting.forecast(weekly, HORIZON_WEEKS, quantum=quantum)
     except forecasting.HistoryTooShort:
         alerts.append(
-            {"kind": "history_too_short", "on": None, "message": f"{len(history)} weeks of consumption shared; a forecast needs {forecasting.MIN_HISTORY}"}
+            {"kind": "history_too_short", "on": None, "message": f"{len(weekly)} weeks of consumption shared; a forecast needs {forecasting.MIN_HISTORY}"}
         )
     if found is not None:
         safety = replenishment.safety_stock(found, level, lead, review_days=period, quantum=quantum)
@@ -211,7 +172,7 @@ def review_item(session: Session, agreement: VmiAgreement, terms: VmiAgreementVe
         dynamic, days = replenishment.dynamic_band(found, level, lead, period, quantum=quantum)
         band = _band(item, safety)
         planned = replenishment.propose(
-            today=today, on_hand=stock, on_order=incoming, forecast=found, lead_time_days=lead, review_days=period, band=band, quantum=quantum
+            today=today, on_hand=on_hand, on_order=incoming, forecast=found, lead_time_days=lead, review_days=period, band=band, quantum=quantum
         )
         quantity, delivery = planned.quantity, planned.arrival
         alerts = [{"kind": str(a.kind), "on": a.on.isoformat() if a.on else None, "message": a.message} for a in planned.alerts]
@@ -232,7 +193,7 @@ def review_item(session: Session, agreement: VmiAgreement, terms: VmiAgreementVe
         )
     elif item.level_basis == LevelBasis.QUANTITY:
         # Without a forecast, plain min/max on the position: back up to the maximum when below the minimum.
-        position = stock + sum((i.quantity for i in incoming), Decimal(0))
+        position = on_hand + sum((i.quantity for i in incoming), Decimal(0))
         if position < item.min_level:
             quantity, delivery = (item.max_level - position).quantize(quantum), today + timedelta(days=lead)
         seen.update(minimum=str(item.min_level), maximum=str(item.max_level))
@@ -241,7 +202,7 @@ def review_item(session: Session, agreement: VmiAgreement, terms: VmiAgreementVe
     item.reviewed_on, item.last_review = today, seen
     if quantity <= 0 or delivery is None:
         return None
-    return _propose(session, agreement, terms, item, today, quantity, delivery, stock, incoming, seen, found)
+    return _propose(session, agreement, terms, item, today, quantity, delivery, on_hand, incoming, seen, found)
 
 
 def _tell_new_alerts(session: Session, agreement: VmiAgreement, item: VmiAgreementItem, alerts: list[dict[str, Any]]) -> None:
@@ -269,7 +230,7 @@ def _propose(
     today: date,
     quantity: Decimal,
     delivery: date,
-    stock: Decimal,
+    on_hand: Decimal,
     incoming: list[replenishment.Incoming],
     seen: dict[str, Any],
     found: forecasting.Forecast | None,
@@ -296,7 +257,7 @@ def _propose(
         quantity=_stored(quantity),
         delivery_date=delivery,
         unit_price=item.unit_price,
-        on_hand=_stored(stock),
+        on_hand=_stored(on_hand),
         on_order=_stored(sum((i.quantity for i in incoming), Decimal(0))),
         minimum=_stored(Decimal(seen["minimum"])),
         maximum=_stored(Decimal(seen["maximum"])),

@@ -413,6 +413,62 @@ class Position:
 ZERO = Decimal("0.000")
 
 
+def series(buyer_org_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID) -> Any:
+    """The records of one product at one location of a buyer (for callers that checked access)."""
+    return sa.and_(StockRecord.buyer_org_id == buyer_org_id, StockRecord.product_id == product_id, StockRecord.location_id == location_id)
+
+
+def first_shared_on(session: Session, where: Any) -> date | None:
+    return session.execute(sa.select(sa.func.min(StockRecord.occurred_on)).where(where)).scalar_one_or_none()
+
+
+def _last_count_through(session: Session, where: Any, day: date) -> date | None:
+    return session.execute(
+        sa.select(sa.func.max(StockRecord.occurred_on)).where(where, StockRecord.kind == RecordKind.ON_HAND, StockRecord.occurred_on <= day)
+    ).scalar_one_or_none()
+
+
+def daily(session: Session, where: Any, start: date, end: date) -> list[Day]:
+    """Each day from `start` to `end` of the records `where` selects (see `position`)."""
+    last_count = session.execute(
+        sa.select(sa.func.max(StockRecord.occurred_on)).where(where, StockRecord.kind == RecordKind.ON_HAND, StockRecord.occurred_on < start)
+    ).scalar_one_or_none()
+    query = sa.select(StockRecord.occurred_on, StockRecord.kind, StockRecord.quantity).where(where, StockRecord.occurred_on <= end)
+    if last_count is not None:
+        query = query.where(StockRecord.occurred_on >= last_count)
+    query = query.order_by(StockRecord.occurred_on, StockRecord.created_at, StockRecord.id)
+    by_day: dict[date, list[tuple[RecordKind, Decimal]]] = {}
+    for occurred_on, kind, quantity in session.execute(query):
+        by_day.setdefault(occurred_on, []).append((RecordKind(kind), quantity))
+    balance = ZERO
+    days: list[Day] = []
+    day = min([start, *by_day])
+    while day <= end:
+        receipts = consumption = ZERO
+        counted: Decimal | None = None
+        for kind, quantity in by_day.get(day, ()):
+            if kind == RecordKind.RECEIPT:
+                receipts += quantity
+            elif kind == RecordKind.CONSUMPTION:
+                consumption += quantity
+            else:
+                counted = quantity
+        balance = counted if counted is not None else balance + receipts - consumption
+        if day >= start:
+            days.append(Day(day, receipts, consumption, counted, balance))
+        day += timedelta(days=1)
+    return days
+
+
+def weekly(days: Sequence[Day], field: str = "consumption") -> list[Decimal]:
+    """A daily series summed per 7-day week counted back from its last day, oldest first (a
+    first week shorter than seven days keeps what it has)."""
+    totals: list[Decimal] = []
+    for end in range(len(days), 0, -7):
+        totals.append(sum((getattr(d, field) for d in days[max(end - 7, 0) : end]), ZERO))
+    return totals[::-1]
+
+
 def position(
     session: Session,
     principal: Principal,
@@ -442,36 +498,9 @@ def position(
         policy.get_visible(session, Product, product_id, principal)
         policy.get_visible(session, Location, location_id, principal)
         scope = own_records
-    series = sa.and_(scope(principal), StockRecord.product_id == product_id, StockRecord.location_id == location_id)
-    last_count = session.execute(
-        sa.select(sa.func.max(StockRecord.occurred_on)).where(series, StockRecord.kind == RecordKind.ON_HAND, StockRecord.occurred_on < start)
-    ).scalar_one_or_none()
-    query = sa.select(StockRecord.occurred_on, StockRecord.kind, StockRecord.quantity).where(series, StockRecord.occurred_on <= end)
-    if last_count is not None:
-        query = query.where(StockRecord.occurred_on >= last_count)
-    query = query.order_by(StockRecord.occurred_on, StockRecord.created_at, StockRecord.id)
-    by_day: dict[date, list[tuple[RecordKind, Decimal]]] = {}
-    for occurred_on, kind, quantity in session.execute(query):
-        by_day.setdefault(occurred_on, []).append((RecordKind(kind), quantity))
-    balance, counted_since = ZERO, None
-    days: list[Day] = []
-    day = min([start, *by_day])
-    while day <= end:
-        receipts = consumption = ZERO
-        counted: Decimal | None = None
-        for kind, quantity in by_day.get(day, ()):
-            if kind == RecordKind.RECEIPT:
-                receipts += quantity
-            elif kind == RecordKind.CONSUMPTION:
-                consumption += quantity
-            else:
-                counted = quantity
-        balance = counted if counted is not None else balance + receipts - consumption
-        if counted is not None:
-            counted_since = day
-        if day >= start:
-            days.append(Day(day, receipts, consumption, counted, balance))
-        day += timedelta(days=1)
+    where = sa.and_(scope(principal), StockRecord.product_id == product_id, StockRecord.location_id == location_id)
+    days = daily(session, where, start, end)
+    counted_since = _last_count_through(session, where, end)
     first_monday = start + timedelta(days=-start.weekday() % 7)
     weeks = []
     monday = first_monday
@@ -479,16 +508,5 @@ def position(
         weeks.append(monday)
         monday += timedelta(days=7)
     used = {d.day: d.consumption for d in days}
-    weekly = tuple(sum((used[monday + timedelta(days=i)] for i in range(7)), ZERO) for monday in weeks)
-    return Position(product_id, location_id, start, end, counted_since, tuple(days), tuple(weeks), weekly)
-
-
-def weekly_consumption(
-    session: Session, principal: Principal, product_id: uuid.UUID, location_id: uuid.UUID, weeks: int, *, scope: ReadScope | None = None
-) -> list[Decimal]:
-    """The consumption of the last `weeks` whole weeks (ending last Sunday), oldest first:
-    the history concord.vmi.forecast.forecast takes."""
-    today = clock.utcnow().date()
-    end = today - timedelta(days=today.weekday() + 1)
-    start = end - timedelta(days=7 * weeks - 1)
-    return list(position(session, principal, product_id, location_id, start, end, scope=scope).weekly_consumption)
+    consumed = tuple(sum((used[monday + timedelta(days=i)] for i in range(7)), ZERO) for monday in weeks)
+    return Position(product_id, location_id, start, end, counted_since, tuple(days), tuple(weeks), consumed)
