@@ -10,18 +10,13 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from concord.demo import DEMO_PASSWORD
-from concord.ledger import runtime
 from playwright.sync_api import expect
-from waitress.server import create_server
 
-from tests.demo_instance import prepared
-from tests.e2e.conftest import _free_port
-from tests.e2e.helpers import go_to, sign_in
+from tests.e2e.helpers import go_to, served_demo, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -35,16 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def demo_server(tmp_path_factory):
     """A demo instance as `concord run` serves it (the worker has run: batches anchored),
     answering on a free local port."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = prepared(tmp_path_factory.mktemp("demo-instance"), base)  # bundles name the live server
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield base
-    server.close()
-    thread.join(timeout=10)
-    runtime.close(app)
+    with served_demo(tmp_path_factory.mktemp("demo-instance")) as (_app, base):
+        yield base
 
 
 def _verify(bundle: Path, base: str, token: str) -> subprocess.CompletedProcess:

@@ -12,7 +12,6 @@ The test runs the ledger's worker between the steps, as `concord run` does in th
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,11 +21,8 @@ from concord.demo import DEMO_PASSWORD
 from concord.demo_orders import ORDERS
 from concord.ledger import runtime
 from playwright.sync_api import expect
-from waitress.server import create_server
 
-from tests.demo_instance import prepared
-from tests.e2e.conftest import _free_port
-from tests.e2e.helpers import go_to, sign_in, sign_out
+from tests.e2e.helpers import go_to, served_demo, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -40,16 +36,8 @@ TX_HASH = re.compile(r"0x[0-9a-f]{64}")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """A demo instance as `concord run` prepares it, answering on a free local port: (app, base)."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = prepared(tmp_path_factory.mktemp("demo-finance-walkthrough"), base)
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, base
-    server.close()
-    thread.join(timeout=10)
-    runtime.close(app)
+    with served_demo(tmp_path_factory.mktemp("demo-finance-walkthrough")) as running:
+        yield running
 
 
 def _work(app, rounds: int = 3) -> None:

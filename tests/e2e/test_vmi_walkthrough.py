@@ -10,17 +10,14 @@ The test runs the ledger's worker between the steps, as `concord run` does in th
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from concord.demo import DEMO_PASSWORD
 from concord.ledger import runtime
 from playwright.sync_api import expect
-from waitress.server import create_server
 
-from tests.demo_instance import bearer, prepared
-from tests.e2e.conftest import _free_port
-from tests.e2e.helpers import go_to, sign_in, sign_out
+from tests.demo_instance import bearer
+from tests.e2e.helpers import go_to, served_demo, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -31,16 +28,8 @@ AGREEMENT, ORDER, INVOICE = "VMI-0001", "VMI-0001-0001", "BAL-VMI-0001"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """A demo instance as `concord run` prepares it, answering on a free local port: (app, base)."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = prepared(tmp_path_factory.mktemp("demo-vmi-walkthrough"), base)
-    server = create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, base
-    server.close()
-    thread.join(timeout=10)
-    runtime.close(app)
+    with served_demo(tmp_path_factory.mktemp("demo-vmi-walkthrough")) as running:
+        yield running
 
 
 def _work(app, rounds: int = 3) -> None:
