@@ -271,3 +271,25 @@ def test_vmi_notifications_lead_to_the_agreement_page(app, scene):
         ).scalar_one()
     opened = client.get(f"/notifications/{notice.id}/open")
     assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/vmi/agreements/{scene.agreement_id}")
+
+
+def test_both_sides_read_the_profit_sharing_statement_per_period(app, detached_session, detached_world):
+    w, session = detached_world, detached_session
+    start = date.today() - timedelta(days=20)
+    with app.test_request_context():
+        data = vmi_factory.agreement_input(session, w.buyer, w.supplier, products=1, starts_on=start, period_days=10)
+        data.update(baseline_inventory_value=Decimal("1000.00"), holding_cost_rate=Decimal("20"), supplier_share=Decimal("50"))
+        data["items"][0]["unit_price"] = Decimal("2.00")
+        made = agreements.propose(session, w.buyer.principal, data)
+        agreements.accept(session, w.supplier.principal, made.id)
+        item = made.versions[0].items[0]
+        vmi_factory.share_history(session, w.buyer, item.product_id, item.location_id, [], on_hand=100, until=start)
+        session.commit()
+    for who in (w.buyer, w.supplier):
+        client, _ = browser(app, who)
+        page = client.get(f"/vmi/agreements/{made.id}")
+        html = page.get_data(as_text=True)
+        section = html[html.index('id="profit-sharing"') : html.index('id="alerts"')]
+        # 100 units at 2.00 all along, 800.00 under the baseline at 20 % a year: 4.38 saved per 10 days, half of it the supplier's.
+        assert re.findall(r'data-figure="supplier-share">([^<]+)<', section) == ["2.19", "2.19"]
+        assert "200.00" in section and "4.38" in section

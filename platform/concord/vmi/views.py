@@ -23,7 +23,7 @@ from concord.errors import NotFound
 from concord.portal import attempt_with_status, form_data, load, principal
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Role
-from concord.vmi import agreements, insights, proposals, review
+from concord.vmi import agreements, insights, profit_sharing, proposals, review
 from concord.vmi.agreements_schemas import AgreementReasonSchema
 from concord.vmi.models import ProposalState, VmiAgreement, VmiAgreementItem, VmiProposal
 from concord.vmi.proposals_api import ConfirmSchema, ProposalReasonSchema
@@ -145,6 +145,7 @@ def _agreement_page(agreement_id: uuid.UUID, *, active: str | None = None, error
             actions=agreements.allowed_actions(agreement, me),
             items=items,
             alerts=alerts,
+            sharing=profit_sharing.statements(session, agreement),
             proposal_rows=_proposal_rows(session, agreement),
             writer=_writer(),
             active=active,
