@@ -154,6 +154,15 @@ def form_rows(prefix: str, fields: tuple[str, ...]) -> list[tuple[int, dict[str,
     return sorted(found.items())
 
 
+def row_count(field: str, default: int, most: int) -> int:
+    """How many rows a repeated form group showed (its hidden `field`), within 1..`most`."""
+    try:
+        count = int(request.form.get(field, default))
+    except ValueError:
+        count = default
+    return max(1, min(count, most))
+
+
 def row_errors(errors: dict[str, list[str]], prefix: str, rows: list[int]) -> dict[str, list[str]]:
     """Field errors of a list the schema or service numbered 0..n, renumbered to the form's
     rows (`lines.1.quantity` of the second filled row becomes `lines.4.quantity`)."""

@@ -22,7 +22,7 @@ from concord.tenancy.models import Role
 from concord.vmi import agreements, review
 from concord.vmi.models import AgreementState, ProposalState, VmiAgreement, VmiProposal
 
-from tests import factories
+from tests import factories, orders_factory
 from tests.portal.helpers import field_error, text
 from tests.security.helpers import portal_login
 from tests.vmi import vmi_factory
@@ -293,3 +293,39 @@ def test_both_sides_read_the_profit_sharing_statement_per_period(app, detached_s
         # 100 units at 2.00 all along, 800.00 under the baseline at 20 % a year: 4.38 saved per 10 days, half of it the supplier's.
         assert re.findall(r'data-figure="supplier-share">([^<]+)<', section) == ["2.19", "2.19"]
         assert "200.00" in section and "4.38" in section
+
+
+def test_the_buyer_proposes_an_agreement_with_its_form_and_mistakes_come_back_by_row(app, detached_session, detached_world):
+    w, session = detached_world, detached_session
+    with app.test_request_context():
+        (bolt, nut), plant = orders_factory.catalog_of(session, w.buyer, 2)
+        session.commit()
+    client, csrf = browser(app, w.buyer)
+    page = client.get("/vmi/agreements/new")
+    assert page.status_code == 200 and "Propose the agreement" in page.get_data(as_text=True)
+    item = {"unit_price": "2.50", "level_basis": "quantity", "min_level": "100", "max_level": "400", "review_period_days": "7", "lead_time_days": "5"}
+    form = {
+        "csrf_token": csrf,
+        "item_rows": "4",
+        "supplier_id": str(w.supplier.org.id),
+        "currency": "EUR",
+        "starts_on": date.today().isoformat(),
+        "period_days": "30",
+        **{f"items-0-{k}": v for k, v in {**item, "product_id": str(bolt.id), "location_id": str(plant.id), "service_level": "95"}.items()},
+        # The second row's service level is out of range and its band upside down; row 3 stays empty.
+        **{f"items-2-{k}": v for k, v in {**item, "product_id": str(nut.id), "location_id": str(plant.id), "service_level": "100", "max_level": "50"}.items()},
+    }
+    refused = client.post("/vmi/agreements/new", data=form)
+    assert refused.status_code == 422
+    assert field_error(refused, "items-2-service_level") and field_error(refused, "items-2-max_level") and not field_error(refused, "items-0-min_level")
+    with database(app).sessionmaker() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(VmiAgreement)).scalar_one() == 0
+    form.update({"items-2-service_level": "97.5", "items-2-max_level": "500", "items-2-consignment": ""})
+    made = client.post("/vmi/agreements/new", data=form)
+    assert made.status_code == 302, made.get_data(as_text=True)[:500]
+    with database(app).sessionmaker() as s:
+        (agreement,) = s.execute(sa.select(VmiAgreement)).scalars().all()
+        assert (agreement.state, agreement.pending_version, len(agreement.versions[0].items)) == (AgreementState.PROPOSED, 1, 2)
+    # A supplier has no such form.
+    supplier, _ = browser(app, w.supplier)
+    assert supplier.get("/vmi/agreements/new").status_code == 403

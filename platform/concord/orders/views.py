@@ -38,6 +38,7 @@ from concord.portal import (
     money_text,
     plain,
     principal,
+    row_count,
     row_errors,
 )
 from concord.tenancy import service as tenancy
@@ -127,14 +128,6 @@ def index():
 # -- the order form (new order, draft edit) -----------------------------------------------
 
 
-def _row_count(default: int) -> int:
-    try:
-        count = int(request.form.get("line_rows", default))
-    except ValueError:
-        count = default
-    return max(1, min(count, schemas.MAX_LINES))
-
-
 def _choices() -> dict[str, Any]:
     """What the buyer's order form offers: supplier partners, its own active products and
     locations, the settlement currencies and Incoterms rules."""
@@ -185,7 +178,7 @@ def _order_form(order: PurchaseOrder | None):
     rows = max(BLANK_ROWS, len(order.lines) + 2) if order is not None else BLANK_ROWS
     if request.method == "POST":
         form = request.form
-        rows = _row_count(BLANK_ROWS)
+        rows = row_count("line_rows", BLANK_ROWS, schemas.MAX_LINES)
         if request.form.get("more_lines"):
             # No JavaScript needed: the form comes back with more empty rows, nothing saved.
             rows = min(rows + BLANK_ROWS, schemas.MAX_LINES)

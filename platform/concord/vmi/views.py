@@ -5,7 +5,8 @@ each item's stock page with its chart.
 
 The forms translate to `concord.vmi.agreements`, `proposals` and `review` calls; what may
 happen is decided there, and its refusals are shown on the agreement's page with the form
-kept. Agreements are proposed and amended through the API (POST /api/v1/vmi-agreements)."""
+kept. A buyer proposes an agreement with its form; new terms of an agreement in force are
+proposed through the API (POST /api/v1/vmi-agreements/{id}/versions)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,18 @@ from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from concord import db, policy
 from concord.auth.web import login_required
-from concord.errors import NotFound
-from concord.portal import attempt_with_status, form_data, load, principal
+from concord.catalog import service as catalog
+from concord.catalog.models import Location, Product
+from concord.errors import Forbidden, NotFound
+from concord.portal import attempt_with_status, form_data, form_rows, load, principal, row_count, row_errors
 from concord.tenancy import service as tenancy
-from concord.tenancy.models import Role
+from concord.tenancy.models import Capability, PartnershipStatus, Relation, Role
 from concord.vmi import agreements, insights, profit_sharing, proposals, review
-from concord.vmi.agreements_schemas import AgreementReasonSchema
+from concord.vmi.agreements_schemas import AgreementInputSchema, AgreementReasonSchema
 from concord.vmi.models import ProposalState, VmiAgreement, VmiAgreementItem, VmiProposal
 from concord.vmi.proposals_api import ConfirmSchema, ProposalReasonSchema
 
@@ -98,7 +101,7 @@ def index() -> str:
         }
         for a in rows
     ]
-    return render_template("vmi/agreements.html", rows=shown)
+    return render_template("vmi/agreements.html", rows=shown, can_propose=me.org.has(Capability.BUYER) and _writer())
 
 
 # -- an agreement's page -------------------------------------------------------------------
@@ -297,3 +300,78 @@ def item(agreement_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID)
         view=view,
         chart_json=json.dumps(chart_data(view)).replace("</", "<\\/"),
     )
+
+
+# -- proposing an agreement (the buyer) -----------------------------------------------------
+
+ITEM_ROWS = 4  # item rows the form offers; "More items" adds as many again
+ITEM_FIELDS = (
+    "product_id",
+    "location_id",
+    "unit_price",
+    "level_basis",
+    "min_level",
+    "max_level",
+    "review_period_days",
+    "lead_time_days",
+    "service_level",
+    "consignment",
+)
+TERM_FIELDS = (
+    "supplier_id",
+    "currency",
+    "starts_on",
+    "ends_on",
+    "max_order_value",
+    "max_period_value",
+    "period_days",
+    "baseline_inventory_value",
+    "holding_cost_rate",
+    "supplier_share",
+    "note",
+)
+
+
+def _propose_choices() -> dict[str, Any]:
+    """The buyer's active supplier partners, its active products and locations, the currencies."""
+    me, session = principal(), db.session()
+    partnerships = session.execute(tenancy.partnerships_query(me, status=PartnershipStatus.ACTIVE, relation=Relation.BUYER_SUPPLIER)).unique().scalars()
+    suppliers = sorted({p.org_b.id: p.org_b for p in partnerships if p.org_a_id == me.org.id}.values(), key=lambda org: org.legal_name.lower())
+    products = session.execute(catalog.products_query(me, active=True).order_by(sa.func.lower(Product.sku))).scalars().all()
+    locations = session.execute(catalog.locations_query(me, active=True).order_by(sa.func.lower(Location.name))).scalars().all()
+    return {
+        "supplier_options": [(str(org.id), org.legal_name) for org in suppliers],
+        "products": products,
+        "locations": locations,
+        "currency_options": [(c, c) for c in current_app.config["SETTLEMENT_CURRENCIES"]],
+    }
+
+
+@vmi_portal.route("/agreements/new", methods=["GET", "POST"])
+@login_required
+def propose():
+    """The buyer proposes an agreement to a supplier partner: its version 1, which the supplier accepts or declines."""
+    if not principal().org.has(Capability.BUYER):
+        raise Forbidden("Only buyers propose VMI agreements: the items are their products at their locations.")
+    errors: dict[str, list[str]] = {}
+    status, rows = 200, ITEM_ROWS
+    form: Any = {"currency": current_app.config["SETTLEMENT_CURRENCIES"][0], "period_days": "30"}
+    if request.method == "POST":
+        form = request.form
+        rows = row_count("item_rows", ITEM_ROWS, agreements.MAX_ITEMS)
+        if request.form.get("more_items"):
+            rows = min(rows + ITEM_ROWS, agreements.MAX_ITEMS)
+        else:
+            filled = [(row, values) for row, values in form_rows("items", ITEM_FIELDS) if set(values) != {"consignment"}]
+            items = [{**values, "consignment": values.get("consignment") == "on"} for _row, values in filled]
+            loaded, errors = load(AgreementInputSchema(), {**form_data(*TERM_FIELDS), "items": items})
+            status = 422
+            if loaded:
+                made, errors, status = attempt_with_status(agreements.propose, db.session(), principal(), loaded)
+                if made:
+                    flash(f"Agreement {made.number} proposed: the supplier accepts or declines its terms.", "success")
+                    return redirect(url_for("vmi_portal.agreement", agreement_id=made.id))
+            errors = row_errors(errors, "items", [row for row, _values in filled])
+            if not filled:
+                errors["items"] = ["Fill in at least one item: a product, a location, the unit price and the band."]
+    return render_template("vmi/propose.html", form=form, errors=errors, rows=rows, **_propose_choices()), status
