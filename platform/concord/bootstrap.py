@@ -40,6 +40,7 @@ from concord.provenance import batches as provenance_batches
 from concord.provenance import service as provenance
 from concord.provenance import steps as provenance_steps
 from concord.vmi import agreements as vmi_agreements
+from concord.vmi import consignment as vmi_consignment
 from concord.vmi import proposals as vmi_proposals
 from concord.vmi import review as vmi_review
 
@@ -82,7 +83,8 @@ def _wire_financing(registry: wiring.Wiring) -> None:
 
 def _wire_vmi(registry: wiring.Wiring) -> None:
     """VMI agreements and their proposals: seen by their buyer and supplier; the worker ends
-    agreements past their end date and reviews the items whose review period came round."""
+    agreements past their end date, bills consumed consignment goods once a day and reviews
+    the items whose review period came round."""
     registry.visibility.update(vmi_agreements.visibility())
     registry.visibility.update(vmi_proposals.visibility())
-    registry.round_jobs.extend([vmi_agreements.end_due, vmi_review.review_due])
+    registry.round_jobs.extend([vmi_agreements.end_due, vmi_consignment.bill_due, vmi_review.review_due])

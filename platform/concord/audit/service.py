@@ -130,6 +130,7 @@ class Action(StrEnum):
     INVOICE_CANCELLED = "invoice:cancelled"
     INVOICE_PAID = "invoice:paid"
     INVOICE_OVERDUE = "invoice:overdue"
+    INVOICE_SELF_BILLED = "invoice:self_billed"
     CREDIT_NOTE_CREATED = "invoice:credit_note_created"
     VMI_AGREEMENT_PROPOSED = "vmi_agreement:proposed"
     VMI_AGREEMENT_AMENDED = "vmi_agreement:amended"
@@ -145,6 +146,7 @@ class Action(StrEnum):
     VMI_PROPOSAL_DISMISSED = "vmi_proposal:dismissed"
     VMI_PROPOSAL_REJECTED = "vmi_proposal:rejected"
     VMI_PROPOSAL_CANCELLED = "vmi_proposal:cancelled"
+    VMI_CONSIGNMENT_BILLED = "vmi_agreement:consignment_billed"
 
 
 def canonical_json(value: Any) -> str:
