@@ -1,6 +1,8 @@
 """vmi: agreements (versions agreed by both sides, items per buyer product and location),
 the stock records a buyer shares (on hand, receipts, consumption) and its CSV uploads,
-replenishment proposals; orders say what issued them on the buyer's behalf (`origin`)
+replenishment proposals; orders say what issued them on the buyer's behalf (`origin`) and
+whether their goods are on consignment; consumed consignment stock billed by self-billing
+invoices (`invoices.self_billed`, `vmi_consignment_billings`)
 
 Revision ID: 0028_vmi_agreements_and_stock
 Revises: 0027_financing_extra
@@ -46,6 +48,7 @@ def upgrade() -> None:
         sa.Column("state_reason", sa.String(length=500), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=False),
         sa.Column("ended_at", concord.db.UTCDateTime(), nullable=True),
+        sa.Column("consignment_billed_through", sa.Date(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", concord.db.UTCDateTime(), nullable=False),
         sa.Column("updated_at", concord.db.UTCDateTime(), nullable=False),
@@ -269,10 +272,56 @@ def upgrade() -> None:
 
     with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
         batch_op.add_column(sa.Column("origin", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("consignment", sa.Boolean(), server_default="0", nullable=False))
+
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("self_billed", sa.Boolean(), server_default="0", nullable=False))
+
+    op.create_table(
+        "vmi_consignment_billings",
+        sa.Column("agreement_id", sa.Uuid(), nullable=False),
+        sa.Column("buyer_org_id", sa.Uuid(), nullable=False),
+        sa.Column("supplier_org_id", sa.Uuid(), nullable=False),
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column("location_id", sa.Uuid(), nullable=False),
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("invoice_id", sa.Uuid(), nullable=False),
+        sa.Column("quantity", concord.db.ExactDecimal(precision=18, scale=3), nullable=False),
+        sa.Column("billed_total", concord.db.ExactDecimal(precision=18, scale=3), nullable=False),
+        sa.Column("through_date", sa.Date(), nullable=False),
+        sa.Column("created_at", concord.db.UTCDateTime(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.CheckConstraint("quantity > 0 AND billed_total >= quantity", name=op.f("ck_vmi_consignment_billings_quantities_positive")),
+        sa.ForeignKeyConstraint(
+            ["agreement_id"], ["vmi_agreements.id"], name=op.f("fk_vmi_consignment_billings_agreement_id_vmi_agreements"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["buyer_org_id"], ["organizations.id"], name=op.f("fk_vmi_consignment_billings_buyer_org_id_organizations")),
+        sa.ForeignKeyConstraint(["supplier_org_id"], ["organizations.id"], name=op.f("fk_vmi_consignment_billings_supplier_org_id_organizations")),
+        sa.ForeignKeyConstraint(["product_id"], ["products.id"], name=op.f("fk_vmi_consignment_billings_product_id_products")),
+        sa.ForeignKeyConstraint(["location_id"], ["locations.id"], name=op.f("fk_vmi_consignment_billings_location_id_locations")),
+        sa.ForeignKeyConstraint(["order_id"], ["purchase_orders.id"], name=op.f("fk_vmi_consignment_billings_order_id_purchase_orders")),
+        sa.ForeignKeyConstraint(["invoice_id"], ["invoices.id"], name=op.f("fk_vmi_consignment_billings_invoice_id_invoices")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_vmi_consignment_billings")),
+        sa.UniqueConstraint("order_id", "billed_total", name="uq_vmi_consignment_billings_order_total"),
+    )
+    with op.batch_alter_table("vmi_consignment_billings", schema=None) as batch_op:
+        batch_op.create_index("ix_vmi_consignment_billings_item", ["agreement_id", "product_id", "location_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vmi_consignment_billings_invoice_id"), ["invoice_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_vmi_consignment_billings_order_id"), ["order_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("vmi_consignment_billings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_vmi_consignment_billings_order_id"))
+        batch_op.drop_index(batch_op.f("ix_vmi_consignment_billings_invoice_id"))
+        batch_op.drop_index("ix_vmi_consignment_billings_item")
+
+    op.drop_table("vmi_consignment_billings")
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_column("self_billed")
+
     with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
+        batch_op.drop_column("consignment")
         batch_op.drop_column("origin")
 
     with op.batch_alter_table("vmi_agreement_items", schema=None) as batch_op:

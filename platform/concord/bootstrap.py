@@ -41,6 +41,7 @@ from concord.provenance import batches as provenance_batches
 from concord.provenance import service as provenance
 from concord.provenance import steps as provenance_steps
 from concord.vmi import agreements as vmi_agreements
+from concord.vmi import consignment as vmi_consignment
 from concord.vmi import proposals as vmi_proposals
 from concord.vmi import review as vmi_review
 from concord.vmi import stock as vmi_stock
@@ -85,10 +86,10 @@ def _wire_financing(registry: wiring.Wiring) -> None:
 
 def _wire_vmi(registry: wiring.Wiring) -> None:
     """VMI: agreements and their proposals seen by their buyer and supplier, stock data and
-    uploads by the buyer; the worker reads long uploads, ends agreements past their end date
-    and reviews the items whose review period came round (after the uploads, so reviews see
-    the data)."""
+    uploads by the buyer; the worker reads long uploads, ends agreements past their end date,
+    bills consumed consignment goods once a day and reviews the items whose review period
+    came round (after the uploads, so reviews see the data)."""
     registry.visibility.update(vmi_agreements.visibility())
     registry.visibility.update(vmi_proposals.visibility())
     registry.visibility.update(vmi_stock.visibility())
-    registry.round_jobs.extend([vmi_uploads.process_due, vmi_agreements.end_due, vmi_review.review_due])
+    registry.round_jobs.extend([vmi_uploads.process_due, vmi_agreements.end_due, vmi_consignment.bill_due, vmi_review.review_due])

@@ -55,7 +55,12 @@ def set_terms(
 def received_order(session: Session, buyer: Member, supplier: Member, *, accepted=(Decimal("10"), Decimal("3")), **kwargs) -> PurchaseOrder:
     """An issued order (10 × 2.50 and 4 × 12.125 by default) received with `accepted` of
     each line (what was not accepted was rejected)."""
-    order = orders_factory.issued_order(session, buyer, supplier, **kwargs)
+    return receive(session, buyer, orders_factory.issued_order(session, buyer, supplier, **kwargs), accepted)
+
+
+def receive(session: Session, buyer: Member, order: PurchaseOrder, accepted) -> PurchaseOrder:
+    """The issued `order`, its lines confirmed as ordered, received with `accepted` of each
+    line (written as rows, the rest rejected); committed."""
     receipt_lines = []
     for line, quantity in zip(order.lines, accepted, strict=True):
         line.confirmed_quantity, line.confirmed_date = line.quantity, line.requested_date

@@ -51,7 +51,7 @@ from concord.tenancy import users
 from concord.tenancy.models import Invitation, Organization, OrgStatus, Partnership, PartnershipStatus, Relation, Role, User, UserStatus
 from concord.vmi import agreements as vmi_agreements
 from concord.vmi import review as vmi_review
-from concord.vmi.models import StockRecord, UploadState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiProposal, VmiUpload
+from concord.vmi.models import StockRecord, UploadState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiConsignmentBilling, VmiProposal, VmiUpload
 from werkzeug.routing import Map, Rule
 from werkzeug.routing.converters import UUIDConverter
 
@@ -472,6 +472,7 @@ def _snapshot(app, excluded_org_id: uuid.UUID) -> dict[str, list[tuple]]:
             VmiProposal,
             VmiUpload,
             StockRecord,
+            VmiConsignmentBilling,
         ):
             table = model.__table__
             out[table.name] = [tuple(row) for row in s.execute(sa.select(table).order_by(*table.primary_key.columns))]

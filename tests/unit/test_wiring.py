@@ -21,6 +21,7 @@ from concord.orders.models import PurchaseOrder, Shipment
 from concord.provenance import batches as provenance_batches
 from concord.provenance.models import CaptureJob, EpcisEvent
 from concord.vmi import agreements as vmi_agreements
+from concord.vmi import consignment as vmi_consignment
 from concord.vmi import review as vmi_review
 from concord.vmi import stock_uploads
 from concord.vmi.models import StockRecord, VmiAgreement, VmiProposal, VmiUpload
@@ -55,6 +56,7 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
             financing.settle_due.__name__,
             stock_uploads.process_due.__name__,
             vmi_agreements.end_due.__name__,
+            vmi_consignment.bill_due.__name__,
             vmi_review.review_due.__name__,
         ]
         assert registry.verify_checks == [verification.verify_escrows, finance_verification.verify_receivables]
@@ -67,7 +69,7 @@ def test_each_app_holds_its_own_wiring_filled_at_start_up(tmp_path):
         assert [react.__name__ for react in registry.on_confirmed[2:]] == ["on_step(on_chain_step)", "on_settled(on_escrow_settled)", "verify_on_receipt"]
         assert [react.__name__ for react in registry.on_failed] == ["on_refused(on_chain_refusal)"]
     one.round_jobs.clear()  # what one app changes, the other does not see
-    assert len(two.round_jobs) == 12
+    assert len(two.round_jobs) == 13
 
 
 def test_no_registry_lives_in_a_module():

@@ -130,6 +130,7 @@ class Action(StrEnum):
     INVOICE_CANCELLED = "invoice:cancelled"
     INVOICE_PAID = "invoice:paid"
     INVOICE_OVERDUE = "invoice:overdue"
+    INVOICE_SELF_BILLED = "invoice:self_billed"
     CREDIT_NOTE_CREATED = "invoice:credit_note_created"
     VMI_AGREEMENT_PROPOSED = "vmi_agreement:proposed"
     VMI_AGREEMENT_AMENDED = "vmi_agreement:amended"
@@ -149,6 +150,7 @@ class Action(StrEnum):
     VMI_UPLOAD_STARTED = "vmi_upload:started"
     VMI_UPLOAD_FINISHED = "vmi_upload:finished"  # with the upload's counts
     VMI_UPLOAD_FAILED = "vmi_upload:failed"
+    VMI_CONSIGNMENT_BILLED = "vmi_agreement:consignment_billed"
 
 
 def canonical_json(value: Any) -> str:

@@ -47,6 +47,7 @@ NUMBER_TAKEN = "Your organization already issued an invoice or credit note with 
 #: Invoice dates may be a day ahead of the server's (time zones).
 DATE_SKEW = timedelta(days=1)
 REASON_MAX = 500
+CONSIGNED = "goods on consignment are invoiced by self-billing as they are consumed"
 
 
 # -- reading an order for invoicing -----------------------------------------------------------
@@ -69,6 +70,8 @@ def _invoiceable_order(session: Session, principal: Principal, order_id: uuid.UU
     order = policy.get_visible(session, PurchaseOrder, order_id, principal, for_update=for_update)
     if order.supplier_org_id != principal.org.id:
         raise Forbidden("Only the order's supplier invoices it.")
+    if order.consignment:
+        raise Conflict(f"Order {order.number}: {CONSIGNED}.", current_state=str(order.state))
     receipt = receipt_of(session, order.id)
     if receipt is None:
         raise Conflict(
@@ -90,6 +93,8 @@ def proposal(session: Session, principal: Principal, order_id: uuid.UUID) -> Pro
     less what standing invoices already invoice, at the current revision's unit price. Whoever
     reads the order reads it (the buyer sees what is still to be invoiced)."""
     order = policy.get_visible(session, PurchaseOrder, order_id, principal)
+    if order.consignment:
+        return Proposal(order, [], f"Order {order.number}: {CONSIGNED}.")
     receipt = receipt_of(session, order.id)
     if receipt is None:
         return Proposal(order, [], f"Order {order.number} has no goods receipt yet: it is invoiced for what the buyer accepts.")

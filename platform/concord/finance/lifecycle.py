@@ -84,6 +84,10 @@ def _matched_needs_approval(session: Session, invoice: Invoice) -> str | None:
     return None
 
 
+def _issued_by_supplier(session: Session, invoice: Invoice) -> str | None:
+    return "the buyer issued it by self-billing" if invoice.self_billed else None
+
+
 def _left_to_credit(session: Session, invoice: Invoice) -> str | None:
     return "it is credited in full" if invoice.credited_total >= invoice.total else None
 
@@ -95,7 +99,7 @@ def _is_invoice(session: Session, invoice: Invoice) -> str | None:
 GUARDS: dict[tuple[InvoiceState, str], tuple[Guard, ...]] = {
     **{(state, action): (_is_invoice,) for (state, action) in TRANSITIONS},
     (S.MATCHED, "approve"): (_is_invoice, _matched_needs_approval),
-    **{(state, "cancel"): (_is_invoice, _no_receivable, _unpaid) for state in (S.MATCHED, S.EXCEPTION, S.APPROVED)},
+    **{(state, "cancel"): (_is_invoice, _issued_by_supplier, _no_receivable, _unpaid) for state in (S.MATCHED, S.EXCEPTION, S.APPROVED)},
     **{(state, "credit"): (_is_invoice, _no_receivable, _unpaid, _left_to_credit) for state in (S.MATCHED, S.EXCEPTION, S.APPROVED)},
     (S.APPROVED, "pay"): (_is_invoice, _open_account, _unpaid),
 }

@@ -105,6 +105,9 @@ class Invoice(IdMixin, TimestampMixin, Base):
     paid_at: Mapped[datetime | None]
     # When both parties were told an approved open-account invoice is overdue (once only).
     overdue_notified_at: Mapped[datetime | None]
+    # Issued by the buyer on the supplier's behalf (self-billing of consumed consignment
+    # stock): approved as it is issued.
+    self_billed: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     lines: Mapped[list[InvoiceLine]] = relationship(order_by="InvoiceLine.line_no", cascade="all, delete-orphan", lazy="selectin")
 

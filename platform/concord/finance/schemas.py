@@ -180,6 +180,7 @@ class InvoiceSchema(OutputSchema):
     decision_reason = fields.String(allow_none=True)
     paid_amount = Exact(allow_none=True)
     paid_at = fields.DateTime(allow_none=True)
+    self_billed = fields.Boolean(metadata={"description": "Issued by the buyer for consumed consignment goods (self-billing), approved as issued."})
     created_at = fields.DateTime()
     lines = fields.List(fields.Nested(InvoiceLineSchema))
     credit_notes = fields.List(fields.Nested(CreditNoteRefSchema))

@@ -66,6 +66,7 @@ EVENT_CHOICES = (
     ("invoice.cancelled", "A supplier cancelled an invoice"),
     ("invoice.paid", "An invoice was paid"),
     ("invoice.overdue", "An approved open-account invoice is overdue"),
+    ("invoice.self_billed", "A buyer self-billed consumed consignment goods"),
     ("credit_note.created", "A supplier issued a credit note"),
     ("receivable.registered", "A receivable was registered on chain"),
     ("receivable.verified", "A receivable was verified on chain"),

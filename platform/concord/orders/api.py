@@ -52,6 +52,7 @@ def shown_order(order: PurchaseOrder, facts: lifecycle.Facts | None = None) -> d
                 "net_days",
                 "state_reason",
                 "origin",
+                "consignment",
                 "lines",
                 "issued_at",
                 "acknowledged_at",

@@ -89,6 +89,9 @@ class PurchaseOrder(IdMixin, TimestampMixin, Base):
     state_reason: Mapped[str | None] = mapped_column(sa.String(500))
     # What wrote the order on the buyer's behalf (a VMI agreement's proposal); None: the buyer itself.
     origin: Mapped[str | None] = mapped_column(sa.String(200))
+    # Goods on consignment (a VMI agreement's consignment item): they stay the supplier's at
+    # the buyer's site until consumed, and are invoiced by the buyer's self-billing.
+    consignment: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.line_no", cascade="all, delete-orphan", lazy="selectin")
 

@@ -155,6 +155,9 @@ class OrderSchema(OutputSchema):
     settlement = fields.Enum(Settlement, by_value=True, metadata={"description": "escrow, or open_account: fixed from the partnership's terms when issued."})
     net_days = fields.Integer(allow_none=True, metadata={"description": "An invoice of the order is due this many days after its date."})
     origin = fields.String(allow_none=True, metadata={"description": "What issued the order on the buyer's behalf (a VMI agreement), or null."})
+    consignment = fields.Boolean(
+        metadata={"description": "Goods on consignment: the supplier's until consumed, then invoiced by the buyer's self-billing (no manual invoice)."}
+    )
     state_reason = fields.String(allow_none=True)
     allowed_actions = fields.List(fields.String(), metadata={"description": "What you may do with the order now."})
     lines = fields.List(fields.Nested(OrderLineSchema))

@@ -314,12 +314,15 @@ def issue(session: Session, principal: Principal, order_id: uuid.UUID) -> Purcha
     return order
 
 
-def issue_generated(session: Session, principal: Principal, data: dict[str, Any], origin: str) -> PurchaseOrder:
+def issue_generated(session: Session, principal: Principal, data: dict[str, Any], origin: str, *, consignment: bool = False) -> PurchaseOrder:
     """Write and issue an order in the caller's transaction (the caller commits), for a
     process that orders on the buyer's behalf within terms the buyer agreed (a VMI
-    agreement): `origin` says which, on the order, for both sides."""
+    agreement): `origin` says which, on the order, for both sides. Goods on `consignment`
+    are paid as they are consumed, so the order must settle on open account (409 else)."""
+    if consignment and payment_terms.applying(session, principal.org.id, data["supplier_id"]).settlement != Settlement.OPEN_ACCOUNT:
+        raise Conflict("Goods on consignment are paid as they are consumed: the partnership's payment terms must be open account, not escrow.")
     order = _draft(session, principal, data)
-    order.origin = origin
+    order.origin, order.consignment = origin, consignment
     _issue(session, principal, order)
     return order
 

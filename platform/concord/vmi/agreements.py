@@ -30,6 +30,8 @@ from concord.audit.service import Action, record
 from concord.catalog.models import Location, Product
 from concord.db import commit_or_conflict, database
 from concord.errors import Forbidden, InvalidTransition, ValidationFailed
+from concord.finance import terms as payment_terms
+from concord.finance.models import Settlement
 from concord.notifications.service import notify
 from concord.policy import Principal
 from concord.tenancy import service as tenancy
@@ -71,6 +73,7 @@ SERVICE_LEVELS = (Decimal(50), Decimal(100))
 MAX_DAYS_OF_SUPPLY = Decimal(366)
 QUANTITY_LIMIT = Decimal(10) ** 12
 QUANTITY_STEP, PRICE_STEP, CENT, RATE_STEP = Decimal("0.001"), Decimal("0.0001"), Decimal("0.01"), Decimal("0.0001")
+CONSIGNMENT_NEEDS_OPEN_ACCOUNT = "Goods on consignment are paid as they are consumed: the partnership's payment terms must be open account."
 _PROFIT_SHARING = ("baseline_inventory_value", "holding_cost_rate", "supplier_share")
 _TERMS = ("starts_on", "ends_on", "max_order_value", "max_period_value", "period_days", *_PROFIT_SHARING, "note")
 
@@ -177,6 +180,7 @@ def _build_items(session: Session, agreement: VmiAgreement, principal: Principal
     seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
     covered = {(i.product_id, i.location_id): i for v in agreement.versions if v.state == VersionState.AGREED for i in v.items}
     by_buyer = side_of(agreement, principal) == BUYER
+    on_account = payment_terms.applying(session, agreement.buyer_org_id, agreement.supplier_org_id).settlement == Settlement.OPEN_ACCOUNT
     products, locations = {}, {}
     if by_buyer:
         product_ids, location_ids = {i["product_id"] for i in items}, {i["location_id"] for i in items}
@@ -188,6 +192,8 @@ def _build_items(session: Session, agreement: VmiAgreement, principal: Principal
     for index, item in enumerate(items):
         key = (item["product_id"], item["location_id"])
         mistakes = _item_errors(item)
+        if item["consignment"] and not on_account:
+            mistakes["consignment"] = [CONSIGNMENT_NEEDS_OPEN_ACCOUNT]
         if key in seen:
             mistakes["location_id"] = ["This product is already listed for this location."]
         seen.add(key)

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from concord import db, policy
 from concord.api_common import page_of, page_response
 from concord.auth.web import current_principal
-from concord.vmi import agreements, insights, profit_sharing
+from concord.vmi import agreements, consignment, insights, profit_sharing
 from concord.vmi import agreements_schemas as schemas
 from concord.vmi.models import VmiAgreement
 
@@ -104,6 +104,18 @@ class AgreementProfitSharing(MethodView):
         """The profit-sharing statement per period, newest first (empty without profit-sharing terms)."""
         session = db.session()
         return profit_sharing.statements(session, policy.get_visible(session, VmiAgreement, agreement_id, current_principal()))
+
+
+@vmi_agreements_api.route("/vmi-agreements/<uuid:agreement_id>/self-billing")
+class AgreementSelfBilling(MethodView):
+    @vmi_agreements_api.arguments(schemas.SelfBillingInputSchema)
+    @vmi_agreements_api.response(200, schemas.ConsignmentBillingSchema(many=True))
+    def post(self, data, agreement_id: uuid.UUID):
+        """Bill now (either side) the consignment goods the buyer reported consuming through a day
+        (yesterday by default; an ended agreement's end date at the latest) beyond what was billed:
+        one self-billing invoice per order, an approved open-account payable. Empty: nothing to bill."""
+        session = db.session()
+        return consignment.described(session, consignment.bill(session, current_principal(), agreement_id, data["through"]))
 
 
 def _action(name: str, verb: Callable[..., VmiAgreement], doc: str) -> None:

@@ -55,6 +55,10 @@ class AgreementReasonSchema(InputSchema):
     reason = NonBlank(500, required=False, load_default=None)
 
 
+class SelfBillingInputSchema(InputSchema):
+    through = fields.Date(load_default=None, allow_none=True, metadata={"description": "Bill consumption reported through this day (default: yesterday)."})
+
+
 class AgreementFilterSchema(PageArgsSchema):
     state = fields.Enum(AgreementState, by_value=True, load_default=None)
     role = fields.String(
@@ -155,6 +159,18 @@ class ItemProposalSchema(OutputSchema):
     order_id = fields.UUID(allow_none=True)
 
 
+class ConsignmentBillingSchema(OutputSchema):
+    order_id = fields.UUID()
+    order_number = fields.String()
+    quantity = Exact(metadata={"description": "Consumed consignment goods of the order this billing billed."})
+    through_date = fields.Date(metadata={"description": "Consumption reported through this day was allocated."})
+    invoice_id = fields.UUID()
+    invoice_number = fields.String()
+    amount = Exact(metadata={"description": "The self-billing invoice's total."})
+    invoice_state = fields.String()
+    billed_at = fields.DateTime()
+
+
 class ItemInsightSchema(OutputSchema):
     item = fields.Nested(AgreementItemSchema)
     reviewed_on = fields.Date(allow_none=True)
@@ -170,6 +186,14 @@ class ItemInsightSchema(OutputSchema):
     proposals = fields.List(fields.Nested(ItemProposalSchema))
     deliveries = fields.List(fields.Nested(DeliverySchema))
     bullwhip = fields.Nested(BullwhipSchema)
+    position = Exact(metadata={"description": "Stock on hand from what the buyer shared, whoever owns it."})
+    consigned = Exact(metadata={"description": "Of it, the supplier's: accepted on consignment orders and not consumed (at the end date once ended)."})
+    owned = Exact(metadata={"description": "Of it, the buyer's: position less consigned, never below zero."})
+    unbilled = Exact(metadata={"description": "Consumed consignment goods not billed yet (billed once the day is over)."})
+    returnable = Exact(
+        allow_none=True, metadata={"description": "Ended agreements: the consigned goods left at the end, for return or billing; null while running."}
+    )
+    billings = fields.List(fields.Nested(ConsignmentBillingSchema), metadata={"description": "Self-billing of consumed consignment goods, newest first."})
 
 
 class ProfitSharingSchema(OutputSchema):

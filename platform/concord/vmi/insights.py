@@ -1,6 +1,7 @@
 """What both sides see of an agreement's items: the stock position over time against the
 band, the forecast with its intervals and accuracy, proposals and deliveries, and the
-bullwhip ratio before and after the agreement started.
+bullwhip ratio before and after the agreement started, and whose the stock is (consigned
+goods are the supplier's until consumed, see consignment.py) with its self-billing.
 
 The bullwhip ratio compares, week by week, what was ordered from the supplier with what was
 consumed. Orders are the purchase orders on the platform from the buyer to the supplier for
@@ -20,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from concord import clock
 from concord.orders.models import OrderLine, OrderState, PurchaseOrder
-from concord.vmi import agreements, review, stock
+from concord.vmi import agreements, consignment, review, stock
 from concord.vmi import policy as replenishment
-from concord.vmi.models import VersionState, VmiAgreement, VmiAgreementItem, VmiProposal
+from concord.vmi.models import AgreementState, VersionState, VmiAgreement, VmiAgreementItem, VmiProposal
 
 #: Days of stock history shown, and weeks per rolling bullwhip window.
 STOCK_DAYS = 182
@@ -130,6 +131,23 @@ def item_view(session: Session, agreement: VmiAgreement, item: VmiAgreementItem,
             for order, line in deliveries
         ],
         "bullwhip": bullwhip(session, agreement, item, shared, today),
+        **ownership(session, agreement, item, shared, today),
+    }
+
+
+def ownership(session: Session, agreement: VmiAgreement, item: VmiAgreementItem, shared: review.History, today: date) -> dict[str, Any]:
+    """Whose the stock on hand is: the supplier's consigned goods, the buyer's the rest; what
+    was consumed and billed; once ended, the consigned goods left for return or billing."""
+    on_hand = shared.on_hand
+    goods = consignment.position(session, agreement, item.product_id, item.location_id, consignment.last_day(agreement, today))
+    consigned = goods.consigned
+    return {
+        "position": on_hand,
+        "consigned": consigned,
+        "owned": max(on_hand - consigned, consignment.NONE),
+        "unbilled": goods.unbilled,
+        "returnable": consigned if agreement.state == AgreementState.ENDED else None,
+        "billings": consignment.billings_of(session, agreement, item.product_id, item.location_id),
     }
 
 

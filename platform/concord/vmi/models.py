@@ -66,6 +66,8 @@ class VmiAgreement(IdMixin, TimestampMixin, Base):
     state_reason: Mapped[str | None] = mapped_column(sa.String(500))
     created_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
     ended_at: Mapped[datetime | None]
+    # Consumed consignment stock is billed through this day (the worker's daily cursor).
+    consignment_billed_through: Mapped[date | None]
 
     versions: Mapped[list[VmiAgreementVersion]] = relationship(order_by="VmiAgreementVersion.version", lazy="selectin", back_populates="agreement")
 
@@ -266,3 +268,30 @@ class VmiProposal(IdMixin, TimestampMixin, Base):
     decided_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
     state_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class VmiConsignmentBilling(IdMixin, Base):
+    """Consumed consignment stock of one order billed by one self-billing invoice: what the
+    buyer reported consuming through `through_date`, allocated first in, first out to the
+    agreement's received consignment orders. `billed_total` is the order's billed quantity
+    with this billing: a run that computed the same billing as another (a repeated or
+    concurrent run) cannot write it twice."""
+
+    __tablename__ = "vmi_consignment_billings"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "billed_total", name="uq_vmi_consignment_billings_order_total"),
+        sa.CheckConstraint("quantity > 0 AND billed_total >= quantity", name="quantities_positive"),
+        sa.Index("ix_vmi_consignment_billings_item", "agreement_id", "product_id", "location_id"),
+    )
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vmi_agreements.id", ondelete="CASCADE"))
+    buyer_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
+    supplier_org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id"))
+    product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"))
+    location_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("locations.id"))
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("purchase_orders.id"), index=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    billed_total: Mapped[Decimal] = mapped_column(QUANTITY)
+    through_date: Mapped[date]
+    created_at: Mapped[datetime]

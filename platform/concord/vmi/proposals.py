@@ -2,7 +2,8 @@
 quantity or delivery date) or dismisses; a confirmed proposal issues a purchase order from
 the buyer at once when it is inside the agreed limits, and waits for the buyer's approval
 when it is not. The order then runs the ordinary path (acknowledgement, escrow, shipment,
-receipt, payment) and says which agreement issued it.
+receipt, payment) and says which agreement issued it; an order of a consignment item is a
+consignment order (its goods stay the supplier's until consumed, see consignment.py).
 
 Orders inside the limits are issued in the name of the buyer's user who agreed the terms in
 force (the standing authority the agreement gives); if that user can no longer order, the
@@ -148,7 +149,7 @@ def _place_order(session: Session, agreement: VmiAgreement, proposal: VmiProposa
             }
         ],
     }
-    order = orders.issue_generated(session, buyer, data, origin=f"VMI agreement {agreement.number}")
+    order = orders.issue_generated(session, buyer, data, origin=f"VMI agreement {agreement.number}", consignment=item.consignment)
     proposal.order_id = order.id
 
 
