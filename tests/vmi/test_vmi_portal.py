@@ -16,10 +16,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from concord.db import database
+from concord.finance.models import Invoice
 from concord.notifications.models import Notification
 from concord.orders.models import PurchaseOrder
 from concord.tenancy.models import Role
-from concord.vmi import agreements, review
+from concord.vmi import agreements, consignment, review
 from concord.vmi.models import AgreementState, ProposalState, VmiAgreement, VmiProposal
 
 from tests import factories, orders_factory
@@ -329,3 +330,25 @@ def test_the_buyer_proposes_an_agreement_with_its_form_and_mistakes_come_back_by
     # A supplier has no such form.
     supplier, _ = browser(app, w.supplier)
     assert supplier.get("/vmi/agreements/new").status_code == 403
+
+
+def test_the_item_page_shows_consigned_stock_by_owner_and_its_self_billing(app, detached_session, detached_world):
+    from tests.vmi import test_consignment as consigned
+
+    w, session = detached_world, detached_session
+    with app.test_request_context():
+        made = consigned._agreement(session, w)
+        order = consigned._order(session, w, made, "100")
+        consigned.receive(session, w.buyer, order, (Decimal("90"),))
+        consigned._consume(session, w, made, "30")  # today, after the goods arrived
+        (billing,) = consignment.bill(session, w.supplier.principal, made.id, through=date.today())
+        number = session.get(Invoice, billing.invoice_id).number
+        item = consigned._item(made)
+        session.commit()
+    for who in (w.buyer, w.supplier):
+        client, _ = browser(app, who)
+        page = client.get(f"/vmi/agreements/{made.id}/items/{item.product_id}/{item.location_id}")
+        assert page.status_code == 200
+        section = page.get_data(as_text=True).split('id="consignment"')[1].split("</section>")[0]
+        assert re.search(r'<dd id="consigned">([^<]+)</dd>', section).group(1) == "60"  # 90 accepted, 30 consumed
+        assert number in section and "75.00" in section  # 30 at 2.50, billed to the buyer by self-billing
