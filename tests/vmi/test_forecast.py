@@ -1,5 +1,5 @@
 """The forecast a VMI agreement's proposals are made from: a model chosen per series on a
-holdout, intervals, accuracy, and the batch engine."""
+holdout among statsforecast's models, intervals, accuracy."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.vmi.series import intermittent, seasonal, trending
 
 def test_seasonal_series_picks_a_seasonal_model_that_beats_seasonal_naive():
     result = forecast(seasonal(), 13)
-    assert result.model in {Model.HOLT_WINTERS, Model.SEASONAL_NAIVE}
+    assert result.model in {Model.MSTL, Model.SEASONAL_NAIVE}
     assert result.season_length == 52
     assert result.winner.mase is not None and result.winner.mase < 1
     # The forecast follows last year's shape: week 0 of the next year is near the mean, week 13 near the peak.
@@ -39,7 +39,7 @@ def test_trending_series_picks_a_trended_exponential_smoothing():
     assert list(result.point) == sorted(result.point) and result.point[-1] > Decimal(50 + 1.5 * 60)
     naive = next(score for score in result.scores if score.model == Model.NAIVE)
     assert result.winner.mase is not None and naive.mase is not None and result.winner.mase < 1 < naive.mase
-    assert forecast(trending(), 13).model in {Model.HOLT, Model.HOLT_WINTERS}
+    assert forecast(trending(), 13).model in {Model.HOLT, Model.MSTL}
 
 
 def test_constant_series_forecasts_the_constant_with_the_baseline():
@@ -69,7 +69,7 @@ def test_negative_consumption_and_empty_horizon_are_refused():
 
 def test_accuracy_is_shown_for_every_candidate_and_the_winner_has_the_least_holdout_error():
     result = forecast(seasonal(), 13)
-    assert [score.model for score in result.scores] == [Model.SEASONAL_NAIVE, Model.SES, Model.HOLT, Model.HOLT_WINTERS]
+    assert [score.model for score in result.scores] == [Model.SEASONAL_NAIVE, Model.SES, Model.HOLT, Model.MSTL]
     assert result.winner.rmse == min(score.rmse for score in result.scores)
     assert result.holdout == 13
     baseline = result.scores[0]
@@ -101,23 +101,49 @@ def test_forecasts_are_non_negative_and_the_intervals_hold_the_point(history, ho
     assert all(sigma >= 0 for sigma in result.sigma)
 
 
-def test_exponential_smoothing_recursions_match_statsmodels():
-    """The engine's SES and damped Holt, on one grid row from the same initial states,
-    forecast what statsmodels' Holt-Winters forecasts with those fixed parameters."""
+MONTHLY = [100 + 30 * ((month % 12) in (5, 6, 7)) + month + (month * 7919) % 11 for month in range(72)]
+
+
+@pytest.mark.parametrize(
+    ("model", "history", "season"),
+    [
+        (Model.SES, seasonal(), 52),
+        (Model.HOLT, trending(), 52),
+        (Model.HOLT, [40 + (week % 7) * 3 for week in range(60)], 52),
+        (Model.HOLT_WINTERS, MONTHLY, 12),
+    ],
+)
+def test_error_spread_grows_over_the_weeks_as_the_librarys_own_ets_intervals_do(model, history, season):
+    """Safety stock comes from our error spread (derived from the fitted parameters); week by
+    week it must widen exactly as statsforecast's own ETS prediction intervals do, within the
+    constant factor of their degrees-of-freedom correction (sse / (n - parameters) against our
+    sse / n)."""
     from concord.vmi import forecast as engine
-    from statsmodels.tsa import holtwinters
+    from statsforecast.models import AutoETS
 
-    y = np.array(trending(), dtype=float)
-    alpha, beta, phi = 0.3, 0.06, 0.95
-    point, *_ = engine._ets(y[None, :], 8, np.array([[alpha, beta, 0.0, phi]]))
-    slope, intercept = np.polyfit(np.arange(12.0), y[:12], 1)  # the engine's initial states
-    holt = holtwinters.Holt(y, damped_trend=True, initialization_method="known", initial_level=intercept - slope, initial_trend=slope)
-    fitted = holt.fit(smoothing_level=alpha, smoothing_trend=beta / alpha, damping_trend=phi, optimized=False)
-    np.testing.assert_allclose(point[0], fitted.forecast(8), rtol=1e-9)
+    y = np.array(history, dtype=float)
+    _point, weekly, _summed = engine._fit(model, y, 13, season)
+    spec = {Model.SES: "ANN", Model.HOLT: "AAN", Model.HOLT_WINTERS: "AAA"}[model]
+    fitted = AutoETS(model=spec, season_length=season if model is Model.HOLT_WINTERS else 1).fit(y)
+    library_sigma = (fitted.predict(13, level=[95])["hi-95"] - fitted.predict(13)["mean"]) / 1.959963984540054
+    ratio = library_sigma / weekly
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-3)
+    assert 1.0 <= ratio[0] < 1.25
 
-    point, *_ = engine._ets(y[None, :], 8, np.array([[alpha, 0.0, 0.0, 1.0]]))
-    ses = holtwinters.SimpleExpSmoothing(y, initialization_method="known", initial_level=y[:12].mean())
-    np.testing.assert_allclose(point[0], ses.fit(smoothing_level=alpha, optimized=False).forecast(8), rtol=1e-9)
+
+def test_error_summed_over_weeks_is_that_of_the_models_innovations():
+    """The spread of a sum over k weeks: for simple exponential smoothing at alpha, the error of
+    week j carries (1 + (j - 1) alpha) times one innovation into the total (Hyndman et al. 2008,
+    ch. 6), checked by simulating the model's own innovations."""
+    from concord.vmi import forecast as engine
+
+    alpha, sigma, weeks = 0.3, 2.0, 6
+    _point, weekly, summed = engine._spread(np.zeros(weeks), sigma, np.full(weeks - 1, alpha))
+    rng = np.random.default_rng(5)
+    innovations = rng.normal(0, sigma, (200_000, weeks))
+    reach = np.array([1 + alpha * (weeks - 1 - j) for j in range(weeks)])  # innovation j's weight in the total
+    np.testing.assert_allclose(np.std(innovations @ reach), summed[-1], rtol=0.01)
+    np.testing.assert_allclose(weekly[-1], sigma * np.sqrt(1 + (weeks - 1) * alpha**2))
 
 
 @pytest.mark.parametrize("history", [[0] * 11 + [5], [0] * 30 + [5], [0] * 40 + [3]])
@@ -159,3 +185,17 @@ def test_quantities_up_to_the_maximum_forecast_to_the_finest_quantum_and_the_lon
         forecast([5] * 12, 4, quantum=MIN_QUANTUM / 10)
     with pytest.raises(ValueError, match="horizon"):
         forecast([5] * 12, MAX_HORIZON + 1)
+
+
+def test_a_monthly_season_brings_holt_winters_into_the_competition():
+    result = forecast(MONTHLY, 12, season_length=12)
+    assert [score.model for score in result.scores] == [Model.SEASONAL_NAIVE, Model.SES, Model.HOLT, Model.HOLT_WINTERS, Model.MSTL]
+    assert result.season_length == 12 and result.winner.rmse == min(score.rmse for score in result.scores)
+
+
+def test_a_model_the_library_refuses_on_a_short_history_does_not_compete():
+    """Twelve weeks leave eight to train on: too few for statsforecast's trended ETS (five
+    parameters), enough for simple exponential smoothing."""
+    result = forecast([10, 12, 11, 13, 12, 14, 13, 15, 14, 16, 15, 17], 4)
+    assert [score.model for score in result.scores] == [Model.NAIVE, Model.SES]
+    assert result.holdout == 4 and len(result.point) == 4

@@ -1,5 +1,6 @@
 """Weekly demand forecasts for vendor-managed inventory: one model chosen per series on a
-holdout, then refitted on the whole history.
+holdout, then refitted on the whole history. The models are statsforecast's; this module
+chooses between them, scores them and derives the error spread safety stock is made of.
 
 Input: a weekly consumption history per item and location (quantities, oldest first, at least
 `MIN_HISTORY` weeks, none negative) and a horizon in weeks. Output: a `Forecast` with the model
@@ -9,62 +10,55 @@ each (for safety stock, see `policy.py` and `_spread`) and the holdout accuracy 
 candidate.
 
 Candidates, in this order (ties on the holdout go to the earlier, simpler one, except for
-intermittent series, see `_choose`):
+intermittent series, see `_choose`), each a statsforecast model:
 
-- ``seasonal_naive`` (the baseline when the history allows a season: the same week a year
-  before), else ``naive`` (the last week);
-- ``ses``: exponential smoothing, ETS(A,N,N);
-- ``holt``: exponential smoothing with a (damped) trend, ETS(A,Ad,N), damping 1 included;
-- ``holt_winters``: ETS(A,Ad,A) with an additive season of `season_length` weeks, its first
-  season's profile smoothed over neighbouring weeks (a two-year weekly history leaves too few
-  points to estimate 52 free seasonal states);
-- ``croston`` (Syntetos-Boylan approximation) and ``tsb`` (Teunter-Syntetos-Babai) for
-  intermittent demand.
+- ``seasonal_naive`` (`SeasonalNaive`, the baseline when the history allows a season: the same
+  week a year before), else ``naive`` (`Naive`, the last week);
+- ``ses``: simple exponential smoothing, `AutoETS` ETS(A,N,N), alpha by maximum likelihood;
+- ``holt``: exponential smoothing with a trend, `AutoETS` ETS(A,A,N) or ETS(A,Ad,N), damped or
+  not by AICc;
+- ``holt_winters``: `AutoETS` ETS(A,A,A) or ETS(A,Ad,A), for seasons of at most
+  `ETS_MAX_SEASON` periods (monthly data: statsforecast's ETS refuses longer seasons, and weekly
+  data has 52);
+- ``mstl``: `MSTL`, a seasonal-trend decomposition (STL, `season_length` periods) whose season
+  repeats and whose trend and remainder are forecast by `AutoETS` ETS(A,A(d),N);
+- ``croston`` (`CrostonSBA`, the Syntetos-Boylan approximation) and ``tsb`` (`TSB`,
+  Teunter-Syntetos-Babai) for intermittent demand.
 
 Which candidates compete: series whose average inter-demand interval exceeds 1.32 weeks
 (Syntetos-Boylan's cut-off, roughly a quarter of the weeks or more without consumption) are
 intermittent: the baseline, ``croston`` and ``tsb``; the others: the baseline, ``ses``,
 ``holt`` and, when the training part spans a season and `SEASONAL_MARGIN` more weeks,
-``holt_winters``. The smoothing parameters of each candidate are chosen per series on a fixed
-grid by the sum of squared one-step errors; the candidate is chosen on the last
-``min(horizon, len(history) // 3)`` weeks (the holdout) by its root mean squared error (the
-error that safety stock is made of: a mean absolute error would reward forecasting zero for
-intermittent demand); the winner is then refitted on the whole history. Every score is of the
-forecast as served, clipped at zero. Accuracy shown per candidate: MASE, its holdout mean
-absolute error over the in-sample mean absolute error of the baseline that competed (seasonal
-naive, season of `season_length` weeks, when the training part spans a season and
-`SEASONAL_MARGIN` more weeks, else naive), and bias, the mean error (forecast - actual, so
-positive means over-forecast) over the mean actual. A history shorter than `MIN_HISTORY` weeks raises
+``holt_winters`` (short seasons) and ``mstl``. A model the library refuses on a history that short (ETS needs a few weeks per
+parameter) does not compete. The candidate is chosen on the last ``min(horizon,
+len(history) // 3)`` weeks (the holdout) by its root mean squared error (the error that safety
+stock is made of: a mean absolute error would reward forecasting zero for intermittent
+demand); the winner is then refitted on the whole history. Every score is of the forecast as
+served, clipped at zero. Accuracy shown per candidate: MASE, its holdout mean absolute error
+over the in-sample mean absolute error of the baseline that competed (seasonal naive, season
+of `season_length` weeks, when the training part spans a season and `SEASONAL_MARGIN` more
+weeks, else naive), and bias, the mean error (forecast - actual, so positive means
+over-forecast) over the mean actual. A history shorter than `MIN_HISTORY` weeks raises
 `HistoryTooShort` (a ValueError) rather than falling back silently.
 
-Why numpy and not statsforecast or statsmodels (measured on this 2-core machine, 200 synthetic
-104-week series, 91 weeks fitted, 13 forecast):
-
-- statsforecast 2.1.1 no longer uses numba (its models are C++ now): no compile step, but
-  ``import statsforecast.models`` takes 2.5-5 s (pandas, scipy, statsmodels, fugue) and its
-  dependencies add about 430 MB (pyarrow 170 MB, scipy 113 MB, pandas 79 MB, statsmodels
-  65 MB). Per series: AutoETS(season_length=52) 120 ms (it drops seasons longer than 24
-  anyway and fits ETS(A,Ad,N)), AutoETS("ZZN") 14 ms, fixed ETS(A,Ad,N) 3 ms, MSTL+ETS 31 ms.
-  statsforecast 1.7.8 (numba 0.68.1): import 1.9-2.7 s, first fit 0.5-0.7 s with numba's cache
-  as it ships, AutoETS("ZZN") 5-6.5 ms per series. A candidate set fitted twice per series
-  (holdout, refit) is 50-100 ms per series: 10,000 series take minutes on 2 cores.
-- statsmodels 0.15.0: ``import statsmodels.tsa.holtwinters`` 1.2-1.9 s, ExponentialSmoothing
-  27-90 ms per fit without a season, 440 ms with a 52-week season (and it refuses one on 91
-  weeks: fewer than two full seasons), and it has no Croston or TSB.
-- These recursions are a few lines each, vectorised here over series and over the parameter
-  grid at once (numpy only, imported in 0.15 s): bench/vmi.py forecasts 10,000 series with
-  every candidate in seconds. The smoothing recursions are checked against statsmodels with
-  the same parameters in tests/vmi.
+Why statsforecast 2 (measured on this 2-core machine; bench/vmi.py has the figures): its
+models are compiled C++ since version 2, so there is no numba compile at the first fit (1.x
+compiled for 0.5-0.7 s per process); ``import statsforecast.models`` takes 1.3-5 s (pandas,
+scipy, statsmodels), so it is imported at the first forecast, never when the platform starts.
+An ETS fit takes 0.6-2.5 ms per series, MSTL about 6 ms; statsmodels' ExponentialSmoothing
+27-90 ms without a season, 440 ms with a 52-week one, and it has no Croston or TSB.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from types import ModuleType
 
 import numpy as np
 
@@ -75,8 +69,6 @@ SEASONAL_MARGIN = 8
 """Weeks beyond one season the training part needs before seasonal candidates compete."""
 INTERMITTENT_ADI = 1.32
 """Average inter-demand interval (weeks) above which a series counts as intermittent."""
-CHUNK = 1024
-"""Series fitted together: bounds the memory of the (series x grid x season) states."""
 Z80, Z95 = 1.2815515655446004, 1.959963984540054
 MAX_QUANTITY = Decimal(10) ** 12
 """Largest quantity accepted (a week's consumption, stock, an order). Together with
@@ -94,6 +86,7 @@ class Model(StrEnum):
     SES = "ses"
     HOLT = "holt"
     HOLT_WINTERS = "holt_winters"
+    MSTL = "mstl"
     CROSTON = "croston"
     TSB = "tsb"
 
@@ -184,6 +177,21 @@ class BatchArrays:
     holdout: np.ndarray  # (series,)
     season: np.ndarray  # (series,) season length MASE used
 
+    @classmethod
+    def empty(cls, count: int, horizon: int) -> BatchArrays:
+        candidates = len(CANDIDATES)
+        return cls(
+            model=np.zeros(count, dtype=np.int64),
+            point=np.zeros((count, horizon)),
+            sigma=np.zeros((count, horizon)),
+            cumulative=np.zeros((count, horizon)),
+            mase=np.full((count, candidates), np.nan),
+            bias=np.full((count, candidates), np.nan),
+            rmse=np.full((count, candidates), np.inf),
+            holdout=np.zeros(count, dtype=np.int64),
+            season=np.zeros(count, dtype=np.int64),
+        )
+
 
 def forecast(history: Sequence[Decimal | int | float], horizon: int, *, season_length: int = SEASON_LENGTH, quantum: Decimal = Decimal(1)) -> Forecast:
     """Forecast one weekly series `horizon` weeks ahead; quantities rounded to `quantum`."""
@@ -193,7 +201,7 @@ def forecast(history: Sequence[Decimal | int | float], horizon: int, *, season_l
 def forecast_batch(
     histories: Sequence[Sequence[Decimal | int | float]], horizon: int, *, season_length: int = SEASON_LENGTH, quantum: Decimal = Decimal(1)
 ) -> list[Forecast]:
-    """Forecast many series at once (series of equal length are fitted together)."""
+    """Forecast many series (each on its own: a series' forecast never depends on the others)."""
     check_quantum(quantum)
     arrays = forecast_arrays(histories, horizon, season_length=season_length)
     return [_to_forecast(arrays, i, quantum) for i in range(len(histories))]
@@ -204,26 +212,10 @@ def forecast_arrays(histories: Sequence[Sequence[Decimal | int | float]], horizo
         raise ValueError(f"the horizon must be from one to {MAX_HORIZON} weeks, got {horizon}")
     if season_length < 2:
         raise ValueError(f"the season length must be at least 2 weeks, got {season_length}")
-    rows = [_as_floats(history, n) for n, history in enumerate(histories)]
-    count, candidates = len(rows), len(CANDIDATES)
-    out = BatchArrays(
-        model=np.zeros(count, dtype=np.int64),
-        point=np.zeros((count, horizon)),
-        sigma=np.zeros((count, horizon)),
-        cumulative=np.zeros((count, horizon)),
-        mase=np.full((count, candidates), np.nan),
-        bias=np.full((count, candidates), np.nan),
-        rmse=np.full((count, candidates), np.inf),
-        holdout=np.zeros(count, dtype=np.int64),
-        season=np.zeros(count, dtype=np.int64),
-    )
-    by_length: dict[int, list[int]] = {}
-    for n, row in enumerate(rows):
-        by_length.setdefault(len(row), []).append(n)
-    for _length, members in sorted(by_length.items()):
-        for start in range(0, len(members), CHUNK):
-            index = np.array(members[start : start + CHUNK])
-            _fit_group(np.stack([rows[i] for i in index]), horizon, season_length, index, out)
+    rows = [_as_floats(history, n) for n, history in enumerate(histories)]  # every series checked before any is fitted
+    out = BatchArrays.empty(len(rows), horizon)
+    for i, row in enumerate(rows):
+        _fit_series(row, horizon, season_length, i, out)
     return out
 
 
@@ -240,263 +232,180 @@ def _as_floats(history: Sequence[Decimal | int | float], n: int) -> np.ndarray:
     return values
 
 
-def _fit_group(Y: np.ndarray, horizon: int, season_length: int, index: np.ndarray, out: BatchArrays) -> None:
-    length = Y.shape[1]
-    holdout = min(horizon, length // 3)
-    train, actual = Y[:, :-holdout], Y[:, -holdout:]
-    seasonal = train.shape[1] >= season_length + SEASONAL_MARGIN
+def _fit_series(y: np.ndarray, horizon: int, season_length: int, i: int, out: BatchArrays) -> None:
+    holdout = min(horizon, len(y) // 3)
+    train, actual = y[:-holdout], y[-holdout:]
+    seasonal = len(train) >= season_length + SEASONAL_MARGIN
     m = season_length if seasonal else 1
-    eligible, intermittent = _eligible(train, seasonal)
-    tested = _all_candidates(train, holdout, season_length if seasonal else None)
-    # Scored as served: the forecast is clipped at zero before anyone sees or plans with it.
-    errors = np.maximum(tested[0], 0.0) - actual[None, :, :]  # (candidates, series, holdout)
-    rmse = np.sqrt(np.mean(errors**2, axis=2)).T
-    rmse = np.where(eligible, rmse, np.inf)
-    choice = _choose(rmse, intermittent)
-    scale = np.mean(np.abs(train[:, m:] - train[:, :-m]), axis=1) if train.shape[1] > m else np.zeros(len(Y))
-    mae = np.mean(np.abs(errors), axis=2).T
+    intermittent = bool(len(train) > INTERMITTENT_ADI * np.count_nonzero(train))
+    rmse, mae, mean_error = (np.full(len(CANDIDATES), np.inf) for _ in range(3))
+    for model in _competing(seasonal, intermittent, season_length):
+        tested = _fit(model, train, holdout, season_length)
+        if tested is None:
+            continue
+        # Scored as served: the forecast is clipped at zero before anyone sees or plans with it.
+        errors = np.maximum(tested[0], 0.0) - actual
+        k = _INDEX[model]
+        rmse[k], mae[k], mean_error[k] = math.sqrt(np.mean(errors**2)), np.mean(np.abs(errors)), np.mean(errors)
+    scale = float(np.mean(np.abs(train[m:] - train[:-m]))) if len(train) > m else 0.0
+    competed = np.isfinite(rmse)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mase = np.where(scale[:, None] > 0, mae / scale[:, None], np.where(mae == 0, 0.0, np.nan))
-        mean_actual = actual.mean(axis=1)
-        bias = np.where(mean_actual[:, None] > 0, np.mean(errors, axis=2).T / mean_actual[:, None], np.nan)
-    full = _all_candidates(Y, horizon, season_length if seasonal else None)
-    rows = np.arange(len(Y))
-    out.model[index] = choice
-    out.point[index] = np.maximum(full[0][choice, rows], 0.0)
-    out.sigma[index] = full[1][choice, rows]
-    out.cumulative[index] = full[2][choice, rows]
-    out.mase[index] = np.where(eligible, mase, np.nan)
-    out.bias[index] = np.where(eligible, bias, np.nan)
-    out.rmse[index] = rmse
-    out.holdout[index] = holdout
-    out.season[index] = m
+        mase = np.where(competed, mae / scale if scale > 0 else np.where(mae == 0, 0.0, np.nan), np.nan)
+        mean_actual = float(actual.mean())
+        bias = np.where(competed & (mean_actual > 0), mean_error / mean_actual, np.nan)
+    for choice in _ranked(rmse, intermittent):
+        refitted = _fit(CANDIDATES[choice], y, horizon, season_length)
+        if refitted is not None:  # the whole history is longer than the training part: a refusal here is theoretical
+            break
+    else:
+        raise AssertionError("the baseline always fits")
+    out.model[i] = choice
+    out.point[i] = np.maximum(refitted[0], 0.0)
+    out.sigma[i], out.cumulative[i] = refitted[1], refitted[2]
+    out.mase[i], out.bias[i], out.rmse[i] = mase, bias, rmse
+    out.holdout[i], out.season[i] = holdout, m
+
+
+ETS_MAX_SEASON = 24
+"""Longest season statsforecast's ETS fits (as R's forecast::ets)."""
+
+
+def _competing(seasonal: bool, intermittent: bool, season_length: int) -> list[Model]:
+    baseline = Model.SEASONAL_NAIVE if seasonal else Model.NAIVE
+    if intermittent:
+        return [baseline, Model.CROSTON, Model.TSB]
+    if not seasonal:
+        return [baseline, Model.SES, Model.HOLT]
+    return [baseline, Model.SES, Model.HOLT] + ([Model.HOLT_WINTERS] if season_length <= ETS_MAX_SEASON else []) + [Model.MSTL]
 
 
 TIE = 1e-9
 """Relative difference of holdout RMSE within which candidates tie."""
-_SMOOTH_RANK = np.arange(len(CANDIDATES))
 _INTERMITTENT_FIRST = [Model.CROSTON, Model.TSB] + [model for model in CANDIDATES if model not in (Model.CROSTON, Model.TSB)]
-_INTERMITTENT_RANK = np.array([_INTERMITTENT_FIRST.index(model) for model in CANDIDATES])
 
 
-def _choose(rmse: np.ndarray, intermittent: np.ndarray) -> np.ndarray:
-    """The candidate per series with the least holdout RMSE. Ties go to the earlier, simpler
-    candidate, except for intermittent series: there Croston, then TSB, win ties with the
-    baseline. An all-zero training part or holdout ties every candidate, and the baseline would
-    then repeat one late spike every week (naive) or a year later (seasonal naive), where the
-    intermittent models spread it over the weeks between demands."""
-    tied = np.isclose(rmse, rmse.min(axis=1, keepdims=True), rtol=TIE, atol=0.0)
-    rank = np.where(intermittent[:, None], _INTERMITTENT_RANK[None, :], _SMOOTH_RANK[None, :])
-    return np.argmin(np.where(tied, rank, len(CANDIDATES)), axis=1)
+def _ranked(rmse: np.ndarray, intermittent: bool) -> list[int]:
+    """Competing candidates by least holdout RMSE. Ties go to the earlier, simpler candidate,
+    except for intermittent series: there Croston, then TSB, win ties with the baseline. An
+    all-zero training part or holdout ties every candidate, and the baseline would then repeat
+    one late spike every week (naive) or a year later (seasonal naive), where the intermittent
+    models spread it over the weeks between demands."""
+    best = float(np.min(rmse))
+    order = _INTERMITTENT_FIRST if intermittent else list(CANDIDATES)
+
+    def key(k: int) -> tuple[bool, float, int]:
+        tied = bool(np.isclose(rmse[k], best, rtol=TIE, atol=0.0))
+        return (not tied, 0.0 if tied else float(rmse[k]), order.index(CANDIDATES[k]))
+
+    return sorted(np.flatnonzero(np.isfinite(rmse)).tolist(), key=key)
 
 
-def _eligible(train: np.ndarray, seasonal: bool) -> tuple[np.ndarray, np.ndarray]:
-    demands = np.count_nonzero(train, axis=1)
-    with np.errstate(divide="ignore"):
-        intermittent = train.shape[1] / np.maximum(demands, 0) > INTERMITTENT_ADI
-    eligible = np.zeros((len(train), len(CANDIDATES)), dtype=bool)
-    eligible[:, _INDEX[Model.SEASONAL_NAIVE]] = seasonal
-    eligible[:, _INDEX[Model.NAIVE]] = not seasonal
-    for model in (Model.SES, Model.HOLT):
-        eligible[:, _INDEX[model]] = ~intermittent
-    eligible[:, _INDEX[Model.HOLT_WINTERS]] = ~intermittent & seasonal
-    for model in (Model.CROSTON, Model.TSB):
-        eligible[:, _INDEX[model]] = intermittent
-    return eligible, intermittent
+@functools.cache
+def _library() -> ModuleType:
+    """statsforecast's models, imported at the first forecast (seconds on 2 cores) rather than
+    when the platform starts."""
+    from statsforecast import models
 
-
-def _all_candidates(Y: np.ndarray, h: int, season: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Point forecasts, error standard deviations per week and of the error summed up to each
-    week, of every candidate, each (candidates, series, h); a candidate that cannot run on this
-    group (no season) repeats the naive one."""
-    naive = _naive(Y, h)
-    results = {
-        Model.NAIVE: naive,
-        Model.SEASONAL_NAIVE: _seasonal_naive(Y, h, season) if season else naive,
-        Model.SES: _ets(Y, h, SES_GRID),
-        Model.HOLT: _ets(Y, h, HOLT_GRID),
-        Model.HOLT_WINTERS: _ets(Y, h, HW_GRID, season) if season else naive,
-        Model.CROSTON: _croston(Y, h),
-        Model.TSB: _tsb(Y, h),
-    }
-    point, sigma, summed = (np.stack([results[model][k] for model in CANDIDATES]) for k in range(3))
-    return point, sigma, summed
+    return models
 
 
 Spread = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Point forecast, error sigma per week ahead, sigma of the error summed over weeks 1 .. k."""
 
 
-def _spread(point: np.ndarray, sigma: np.ndarray, c: np.ndarray) -> Spread:
+def _fit(model: Model, y: np.ndarray, h: int, m: int) -> Spread | None:
+    """`model` fitted by statsforecast on `y` and forecast `h` weeks, with its error spread;
+    None when the library refuses a history this short for the model."""
+    library = _library()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy warnings inside the optimiser on flat series
+            match model:
+                case Model.NAIVE:
+                    return _naive(y, library.Naive().forecast(y=y, h=h, fitted=True), h)
+                case Model.SEASONAL_NAIVE:
+                    found = library.SeasonalNaive(season_length=m).forecast(y=y, h=h, fitted=True)
+                    return _spread(found["mean"], _residual_sigma(y - found["fitted"]), (np.arange(1, h) % m == 0).astype(float))
+                case Model.SES | Model.HOLT:
+                    ets = library.AutoETS(model="ANN" if model is Model.SES else "AAN").fit(y)
+                    return _ets(ets.predict(h)["mean"], y - ets.predict_in_sample()["fitted"], ets.model_["par"], h)
+                case Model.HOLT_WINTERS:
+                    ets = library.AutoETS(model="AAA", season_length=m).fit(y)
+                    return _ets(ets.predict(h)["mean"], y - ets.predict_in_sample()["fitted"], ets.model_["par"], h, m)
+                case Model.MSTL:
+                    mstl = library.MSTL(season_length=m, trend_forecaster=library.AutoETS(model="AAN")).fit(y)
+                    return _ets(mstl.predict(h)["mean"], y - mstl.predict_in_sample()["fitted"], mstl.trend_forecaster.model_["par"], h)
+                case Model.CROSTON:
+                    return _flat(library.CrostonSBA().forecast(y=y, h=h, fitted=True), y, CROSTON_ALPHA, h)
+                case Model.TSB:
+                    return _flat(library.TSB(alpha_d=TSB_ALPHA_SIZE, alpha_p=TSB_ALPHA_CHANCE).forecast(y=y, h=h, fitted=True), y, TSB_ALPHA_CHANCE, h)
+    except NotImplementedError:  # statsforecast's ETS: "tiny datasets", fewer weeks than its parameters need
+        return None
+    raise AssertionError(f"no fit for {model}")
+
+
+CROSTON_ALPHA = 0.1
+"""statsforecast's CrostonSBA smooths size and interval at 0.1."""
+TSB_ALPHA_SIZE, TSB_ALPHA_CHANCE = 0.1, 0.1
+"""TSB's smoothing of the demand size and of its probability (Teunter, Syntetos & Babai 2011
+use 0.05-0.3; 0.1 for both is the common default)."""
+
+
+def _spread(point: np.ndarray, sigma: float, c: np.ndarray) -> Spread:
     """The error spread of a linear innovations model (Hyndman, Koehler, Ord & Snyder 2008,
     ch. 6, class 1): the error k weeks ahead is e_k + c_1 e_(k-1) + ... + c_(k-1) e_1 with
-    independent one-step errors e of sigma `sigma` (series,), c (series, h - 1). So the
-    variance k weeks ahead is sigma^2 (1 + c_1^2 + ... + c_(k-1)^2), and that of the error
-    summed over weeks 1 .. k (the lead-time demand's) sigma^2 sum_(r < k) (1 + c_1 + ... + c_r)^2:
-    one innovation moves every later week's forecast error the same way.
+    independent one-step errors e of sigma `sigma`, c (h - 1,). So the variance k weeks ahead
+    is sigma^2 (1 + c_1^2 + ... + c_(k-1)^2), and that of the error summed over weeks 1 .. k
+    (the lead-time demand's) sigma^2 sum_(r < k) (1 + c_1 + ... + c_r)^2: one innovation moves
+    every later week's forecast error the same way.
 
     Every candidate is such a model, so each uses its own analytic c rather than sums of
-    overlapping k-week residuals (about a hundred weeks hold few independent 13-week windows,
-    and those sums would need in-sample multi-step forecasts of each grid winner): ETS its
-    smoothing parameters, naive is the random walk (ETS(A,N,N) at alpha 1, c = 1), seasonal
-    naive the seasonal random walk (c = 1 every m weeks), Croston and TSB the simple exponential
-    smoothing of their demand rate (c = alpha; for i.i.d. demand this slightly overstates)."""
-    reach = np.concatenate([np.zeros((len(c), 1)), np.cumsum(c, axis=1)], axis=1)
-    weekly = 1.0 + np.concatenate([np.zeros((len(c), 1)), np.cumsum(c**2, axis=1)], axis=1)
-    summed = np.cumsum((1.0 + reach) ** 2, axis=1)
-    return point, sigma[:, None] * np.sqrt(weekly), sigma[:, None] * np.sqrt(summed)
+    overlapping k-week residuals (about a hundred weeks hold few independent 13-week windows):
+    ETS its smoothing parameters, naive is the random walk (ETS(A,N,N) at alpha 1, c = 1),
+    seasonal naive the seasonal random walk (c = 1 every m weeks), MSTL the ETS of its trend
+    and remainder (its season repeats unchanged), Croston and TSB the simple exponential
+    smoothing of their demand rate (c = alpha; for i.i.d. demand this slightly overstates).
+    sigma is the root mean square of the model's one-step in-sample errors."""
+    reach = np.concatenate([[0.0], np.cumsum(c)])
+    weekly = 1.0 + np.concatenate([[0.0], np.cumsum(c**2)])
+    summed = np.cumsum((1.0 + reach) ** 2)
+    return np.asarray(point, dtype=float), sigma * np.sqrt(weekly), sigma * np.sqrt(summed)
 
 
-def _residual_sigma(errors: np.ndarray) -> np.ndarray:
-    """Root mean square of one-step errors (series x steps)."""
-    return np.sqrt(np.mean(errors**2, axis=1))
+def _residual_sigma(errors: np.ndarray) -> float:
+    """Root mean square of one-step in-sample errors (weeks without a fitted value skipped)."""
+    known = errors[np.isfinite(errors)]
+    return float(np.sqrt(np.mean(known**2))) if len(known) else 0.0
 
 
-def _naive(Y: np.ndarray, h: int) -> Spread:
+def _ets(point: np.ndarray, errors: np.ndarray, par: np.ndarray, h: int, m: int | None = None) -> Spread:
+    """An additive ETS forecast's spread from its parameters (statsforecast's `par`: alpha,
+    beta, gamma, phi, then the initial states; NaN where the model has no such component):
+    c_j = alpha + beta (phi + ... + phi^j) + gamma [j = 0 mod m]."""
+    alpha, beta, gamma = float(par[0]), float(np.nan_to_num(par[1])), float(np.nan_to_num(par[2]))
+    phi = float(par[3]) if np.isfinite(par[3]) else 1.0
+    damping = np.cumsum(phi ** np.arange(1, h))
+    seasonal = (np.arange(1, h) % m == 0) if m else np.zeros(h - 1)
+    return _spread(point, _residual_sigma(errors), alpha + beta * damping + gamma * seasonal)
+
+
+def _naive(y: np.ndarray, found: dict[str, np.ndarray], h: int) -> Spread:
     """The last week, with its error summed over k weeks measured in-sample where the history
     holds at least k windows of k weeks (the naive forecast from every past week costs nothing):
     the random walk's analytic sum overstates it some 1.7-fold on a level series with noise,
     where naive still wins a holdout now and then. Beyond, the random walk's growth."""
-    length = Y.shape[1]
-    point, weekly, summed = _spread(np.repeat(Y[:, -1:], h, axis=1), _residual_sigma(np.diff(Y, axis=1)), np.ones((len(Y), h - 1)))
+    length = len(y)
+    point, weekly, summed = _spread(found["mean"], _residual_sigma(y - found["fitted"]), np.ones(h - 1))
     reach = min(h, (length - 1) // 2)
-    totals = np.concatenate([np.zeros((len(Y), 1)), np.cumsum(Y, axis=1)], axis=1)
-    measured = np.stack([_residual_sigma(totals[:, k + 1 :] - totals[:, 1:-k] - k * Y[:, : length - k]) for k in range(1, reach + 1)], axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        growth = np.where(summed[:, reach - 1 : reach] > 0, summed[:, reach - 1 :] / summed[:, reach - 1 : reach], 1.0)
-    return point, weekly, np.concatenate([measured, measured[:, -1:] * growth[:, 1:]], axis=1)
+    totals = np.concatenate([[0.0], np.cumsum(y)])
+    measured = np.array([_residual_sigma(totals[k + 1 :] - totals[1:-k] - k * y[: length - k]) for k in range(1, reach + 1)])
+    growth = summed[reach - 1 :] / summed[reach - 1] if summed[reach - 1] > 0 else np.ones(h - reach + 1)
+    return point, weekly, np.concatenate([measured, measured[-1] * growth[1:]])
 
 
-def _seasonal_naive(Y: np.ndarray, h: int, m: int) -> Spread:
-    point = Y[:, -m:][:, np.arange(h) % m]
-    c = np.repeat((np.arange(1, h) % m == 0)[None, :].astype(float), len(Y), axis=0)
-    return _spread(point, _residual_sigma(Y[:, m:] - Y[:, :-m]), c)
-
-
-def _grid(**axes: Sequence[float]) -> np.ndarray:
-    """Rows (alpha, beta, gamma, phi) of every combination with beta <= alpha."""
-    rows = [combo for combo in itertools.product(axes["alpha"], axes["beta"], axes["gamma"], axes["phi"]) if combo[1] <= combo[0]]
-    return np.array(rows, dtype=float)
-
-
-SES_GRID = _grid(alpha=[0.02 * k for k in range(1, 51)], beta=[0.0], gamma=[0.0], phi=[1.0])
-HOLT_GRID = _grid(alpha=[0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9], beta=[0.005, 0.02, 0.05, 0.1, 0.2], gamma=[0.0], phi=[0.9, 0.98, 1.0])
-HW_GRID = _grid(alpha=[0.05, 0.1, 0.2, 0.4], beta=[0.0, 0.01, 0.03], gamma=[0.0, 0.1, 0.3], phi=[0.98, 1.0])
-SMOOTHING = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0
-"""Circular weights a first season's profile is smoothed with (two weeks either side)."""
-
-
-def _ets(Y: np.ndarray, h: int, grid: np.ndarray, m: int | None = None) -> Spread:
-    """Additive error-correction ETS, every series x every grid row at once:
-    forecast = level + phi * trend + season; level += phi * trend + alpha * e;
-    trend = phi * trend + beta * e; season += gamma * e. The best row per series (least
-    squared one-step error, the first season excluded when seasonal) makes the forecast."""
-    series, length = Y.shape
-    alpha, beta, gamma, phi = (grid[:, k][None, :] for k in range(4))
-    if m:  # trend from the average seasonal difference, level and profile from the first season
-        slope = (Y[:, m:] - Y[:, :-m]).mean(axis=1) / m
-        intercept = Y[:, :m].mean(axis=1) - slope * (m - 1) / 2
-    elif np.any(grid[:, 1] > 0):  # trend and level from a line through the first weeks
-        first = min(length, 12)
-        slope, intercept = np.polyfit(np.arange(first, dtype=float), Y[:, :first].T, 1)
-    else:
-        slope, intercept = np.zeros(series), Y[:, : min(length, 12)].mean(axis=1)
-    level = np.repeat((intercept - slope)[:, None], len(grid), axis=1)
-    trend = np.repeat(slope[:, None], len(grid), axis=1)
-    season_state = None  # (m, series, grid): the week's slice is contiguous
-    if m:
-        profile = Y[:, :m] - (intercept[:, None] + slope[:, None] * np.arange(m)[None, :])
-        wrapped = np.concatenate([profile[:, -2:], profile, profile[:, :2]], axis=1)
-        profile = sum(weight * wrapped[:, k : k + m] for k, weight in enumerate(SMOOTHING))
-        profile = profile - profile.mean(axis=1, keepdims=True)
-        season_state = np.repeat(profile.T[:, :, None], len(grid), axis=2)
-    start = m or 0
-    sse = np.zeros((series, len(grid)))
-    for t in range(length):
-        seasonal = season_state[t % m] if season_state is not None and m else 0.0
-        error = Y[:, t : t + 1] - (level + phi * trend + seasonal)
-        if t >= start:
-            sse += error**2
-        level = level + phi * trend + alpha * error
-        trend = phi * trend + beta * error
-        if season_state is not None and m:
-            season_state[t % m] += gamma * error
-    best = np.argmin(sse, axis=1)
-    rows = np.arange(series)
-    level, trend, params = level[rows, best], trend[rows, best], grid[best]
-    damping = np.cumsum(params[:, 3:4] ** np.arange(1, h + 1)[None, :], axis=1)  # phi + ... + phi^j
-    point = level[:, None] + trend[:, None] * damping
-    if season_state is not None and m:
-        point = point + season_state[(length + np.arange(h)) % m][:, rows, best].T
-    sigma = np.sqrt(sse[rows, best] / max(length - start, 1))
-    # Hyndman et al. (2008), class 1: c_j = alpha + beta (phi + ... + phi^j) + gamma [j = 0 mod m]
-    c = params[:, 0:1] + params[:, 1:2] * damping[:, : h - 1]
-    if m:
-        c = c + params[:, 2:3] * ((np.arange(1, h) % m) == 0)[None, :]
-    return _spread(point, sigma, c)
-
-
-CROSTON_ALPHAS = np.array([0.05, 0.1, 0.15, 0.2, 0.3])
-TSB_GRID = np.array(list(itertools.product([0.05, 0.1, 0.2, 0.3], [0.02, 0.05, 0.1, 0.2, 0.3])), dtype=float)
-
-
-def _intermittent_start(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean non-zero demand and share of weeks with demand, per series."""
-    demands = np.count_nonzero(Y, axis=1)
-    size = np.where(demands > 0, Y.sum(axis=1) / np.maximum(demands, 1), 0.0)
-    return size, demands / Y.shape[1]
-
-
-def _flat(forecast_rows: np.ndarray, sse: np.ndarray, alpha: np.ndarray, length: int, h: int) -> Spread:
-    """A flat forecast with the error growth of simple exponential smoothing at `alpha`."""
-    sigma = np.sqrt(sse / max(length - 1, 1))
-    return _spread(np.repeat(forecast_rows[:, None], h, axis=1), sigma, np.repeat(alpha[:, None], h - 1, axis=1))
-
-
-def _croston(Y: np.ndarray, h: int) -> Spread:
-    """Croston with the Syntetos-Boylan correction: size and interval smoothed at each demand;
-    forecast (1 - alpha / 2) * size / interval."""
-    series, length = Y.shape
-    size0, share = _intermittent_start(Y)
-    alpha = CROSTON_ALPHAS[None, :]
-    size = np.repeat(size0[:, None], len(CROSTON_ALPHAS), axis=1)
-    interval = np.repeat((1.0 / np.maximum(share, 1.0 / length))[:, None], len(CROSTON_ALPHAS), axis=1)
-    since = np.ones((series, 1))
-    sse = np.zeros_like(size)
-    correction = 1.0 - alpha / 2.0
-    for t in range(length):
-        y = Y[:, t : t + 1]
-        if t > 0:
-            sse += (y - correction * size / interval) ** 2
-        demand = y > 0
-        size = np.where(demand, size + alpha * (y - size), size)
-        interval = np.where(demand, interval + alpha * (since - interval), interval)
-        since = np.where(demand, 1.0, since + 1.0)
-    best = np.argmin(sse, axis=1)
-    rows = np.arange(series)
-    point = (correction * size / interval)[rows, best]
-    return _flat(point, sse[rows, best], CROSTON_ALPHAS[best], length, h)
-
-
-def _tsb(Y: np.ndarray, h: int) -> Spread:
-    """Teunter-Syntetos-Babai: the probability of a demand is smoothed every week (towards 1
-    or 0), the size at each demand; forecast probability * size (it decays when demand stops)."""
-    series, length = Y.shape
-    size0, share = _intermittent_start(Y)
-    alpha_size, alpha_chance = TSB_GRID[:, 0][None, :], TSB_GRID[:, 1][None, :]
-    size = np.repeat(size0[:, None], len(TSB_GRID), axis=1)
-    chance = np.repeat(share[:, None], len(TSB_GRID), axis=1)
-    sse = np.zeros_like(size)
-    for t in range(length):
-        y = Y[:, t : t + 1]
-        if t > 0:
-            sse += (y - chance * size) ** 2
-        demand = y > 0
-        size = np.where(demand, size + alpha_size * (y - size), size)
-        chance = chance + alpha_chance * (demand - chance)
-    best = np.argmin(sse, axis=1)
-    rows = np.arange(series)
-    return _flat((chance * size)[rows, best], sse[rows, best], TSB_GRID[best, 1], length, h)
+def _flat(found: dict[str, np.ndarray], y: np.ndarray, alpha: float, h: int) -> Spread:
+    """A flat forecast (Croston, TSB) with the error growth of simple exponential smoothing at `alpha`."""
+    return _spread(found["mean"], _residual_sigma(y - found["fitted"]), np.full(h - 1, alpha))
 
 
 def _to_forecast(arrays: BatchArrays, i: int, quantum: Decimal) -> Forecast:
