@@ -114,10 +114,8 @@ MONTHLY = [100 + 30 * ((month % 12) in (5, 6, 7)) + month + (month * 7919) % 11 
     ],
 )
 def test_error_spread_grows_over_the_weeks_as_the_librarys_own_ets_intervals_do(model, history, season):
-    """Safety stock comes from our error spread (derived from the fitted parameters); week by
-    week it must widen exactly as statsforecast's own ETS prediction intervals do, within the
-    constant factor of their degrees-of-freedom correction (sse / (n - parameters) against our
-    sse / n)."""
+    """Safety stock comes from our error spread (derived from the fitted parameters and error
+    variance); week by week it must be what statsforecast's own ETS prediction intervals say."""
     from concord.vmi import forecast as engine
     from statsforecast.models import AutoETS
 
@@ -126,9 +124,25 @@ def test_error_spread_grows_over_the_weeks_as_the_librarys_own_ets_intervals_do(
     spec = {Model.SES: "ANN", Model.HOLT: "AAN", Model.HOLT_WINTERS: "AAA"}[model]
     fitted = AutoETS(model=spec, season_length=season if model is Model.HOLT_WINTERS else 1).fit(y)
     library_sigma = (fitted.predict(13, level=[95])["hi-95"] - fitted.predict(13)["mean"]) / 1.959963984540054
-    ratio = library_sigma / weekly
-    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-3)
-    assert 1.0 <= ratio[0] < 1.25
+    np.testing.assert_allclose(weekly, library_sigma, rtol=1e-3)
+
+
+def test_mstl_error_spread_counts_the_season_it_estimated_from_the_same_weeks():
+    """MSTL's in-sample errors come after STL took a season out of the very weeks it is fitted
+    to (one value per week of the season): taken as they are, they said half the true error.
+    Its stated one-week error must match what it misses out of sample, on 40 seasonal series."""
+    from concord.vmi import forecast as engine
+
+    rng = np.random.default_rng(7)
+    missed, stated = [], []
+    for _ in range(40):
+        weeks = np.arange(130)
+        y = 100 + 20 * np.sin(2 * np.pi * weeks / 52) + rng.normal(0, 5, len(weeks))
+        point, weekly, _summed = engine._fit(Model.MSTL, y[:117], 4, 52)
+        missed.append(point[0] - y[117])
+        stated.append(weekly[0])
+    ratio = np.sqrt(np.mean(np.square(stated))) / np.sqrt(np.mean(np.square(missed)))
+    assert 0.8 < ratio < 1.25, ratio
 
 
 def test_error_summed_over_weeks_is_that_of_the_models_innovations():

@@ -10,7 +10,7 @@ each (for safety stock, see `policy.py` and `_spread`) and the holdout accuracy 
 candidate.
 
 Candidates, in this order (ties on the holdout go to the earlier, simpler one, except for
-intermittent series, see `_choose`), each a statsforecast model:
+intermittent series, see `_ranked`), each a statsforecast model:
 
 - ``seasonal_naive`` (`SeasonalNaive`, the baseline when the history allows a season: the same
   week a year before), else ``naive`` (`Naive`, the last week);
@@ -18,8 +18,8 @@ intermittent series, see `_choose`), each a statsforecast model:
 - ``holt``: exponential smoothing with a trend, `AutoETS` ETS(A,A,N) or ETS(A,Ad,N), damped or
   not by AICc;
 - ``holt_winters``: `AutoETS` ETS(A,A,A) or ETS(A,Ad,A), for seasons of at most
-  `ETS_MAX_SEASON` periods (monthly data: statsforecast's ETS refuses longer seasons, and weekly
-  data has 52);
+  `ETS_MAX_SEASON` periods (monthly data; for weekly data, 52 initial seasonal states to
+  estimate from about two years, MSTL competes instead);
 - ``mstl``: `MSTL`, a seasonal-trend decomposition (STL, `season_length` periods) whose season
   repeats and whose trend and remainder are forecast by `AutoETS` ETS(A,A(d),N);
 - ``croston`` (`CrostonSBA`, the Syntetos-Boylan approximation) and ``tsb`` (`TSB`,
@@ -45,8 +45,10 @@ Why statsforecast 2 (measured on this 2-core machine; bench/vmi.py has the figur
 models are compiled C++ since version 2, so there is no numba compile at the first fit (1.x
 compiled for 0.5-0.7 s per process); ``import statsforecast.models`` takes 1.3-5 s (pandas,
 scipy, statsmodels), so it is imported at the first forecast, never when the platform starts.
-An ETS fit takes 0.6-2.5 ms per series, MSTL about 6 ms; statsmodels' ExponentialSmoothing
-27-90 ms without a season, 440 ms with a 52-week one, and it has no Croston or TSB.
+An ETS fit without a season takes 0.6-2.5 ms per series, MSTL 6-10 ms, Holt-Winters on a
+12-month season about 20 ms; every candidate on the holdout plus the winner's refit about 9 ms
+per 104-week series. statsmodels' ExponentialSmoothing takes 10-90 ms per fit without a
+season, 440 ms with a 52-week one, and it has no Croston or TSB.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -165,7 +168,7 @@ class Forecast:
 
 @dataclass(frozen=True)
 class BatchArrays:
-    """The batch engine's float results, before rounding (what bench/vmi.py measures)."""
+    """The engine's float results for many series, before rounding (what bench/vmi.py measures)."""
 
     model: np.ndarray  # (series,) index into CANDIDATES
     point: np.ndarray  # (series, horizon)
@@ -267,7 +270,8 @@ def _fit_series(y: np.ndarray, horizon: int, season_length: int, i: int, out: Ba
 
 
 ETS_MAX_SEASON = 24
-"""Longest season statsforecast's ETS fits (as R's forecast::ets)."""
+"""Longest season Holt-Winters competes for (R's forecast::ets draws the same line): beyond it
+the initial seasonal states outnumber what a few years of history can estimate."""
 
 
 def _competing(seasonal: bool, intermittent: bool, season_length: int) -> list[Model]:
@@ -328,13 +332,13 @@ def _fit(model: Model, y: np.ndarray, h: int, m: int) -> Spread | None:
                     return _spread(found["mean"], _residual_sigma(y - found["fitted"]), (np.arange(1, h) % m == 0).astype(float))
                 case Model.SES | Model.HOLT:
                     ets = library.AutoETS(model="ANN" if model is Model.SES else "AAN").fit(y)
-                    return _ets(ets.predict(h)["mean"], y - ets.predict_in_sample()["fitted"], ets.model_["par"], h)
+                    return _ets(ets.predict(h)["mean"], ets.model_, h)
                 case Model.HOLT_WINTERS:
                     ets = library.AutoETS(model="AAA", season_length=m).fit(y)
-                    return _ets(ets.predict(h)["mean"], y - ets.predict_in_sample()["fitted"], ets.model_["par"], h, m)
+                    return _ets(ets.predict(h)["mean"], ets.model_, h, m)
                 case Model.MSTL:
                     mstl = library.MSTL(season_length=m, trend_forecaster=library.AutoETS(model="AAN")).fit(y)
-                    return _ets(mstl.predict(h)["mean"], y - mstl.predict_in_sample()["fitted"], mstl.trend_forecaster.model_["par"], h)
+                    return _ets(mstl.predict(h)["mean"], mstl.trend_forecaster.model_, h, season_estimated=m)
                 case Model.CROSTON:
                     return _flat(library.CrostonSBA().forecast(y=y, h=h, fitted=True), y, CROSTON_ALPHA, h)
                 case Model.TSB:
@@ -365,7 +369,8 @@ def _spread(point: np.ndarray, sigma: float, c: np.ndarray) -> Spread:
     seasonal naive the seasonal random walk (c = 1 every m weeks), MSTL the ETS of its trend
     and remainder (its season repeats unchanged), Croston and TSB the simple exponential
     smoothing of their demand rate (c = alpha; for i.i.d. demand this slightly overstates).
-    sigma is the root mean square of the model's one-step in-sample errors."""
+    sigma is the library's error variance for ETS (see `_ets`), else the root mean square of
+    the model's one-step in-sample errors."""
     reach = np.concatenate([[0.0], np.cumsum(c)])
     weekly = 1.0 + np.concatenate([[0.0], np.cumsum(c**2)])
     summed = np.cumsum((1.0 + reach) ** 2)
@@ -378,15 +383,28 @@ def _residual_sigma(errors: np.ndarray) -> float:
     return float(np.sqrt(np.mean(known**2))) if len(known) else 0.0
 
 
-def _ets(point: np.ndarray, errors: np.ndarray, par: np.ndarray, h: int, m: int | None = None) -> Spread:
-    """An additive ETS forecast's spread from its parameters (statsforecast's `par`: alpha,
-    beta, gamma, phi, then the initial states; NaN where the model has no such component):
-    c_j = alpha + beta (phi + ... + phi^j) + gamma [j = 0 mod m]."""
+def _ets(point: np.ndarray, fitted: dict[str, Any], h: int, m: int | None = None, *, season_estimated: int | None = None) -> Spread:
+    """An additive ETS forecast's spread from its fitted model (statsforecast's `par`: alpha,
+    beta, gamma, phi, then the initial states, NaN where the model has no such component;
+    `sigma2`: the one-step error variance, the squared errors over the weeks less the
+    parameters): c_j = alpha + beta (phi + ... + phi^j) + gamma [j = 0 mod m].
+
+    MSTL fits this ETS to the history less a season STL estimated from the same weeks, one
+    value per week of the season (`season_estimated`): like a regression's m seasonal dummies,
+    that season took up m degrees of freedom of the errors (about half of them on two years of
+    weekly history), and a season estimated from n / m years misses by sigma^2 m / n each
+    week. Hence the error variance sse / (n - parameters - m), times 1 + m / n."""
+    par = fitted["par"]
     alpha, beta, gamma = float(par[0]), float(np.nan_to_num(par[1])), float(np.nan_to_num(par[2]))
     phi = float(par[3]) if np.isfinite(par[3]) else 1.0
+    variance = float(fitted["sigma2"])
+    if season_estimated:
+        errors = np.asarray(fitted["residuals"], dtype=float)
+        weeks, parameters = len(errors), int(fitted["n_params"])
+        variance = float(np.sum(errors**2)) / max(weeks - parameters - season_estimated, 1) * (1 + season_estimated / weeks)
     damping = np.cumsum(phi ** np.arange(1, h))
     seasonal = (np.arange(1, h) % m == 0) if m else np.zeros(h - 1)
-    return _spread(point, _residual_sigma(errors), alpha + beta * damping + gamma * seasonal)
+    return _spread(point, math.sqrt(max(variance, 0.0)), alpha + beta * damping + gamma * seasonal)
 
 
 def _naive(y: np.ndarray, found: dict[str, np.ndarray], h: int) -> Spread:
