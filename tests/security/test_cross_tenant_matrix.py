@@ -188,6 +188,15 @@ PORTAL_FORMS: dict[str, dict] = {
     },
     "vmi_portal.agreement_action": {"reason": "cross-tenant attempt"},
     "vmi_portal.review_now": {},
+    "vmi_portal.amend_terms": {
+        "item_rows": "1",
+        "starts_on": date.today().isoformat(),
+        **{f"items-0-{k}": v for k, v in {"unit_price": "1", "level_basis": "quantity", "min_level": "1", "max_level": "9", "review_period_days": "7"}.items()},
+        **{
+            f"items-0-{k}": v
+            for k, v in {"lead_time_days": "1", "service_level": "95", "product_id": str(uuid.uuid4()), "location_id": str(uuid.uuid4())}.items()
+        },
+    },
     "vmi_portal.confirm": {"quantity": "1", "delivery_date": (date.today() + timedelta(days=7)).isoformat()},
     "vmi_portal.decide": {"reason": "cross-tenant attempt"},
     "invoices_portal.payment_terms": {

@@ -352,3 +352,65 @@ def test_the_item_page_shows_consigned_stock_by_owner_and_its_self_billing(app, 
         section = page.get_data(as_text=True).split('id="consignment"')[1].split("</section>")[0]
         assert re.search(r'<dd id="consigned">([^<]+)</dd>', section).group(1) == "60"  # 90 accepted, 30 consumed
         assert number in section and "75.00" in section  # 30 at 2.50, billed to the buyer by self-billing
+
+
+def test_either_side_proposes_new_terms_from_those_in_force_and_the_other_accepts_them(app, scene):
+    w = scene.world
+    client, csrf = browser(app, w.supplier)
+    agreement_page = client.get(f"/vmi/agreements/{scene.agreement_id}").get_data(as_text=True)
+    assert f'href="/vmi/agreements/{scene.agreement_id}/terms"' in agreement_page
+    page = client.get(f"/vmi/agreements/{scene.agreement_id}/terms")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Propose version 2" in html
+    # The form starts from the terms in force: the item's band 100-400 at 2.50.
+    assert re.search(r'name="items-0-max_level" value="400(\.0*)?"', html) and re.search(r'name="items-0-unit_price" value="2\.50*"', html)
+    with database(app).sessionmaker() as s:
+        terms = agreements.current(s.get(VmiAgreement, scene.agreement_id))
+        form = {key: str(getattr(terms, key)) for key in ("starts_on", "period_days", "max_order_value")}
+        item = terms.items[0]
+        row = {
+            "product_id": str(item.product_id),
+            "location_id": str(item.location_id),
+            "unit_price": "2.40",
+            "level_basis": "quantity",
+            "min_level": "150",
+            "max_level": "120",  # upside down: refused by row
+            "review_period_days": "7",
+            "lead_time_days": str(item.lead_time_days),
+            "service_level": str(item.service_level),
+        }
+    posted = {"csrf_token": csrf, "item_rows": "1", **form, **{f"items-0-{k}": v for k, v in row.items()}}
+    refused = client.post(f"/vmi/agreements/{scene.agreement_id}/terms", data=posted)
+    assert refused.status_code == 422 and field_error(refused, "items-0-max_level")
+    with database(app).sessionmaker() as s:
+        assert s.get(VmiAgreement, scene.agreement_id).pending_version is None
+    made = client.post(f"/vmi/agreements/{scene.agreement_id}/terms", data={**posted, "items-0-max_level": "450"})
+    assert made.status_code == 302 and made.headers["Location"].endswith(f"/vmi/agreements/{scene.agreement_id}#proposed")
+    # While version 2 waits, no one proposes another: the form sends back to the agreement.
+    again = client.get(f"/vmi/agreements/{scene.agreement_id}/terms")
+    assert again.status_code == 302
+    buyer, buyer_csrf = browser(app, w.buyer)
+    assert "Propose new terms" not in buyer.get(f"/vmi/agreements/{scene.agreement_id}").get_data(as_text=True)
+    accepted = buyer.post(f"/vmi/agreements/{scene.agreement_id}/accept", data={"csrf_token": buyer_csrf, "reason": ""})
+    assert accepted.status_code == 302
+    with database(app).sessionmaker() as s:
+        found = s.get(VmiAgreement, scene.agreement_id)
+        in_force = agreements.current(found)
+        assert (found.current_version, in_force.items[0].min_level, in_force.items[0].max_level, in_force.items[0].unit_price) == (
+            2,
+            Decimal("150"),
+            Decimal("450"),
+            Decimal("2.40"),
+        )
+
+
+def test_a_viewer_and_another_organization_cannot_open_the_new_terms_form(app, detached_session, scene):
+    with app.test_request_context():
+        viewer, _token = factories.add_user(detached_session, scene.world.buyer, Role.VIEWER)
+    detached_session.commit()
+    client, _ = browser(app, viewer)
+    assert client.get(f"/vmi/agreements/{scene.agreement_id}/terms").status_code == 403
+    assert 'id="amend-terms"' not in client.get(f"/vmi/agreements/{scene.agreement_id}").get_data(as_text=True)
+    stranger, csrf = browser(app, scene.world.buyer2)
+    assert stranger.get(f"/vmi/agreements/{scene.agreement_id}/terms").status_code == 404
+    assert stranger.post(f"/vmi/agreements/{scene.agreement_id}/terms", data={"csrf_token": csrf}).status_code == 404

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,8 +28,8 @@ from concord.portal import attempt_with_status, form_data, form_rows, load, prin
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Capability, PartnershipStatus, Relation, Role
 from concord.vmi import agreements, insights, profit_sharing, proposals, review
-from concord.vmi.agreements_schemas import AgreementInputSchema, AgreementReasonSchema
-from concord.vmi.models import ProposalState, VmiAgreement, VmiAgreementItem, VmiProposal
+from concord.vmi.agreements_schemas import AgreementInputSchema, AgreementReasonSchema, TermsInputSchema
+from concord.vmi.models import ProposalState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiProposal
 from concord.vmi.proposals_api import ConfirmSchema, ProposalReasonSchema
 
 vmi_portal = Blueprint("vmi_portal", __name__, url_prefix="/vmi")
@@ -347,31 +348,104 @@ def _propose_choices() -> dict[str, Any]:
     }
 
 
+def _posted_terms(schema: Any, fields: tuple[str, ...], verb: Any, *args: Any) -> tuple[Any, dict[str, Any], int, int]:
+    """Read the posted terms form and pass what it holds to `verb(session, principal, *args,
+    terms)`: (what the verb made or None, errors by field and row, status, item rows to show).
+    "More items" only shows more rows."""
+    rows = row_count("item_rows", ITEM_ROWS, agreements.MAX_ITEMS)
+    if request.form.get("more_items"):
+        return None, {}, 200, min(rows + ITEM_ROWS, agreements.MAX_ITEMS)
+    filled = [(row, values) for row, values in form_rows("items", ITEM_FIELDS) if set(values) != {"consignment"}]
+    items = [{**values, "consignment": values.get("consignment") == "on"} for _row, values in filled]
+    loaded, errors = load(schema, {**form_data(*fields), "items": items})
+    status = 422
+    if loaded:
+        made, errors, status = attempt_with_status(verb, db.session(), principal(), *args, loaded)
+        if made:
+            return made, {}, status, rows
+    errors = row_errors(errors, "items", [row for row, _values in filled])
+    if not filled:
+        errors["items"] = ["Fill in at least one item: a product, a location, the unit price and the band."]
+    return None, errors, status, rows
+
+
 @vmi_portal.route("/agreements/new", methods=["GET", "POST"])
 @login_required
 def propose():
     """The buyer proposes an agreement to a supplier partner: its version 1, which the supplier accepts or declines."""
     if not principal().org.has(Capability.BUYER):
         raise Forbidden("Only buyers propose VMI agreements: the items are their products at their locations.")
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, Any] = {}
     status, rows = 200, ITEM_ROWS
     form: Any = {"currency": current_app.config["SETTLEMENT_CURRENCIES"][0], "period_days": "30"}
     if request.method == "POST":
         form = request.form
-        rows = row_count("item_rows", ITEM_ROWS, agreements.MAX_ITEMS)
-        if request.form.get("more_items"):
-            rows = min(rows + ITEM_ROWS, agreements.MAX_ITEMS)
-        else:
-            filled = [(row, values) for row, values in form_rows("items", ITEM_FIELDS) if set(values) != {"consignment"}]
-            items = [{**values, "consignment": values.get("consignment") == "on"} for _row, values in filled]
-            loaded, errors = load(AgreementInputSchema(), {**form_data(*TERM_FIELDS), "items": items})
-            status = 422
-            if loaded:
-                made, errors, status = attempt_with_status(agreements.propose, db.session(), principal(), loaded)
-                if made:
-                    flash(f"Agreement {made.number} proposed: the supplier accepts or declines its terms.", "success")
-                    return redirect(url_for("vmi_portal.agreement", agreement_id=made.id))
-            errors = row_errors(errors, "items", [row for row, _values in filled])
-            if not filled:
-                errors["items"] = ["Fill in at least one item: a product, a location, the unit price and the band."]
-    return render_template("vmi/propose.html", form=form, errors=errors, rows=rows, **_propose_choices()), status
+        made, errors, status, rows = _posted_terms(AgreementInputSchema(), TERM_FIELDS, agreements.propose)
+        if made:
+            flash(f"Agreement {made.number} proposed: the supplier accepts or declines its terms.", "success")
+            return redirect(url_for("vmi_portal.agreement", agreement_id=made.id))
+    return render_template("vmi/propose.html", form=form, errors=errors, rows=rows, amending=None, **_propose_choices()), status
+
+
+AMEND_FIELDS = tuple(field for field in TERM_FIELDS if field not in ("supplier_id", "currency"))
+
+
+def _filled_from(terms: VmiAgreementVersion) -> dict[str, str]:
+    """The terms form filled with `terms`: where new terms start from."""
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, date):
+            return value.isoformat()
+        return str(getattr(value, "value", value))
+
+    form = {field: shown(getattr(terms, field)) for field in AMEND_FIELDS if field != "note"}
+    for row, item in enumerate(terms.items):
+        form |= {f"items-{row}-{field}": shown(getattr(item, field)) for field in ITEM_FIELDS if field != "consignment"}
+        if item.consignment:
+            form[f"items-{row}-consignment"] = "on"
+    return form
+
+
+@vmi_portal.route("/agreements/<uuid:agreement_id>/terms", methods=["GET", "POST"])
+@login_required
+def amend_terms(agreement_id: uuid.UUID):
+    """Either side proposes new terms, starting from those in force: a new version the other
+    side accepts or declines (the terms in force hold until then)."""
+    me, session = principal(), db.session()
+    found = policy.get_visible(session, VmiAgreement, agreement_id, me)
+    if not _writer() or agreements.side_of(found, me) == agreements.READER:
+        raise Forbidden("New terms are proposed by a member or an admin of the agreement's buyer or supplier.")
+    terms = agreements.current(found)
+    if terms is None or "amend" not in agreements.allowed_actions(found, me):
+        waiting = agreements.pending(found)
+        why = f"version {waiting.version} is waiting for an answer first" if waiting else f"the agreement is {found.state}"
+        flash(f"New terms cannot be proposed now: {why}.", "error")
+        return redirect(url_for("vmi_portal.agreement", agreement_id=found.id))
+    errors: dict[str, Any] = {}
+    status, rows = 200, max(len(terms.items), 1)
+    form: Any = _filled_from(terms)
+    if request.method == "POST":
+        form = request.form
+        made, errors, status, rows = _posted_terms(TermsInputSchema(), AMEND_FIELDS, agreements.amend, found.id)
+        if made:
+            flash(f"Version {made.pending_version} of {made.number} proposed: the terms in force hold until the other side accepts it.", "success")
+            return redirect(url_for("vmi_portal.agreement", agreement_id=made.id, _anchor="proposed"))
+    products = {item.product_id: (item.sku, item.product_name) for item in terms.items}
+    locations = {item.location_id: item.location_name for item in terms.items}
+    if agreements.side_of(found, me) == agreements.BUYER:  # the buyer may bring in more of its products and locations
+        choices = _propose_choices()
+        products |= {product.id: (product.sku, product.name) for product in choices["products"]}
+        locations |= {location.id: location.name for location in choices["locations"]}
+    return render_template(
+        "vmi/propose.html",
+        form=form,
+        errors=errors,
+        rows=rows,
+        amending=found,
+        next_version=max(v.version for v in found.versions) + 1,
+        names=tenancy.legal_names(session, {found.supplier_org_id, found.buyer_org_id}),
+        products=[{"id": key, "sku": sku, "name": name} for key, (sku, name) in sorted(products.items(), key=lambda pair: pair[1][0].lower())],
+        locations=[{"id": key, "name": name} for key, name in sorted(locations.items(), key=lambda pair: pair[1].lower())],
+    ), status
