@@ -39,12 +39,13 @@ def _json(data):
     return json.loads(json.dumps(data, default=str))
 
 
-def _agreement(session, world, *, price="2.50"):
+def _agreement(session, world, *, price="2.50", **terms):
     """An agreed consignment agreement for one item (on open account, net 30) whose buyer shared
     thirty weeks of consumption (its own stock: nothing was on consignment then)."""
     set_terms(session, world.buyer, world.supplier, settlement=Settlement.OPEN_ACCOUNT, net_days=30)
     data = vmi_factory.agreement_input(session, world.buyer, world.supplier, products=1)
     data["items"][0].update(consignment=True, unit_price=Decimal(price))
+    data.update(terms)
     made = agreements.propose(session, world.buyer.principal, data)
     agreements.accept(session, world.supplier.principal, made.id)
     item = made.versions[0].items[0]
@@ -179,6 +180,40 @@ def test_consumption_is_self_billed_at_the_orders_price_once(app, client, sessio
     (item,) = client.get(f"/api/v1/vmi-agreements/{made.id}/items", headers=world.buyer.headers).get_json()
     assert (item["consigned"], item["unbilled"], item["returnable"]) == ("52.500", "0.000", None)
     assert [(b["quantity"], b["invoice_id"]) for b in item["billings"]] == [("37.500", str(invoice.id))]
+
+
+def test_self_billing_charges_the_tax_rate_the_terms_in_force_agree(client, session, world):
+    made = _agreement(session, world, price="2.1250", self_billing_tax_rate=Decimal("19"))
+    order = _order(session, world, made, "100")
+    receive(session, world.buyer, order, (Decimal("100"),))
+    _consume(session, world, made, "37.5")
+    url = f"/api/v1/vmi-agreements/{made.id}/self-billing"
+    assert client.post(url, json={"through": TODAY.isoformat()}, headers=world.buyer.headers).status_code == 200
+    (invoice,) = _self_billed(session)
+    # 37.5 × 2.1250 = 79.6875 → 79.69 net; 19 % of it 15.1411 → 15.14
+    assert (invoice.subtotal, invoice.tax_total, invoice.total, invoice.lines[0].tax_rate) == (
+        Decimal("79.69"),
+        Decimal("15.14"),
+        Decimal("94.83"),
+        Decimal("19"),
+    )
+    # New terms at 7 %, agreed: the next billing charges them; the first invoice keeps its 19 %.
+    amended = vmi_factory.terms_of(agreements.current(made))
+    agreements.amend(session, world.supplier.principal, made.id, {**amended, "self_billing_tax_rate": Decimal("7")})
+    agreements.accept(session, world.buyer.principal, made.id)
+    _consume(session, world, made, "10")
+    assert client.post(url, json={"through": TODAY.isoformat()}, headers=world.supplier.headers).status_code == 200
+    session.expire_all()
+    first, second = _self_billed(session)
+    assert (first.tax_total, second.subtotal, second.tax_total, second.total) == (Decimal("15.14"), Decimal("21.25"), Decimal("1.49"), Decimal("22.74"))
+    shown = client.get(f"/api/v1/vmi-agreements/{made.id}", headers=world.buyer.headers).get_json()
+    assert shown["terms"]["self_billing_tax_rate"] == "7.0000"
+
+
+def test_a_negative_self_billing_tax_rate_is_refused_by_field(client, session, world):
+    data = _json(vmi_factory.agreement_input(session, world.buyer, world.supplier, products=1, self_billing_tax_rate="-1"))
+    refused = client.post("/api/v1/vmi-agreements", json=data, headers=world.buyer.headers)
+    assert refused.status_code == 422 and "self_billing_tax_rate" in refused.get_json()["errors"]
 
 
 def test_billing_allocates_first_in_first_out_and_never_beyond_the_consigned_goods(app, client, session, world, frozen_clock):

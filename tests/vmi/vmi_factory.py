@@ -53,7 +53,17 @@ def agreement_input(session: Session, buyer: Member, supplier: Member, *, produc
 
 def terms_of(agreement_terms) -> dict[str, Any]:
     """The terms of an agreed version as input for an amendment (to change a few of them)."""
-    keys = ("starts_on", "ends_on", "max_order_value", "max_period_value", "period_days", "baseline_inventory_value", "holding_cost_rate", "supplier_share")
+    keys = (
+        "starts_on",
+        "ends_on",
+        "max_order_value",
+        "max_period_value",
+        "period_days",
+        "baseline_inventory_value",
+        "holding_cost_rate",
+        "supplier_share",
+        "self_billing_tax_rate",
+    )
     return {
         **{key: getattr(agreement_terms, key) for key in keys},
         "note": None,

@@ -50,12 +50,20 @@ def next_number(session: Session, supplier_org_id: uuid.UUID, reference: str) ->
 
 
 def value_of(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """What billing `quantity` at `unit_price` asks (no tax: none is agreed for self-billing)."""
-    return line_amounts(quantity, unit_price, ZERO)[2]
+    """The net value of billing `quantity` at `unit_price`."""
+    return line_amounts(quantity, unit_price, ZERO)[0]
 
 
 def issue(
-    session: Session, order: PurchaseOrder, consumed: list[Consumed], *, reference: str, issued_by: uuid.UUID, actor: Principal | None, note: str
+    session: Session,
+    order: PurchaseOrder,
+    consumed: list[Consumed],
+    *,
+    tax_rate: Decimal,
+    reference: str,
+    issued_by: uuid.UUID,
+    actor: Principal | None,
+    note: str,
 ) -> Invoice:
     """The buyer's self-billing invoice of `order` for `consumed`, at the order's prices, dated
     today and due after the order's net days; approved. In the caller's transaction (flushed,
@@ -65,7 +73,7 @@ def issue(
     today = clock.utcnow().date()
     lines = []
     for index, item in enumerate(consumed):
-        net, tax, total = line_amounts(item.quantity, item.line.unit_price, ZERO)
+        net, tax, total = line_amounts(item.quantity, item.line.unit_price, tax_rate)
         lines.append(
             InvoiceLine(
                 line_no=index + 1,
@@ -73,7 +81,7 @@ def issue(
                 description=describe(item.line),
                 quantity=item.quantity,
                 unit_price=item.line.unit_price,
-                tax_rate=ZERO,
+                tax_rate=tax_rate,
                 net=net,
                 tax=tax,
                 total=total,

@@ -75,7 +75,7 @@ QUANTITY_LIMIT = Decimal(10) ** 12
 QUANTITY_STEP, PRICE_STEP, CENT, RATE_STEP = Decimal("0.001"), Decimal("0.0001"), Decimal("0.01"), Decimal("0.0001")
 CONSIGNMENT_NEEDS_OPEN_ACCOUNT = "Goods on consignment are paid as they are consumed: the partnership's payment terms must be open account."
 _PROFIT_SHARING = ("baseline_inventory_value", "holding_cost_rate", "supplier_share")
-_TERMS = ("starts_on", "ends_on", "max_order_value", "max_period_value", "period_days", *_PROFIT_SHARING, "note")
+_TERMS = ("starts_on", "ends_on", "max_order_value", "max_period_value", "period_days", *_PROFIT_SHARING, "self_billing_tax_rate", "note")
 
 
 def visibility() -> dict[type, Any]:
@@ -259,13 +259,14 @@ def _new_version(session: Session, agreement: VmiAgreement, principal: Principal
         raise ValidationFailed(errors)
     number = max((v.version for v in agreement.versions), default=0) + 1
     steps = dict.fromkeys(("max_order_value", "max_period_value", "baseline_inventory_value"), CENT) | dict.fromkeys(
-        ("holding_cost_rate", "supplier_share"), RATE_STEP
+        ("holding_cost_rate", "supplier_share", "self_billing_tax_rate"), RATE_STEP
     )
     terms: dict[str, Any] = {key: data.get(key) for key in _TERMS}
     for key, step in steps.items():
         if terms[key] is not None:
             terms[key] = terms[key].quantize(step)
     terms["period_days"] = data.get("period_days") or 30
+    terms["self_billing_tax_rate"] = terms["self_billing_tax_rate"] or Decimal(0)
     proposed = VmiAgreementVersion(
         version=number,
         state=VersionState.PROPOSED,

@@ -42,6 +42,11 @@ class TermsInputSchema(InputSchema):
     baseline_inventory_value = Money(load_default=None, allow_none=True, metadata={"description": "Profit sharing: the inventory value before VMI."})
     holding_cost_rate = Percent(load_default=None, allow_none=True, metadata={"description": "Profit sharing: annual holding cost, % of inventory value."})
     supplier_share = Percent(load_default=None, allow_none=True, metadata={"description": "Profit sharing: the supplier's % of the holding-cost saving."})
+    self_billing_tax_rate = Percent(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": 'Tax (%) on the self-billing invoices of consumed consignment goods, e.g. "19"; default 0.'},
+    )
     note = NonBlank(500, required=False, load_default=None)
     items = fields.List(fields.Nested(AgreementItemInputSchema), required=True, validate=validate.Length(min=1, max=MAX_ITEMS))
 
@@ -102,6 +107,7 @@ class AgreementVersionSchema(OutputSchema):
     baseline_inventory_value = Exact(allow_none=True)
     holding_cost_rate = Exact(allow_none=True)
     supplier_share = Exact(allow_none=True)
+    self_billing_tax_rate = Exact()
     items = fields.List(fields.Nested(AgreementItemSchema))
 
 

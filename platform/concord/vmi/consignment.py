@@ -11,7 +11,8 @@ is billed by a self-billing invoice, paid on open account like any approved paya
 - Billing (`bill`, either side, and `bill_due`, a round job once a day per agreement)
   allocates every consumption reported through a day (yesterday by default) and bills, per
   order, what it consumed beyond what was billed already: one self-billing invoice per
-  order and run, recorded in `VmiConsignmentBilling`. The allocation is recomputed from the
+  order and run at the tax rate the terms in force agree for self-billing, recorded in
+  `VmiConsignmentBilling`. The allocation is recomputed from the
   records each time, so consumption reported late is billed by the next run, a repeated
   run bills nothing, and two runs racing compute the same billing, which the database
   takes once (unique order and billed total). A value below a cent waits for more.
@@ -42,6 +43,7 @@ from concord.finance import self_billing
 from concord.finance.models import Invoice
 from concord.orders.models import OrderLine, PurchaseOrder, Receipt, ReceiptLine
 from concord.policy import Principal
+from concord.vmi import agreements
 from concord.vmi.models import AgreementState, RecordKind, StockRecord, VmiAgreement, VmiConsignmentBilling, VmiProposal
 
 CENT, NONE = Decimal("0.01"), Decimal("0.000")
@@ -205,6 +207,8 @@ def _bill(session: Session, agreement: VmiAgreement, through: date, actor: Princ
     one self-billing invoice per order, in the caller's transaction."""
     issued_by = actor.user.id if actor is not None and actor.org.id == agreement.buyer_org_id else agreement.created_by
     made: list[VmiConsignmentBilling] = []
+    terms = agreements.current(agreement)
+    tax_rate = terms.self_billing_tax_rate if terms is not None else Decimal(0)
     for product_id, location_id in items_of(session, agreement):
         by_order: dict[uuid.UUID, list[tuple[Lot, Decimal]]] = defaultdict(list)
         for lot in position(session, agreement, product_id, location_id, through).lots:
@@ -215,7 +219,7 @@ def _bill(session: Session, agreement: VmiAgreement, through: date, actor: Princ
             order = charges[0][0].order
             consumed = [self_billing.Consumed(lot.line, quantity, lot.accepted, lot.billed) for lot, quantity in charges]
             note = f"Self-billed under VMI agreement {agreement.number}: consignment goods consumed through {through.isoformat()}."
-            invoice = self_billing.issue(session, order, consumed, reference=agreement.number, issued_by=issued_by, actor=actor, note=note)
+            invoice = self_billing.issue(session, order, consumed, tax_rate=tax_rate, reference=agreement.number, issued_by=issued_by, actor=actor, note=note)
             for lot, quantity in charges:
                 billing = VmiConsignmentBilling(
                     agreement_id=agreement.id,

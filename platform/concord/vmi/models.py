@@ -88,6 +88,7 @@ class VmiAgreementVersion(IdMixin, Base):
         # SQLite keeps a RATE as whole ten-thousandths: checks compare rates with zero only,
         # the service bounds them (see migration 0027).
         sa.CheckConstraint("supplier_share IS NULL OR supplier_share >= 0", name="supplier_share_not_negative"),
+        sa.CheckConstraint("self_billing_tax_rate >= 0", name="self_billing_tax_rate_not_negative"),
     )
 
     agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("vmi_agreements.id", ondelete="CASCADE"), index=True)
@@ -110,6 +111,8 @@ class VmiAgreementVersion(IdMixin, Base):
     baseline_inventory_value: Mapped[Decimal | None] = mapped_column(AMOUNT)
     holding_cost_rate: Mapped[Decimal | None] = mapped_column(RATE)
     supplier_share: Mapped[Decimal | None] = mapped_column(RATE)
+    # The tax rate (%) the buyer's self-billing invoices for consumed consignment goods charge.
+    self_billing_tax_rate: Mapped[Decimal] = mapped_column(RATE, default=Decimal(0), server_default="0")
 
     agreement: Mapped[VmiAgreement] = relationship(back_populates="versions")
     items: Mapped[list[VmiAgreementItem]] = relationship(

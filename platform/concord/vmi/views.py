@@ -329,6 +329,7 @@ TERM_FIELDS = (
     "baseline_inventory_value",
     "holding_cost_rate",
     "supplier_share",
+    "self_billing_tax_rate",
     "note",
 )
 
