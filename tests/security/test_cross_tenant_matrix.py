@@ -137,7 +137,6 @@ API_BODIES: dict[tuple[str, str], dict] = {
     ("financing.ReceivableOffers", "POST"): {"financier_ids": [str(uuid.uuid4())]},
     ("financing.OfferAnswer", "POST"): {"advance_rate": "90", "discount_rate": "5", "valid_until": "2099-01-01T00:00:00+00:00"},
     ("financing.ProgrammeOpen", "POST"): {"discount_rate": "4", "limit_amount": "1.00"},
-    ("vmi_agreements.AgreementConsignmentRemainder", "POST"): {"product_id": str(uuid.uuid4()), "location_id": str(uuid.uuid4()), "settled": "bought"},
     ("vmi_agreements.AgreementVersions", "POST"): {
         "starts_on": date.today().isoformat(),
         "items": [
@@ -189,7 +188,6 @@ PORTAL_FORMS: dict[str, dict] = {
     },
     "vmi_portal.agreement_action": {"reason": "cross-tenant attempt"},
     "vmi_portal.review_now": {},
-    "vmi_portal.settle_remainder": {"settled": "bought"},
     "vmi_portal.amend_terms": {
         "item_rows": "1",
         "starts_on": date.today().isoformat(),

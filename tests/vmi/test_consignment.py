@@ -301,68 +301,6 @@ def test_an_ended_agreement_lists_the_consigned_remainder_and_bills_consumption_
     assert_problem(client.post(f"/api/v1/vmi-agreements/{made.id}/self-billing", json={"through": "2999-01-01"}, headers=world.buyer.headers), 422)
 
 
-def _ended_with_remainder(client, session, world, frozen_clock, **terms):
-    """An ended consignment agreement: 80 received, 15 consumed on its last day (not billed
-    yet), 65 left consigned."""
-    made = _agreement(session, world, **terms)
-    receive(session, world.buyer, _order(session, world, made, "80"), (Decimal("80"),))
-    _consume(session, world, made, "15", frozen_clock.now.date())
-    assert client.post(f"/api/v1/vmi-agreements/{made.id}/end", json={"reason": "Moving on"}, headers=world.supplier.headers).status_code == 200
-    frozen_clock.advance(days=1)
-    item = _item(made)
-    return made, {"product_id": str(item.product_id), "location_id": str(item.location_id)}
-
-
-def test_the_buyer_buys_what_is_left_at_the_end_by_a_self_billing_invoice(app, client, session, world, frozen_clock):
-    made, item = _ended_with_remainder(client, session, world, frozen_clock, self_billing_tax_rate=Decimal("10"))
-    url = f"/api/v1/vmi-agreements/{made.id}/consignment-remainder"
-    # The supplier cannot buy for the buyer; the buyer cannot record a return for the supplier.
-    assert_problem(client.post(url, json={**item, "settled": "bought"}, headers=world.supplier.headers), 403)
-    assert_problem(client.post(url, json={**item, "settled": "returned"}, headers=world.buyer.headers), 403)
-    assert_problem(client.post(url, json={**item, "settled": "consumed"}, headers=world.buyer.headers), 422)
-    bought = client.post(url, json={**item, "settled": "bought"}, headers=world.buyer.headers)
-    assert bought.status_code == 200, bought.get_json()
-    (row,) = bought.get_json()
-    # The last day's 15 were billed first, then the 65 left: 65 × 2.50 = 162.50 + 10 % = 178.75.
-    assert (row["kind"], row["quantity"], row["amount"], row["invoice_state"]) == ("bought", "65.000", "178.75", "approved")
-    session.expire_all()
-    assert [(b.kind, b.quantity) for b in _billings(session, made)] == [("consumed", Decimal("15.000")), ("bought", Decimal("65.000"))]
-    (shown,) = client.get(f"/api/v1/vmi-agreements/{made.id}/items", headers=world.supplier.headers).get_json()
-    assert (shown["consigned"], shown["returnable"], shown["unbilled"]) == ("0.000", "0.000", "0.000")
-    assert [b["kind"] for b in shown["billings"]] == ["bought", "consumed"]
-    # Nothing is left: settling again is refused, and later billing runs bill nothing.
-    assert_problem(client.post(url, json={**item, "settled": "bought"}, headers=world.buyer.headers), 409)
-    assert consignment.bill_due(app) == 0
-    audited = session.execute(sa.select(AuditEntry).where(AuditEntry.action == "vmi_agreement:consignment_settled")).scalars().all()
-    assert [entry.summary["after"]["kind"] for entry in audited] == ["bought"]
-
-
-def test_the_supplier_records_taking_back_what_is_left_and_nothing_is_billed_for_it(client, session, world, frozen_clock):
-    made, item = _ended_with_remainder(client, session, world, frozen_clock)
-    url = f"/api/v1/vmi-agreements/{made.id}/consignment-remainder"
-    returned = client.post(url, json={**item, "settled": "returned"}, headers=world.supplier.headers)
-    assert returned.status_code == 200, returned.get_json()
-    (row,) = returned.get_json()
-    assert (row["kind"], row["quantity"], row["invoice_id"], row["amount"]) == ("returned", "65.000", None, None)
-    session.expire_all()
-    assert [invoice.subtotal for invoice in _self_billed(session)] == [Decimal("37.50")]  # the 15 consumed only
-    (shown,) = client.get(f"/api/v1/vmi-agreements/{made.id}/items", headers=world.buyer.headers).get_json()
-    assert (shown["consigned"], shown["returnable"]) == ("0.000", "0.000")
-    told = session.execute(sa.select(Notification).where(Notification.event == "vmi.consignment_settled")).scalars().all()
-    assert [n.organization_id for n in told] == [world.buyer.org.id]  # the supplier recorded it: not told in-app of its own step
-
-
-def test_what_is_left_is_settled_only_once_the_agreement_ended(client, session, world):
-    made = _agreement(session, world)
-    receive(session, world.buyer, _order(session, world, made, "80"), (Decimal("80"),))
-    item = _item(made)
-    url = f"/api/v1/vmi-agreements/{made.id}/consignment-remainder"
-    body = {"product_id": str(item.product_id), "location_id": str(item.location_id), "settled": "bought"}
-    assert_problem(client.post(url, json=body, headers=world.buyer.headers), 409)
-    assert_problem(client.post(url, json={**body, "product_id": str(world.buyer.org.id)}, headers=world.buyer.headers), 409)
-    assert _billings(session, made) == []
-
-
 def test_every_billing_is_audited_and_told_to_both_sides(app, client, session, world):
     made = _agreement(session, world)
     order = _order(session, world, made, "100")

@@ -414,28 +414,3 @@ def test_a_viewer_and_another_organization_cannot_open_the_new_terms_form(app, d
     stranger, csrf = browser(app, scene.world.buyer2)
     assert stranger.get(f"/vmi/agreements/{scene.agreement_id}/terms").status_code == 404
     assert stranger.post(f"/vmi/agreements/{scene.agreement_id}/terms", data={"csrf_token": csrf}).status_code == 404
-
-
-def test_after_the_end_the_buyer_buys_what_is_left_from_the_item_page(app, detached_session, detached_world):
-    from tests.vmi import test_consignment as consigned
-
-    w, session = detached_world, detached_session
-    with app.test_request_context():
-        made = consigned._agreement(session, w)
-        consigned.receive(session, w.buyer, consigned._order(session, w, made, "100"), (Decimal("90"),))
-        agreements.end(session, w.supplier.principal, made.id, "Moving on")
-        item = consigned._item(made)
-        session.commit()
-    path = f"/vmi/agreements/{made.id}/items/{item.product_id}/{item.location_id}"
-    supplier, supplier_csrf = browser(app, w.supplier)
-    assert "Record that it came back (90)" in supplier.get(path).get_data(as_text=True)
-    refused = supplier.post(f"{path}/remainder", data={"csrf_token": supplier_csrf, "settled": "bought"})
-    assert refused.status_code == 403
-    buyer, csrf = browser(app, w.buyer)
-    page = buyer.get(path).get_data(as_text=True)
-    assert re.search(r'<dd id="returnable">([^<]+)</dd>', page).group(1) == "90" and "Buy what is left (90)" in page
-    bought = buyer.post(f"{path}/remainder", data={"csrf_token": csrf, "settled": "bought"})
-    assert bought.status_code == 302 and bought.headers["Location"].endswith(f"{path}#consignment")
-    section = buyer.get(path).get_data(as_text=True).split('id="consignment"')[1].split("</section>")[0]
-    assert re.search(r'<dd id="consigned">([^<]+)</dd>', section).group(1) == "0"
-    assert "bought at the end" in section and "225.00" in section and "Buy what is left" not in section  # 90 at 2.50

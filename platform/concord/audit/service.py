@@ -151,7 +151,6 @@ class Action(StrEnum):
     VMI_UPLOAD_FINISHED = "vmi_upload:finished"  # with the upload's counts
     VMI_UPLOAD_FAILED = "vmi_upload:failed"
     VMI_CONSIGNMENT_BILLED = "vmi_agreement:consignment_billed"
-    VMI_CONSIGNMENT_SETTLED = "vmi_agreement:consignment_settled"  # left at the end: bought or returned
 
 
 def canonical_json(value: Any) -> str:

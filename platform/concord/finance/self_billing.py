@@ -64,7 +64,6 @@ def issue(
     issued_by: uuid.UUID,
     actor: Principal | None,
     note: str,
-    what: str = "consumed consignment goods",
 ) -> Invoice:
     """The buyer's self-billing invoice of `order` for `consumed`, at the order's prices, dated
     today and due after the order's net days; approved. In the caller's transaction (flushed,
@@ -125,7 +124,7 @@ def issue(
         session,
         "invoice.self_billed",
         invoice,
-        f"Self-billing invoice {invoice.number} of order {order.number} for {what}: "
+        f"Self-billing invoice {invoice.number} of order {order.number} for consumed consignment goods: "
         f"{invoice.total} {invoice.currency}, an approved payable due {invoice.due_date.isoformat()}.",
         self_billed=True,
     )

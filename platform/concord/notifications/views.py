@@ -100,7 +100,6 @@ EVENT_CHOICES = (
     ("vmi.ordered", "A VMI proposal was ordered"),
     ("vmi.dismissed", "A VMI proposal was dismissed"),
     ("vmi.rejected", "A VMI order was rejected"),
-    ("vmi.consignment_settled", "Consignment goods left at the end were bought or returned"),
 )
 # What a notification can be about, and the page that shows it to those who may open it.
 _OBJECT_KINDS: dict[str, type[PurchaseOrder | Shipment | Dispute | Invoice | VmiAgreement]] = {

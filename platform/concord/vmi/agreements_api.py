@@ -118,18 +118,6 @@ class AgreementSelfBilling(MethodView):
         return consignment.described(session, consignment.bill(session, current_principal(), agreement_id, data["through"]))
 
 
-@vmi_agreements_api.route("/vmi-agreements/<uuid:agreement_id>/consignment-remainder")
-class AgreementConsignmentRemainder(MethodView):
-    @vmi_agreements_api.arguments(schemas.RemainderInputSchema)
-    @vmi_agreements_api.response(200, schemas.ConsignmentBillingSchema(many=True))
-    def post(self, data, agreement_id: uuid.UUID):
-        """Settle what is left consigned of an item after the agreement ended (consumption
-        through the end date is billed first): the buyer buys it (`bought`: a self-billing
-        invoice per order) or the supplier records taking it back (`returned`)."""
-        session = db.session()
-        return consignment.described(session, consignment.settle_remainder(session, current_principal(), agreement_id, data))
-
-
 def _action(name: str, verb: Callable[..., VmiAgreement], doc: str) -> None:
     @vmi_agreements_api.route(f"/vmi-agreements/<uuid:agreement_id>/{name}", endpoint=f"Agreement{name.title()}")
     class AgreementAction(MethodView):

@@ -9,7 +9,7 @@ from concord.finance.financing_schemas import Currency
 from concord.finance.schemas import Money, Percent
 from concord.orders.schemas import Exact, Quantity, UnitPrice
 from concord.vmi.agreements import BUYER, MAX_ITEMS, SUPPLIER
-from concord.vmi.models import AgreementState, LevelBasis, Settled, VersionState
+from concord.vmi.models import AgreementState, LevelBasis, VersionState
 
 
 class AgreementItemInputSchema(InputSchema):
@@ -58,18 +58,6 @@ class AgreementInputSchema(TermsInputSchema):
 
 class AgreementReasonSchema(InputSchema):
     reason = NonBlank(500, required=False, load_default=None)
-
-
-class RemainderInputSchema(InputSchema):
-    product_id = fields.UUID(required=True)
-    location_id = fields.UUID(required=True)
-    settled = fields.Enum(
-        Settled,
-        by_value=True,
-        required=True,
-        validate=validate.OneOf([Settled.BOUGHT, Settled.RETURNED]),
-        metadata={"description": "bought (the buyer: a self-billing invoice) or returned (the supplier took the goods back)."},
-    )
 
 
 class SelfBillingInputSchema(InputSchema):
@@ -180,17 +168,12 @@ class ItemProposalSchema(OutputSchema):
 class ConsignmentBillingSchema(OutputSchema):
     order_id = fields.UUID()
     order_number = fields.String()
-    kind = fields.Enum(
-        Settled,
-        by_value=True,
-        metadata={"description": "consumed: reported consumption billed; left at the end, bought (billed) or returned to the supplier (no invoice)."},
-    )
-    quantity = Exact(metadata={"description": "Consignment goods of the order this row settled."})
+    quantity = Exact(metadata={"description": "Consumed consignment goods of the order this billing billed."})
     through_date = fields.Date(metadata={"description": "Consumption reported through this day was allocated."})
-    invoice_id = fields.UUID(allow_none=True)
-    invoice_number = fields.String(allow_none=True)
-    amount = Exact(allow_none=True, metadata={"description": "The self-billing invoice's total (none for a return)."})
-    invoice_state = fields.String(allow_none=True)
+    invoice_id = fields.UUID()
+    invoice_number = fields.String()
+    amount = Exact(metadata={"description": "The self-billing invoice's total."})
+    invoice_state = fields.String()
     billed_at = fields.DateTime()
 
 

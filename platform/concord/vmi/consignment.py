@@ -18,10 +18,7 @@ is billed by a self-billing invoice, paid on open account like any approved paya
   takes once (unique order and billed total). A value below a cent waits for more.
 - Suspended: nothing changes for consigned goods (still the supplier's; consumption still
   billed). Ended: consumption through the end date is still billed after the end; what is
-  left consigned at the end is listed per item (`position`) and settled per item
-  (`settle_remainder`): the buyer buys it (a self-billing invoice at the order's price, as
-  consumption) or the supplier records taking it back (no invoice). Consumption reported
-  later is of the buyer's own stock.
+  left consigned at the end is listed per item (`position`) for return or billing.
 """
 
 from __future__ import annotations
@@ -41,14 +38,13 @@ from sqlalchemy.orm import Session
 from concord import clock, policy
 from concord.audit.service import Action, record
 from concord.db import database
-from concord.errors import Conflict, Forbidden, ValidationFailed
+from concord.errors import Conflict, ValidationFailed
 from concord.finance import self_billing
 from concord.finance.models import Invoice
-from concord.notifications.service import notify
 from concord.orders.models import OrderLine, PurchaseOrder, Receipt, ReceiptLine
 from concord.policy import Principal
 from concord.vmi import agreements
-from concord.vmi.models import AgreementState, RecordKind, Settled, StockRecord, VmiAgreement, VmiConsignmentBilling, VmiProposal
+from concord.vmi.models import AgreementState, RecordKind, StockRecord, VmiAgreement, VmiConsignmentBilling, VmiProposal
 
 CENT, NONE = Decimal("0.01"), Decimal("0.000")
 #: Agreements whose consignment goods may still be billed.
@@ -64,18 +60,12 @@ class Lot:
     line: OrderLine
     received_at: datetime
     accepted: Decimal
-    billed: Decimal  # settled by earlier rows: consumption billed, or at the end bought or returned
+    billed: Decimal  # by earlier billings
     consumed: Decimal = field(default=NONE)  # by the allocation
 
     @property
     def received_on(self) -> date:
         return self.received_at.date()
-
-    @property
-    def left(self) -> Decimal:
-        """Still consigned: billing keeps what is settled at most what was consumed, until the
-        end's settlement takes the rest."""
-        return self.accepted - max(self.consumed, self.billed)
 
 
 @dataclass(frozen=True)
@@ -86,8 +76,8 @@ class Position:
 
     @property
     def consigned(self) -> Decimal:
-        """Still the supplier's: accepted, neither consumed nor settled at the end."""
-        return sum((lot.left for lot in self.lots), NONE)
+        """Still the supplier's: accepted and not consumed."""
+        return sum((lot.accepted - lot.consumed for lot in self.lots), NONE)
 
     @property
     def unbilled(self) -> Decimal:
@@ -187,23 +177,22 @@ def described(session: Session, billings: list[VmiConsignmentBilling]) -> list[d
 def _described(session: Session, *conditions: Any) -> list[dict[str, Any]]:
     rows = session.execute(
         sa.select(VmiConsignmentBilling, Invoice.number, Invoice.total, Invoice.state, PurchaseOrder.number)
-        .outerjoin(Invoice, Invoice.id == VmiConsignmentBilling.invoice_id)
+        .join(Invoice, Invoice.id == VmiConsignmentBilling.invoice_id)
         .join(PurchaseOrder, PurchaseOrder.id == VmiConsignmentBilling.order_id)
         .where(*conditions)
-        .order_by(VmiConsignmentBilling.created_at.desc(), PurchaseOrder.number.desc(), VmiConsignmentBilling.billed_total.desc())
+        .order_by(VmiConsignmentBilling.created_at.desc(), Invoice.number.desc())
         .limit(100)
     ).all()
     return [
         {
             "order_id": billing.order_id,
             "order_number": order_number,
-            "kind": Settled(billing.kind),
             "quantity": billing.quantity,
             "through_date": billing.through_date,
             "invoice_id": billing.invoice_id,
             "invoice_number": number,
             "amount": total,
-            "invoice_state": str(state) if state is not None else None,
+            "invoice_state": str(state),
             "billed_at": billing.created_at,
         }
         for billing, number, total, state, order_number in rows
@@ -218,7 +207,8 @@ def _bill(session: Session, agreement: VmiAgreement, through: date, actor: Princ
     one self-billing invoice per order, in the caller's transaction."""
     issued_by = actor.user.id if actor is not None and actor.org.id == agreement.buyer_org_id else agreement.created_by
     made: list[VmiConsignmentBilling] = []
-    tax_rate = _tax_rate(agreement)
+    terms = agreements.current(agreement)
+    tax_rate = terms.self_billing_tax_rate if terms is not None else Decimal(0)
     for product_id, location_id in items_of(session, agreement):
         by_order: dict[uuid.UUID, list[tuple[Lot, Decimal]]] = defaultdict(list)
         for lot in position(session, agreement, product_id, location_id, through).lots:
@@ -230,41 +220,34 @@ def _bill(session: Session, agreement: VmiAgreement, through: date, actor: Princ
             consumed = [self_billing.Consumed(lot.line, quantity, lot.accepted, lot.billed) for lot, quantity in charges]
             note = f"Self-billed under VMI agreement {agreement.number}: consignment goods consumed through {through.isoformat()}."
             invoice = self_billing.issue(session, order, consumed, tax_rate=tax_rate, reference=agreement.number, issued_by=issued_by, actor=actor, note=note)
-            made += [_settled(session, agreement, lot, quantity, Settled.CONSUMED, invoice, through, actor) for lot, quantity in charges]
+            for lot, quantity in charges:
+                billing = VmiConsignmentBilling(
+                    agreement_id=agreement.id,
+                    buyer_org_id=agreement.buyer_org_id,
+                    supplier_org_id=agreement.supplier_org_id,
+                    product_id=product_id,
+                    location_id=location_id,
+                    order_id=order.id,
+                    invoice_id=invoice.id,
+                    quantity=quantity,
+                    billed_total=lot.billed + quantity,
+                    through_date=through,
+                    created_at=clock.utcnow(),
+                )
+                session.add(billing)
+                session.flush()
+                _audit(session, agreement, billing, invoice, actor)
+                made.append(billing)
     if agreement.consignment_billed_through is None or agreement.consignment_billed_through < through:
         agreement.consignment_billed_through = through
     session.flush()
     return made
 
 
-def _settled(
-    session: Session, agreement: VmiAgreement, lot: Lot, quantity: Decimal, kind: Settled, invoice: Invoice | None, through: date, actor: Principal | None
-) -> VmiConsignmentBilling:
-    """Record `quantity` of `lot` settled (consumed and billed, bought or returned), audited."""
-    row = VmiConsignmentBilling(
-        agreement_id=agreement.id,
-        buyer_org_id=agreement.buyer_org_id,
-        supplier_org_id=agreement.supplier_org_id,
-        product_id=lot.line.product_id,
-        location_id=lot.order.ship_to_location_id,
-        order_id=lot.order.id,
-        kind=kind,
-        invoice_id=invoice.id if invoice is not None else None,
-        quantity=quantity,
-        billed_total=lot.billed + quantity,
-        through_date=through,
-        created_at=clock.utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    _audit(session, agreement, row, invoice, actor)
-    return row
-
-
-def _audit(session: Session, agreement: VmiAgreement, billing: VmiConsignmentBilling, invoice: Invoice | None, actor: Principal | None) -> None:
+def _audit(session: Session, agreement: VmiAgreement, billing: VmiConsignmentBilling, invoice: Invoice, actor: Principal | None) -> None:
     record(
         session,
-        Action.VMI_CONSIGNMENT_BILLED if billing.kind == Settled.CONSUMED else Action.VMI_CONSIGNMENT_SETTLED,
+        Action.VMI_CONSIGNMENT_BILLED,
         actor=actor.actor if actor is not None else None,
         subject_org_id=agreement.buyer_org_id,
         related_org_id=agreement.supplier_org_id,
@@ -272,16 +255,15 @@ def _audit(session: Session, agreement: VmiAgreement, billing: VmiConsignmentBil
         object_id=agreement.id,
         before=None,
         after={
-            "kind": Settled(billing.kind),
             "order_id": str(billing.order_id),
             "product_id": str(billing.product_id),
             "location_id": str(billing.location_id),
             "quantity": str(billing.quantity),
             "billed_total": str(billing.billed_total),
             "through_date": billing.through_date.isoformat(),
-            "invoice_id": str(invoice.id) if invoice else None,
-            "invoice_number": invoice.number if invoice else None,
-            "amount": str(invoice.total) if invoice else None,
+            "invoice_id": str(invoice.id),
+            "invoice_number": invoice.number,
+            "amount": str(invoice.total),
         },
     )
 
@@ -311,70 +293,6 @@ def bill(session: Session, principal: Principal, agreement_id: uuid.UUID, throug
         session.rollback()
         raise Conflict(RACED) from None
     return made
-
-
-def settle_remainder(session: Session, principal: Principal, agreement_id: uuid.UUID, data: dict[str, Any]) -> list[VmiConsignmentBilling]:
-    """Settle what is left consigned of an item (data: product_id, location_id, settled)
-    after the agreement ended: the buyer buys it (`bought`: a self-billing invoice per order,
-    at the order's price and the agreed self-billing tax) or the supplier records taking it
-    back (`returned`). Consumption through the end date is billed first. Returns the rows
-    made, one per order."""
-    policy.require_writer(principal)
-    agreement = policy.get_visible(session, VmiAgreement, agreement_id, principal, for_update=True)
-    settled = Settled(data["settled"])
-    if settled == Settled.BOUGHT and principal.org.id != agreement.buyer_org_id:
-        raise Forbidden("Only the buyer buys consignment goods left at the end: it issues the self-billing invoice.")
-    if settled == Settled.RETURNED and principal.org.id != agreement.supplier_org_id:
-        raise Forbidden("Only the supplier records taking back its consignment goods.")
-    if agreement.state != AgreementState.ENDED or agreement.ended_at is None:
-        raise Conflict(
-            f"VMI agreement {agreement.number} is {agreement.state}: consignment goods stay the supplier's until consumed, and what is left is settled once it ends.",
-            current_state=str(agreement.state),
-        )
-    item = (data["product_id"], data["location_id"])
-    if item not in items_of(session, agreement):
-        raise ValidationFailed({"product_id": ["The agreement's consignment orders delivered no such product to that location."]})
-    end = agreement.ended_at.date()
-    if not any(lot.left > 0 for lot in position(session, agreement, *item, end).lots):
-        raise Conflict("Nothing of this item is left consigned: it was consumed, bought or returned.")
-    try:
-        _bill(session, agreement, end, principal)
-        lots = [lot for lot in position(session, agreement, *item, end).lots if lot.left > 0]
-        made = []
-        for lot in lots:
-            invoice = None
-            if settled == Settled.BOUGHT:
-                invoice = self_billing.issue(
-                    session,
-                    lot.order,
-                    [self_billing.Consumed(lot.line, lot.left, lot.accepted, lot.billed)],
-                    tax_rate=_tax_rate(agreement),
-                    reference=agreement.number,
-                    issued_by=principal.user.id,
-                    actor=principal,
-                    note=f"Bought at the end of VMI agreement {agreement.number}: consignment goods left at the buyer's site.",
-                    what="consignment goods left at the end, bought",
-                )
-            made.append(_settled(session, agreement, lot, lot.left, settled, invoice, end, principal))
-        notify(
-            session,
-            "vmi.consignment_settled",
-            org_ids={agreement.buyer_org_id, agreement.supplier_org_id},
-            object_type="vmi_agreement",
-            object_id=agreement.id,
-            summary=f"{principal.org.legal_name}: consignment goods left at the end of {agreement.number} {settled}, {sum((r.quantity for r in made), NONE)} in all.",
-            data={"agreement_id": str(agreement.id), "number": agreement.number, "settled": str(settled), "orders": [str(r.order_id) for r in made]},
-        )
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict(RACED) from None
-    return made
-
-
-def _tax_rate(agreement: VmiAgreement) -> Decimal:
-    terms = agreements.current(agreement)
-    return terms.self_billing_tax_rate if terms is not None else Decimal(0)
 
 
 def _due_through(agreement: VmiAgreement, today: date) -> date | None:

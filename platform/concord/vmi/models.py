@@ -273,27 +273,17 @@ class VmiProposal(IdMixin, TimestampMixin, Base):
     state_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
 
-class Settled(StrEnum):
-    """How consignment goods of an order stopped being the supplier's at the buyer's site."""
-
-    CONSUMED = "consumed"  # the buyer reported consuming them: billed by a self-billing invoice
-    BOUGHT = "bought"  # left at the end, the buyer kept them: billed by a self-billing invoice
-    RETURNED = "returned"  # left at the end, they went back to the supplier: nothing to bill
-
-
 class VmiConsignmentBilling(IdMixin, Base):
-    """Consignment stock of one order settled at once: consumed and billed by one self-billing
-    invoice (what the buyer reported consuming through `through_date`, allocated first in,
-    first out to the agreement's received consignment orders), or, left after the end, bought
-    (billed likewise) or returned (no invoice). `billed_total` is the order's settled
-    quantity with this row: a run that computed the same settlement as another (a repeated or
+    """Consumed consignment stock of one order billed by one self-billing invoice: what the
+    buyer reported consuming through `through_date`, allocated first in, first out to the
+    agreement's received consignment orders. `billed_total` is the order's billed quantity
+    with this billing: a run that computed the same billing as another (a repeated or
     concurrent run) cannot write it twice."""
 
     __tablename__ = "vmi_consignment_billings"
     __table_args__ = (
         sa.UniqueConstraint("order_id", "billed_total", name="uq_vmi_consignment_billings_order_total"),
         sa.CheckConstraint("quantity > 0 AND billed_total >= quantity", name="quantities_positive"),
-        sa.CheckConstraint("(kind = 'returned' AND invoice_id IS NULL) OR (kind <> 'returned' AND invoice_id IS NOT NULL)", name="invoiced_unless_returned"),
         sa.Index("ix_vmi_consignment_billings_item", "agreement_id", "product_id", "location_id"),
     )
 
@@ -303,8 +293,7 @@ class VmiConsignmentBilling(IdMixin, Base):
     product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"))
     location_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("locations.id"))
     order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("purchase_orders.id"), index=True)
-    kind: Mapped[Settled] = mapped_column(str_enum(Settled, "vmi_consignment_settled"), default=Settled.CONSUMED, server_default="consumed")
-    invoice_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
     quantity: Mapped[Decimal] = mapped_column(QUANTITY)
     billed_total: Mapped[Decimal] = mapped_column(QUANTITY)
     through_date: Mapped[date]

@@ -27,8 +27,8 @@ from concord.errors import Forbidden, NotFound
 from concord.portal import attempt_with_status, form_data, form_rows, load, principal, row_count, row_errors
 from concord.tenancy import service as tenancy
 from concord.tenancy.models import Capability, PartnershipStatus, Relation, Role
-from concord.vmi import agreements, consignment, insights, profit_sharing, proposals, review
-from concord.vmi.agreements_schemas import AgreementInputSchema, AgreementReasonSchema, RemainderInputSchema, TermsInputSchema
+from concord.vmi import agreements, insights, profit_sharing, proposals, review
+from concord.vmi.agreements_schemas import AgreementInputSchema, AgreementReasonSchema, TermsInputSchema
 from concord.vmi.models import ProposalState, VmiAgreement, VmiAgreementItem, VmiAgreementVersion, VmiProposal
 from concord.vmi.proposals_api import ConfirmSchema, ProposalReasonSchema
 
@@ -293,40 +293,14 @@ def item(agreement_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID)
     covered = next((i for i in _terms_items(found) if (i.product_id, i.location_id) == (product_id, location_id)), None)
     if covered is None:
         raise NotFound("This agreement covers no such item.")
-    return _item_page(found, covered)
-
-
-def _item_page(found: VmiAgreement, covered: VmiAgreementItem, status: int = 200):
-    view = insights.item_view(db.session(), found, covered)
+    view = insights.item_view(session, found, covered)
     return render_template(
         "vmi/item.html",
         agreement=found,
-        side=agreements.side_of(found, principal()),
-        writer=_writer(),
+        side=agreements.side_of(found, me),
         view=view,
         chart_json=json.dumps(chart_data(view)).replace("</", "<\\/"),
-    ), status
-
-
-@vmi_portal.route("/agreements/<uuid:agreement_id>/items/<uuid:product_id>/<uuid:location_id>/remainder", methods=["POST"])
-@login_required
-def settle_remainder(agreement_id: uuid.UUID, product_id: uuid.UUID, location_id: uuid.UUID):
-    """After the end, the buyer buys what is left consigned of the item, or the supplier records taking it back."""
-    session = db.session()
-    found = policy.get_visible(session, VmiAgreement, agreement_id, principal())
-    covered = next((i for i in _terms_items(found) if (i.product_id, i.location_id) == (product_id, location_id)), None)
-    if covered is None:
-        raise NotFound("This agreement covers no such item.")
-    loaded, errors = load(RemainderInputSchema(), {"product_id": str(product_id), "location_id": str(location_id), **form_data("settled")})
-    status = 422
-    if loaded is not None:
-        made, errors, status = attempt_with_status(consignment.settle_remainder, session, principal(), found.id, loaded)
-        if made is not None:
-            flash(f"{sum((row.quantity for row in made), consignment.NONE)} left at the end {loaded['settled']}.", "success")
-            return redirect(url_for("vmi_portal.item", agreement_id=found.id, product_id=product_id, location_id=location_id, _anchor="consignment"))
-    for message in errors.get("settled", []):
-        flash(message, "error")
-    return _item_page(found, covered, status)
+    )
 
 
 # -- proposing an agreement (the buyer) -----------------------------------------------------
